@@ -1,0 +1,3 @@
+from forum.cli import main
+
+main()

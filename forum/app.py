@@ -1,0 +1,120 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from forum import urls
+from forum.config import Settings
+from forum.db import make_async_engine, make_sessionmaker
+from forum.errors import ForumError, LoginRequired
+from forum.i18n import gettext as _
+from forum.i18n import lazy, using_locale
+from forum.middleware import RequestContextMiddleware
+from forum.routes import forum_routes
+from forum.templating import make_templates
+from forum.web import csrf_for, login_url, redirect
+
+log = logging.getLogger("forum")
+
+ERROR_TITLES = {
+    400: lazy("Bad request"),
+    403: lazy("You can't do that"),
+    404: lazy("Page not found"),
+    405: lazy("Method not allowed"),
+    409: lazy("Conflict"),
+    413: lazy("Too large"),
+    422: lazy("Check your input"),
+    429: lazy("Too many requests"),
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": message or _(ERROR_TITLES.get(status, "Error"))}, status_code=status)
+    state = request.scope.get("state", {})
+    # The 500 handler runs outside the middleware that set the locale: set it again.
+    with using_locale(state.get("locale", "en")):
+        return request.app.state.templates.TemplateResponse(
+            request,
+            f"errors/{status}.html" if status in (403, 404, 500) else "errors/error.html",
+            {
+                "status": status,
+                "title": _(ERROR_TITLES.get(status, "Error")),
+                "message": message,
+                "user": state.get("user"),
+                "locale": state.get("locale", "en"),
+                "csrf_token": csrf_for(request) if "csrf_seed" in state else "",
+            },
+            status_code=status,
+        )
+
+
+async def handle_forum_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ForumError)
+    if isinstance(exc, LoginRequired) and not _wants_json(request):
+        return redirect(login_url(request) if request.method == "GET" else "/login")
+    return error_page(request, exc.status_code, exc.message)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if exc.detail and exc.status_code not in (404, 405) else ""
+    response = error_page(request, exc.status_code, detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def handle_server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_page(request, 500, "")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    engine = make_async_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    from moderation.routes import routes as moderation_routes
+
+    app = Starlette(
+        debug=False,
+        routes=[*forum_routes(), *moderation_routes],
+        middleware=[Middleware(RequestContextMiddleware, settings=settings, sessionmaker=sessionmaker)],
+        exception_handlers={
+            ForumError: handle_forum_error,
+            HTTPException: handle_http_error,
+            500: handle_server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker
+    templates = make_templates()
+    templates.env.globals.update(
+        thread_url=urls.thread_url,
+        post_url=urls.post_url,
+        category_url=urls.category_url,
+        user_url=urls.user_url,
+    )
+    app.state.templates = templates
+    return app

@@ -1,0 +1,162 @@
+"""`forum …` / `python -m forum …`: serve, demo, db, users, categories."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import shutil
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from forum import migrations
+from forum.config import ConfigError, Settings, default_database_url
+from forum.db import is_sqlite, make_async_engine, make_sessionmaker
+from forum.errors import ValidationError
+from forum.models import Role
+
+DEMO_DIR = Path("demo-data")
+
+
+def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    """Runs ``work`` in one transaction, committed if it returns."""
+
+    async def main() -> Any:
+        engine = make_async_engine(settings.database_url)
+        try:
+            async with make_sessionmaker(engine).begin() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from forum.app import create_app
+
+    if is_sqlite(settings.database_url):
+        migrations.upgrade(settings.database_url)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True, log_level="info")
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
+    from forum.demo import load_demo
+
+    folder = Path(args.folder)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    settings = Settings.from_env({"FORUM_DATA_DIR": str(folder), "FORUM_DATABASE_URL": default_database_url(folder)})
+    print(f"Creating a fresh demo database in {folder}/ ...")
+    migrations.upgrade(settings.database_url)
+    made = run_in_session(settings, load_demo)
+    print("\nDemo accounts (username / password / role):")
+    for user, password in made:
+        print(f"  {user.username:<16} {password:<20} {user.role}")
+    if args.no_serve:
+        return
+    print(f"\nServing on http://{args.host}:{args.port}  (Ctrl+C to stop)\n")
+    args_serve = argparse.Namespace(host=args.host, port=args.port)
+    cmd_serve(settings, args_serve)
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
+    migrations.upgrade(settings.database_url, args.revision)
+    print("Database is up to date.")
+
+
+def cmd_db_downgrade(settings: Settings, args: argparse.Namespace) -> None:
+    migrations.downgrade(settings.database_url, args.revision)
+    print(f"Database downgraded to {args.revision}.")
+
+
+def cmd_users_create(settings: Settings, args: argparse.Namespace) -> None:
+    from forum.services import accounts
+
+    password = args.password or getpass.getpass("Password: ")
+
+    async def work(session: AsyncSession) -> None:
+        await accounts.do_signup(
+            session, username=args.username, password=password, email=args.email or "",
+            display_name=args.display_name or "", role=Role(args.role),
+        )
+
+    run_in_session(settings, work)
+    print(f"Created {args.role} {args.username}.")
+
+
+def cmd_categories_create(settings: Settings, args: argparse.Namespace) -> None:
+    from forum.services import categories
+
+    async def work(session: AsyncSession) -> None:
+        await categories.create_category(
+            session, slug=args.slug, name_en=args.name_en, name_ko=args.name_ko or args.name_en,
+            description_en=args.description_en or "", description_ko=args.description_ko or "",
+        )
+
+    run_in_session(settings, work)
+    print(f"Created category {args.slug}.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="forum", description="A community support forum.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the forum over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="create a fresh demo database, fill it and serve it")
+    demo.add_argument("--folder", default=str(DEMO_DIR))
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--no-serve", action="store_true", help="only create the database")
+    demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    up = db.add_parser("upgrade", help="apply the migrations")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(func=cmd_db_upgrade)
+    down = db.add_parser("downgrade", help="revert migrations")
+    down.add_argument("revision")
+    down.set_defaults(func=cmd_db_downgrade)
+
+    users = sub.add_parser("users", help="accounts").add_subparsers(dest="users_command", required=True)
+    create = users.add_parser("create", help="create an account")
+    create.add_argument("username")
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.member.value)
+    create.add_argument("--password", help="read from a prompt when left out")
+    create.add_argument("--email")
+    create.add_argument("--display-name")
+    create.set_defaults(func=cmd_users_create)
+
+    cats = sub.add_parser("categories", help="categories").add_subparsers(dest="cat_command", required=True)
+    cat_create = cats.add_parser("create", help="create a category")
+    cat_create.add_argument("slug")
+    cat_create.add_argument("--name-en", required=True)
+    cat_create.add_argument("--name-ko")
+    cat_create.add_argument("--description-en")
+    cat_create.add_argument("--description-ko")
+    cat_create.set_defaults(func=cmd_categories_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        args.func(settings, args)
+    except ConfigError as exc:
+        sys.exit(f"forum: {exc}")
+    except ValidationError as exc:
+        sys.exit("forum: " + " ".join(exc.errors.values()))
+    except KeyboardInterrupt:
+        sys.exit(130)

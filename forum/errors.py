@@ -1,0 +1,39 @@
+"""Domain errors. Services raise them; ``forum.app`` maps them to pages in one place."""
+
+from __future__ import annotations
+
+
+class ForumError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ForumError):
+    status_code = 404
+
+
+class NotAllowed(ForumError):
+    """The user is known but may not do this."""
+
+    status_code = 403
+
+
+class LoginRequired(ForumError):
+    status_code = 401
+
+
+class Conflict(ForumError):
+    status_code = 409
+
+
+class ValidationError(ForumError):
+    """Bad input: carries one translated message per form field."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors

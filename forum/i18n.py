@@ -1,0 +1,137 @@
+"""Translations and locale-aware formatting.
+
+Every visible string is an English msgid passed through ``gettext``; the
+catalogues live in ``forum/locale/<lang>/LC_MESSAGES/messages.po`` and are read
+directly (no compile step). The current locale is a context variable set once
+per request, so services and templates translate without threading it through.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from babel import Locale
+from babel.dates import format_datetime as _format_datetime
+from babel.dates import format_timedelta
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+from forum.clock import utcnow
+from forum.paths import LOCALE_DIR
+
+LOCALES = ("en", "ko")
+LOCALE_NAMES = {"en": "English", "ko": "한국어"}
+DEFAULT_LOCALE = "en"
+
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("locale", default=DEFAULT_LOCALE)
+
+
+@functools.cache
+def catalogue(locale: str) -> dict[str, str | tuple[str, ...]]:
+    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as f:
+        cat = read_po(f, locale=locale)
+    out: dict[str, str | tuple[str, ...]] = {}
+    for message in cat:
+        if not message.id or not message.string or message.fuzzy:
+            continue
+        key = message.id[0] if isinstance(message.id, tuple | list) else message.id
+        value = message.string
+        out[key] = tuple(value) if isinstance(value, tuple | list) else value
+    return out
+
+
+def get_locale() -> str:
+    return _current.get()
+
+
+def set_locale(locale: str) -> contextvars.Token[str]:
+    return _current.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+@contextmanager
+def using_locale(locale: str) -> Iterator[None]:
+    token = set_locale(locale)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def gettext(message: str, **params: object) -> str:
+    translated = catalogue(get_locale()).get(message, message)
+    if isinstance(translated, tuple):
+        translated = translated[0]
+    return translated % params if params else translated
+
+
+def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
+    params.setdefault("num", n)
+    translated = catalogue(get_locale()).get(singular)
+    if isinstance(translated, tuple) and translated:
+        # Korean has one plural form; English two.
+        form = 0 if len(translated) == 1 or n == 1 else 1
+        text = translated[min(form, len(translated) - 1)]
+    else:
+        text = singular if n == 1 else plural
+    return text % params
+
+
+_ = gettext
+
+
+def lazy(message: str) -> str:
+    """Marks a msgid for extraction where it is translated later (at render time)."""
+    return message
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The best supported locale for an Accept-Language header, or None."""
+    if not accept_language:
+        return None
+    choices: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        piece = part.strip()
+        if not piece:
+            continue
+        lang, _sep, rest = piece.partition(";")
+        quality = 1.0
+        if rest.strip().startswith("q="):
+            try:
+                quality = float(rest.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = lang.strip().lower().split("-")[0]
+        if primary in LOCALES and quality > 0:
+            choices.append((-quality, index, primary))
+    return min(choices)[2] if choices else None
+
+
+def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    return _format_datetime(value, format=fmt, locale=get_locale(), tzinfo=None)
+
+
+def format_ago(value: datetime | None, now: datetime | None = None) -> str:
+    """'3 hours ago' / '3시간 전'."""
+    if value is None:
+        return ""
+    delta: timedelta = value - (now or utcnow())
+    if abs(delta) < timedelta(minutes=1):
+        return gettext("just now")
+    return format_timedelta(delta, add_direction=True, locale=get_locale(), threshold=1.0)
+
+
+def format_number(value: int | float) -> str:
+    return format_decimal(value, locale=get_locale())
+
+
+def language_name(locale: str) -> str:
+    return LOCALE_NAMES.get(locale) or Locale.parse(locale).display_name or locale

@@ -1,0 +1,138 @@
+"""One pure-ASGI middleware that prepares every request: body size limit,
+CSRF seed cookie, the logged-in user, the locale, and security headers."""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from typing import Any
+
+from itsdangerous import BadSignature, Signer
+from starlette.datastructures import MutableHeaders
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from forum import i18n
+from forum.config import Settings
+from forum.security import new_token
+from forum.services import accounts
+
+SESSION_COOKIE = "forum_session"
+CSRF_COOKIE = "forum_csrf"
+LOCALE_COOKIE = "forum_locale"
+
+CSP = (
+    "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def session_signer(settings: Settings) -> Signer:
+    return Signer(settings.secret_key, salt="forum.session")
+
+
+def cookie_header(name: str, value: str, settings: Settings, *, max_age: int | None = None) -> str:
+    parts = [f"{name}={value}", "Path=/", "HttpOnly", "SameSite=Lax"]
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    if settings.secure_cookies:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, settings: Settings, sessionmaker: Any) -> None:
+        self.app = app
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.signer = session_signer(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        limit = self.settings.max_body_bytes
+        try:
+            if int(headers.get("content-length") or 0) > limit:
+                await PlainTextResponse("Request too large", status_code=413)(scope, receive, send)
+                return
+        except ValueError:
+            await PlainTextResponse("Bad Content-Length", status_code=400)(scope, receive, send)
+            return
+
+        cookies: dict[str, str] = {}
+        if "cookie" in headers:
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(headers["cookie"])
+            except Exception:  # noqa: BLE001 - a malformed cookie header is the client's problem
+                jar = SimpleCookie()
+            cookies = {k: m.value for k, m in jar.items()}
+
+        state = scope.setdefault("state", {})
+        set_cookies: list[str] = []
+
+        seed = cookies.get(CSRF_COOKIE)
+        if not seed or len(seed) > 100:
+            seed = new_token()
+            set_cookies.append(cookie_header(CSRF_COOKIE, seed, self.settings))
+        state["csrf_seed"] = seed
+
+        user = None
+        raw = cookies.get(SESSION_COOKIE)
+        if raw:
+            try:
+                token = self.signer.unsign(raw).decode()
+            except BadSignature:
+                token = None
+            if token:
+                async with self.sessionmaker() as session:
+                    user = await accounts.session_user(session, token)
+                state["session_token"] = token if user is not None else None
+            if user is None:
+                set_cookies.append(cookie_header(SESSION_COOKIE, "", self.settings, max_age=0))
+        state["user"] = user
+
+        locale = (
+            (user.locale if user is not None and user.locale in i18n.LOCALES else None)
+            or (cookies.get(LOCALE_COOKIE) if cookies.get(LOCALE_COOKIE) in i18n.LOCALES else None)
+            or i18n.negotiate(headers.get("accept-language"))
+            or self.settings.default_locale
+        )
+        state["locale"] = locale
+        token_ctx = i18n.set_locale(locale)
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge()
+            return message
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                h = MutableHeaders(scope=message)
+                for cookie in set_cookies:
+                    h.append("set-cookie", cookie)
+                h.setdefault("x-content-type-options", "nosniff")
+                h.setdefault("x-frame-options", "DENY")
+                h.setdefault("referrer-policy", "same-origin")
+                h.setdefault("content-security-policy", CSP)
+                if "vary" not in h:
+                    h["vary"] = "Cookie, Accept-Language"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_wrapper)
+        except BodyTooLarge:
+            await PlainTextResponse("Request too large", status_code=413)(scope, receive, send)
+        finally:
+            i18n._current.reset(token_ctx)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from markupsafe import Markup
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, Relationship, SQLModel
+
+from forum.clock import utcnow
+from forum.models.category import Category
+from forum.models.user import User
+
+
+class ThreadKind(enum.StrEnum):
+    question = "question"
+    discussion = "discussion"
+
+
+class Thread(SQLModel, table=True):
+    """A question or discussion. The opening text is the first ``Post``; the
+    counters and times below are kept by the services so lists and metrics
+    never have to scan posts."""
+
+    __tablename__ = "threads"
+    __table_args__ = (
+        Index("ix_threads_last_activity_at", "last_activity_at"),
+        Index("ix_threads_category_id_last_activity_at", "category_id", "last_activity_at"),
+        Index("ix_threads_author_id_created_at", "author_id", "created_at"),
+        Index("ix_threads_created_at", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    category_id: int = Field(sa_column=Column(Integer, ForeignKey("categories.id"), nullable=False))
+    author_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id"), nullable=False))
+    kind: str = Field(default=ThreadKind.question.value, sa_column=Column(String(16), nullable=False))
+    title: str = Field(max_length=300)
+    slug: str = Field(max_length=120)
+    external_id: str | None = Field(default=None, max_length=200, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    last_activity_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    views: int = Field(default=0)
+    reply_count: int = Field(default=0)
+    # Circular with posts: no database-level foreign key (posts reference threads).
+    accepted_post_id: int | None = Field(default=None)
+    official_post_id: int | None = Field(default=None)
+    solved_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    first_response_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    first_staff_response_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    staff_replied: bool = Field(default=False)
+
+    category: Category = Relationship(sa_relationship_kwargs={"lazy": "raise"})
+    author: User = Relationship(sa_relationship_kwargs={"lazy": "raise"})
+
+    @property
+    def is_question(self) -> bool:
+        return self.kind == ThreadKind.question.value
+
+    @property
+    def solved(self) -> bool:
+        return self.solved_at is not None
+
+    @property
+    def answered(self) -> bool:
+        return self.reply_count > 0
+
+
+class Post(SQLModel, table=True):
+    __tablename__ = "posts"
+    __table_args__ = (
+        Index("ix_posts_thread_id_created_at", "thread_id", "created_at"),
+        Index("ix_posts_author_id_created_at", "author_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    thread_id: int = Field(sa_column=Column(Integer, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False))
+    author_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id"), nullable=False))
+    is_first: bool = Field(default=False)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str = Field(sa_column=Column(Text, nullable=False))
+    # Whether the author was staff when posting: badges and metrics stay true to
+    # the moment of the answer even if the role changes later.
+    by_staff: bool = Field(default=False)
+    vote_count: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    edited_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+
+    author: User = Relationship(sa_relationship_kwargs={"lazy": "raise"})
+    thread: Thread = Relationship(sa_relationship_kwargs={"lazy": "raise"})
+
+    @property
+    def html(self) -> Markup:
+        """The rendered body. Safe to emit: ``forum.markdown.render`` parsed it
+        with raw HTML off and sanitised the result when the post was saved."""
+        return Markup(self.body_html)
+
+
+class Vote(SQLModel, table=True):
+    """One member found one answer helpful."""
+
+    __tablename__ = "votes"
+    __table_args__ = (
+        UniqueConstraint("post_id", "user_id"),
+        Index("ix_votes_user_id", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(sa_column=Column(Integer, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False))
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))

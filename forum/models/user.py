@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Index, String
+from sqlmodel import Field, Relationship, SQLModel
+
+from forum.clock import utcnow
+
+
+class Role(enum.StrEnum):
+    member = "member"
+    staff = "staff"
+    moderator = "moderator"
+    admin = "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        """Staff answer with a badge and may mark official answers; moderators
+        and admins are staff too."""
+        return self is not Role.member
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=30)
+    # Case-folded username: the uniqueness and lookup key.
+    username_key: str = Field(max_length=30, unique=True)
+    display_name: str = Field(max_length=50)
+    email: str | None = Field(default=None, max_length=254)
+    email_key: str | None = Field(default=None, max_length=254, unique=True)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(default=Role.member.value, sa_column=Column(String(16), nullable=False))
+    locale: str | None = Field(default=None, max_length=8)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role_enum.is_staff
+
+
+class UserSession(SQLModel, table=True):
+    """A server-side login session: the cookie carries a signed random token,
+    the table keeps its hash, so logging out (or a ban) really ends it."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id", "user_id"),)
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+    user: User = Relationship(sa_relationship_kwargs={"lazy": "raise"})

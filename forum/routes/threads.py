@@ -1,0 +1,194 @@
+"""Thread lists, the thread page, asking, replying, editing, votes and answers."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from forum.errors import NotAllowed, ValidationError
+from forum.i18n import gettext as _
+from forum.models import ThreadKind
+from forum.pagination import page_number
+from forum.permissions import can_accept, can_edit_post, can_mark_official, can_vote
+from forum.services import categories as category_service
+from forum.services import threads as service
+from forum.urls import post_url, thread_url
+from forum.web import (
+    current_user,
+    field,
+    read_form,
+    reading,
+    redirect,
+    render,
+    require_user,
+    settings_of,
+    writing,
+)
+
+
+async def latest(request: Request) -> Response:
+    async with reading(request) as session:
+        page = await service.latest(
+            session, page=page_number(request.query_params.get("page")), size=settings_of(request).page_size
+        )
+        categories = await category_service.all_categories(session)
+    return render(request, "threads/list.html", page=page, categories=categories, category=None)
+
+
+async def category(request: Request) -> Response:
+    async with reading(request) as session:
+        cat = await category_service.get_category_by_slug_or_404(session, request.path_params["slug"])
+        page = await service.latest(
+            session, category=cat, page=page_number(request.query_params.get("page")),
+            size=settings_of(request).page_size,
+        )
+        categories = await category_service.all_categories(session)
+    return render(request, "threads/list.html", page=page, categories=categories, category=cat)
+
+
+async def _thread_page(request: Request, session, thread, *, status_code: int = 200, **extra) -> Response:  # type: ignore[no-untyped-def]
+    viewer = current_user(request)
+    page = await service.load_thread_page(session, thread, viewer=viewer)
+    return render(
+        request,
+        "threads/detail.html",
+        status_code=status_code,
+        page=page,
+        thread=thread,
+        can_edit=lambda post: can_edit_post(viewer, post),
+        can_vote=lambda post: can_vote(viewer, post),
+        can_accept=lambda post: can_accept(viewer, thread, post),
+        can_mark_official=lambda post: can_mark_official(viewer, thread, post),
+        **extra,
+    )
+
+
+async def detail(request: Request) -> Response:
+    async with writing(request) as session:
+        thread = await service.get_thread_or_404(session, request.path_params["thread_id"])
+        if request.path_params.get("slug") != thread.slug:
+            return redirect(thread_url(thread))
+        await service.count_view(session, thread)
+        return await _thread_page(request, session, thread)
+
+
+async def _ask_page(request: Request, values: dict[str, str], errors: dict[str, str]) -> Response:
+    async with reading(request) as session:
+        categories = await category_service.all_categories(session)
+    return render(
+        request, "threads/ask.html", status_code=422 if errors else 200,
+        categories=categories, values=values, errors=errors,
+    )
+
+
+async def ask_form(request: Request) -> Response:
+    require_user(request)
+    values = {"category": request.query_params.get("category", ""), "kind": ThreadKind.question.value}
+    return await _ask_page(request, values, {})
+
+
+async def ask(request: Request) -> Response:
+    user = require_user(request)
+    form = await read_form(request)
+    values = {name: field(form, name) for name in ("category", "title", "body", "kind")}
+    try:
+        async with writing(request) as session:
+            chosen = await category_service.get_category_by_slug(session, values["category"])
+            thread = await service.ask(
+                session, author=user, category=chosen, title=values["title"], body=values["body"],
+                kind=values["kind"] or ThreadKind.question.value, limits=_limits(request),
+            )
+    except ValidationError as exc:
+        return await _ask_page(request, values, exc.errors)
+    return redirect(thread_url(thread))
+
+
+async def reply(request: Request) -> Response:
+    user = require_user(request)
+    form = await read_form(request)
+    body = field(form, "body")
+    try:
+        async with writing(request) as session:
+            thread = await service.get_thread_or_404(session, request.path_params["thread_id"])
+            post = await service.reply(session, thread, author=user, body=body, limits=_limits(request))
+    except ValidationError as exc:
+        async with reading(request) as session:
+            thread = await service.get_thread_or_404(session, request.path_params["thread_id"])
+            return await _thread_page(
+                request, session, thread, status_code=422, reply_errors=exc.errors, reply_body=body
+            )
+    return redirect(post_url(thread, post))
+
+
+async def _edit_page(request: Request, values: dict[str, str] | None, errors: dict[str, str]) -> Response:
+    user = require_user(request)
+    async with reading(request) as session:
+        post = await service.get_post_or_404(session, request.path_params["post_id"])
+    if not can_edit_post(user, post):
+        raise NotAllowed(_("You can only edit your own posts."))
+    values = values or {"body": post.body, "title": post.thread.title}
+    return render(
+        request, "threads/edit.html", status_code=422 if errors else 200,
+        post=post, thread=post.thread, values=values, errors=errors,
+    )
+
+
+async def edit_form(request: Request) -> Response:
+    return await _edit_page(request, None, {})
+
+
+async def edit(request: Request) -> Response:
+    user = require_user(request)
+    form = await read_form(request)
+    values = {"body": field(form, "body"), "title": field(form, "title")}
+    try:
+        async with writing(request) as session:
+            post = await service.get_post_or_404(session, request.path_params["post_id"])
+            await service.edit_post(
+                session, post, editor=user, body=values["body"],
+                title=values["title"] if post.is_first else None, limits=_limits(request),
+            )
+    except ValidationError as exc:
+        return await _edit_page(request, values, exc.errors)
+    return redirect(post_url(post.thread, post))
+
+
+def _limits(request: Request) -> service.Limits:
+    return service.Limits.from_settings(settings_of(request))
+
+
+def _post_action(action):  # type: ignore[no-untyped-def]
+    """A POST on one post that changes state and goes back to the thread."""
+
+    async def endpoint(request: Request) -> Response:
+        user = require_user(request)
+        await read_form(request)
+        async with writing(request) as session:
+            post = await service.get_post_or_404(session, request.path_params["post_id"])
+            await action(session, post, user=user)
+        return redirect(post_url(post.thread, post))
+
+    return endpoint
+
+
+routes = [
+    Route("/", latest, name="threads:latest"),
+    Route("/c/{slug}", category, name="threads:category"),
+    Route("/t/{thread_id:int}", detail, name="threads:detail-bare"),
+    Route("/t/{thread_id:int}/{slug}", detail, name="threads:detail"),
+    Route("/ask", ask_form, methods=["GET"], name="threads:ask-form"),
+    Route("/ask", ask, methods=["POST"], name="threads:ask"),
+    Route("/t/{thread_id:int}/reply", reply, methods=["POST"], name="threads:reply"),
+    Route("/p/{post_id:int}/edit", edit_form, methods=["GET"], name="posts:edit-form"),
+    Route("/p/{post_id:int}/edit", edit, methods=["POST"], name="posts:edit"),
+    Route("/p/{post_id:int}/vote", _post_action(service.vote), methods=["POST"], name="posts:vote"),
+    Route("/p/{post_id:int}/unvote", _post_action(service.unvote), methods=["POST"], name="posts:unvote"),
+    Route("/p/{post_id:int}/accept", _post_action(service.accept), methods=["POST"], name="posts:accept"),
+    Route("/p/{post_id:int}/unaccept", _post_action(service.unaccept), methods=["POST"], name="posts:unaccept"),
+    Route("/p/{post_id:int}/official", _post_action(service.mark_official), methods=["POST"], name="posts:official"),
+    Route(
+        "/p/{post_id:int}/unofficial", _post_action(service.unmark_official), methods=["POST"],
+        name="posts:unofficial",
+    ),
+]

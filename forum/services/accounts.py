@@ -1,0 +1,146 @@
+"""Accounts and login sessions."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import joinedload
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from forum.clock import utcnow
+from forum.errors import NotFound, ValidationError
+from forum.i18n import LOCALES, gettext as _
+from forum.models import Role, User, UserSession
+from forum.security import dummy_hash, hash_password, new_token, token_hash, verify_password
+from forum.textutil import one_line
+
+USERNAME_RE = re.compile(r"^[0-9A-Za-z_가-힣][0-9A-Za-z_.가-힣-]{1,29}$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+
+
+def username_key(username: str) -> str:
+    return one_line(username).casefold()
+
+
+def check_signup(username: str, email: str, password: str, display_name: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = _(
+            "Usernames are 2 to 30 letters, digits, Hangul, '_', '.' or '-', starting with a letter or digit."
+        )
+    if email and (len(email) > 254 or not EMAIL_RE.match(email)):
+        errors["email"] = _("Enter a valid email address.")
+    if len(password) < PASSWORD_MIN:
+        errors["password"] = _("Passwords need at least %(n)s characters.", n=PASSWORD_MIN)
+    elif len(password) > PASSWORD_MAX:
+        errors["password"] = _("Passwords can have at most %(n)s characters.", n=PASSWORD_MAX)
+    if len(display_name) > 50:
+        errors["display_name"] = _("Display names can have at most %(n)s characters.", n=50)
+    return errors
+
+
+async def do_signup(
+    session: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    email: str = "",
+    display_name: str = "",
+    locale: str | None = None,
+    role: Role = Role.member,
+) -> User:
+    username = one_line(username)
+    email = one_line(email)
+    display_name = one_line(display_name) or username
+    errors = check_signup(username, email, password, display_name)
+    if not errors.get("username") and await get_user_by_username(session, username) is not None:
+        errors["username"] = _("That username is taken.")
+    if email and not errors.get("email"):
+        taken = await session.scalar(select(User.id).where(User.email_key == email.casefold()))
+        if taken is not None:
+            errors["email"] = _("An account with that email address already exists.")
+    if errors:
+        raise ValidationError(errors)
+    user = User(
+        username=username,
+        username_key=username_key(username),
+        display_name=display_name,
+        email=email or None,
+        email_key=email.casefold() or None,
+        password_hash=hash_password(password),
+        role=role.value,
+        locale=locale if locale in LOCALES else None,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
+    return await session.scalar(select(User).where(User.username_key == username_key(username)))
+
+
+async def get_user_by_username_or_404(session: AsyncSession, username: str) -> User:
+    user = await get_user_by_username(session, username)
+    if user is None:
+        raise NotFound(_("No such user."))
+    return user
+
+
+async def authenticate(session: AsyncSession, *, login: str, password: str) -> User | None:
+    """The user whose username or email and password match, else None.
+    Takes the same time whether or not the account exists."""
+    key = one_line(login).casefold()
+    user = await session.scalar(select(User).where((User.username_key == key) | (User.email_key == key)))
+    if user is None:
+        verify_password(password, dummy_hash())
+        return None
+    return user if verify_password(password, user.password_hash) else None
+
+
+async def start_session(session: AsyncSession, user: User, *, max_age: int) -> str:
+    """Opens a login session and returns the raw token for the cookie."""
+    token = new_token()
+    now = utcnow()
+    session.add(
+        UserSession(
+            token_hash=token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=max_age),
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def end_session(session: AsyncSession, token: str) -> None:
+    await session.execute(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
+
+
+async def end_all_sessions(session: AsyncSession, user_id: int) -> None:
+    await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+
+
+async def session_user(session: AsyncSession, token: str) -> User | None:
+    """The user behind a session token, if the session still exists and has not expired."""
+    row = await session.scalar(
+        select(UserSession)
+        .options(joinedload(UserSession.user))  # type: ignore[arg-type]
+        .where(UserSession.token_hash == token_hash(token), UserSession.expires_at > utcnow())
+    )
+    return row.user if row is not None else None
+
+
+async def set_locale(session: AsyncSession, user_id: int, locale: str) -> None:
+    if locale not in LOCALES:
+        raise ValidationError({"locale": _("Unknown language.")})
+    user = await session.get(User, user_id)
+    if user is not None:
+        user.locale = locale
+        session.add(user)
+        await session.flush()

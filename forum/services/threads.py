@@ -1,0 +1,408 @@
+"""Questions, answers, votes, accepted and official answers.
+
+Functions take the session first, flush but never commit, and say whether
+they changed anything where calling them twice is meaningful.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from forum import markdown
+from forum.clock import utcnow
+from forum.config import Settings
+from forum.errors import NotAllowed, NotFound, ValidationError
+from forum.i18n import gettext as _
+from forum.models import Category, Post, Thread, ThreadKind, User, Vote
+from forum.pagination import Page
+from forum.permissions import can_accept, can_edit_post, can_mark_official, can_vote
+from forum.textutil import normalise, one_line, slugify
+
+
+@dataclass(frozen=True)
+class Limits:
+    title_min: int = 4
+    title_max: int = 150
+    body_min: int = 5
+    body_max: int = 30_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(settings.title_min, settings.title_max, settings.body_min, settings.body_max)
+
+
+def check_title(title: str, limits: Limits) -> str | None:
+    if not title:
+        return _("Enter a title.")
+    if len(title) < limits.title_min:
+        return _("Titles need at least %(n)s characters.", n=limits.title_min)
+    if len(title) > limits.title_max:
+        return _("Titles can have at most %(n)s characters.", n=limits.title_max)
+    return None
+
+
+def check_body(body: str, limits: Limits) -> str | None:
+    if not body:
+        return _("Write something first.")
+    if len(body) < limits.body_min:
+        return _("Posts need at least %(n)s characters.", n=limits.body_min)
+    if len(body) > limits.body_max:
+        return _("Posts can have at most %(n)s characters.", n=limits.body_max)
+    return None
+
+
+def _raise_if(errors: dict[str, str | None]) -> None:
+    found = {field: message for field, message in errors.items() if message}
+    if found:
+        raise ValidationError(found)
+
+
+def _new_post(thread: Thread, author: User, body: str, *, is_first: bool, at: datetime) -> Post:
+    return Post(
+        thread_id=thread.id,
+        author_id=author.id,
+        is_first=is_first,
+        body=body,
+        body_html=markdown.render(body),
+        by_staff=author.is_staff,
+        created_at=at,
+    )
+
+
+async def ask(
+    session: AsyncSession,
+    *,
+    author: User,
+    category: Category | None,
+    title: str,
+    body: str,
+    kind: str = ThreadKind.question.value,
+    limits: Limits = Limits(),
+    created_at: datetime | None = None,
+    external_id: str | None = None,
+) -> Thread:
+    title = one_line(title)
+    body = normalise(body)
+    _raise_if(
+        {
+            "category": None if category is not None else _("Choose a category."),
+            "title": check_title(title, limits),
+            "body": check_body(body, limits),
+            "kind": None if kind in ThreadKind.__members__ else _("Choose question or discussion."),
+        }
+    )
+    assert category is not None
+    now = created_at or utcnow()
+    thread = Thread(
+        category_id=category.id,
+        author_id=author.id,
+        kind=kind,
+        title=title,
+        slug=slugify(title),
+        created_at=now,
+        last_activity_at=now,
+        external_id=external_id,
+    )
+    session.add(thread)
+    await session.flush()
+    session.add(_new_post(thread, author, body, is_first=True, at=now))
+    await session.flush()
+    return thread
+
+
+async def reply(
+    session: AsyncSession,
+    thread: Thread,
+    *,
+    author: User,
+    body: str,
+    limits: Limits = Limits(),
+    created_at: datetime | None = None,
+) -> Post:
+    body = normalise(body)
+    _raise_if({"body": check_body(body, limits)})
+    now = created_at or utcnow()
+    post = _new_post(thread, author, body, is_first=False, at=now)
+    session.add(post)
+    thread.reply_count += 1
+    thread.last_activity_at = max(thread.last_activity_at, now)
+    if author.id != thread.author_id:
+        if thread.first_response_at is None:
+            thread.first_response_at = now
+        if post.by_staff:
+            thread.staff_replied = True
+            if thread.first_staff_response_at is None:
+                thread.first_staff_response_at = now
+    session.add(thread)
+    await session.flush()
+    return post
+
+
+async def edit_post(
+    session: AsyncSession,
+    post: Post,
+    *,
+    editor: User,
+    body: str,
+    title: str | None = None,
+    limits: Limits = Limits(),
+) -> bool:
+    """Changes a post's text (and, on the first post, its thread's title)."""
+    if not can_edit_post(editor, post):
+        raise NotAllowed(_("You can only edit your own posts."))
+    body = normalise(body)
+    new_title = one_line(title) if title is not None and post.is_first else None
+    _raise_if(
+        {
+            "body": check_body(body, limits),
+            "title": check_title(new_title, limits) if new_title is not None else None,
+        }
+    )
+    thread = post.thread
+    changed = False
+    if body != post.body:
+        post.body = body
+        post.body_html = markdown.render(body)
+        changed = True
+    if new_title is not None and new_title != thread.title:
+        thread.title = new_title
+        thread.slug = slugify(new_title)
+        session.add(thread)
+        changed = True
+    if changed:
+        post.edited_at = utcnow()
+        session.add(post)
+        await session.flush()
+    return changed
+
+
+async def vote(session: AsyncSession, post: Post, *, user: User) -> bool:
+    if not can_vote(user, post):
+        raise NotAllowed(
+            _("You cannot vote for your own post.") if post.author_id == user.id else _("Only answers take votes.")
+        )
+    existing = await session.scalar(select(Vote.id).where(Vote.post_id == post.id, Vote.user_id == user.id))
+    if existing is not None:
+        return False
+    session.add(Vote(post_id=post.id, user_id=user.id))
+    await session.execute(update(Post).where(Post.id == post.id).values(vote_count=Post.vote_count + 1))
+    await session.flush()
+    return True
+
+
+async def unvote(session: AsyncSession, post: Post, *, user: User) -> bool:
+    existing = await session.scalar(select(Vote).where(Vote.post_id == post.id, Vote.user_id == user.id))
+    if existing is None:
+        return False
+    await session.delete(existing)
+    await session.execute(update(Post).where(Post.id == post.id).values(vote_count=Post.vote_count - 1))
+    await session.flush()
+    return True
+
+
+def _update_solved(thread: Thread, now: datetime) -> None:
+    if thread.accepted_post_id is None and thread.official_post_id is None:
+        thread.solved_at = None
+    elif thread.solved_at is None:
+        thread.solved_at = now
+
+
+async def accept(session: AsyncSession, post: Post, *, user: User, at: datetime | None = None) -> bool:
+    thread = post.thread
+    if not can_accept(user, thread, post):
+        raise NotAllowed(_("Only the asker or staff can accept an answer to this question."))
+    if thread.accepted_post_id == post.id:
+        return False
+    thread.accepted_post_id = post.id
+    _update_solved(thread, at or utcnow())
+    session.add(thread)
+    await session.flush()
+    return True
+
+
+async def unaccept(session: AsyncSession, post: Post, *, user: User) -> bool:
+    thread = post.thread
+    if not can_accept(user, thread, post):
+        raise NotAllowed(_("Only the asker or staff can accept an answer to this question."))
+    if thread.accepted_post_id != post.id:
+        return False
+    thread.accepted_post_id = None
+    _update_solved(thread, utcnow())
+    session.add(thread)
+    await session.flush()
+    return True
+
+
+async def mark_official(session: AsyncSession, post: Post, *, user: User, at: datetime | None = None) -> bool:
+    thread = post.thread
+    if not can_mark_official(user, thread, post):
+        raise NotAllowed(_("Only staff can mark an official answer."))
+    if thread.official_post_id == post.id:
+        return False
+    thread.official_post_id = post.id
+    _update_solved(thread, at or utcnow())
+    session.add(thread)
+    await session.flush()
+    return True
+
+
+async def unmark_official(session: AsyncSession, post: Post, *, user: User) -> bool:
+    thread = post.thread
+    if not can_mark_official(user, thread, post):
+        raise NotAllowed(_("Only staff can mark an official answer."))
+    if thread.official_post_id != post.id:
+        return False
+    thread.official_post_id = None
+    _update_solved(thread, utcnow())
+    session.add(thread)
+    await session.flush()
+    return True
+
+
+# ---------------------------------------------------------------- reading
+
+
+async def get_thread_or_404(session: AsyncSession, thread_id: int) -> Thread:
+    thread = await session.scalar(
+        select(Thread)
+        .options(joinedload(Thread.category), joinedload(Thread.author))  # type: ignore[arg-type]
+        .where(Thread.id == thread_id)
+    )
+    if thread is None:
+        raise NotFound(_("No such thread."))
+    return thread
+
+
+async def get_post_or_404(session: AsyncSession, post_id: int) -> Post:
+    """A post with its thread loaded (for permission checks and counters)."""
+    post = await session.scalar(
+        select(Post).options(joinedload(Post.thread)).where(Post.id == post_id)  # type: ignore[arg-type]
+    )
+    if post is None:
+        raise NotFound(_("No such post."))
+    return post
+
+
+async def latest(
+    session: AsyncSession, *, category: Category | None = None, page: int = 1, size: int = 30
+) -> Page[Thread]:
+    """Threads by last activity: two indexed queries whatever the size."""
+    where = [Thread.category_id == category.id] if category is not None else []
+    total = await session.scalar(select(func.count()).select_from(Thread).where(*where)) or 0
+    rows = await session.scalars(
+        select(Thread)
+        .options(joinedload(Thread.category), joinedload(Thread.author))  # type: ignore[arg-type]
+        .where(*where)
+        .order_by(Thread.last_activity_at.desc(), Thread.id.desc())  # type: ignore[attr-defined]
+        .limit(size)
+        .offset((page - 1) * size)
+    )
+    return Page(items=rows.all(), number=page, size=size, total=total)
+
+
+@dataclass
+class ThreadPage:
+    thread: Thread
+    question: Post
+    answers: list[Post]
+    my_votes: set[int]
+
+
+def answer_order(thread: Thread, post: Post) -> tuple[int, int, int, datetime, int]:
+    """Accepted first, then official, then by votes, then oldest first."""
+    return (
+        0 if post.id == thread.accepted_post_id else 1,
+        0 if post.id == thread.official_post_id else 1,
+        -post.vote_count,
+        post.created_at,
+        post.id or 0,
+    )
+
+
+async def load_thread_page(session: AsyncSession, thread: Thread, *, viewer: User | None) -> ThreadPage:
+    """Everything the thread template shows, in a fixed number of queries."""
+    posts = (
+        await session.scalars(
+            select(Post)
+            .options(joinedload(Post.author))  # type: ignore[arg-type]
+            .where(Post.thread_id == thread.id)
+            .order_by(Post.created_at, Post.id)  # type: ignore[arg-type]
+        )
+    ).all()
+    question = next((p for p in posts if p.is_first), None)
+    if question is None:
+        raise NotFound(_("No such thread."))
+    answers = sorted((p for p in posts if not p.is_first), key=lambda p: answer_order(thread, p))
+    my_votes: set[int] = set()
+    if viewer is not None and answers:
+        my_votes = set(
+            (
+                await session.scalars(
+                    select(Vote.post_id).where(
+                        Vote.user_id == viewer.id,
+                        Vote.post_id.in_([p.id for p in answers]),  # type: ignore[union-attr]
+                    )
+                )
+            ).all()
+        )
+    return ThreadPage(thread=thread, question=question, answers=answers, my_votes=my_votes)
+
+
+async def count_view(session: AsyncSession, thread: Thread) -> None:
+    await session.execute(update(Thread).where(Thread.id == thread.id).values(views=Thread.views + 1))
+    thread.views += 1
+
+
+@dataclass
+class Profile:
+    user: User
+    questions: Sequence[Thread]
+    answers: Sequence[Post]
+    question_count: int
+    answer_count: int
+    accepted_count: int
+
+
+async def load_profile(session: AsyncSession, user: User, *, limit: int = 20) -> Profile:
+    questions = (
+        await session.scalars(
+            select(Thread)
+            .options(joinedload(Thread.category))  # type: ignore[arg-type]
+            .where(Thread.author_id == user.id)
+            .order_by(Thread.created_at.desc())  # type: ignore[attr-defined]
+            .limit(limit)
+        )
+    ).all()
+    answers = (
+        await session.scalars(
+            select(Post)
+            .options(joinedload(Post.thread))  # type: ignore[arg-type]
+            .where(Post.author_id == user.id, Post.is_first == False)  # noqa: E712
+            .order_by(Post.created_at.desc())  # type: ignore[attr-defined]
+            .limit(limit)
+        )
+    ).all()
+    counts = (
+        await session.execute(
+            select(
+                select(func.count()).select_from(Thread).where(Thread.author_id == user.id).scalar_subquery(),
+                select(func.count())
+                .select_from(Post)
+                .where(Post.author_id == user.id, Post.is_first == False)  # noqa: E712
+                .scalar_subquery(),
+                select(func.count())
+                .select_from(Thread)
+                .join(Post, Post.id == Thread.accepted_post_id)  # type: ignore[arg-type]
+                .where(Post.author_id == user.id)
+                .scalar_subquery(),
+            )
+        )
+    ).one()
+    return Profile(user, questions, answers, counts[0], counts[1], counts[2])
+

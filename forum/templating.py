@@ -1,0 +1,40 @@
+"""Jinja2 environment: autoescape everywhere, gettext from ``forum.i18n``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from starlette.templating import Jinja2Templates
+
+from forum import i18n
+from forum.paths import TEMPLATES_DIR
+
+
+def make_templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda message, **kw: i18n.gettext(message, **kw),
+        ngettext=lambda s, p, n, **kw: i18n.ngettext(s, p, n, **kw),
+        newstyle=True,
+    )
+    env.globals.update(
+        format_datetime=i18n.format_datetime,
+        format_ago=i18n.format_ago,
+        format_number=i18n.format_number,
+        get_locale=i18n.get_locale,
+        LOCALES=i18n.LOCALES,
+        language_name=i18n.language_name,
+    )
+    return Jinja2Templates(env=env)
+
+
+def context(**values: Any) -> dict[str, Any]:
+    return values

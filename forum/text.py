@@ -1,0 +1,393 @@
+"""One text analyser for the whole forum (Korean + English).
+
+Search indexing, query parsing, similar-question lookup and the repeated-topic
+job all call :class:`Analyzer`, so a word is the same word everywhere.
+
+* Korean goes through kiwipiepy's morphological analyser: particles and endings
+  are dropped, content morphemes are kept (nouns, verb/adjective stems, roots,
+  foreign words, numbers).  환불을 / 환불이 / 환불은 -> 환불;  튕겨요 -> 튕기.
+* English (and any Latin-script word inside Korean text) is lower-cased,
+  stop words are dropped and words are stemmed (Snowball English):
+  refunds / refunded / refunding -> refund.  Phrasal particles (in, up, out, off,
+  on, back, down) and negation (not) are kept: "sign in" and "sign up" differ.
+* :meth:`Analyzer.expand` canonicalises synonyms from a staff-editable
+  dictionary (``forum/data/synonyms.txt`` plus extra lines kept elsewhere):
+  ["돈", "돌려받"] and ["환불"] both become ["~refund"].
+
+Everything is deterministic and offline.  Kiwi takes about a second to load,
+so it is loaded lazily, once per process (:func:`get_analyzer`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+__all__ = ["Analyzer", "Synonyms", "get_analyzer", "CONCEPT_PREFIX", "DEFAULT_SYNONYMS_PATH"]
+
+CONCEPT_PREFIX = "~"
+DEFAULT_SYNONYMS_PATH = os.path.join(os.path.dirname(__file__), "data", "synonyms.txt")
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+# Latin words (with inner apostrophes), numbers (with inner . or ,), other letters.
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*|\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
+
+# English stop words: function words that carry no topic.  Kept on purpose:
+# negation ("not") and phrasal-verb particles (in, up, out, off, on, back, down, over),
+# because "sign in" / "sign up" / "log out" / "money back" mean different things.
+EN_STOPWORDS = frozenset(
+    """
+    a an the and or but if then else so than too very just also only own same such
+    i me my mine myself we us our ours ourselves you your yours yourself yourselves
+    he him his himself she her hers herself it its itself they them their theirs themselves
+    this that these those there here what which who whom whose when where why how
+    am is are was were be been being do does did doing done have has had having
+    will would shall should can could may might must
+    of at by for with about against between into through during before after above below
+    to from again further once each few more most other some any all both
+    nor as until while because
+    s t d ll m o re ve y im ive id youre
+    please thanks thank hi hello hey ok okay pls plz
+    get got getting gets want wanted need needed like would'd let lets
+    tell know say said
+    """.split()
+)
+# contractions are split before stop-word removal; their negation survives as "not".
+_NEGATIONS = {"not", "no", "never", "cannot", "cant", "can't", "won't", "wont", "don't", "doesn't",
+              "didn't", "isn't", "aren't", "wasn't", "weren't", "couldn't", "shouldn't", "wouldn't",
+              "haven't", "hasn't", "hadn't", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent",
+              "couldnt", "shouldnt", "wouldnt", "havent", "hasnt"}
+
+# Korean morphemes that are too generic to be useful terms (auxiliary-like stems,
+# bound nouns, pronouns that kiwi tags as nouns).
+KO_STOP = frozenset(
+    """
+    하 되 있 이 아니 알리 나오 들 가 오 받 주 그렇 이렇 저렇 어떻 어떠하 같 싶 주 보 말 드리 계시 그러 이러
+    것 수 거 등 때 중 분 번 데 뭐 뭣 무엇 어디 언제 누구 왜 좀 제 저 나 너 우리 여기 거기 저기
+    """.split()
+)
+
+# kiwipiepy tags kept as content morphemes (prefix match on the tag string).
+_NEG_ADVERBS = {"안", "못"}
+_KO_NEG_STEMS = {"없", "않", "못하"}
+_WEAK_TERMS = frozenset({"not", "in", "on", "up", "out", "off", "back", "down", "over"})
+
+
+@functools.lru_cache(maxsize=200_000)
+def _stem_en(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+def _nominalise(stem: str) -> str:
+    """Verb stem + nominal ending ㅁ/음 as one noun: 알리 -> 알림, 멈추 -> 멈춤, 없 -> 없음."""
+    last = stem[-1]
+    code = ord(last) - 0xAC00
+    if 0 <= code < 11172 and code % 28 == 0:
+        return stem[:-1] + chr(ord(last) + 16)
+    return stem + "음"
+
+
+def _normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").lower()
+
+
+def _english_terms(chunk: str, out: list[str]) -> None:
+    """Lower-cased Latin/other-script text -> stemmed terms appended to out."""
+    for w in _WORD.findall(chunk):
+        if w[0].isdigit():
+            out.append(w.replace(",", ""))
+            continue
+        if w in _NEGATIONS or w.endswith("n't"):
+            out.append("not")
+            continue
+        if "'" in w:
+            w = w.split("'", 1)[0]
+        if w in EN_STOPWORDS or len(w) < 2 and not w.isdigit():
+            continue
+        if w.isascii():
+            s = _stem_en(w)
+            if s in EN_STOPWORDS:
+                continue
+            out.append(s)
+        else:
+            out.append(w)
+
+
+class Synonyms:
+    """Groups of interchangeable words or phrases.
+
+    One group per line, variants separated by commas, ``#`` starts a comment;
+    a variant may have several words ("돈 돌려받기", "money back").  The first
+    variant names the group.  ``extra`` takes more lines of the same format
+    (the staff-edited list kept in the database); they are read after the file,
+    so a staff line can add variants to a shipped group by repeating any of its
+    variants.
+    """
+
+    def __init__(self, path: str | None = DEFAULT_SYNONYMS_PATH, extra: Iterable[str] | None = None):
+        lines: list[str] = []
+        if path and os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                lines.extend(f.read().splitlines())
+        if extra:
+            for block in extra:
+                lines.extend(str(block).splitlines())
+        self.groups: list[list[str]] = []
+        for line in lines:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            variants = [v.strip() for v in line.split(",") if v.strip()]
+            if len(variants) >= 2:
+                self.groups.append(variants)
+        self._compiled_for: int | None = None
+        self._table: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._max_len = 1
+        self._members: dict[str, list[tuple[str, ...]]] = {}
+
+    @classmethod
+    def from_lines(cls, lines: Iterable[str]) -> "Synonyms":
+        return cls(path=None, extra=list(lines))
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def compile(self, analyzer: "Analyzer") -> None:
+        """Analyse every variant with ``analyzer`` so variants match analysed text."""
+        if self._compiled_for == id(analyzer):
+            return
+        # A group that repeats a variant of an earlier group verbatim extends it
+        # (that is how a staff line adds words to a shipped group); otherwise, when two
+        # variants analyse to the same terms, the earlier group keeps them.
+        raw_owner: dict[str, int] = {}
+        target: list[int] = []
+        names: list[str] = []
+        analysed_groups: list[list[tuple[str, ...]]] = []
+        for variants in self.groups:
+            analysed = [(v, tuple(analyzer.terms(v))) for v in variants]
+            # a variant that analyses to nothing, or to a lone particle/negation, would
+            # swallow unrelated text ("안 오다" -> ["not"]): skip it.
+            analysed = [(v, t) for v, t in analysed if t and not (len(t) == 1 and t[0] in _WEAK_TERMS)]
+            if not analysed:
+                target.append(-1)
+                names.append("")
+                analysed_groups.append([])
+                continue
+            gi = len(names)
+            tgt = gi
+            for v, _ in analysed:
+                key = " ".join(v.lower().split())
+                if key in raw_owner:
+                    tgt = raw_owner[key]
+                    break
+            for v, _ in analysed:
+                raw_owner.setdefault(" ".join(v.lower().split()), tgt)
+            target.append(tgt)
+            names.append(CONCEPT_PREFIX + "_".join(analysed[0][1]))
+            analysed_groups.append([t for _, t in analysed])
+        table: dict[tuple[str, ...], tuple[str, ...]] = {}
+        members: dict[str, list[tuple[str, ...]]] = {}
+        for gi, analysed in enumerate(analysed_groups):
+            if not analysed:
+                continue
+            name = names[target[gi]]
+            for t in analysed:
+                if t not in table:
+                    table[t] = (name,)
+                    members.setdefault(name, []).append(t)
+        self._table = table
+        self._members = {k: sorted(v) for k, v in members.items()}
+        self._max_len = max((len(t) for t in table), default=1)
+        self._compiled_for = id(analyzer)
+
+    def canonicalise(self, terms: Sequence[str]) -> list[str]:
+        out: list[str] = []
+        i, n = 0, len(terms)
+        table, max_len = self._table, self._max_len
+        while i < n:
+            for L in range(min(max_len, n - i), 0, -1):
+                hit = table.get(tuple(terms[i : i + L]))
+                if hit is not None:
+                    out.extend(hit)
+                    i += L
+                    break
+            else:
+                out.append(terms[i])
+                i += 1
+        return out
+
+    def variants(self, concept: str) -> list[tuple[str, ...]]:
+        """Analysed variants of a concept term (for OR-expanding a search query)."""
+        return list(self._members.get(concept, []))
+
+    def concept_of(self, terms: Sequence[str]) -> str | None:
+        hit = self._table.get(tuple(terms))
+        return hit[0] if hit else None
+
+
+class Analyzer:
+    """Korean + English analyser.  Thread-safe; cheap to call once built."""
+
+    def __init__(self, synonyms: Synonyms | None = None):
+        self.synonyms = synonyms if synonyms is not None else Synonyms()
+        self._kiwi = None
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[str, ...]] = {}
+        self._cache_max = 100_000
+        self.synonyms.compile(self)
+
+    # ---------------------------------------------------------------- kiwi
+    @property
+    def kiwi(self):
+        if self._kiwi is None:
+            with self._lock:
+                if self._kiwi is None:
+                    from kiwipiepy import Kiwi
+
+                    workers = max(1, min(4, os.cpu_count() or 1))
+                    self._kiwi = Kiwi(num_workers=workers)
+        return self._kiwi
+
+    # ---------------------------------------------------------------- terms
+    def _korean_terms(self, tokens, text: str) -> list[str]:
+        out: list[str] = []
+        prefix = ""
+        n = len(tokens)
+        for k, tok in enumerate(tokens):
+            tag = str(tok.tag)
+            form = tok.form
+            if tag == "XPN":  # 재설치, 무제한, 비활성: keep the prefix on the next word
+                prefix = form
+                continue
+            if tag.startswith(("NNG", "NNP", "XR", "SH")):
+                if prefix:
+                    out.append(prefix + form.lower())
+                elif form not in KO_STOP:
+                    out.append(form.lower())
+            elif tag.startswith(("VV", "VA")):
+                nxt = tokens[k + 1] if k + 1 < n else None
+                if nxt is not None and str(nxt.tag) == "ETN" and nxt.form in ("\u11b7", "\u3141", "음"):
+                    form = _nominalise(form)  # 알리+ㅁ -> 알림, 멈추+ㅁ -> 멈춤
+                if form in _KO_NEG_STEMS:
+                    out.append("not")
+                elif prefix:
+                    out.append(prefix + form)
+                elif form not in KO_STOP:
+                    out.append(form)
+            elif tag.startswith("VX") and form in _KO_NEG_STEMS:
+                out.append("not")
+            elif tag == "NR":
+                out.append(form)
+            elif tag == "SN":
+                out.append(form.replace(",", ""))
+            elif tag == "SL" or tag.startswith("W_"):
+                _english_terms(form.lower(), out)
+            elif tag == "MAG" and form in _NEG_ADVERBS:
+                out.append("not")
+            prefix = ""
+        return out
+
+    def _analyse_uncached(self, norm: str, tokens=None) -> tuple[str, ...]:
+        if not norm.strip():
+            return ()
+        if _HANGUL.search(norm):
+            if tokens is None:
+                tokens = self.kiwi.tokenize(norm)
+            return tuple(self._korean_terms(tokens, norm))
+        out: list[str] = []
+        _english_terms(norm, out)
+        return tuple(out)
+
+    def terms(self, text: str) -> list[str]:
+        """Normalised index terms of ``text`` (no synonym handling)."""
+        norm = _normalise(text)
+        hit = self._cache.get(norm)
+        if hit is None:
+            hit = self._analyse_uncached(norm)
+            if len(self._cache) >= self._cache_max:
+                self._cache.clear()
+            self._cache[norm] = hit
+        return list(hit)
+
+    def terms_many(self, texts: Sequence[str]) -> list[list[str]]:
+        """``terms`` for many texts at once; Korean ones go through Kiwi in one batch
+        (uses all of Kiwi's worker threads)."""
+        norms = [_normalise(t) for t in texts]
+        result: list[list[str] | None] = [None] * len(norms)
+        korean_idx: list[int] = []
+        for i, norm in enumerate(norms):
+            hit = self._cache.get(norm)
+            if hit is not None:
+                result[i] = list(hit)
+            elif _HANGUL.search(norm):
+                korean_idx.append(i)
+            else:
+                result[i] = list(self._analyse_uncached(norm))
+        if korean_idx:
+            token_lists = self.kiwi.tokenize([norms[i] for i in korean_idx])
+            for i, tokens in zip(korean_idx, token_lists):
+                result[i] = self._korean_terms(tokens, norms[i])
+        return [r if r is not None else [] for r in result]
+
+    # ---------------------------------------------------------------- synonyms
+    def expand(self, terms: list[str]) -> list[str]:
+        """Replace every synonym variant in ``terms`` by its group's concept term
+        (``~name``).  Longest variant wins; terms outside the dictionary pass through."""
+        self.synonyms.compile(self)
+        return self.synonyms.canonicalise(terms)
+
+    def expand_query(self, terms: list[str]) -> list[list[str]]:
+        """For search: each position's alternatives.  A concept expands to the
+        analysed variants of its group (each a list of terms); other terms stand alone.
+        Returns a list of alternative term sequences per query concept."""
+        out: list[list[str]] = []
+        for t in self.expand(terms):
+            if t.startswith(CONCEPT_PREFIX):
+                out.append([" ".join(v) for v in self.synonyms.variants(t)])
+            else:
+                out.append([t])
+        return out
+
+    # ---------------------------------------------------------------- features
+    def features(self, text: str, terms: Sequence[str] | None = None) -> list[str]:
+        """Features for similarity/topic detection: canonicalised terms, adjacent
+        term pairs, and character trigrams of Korean words (robust against
+        inconsistent spacing and compounds)."""
+        if terms is None:
+            terms = self.terms(text)
+        return feature_list(self.expand(list(terms)), _normalise(text))
+
+
+def feature_list(canon_terms: Sequence[str], norm_text: str) -> list[str]:
+    feats = list(canon_terms)
+    feats.extend(f"{a} {b}" for a, b in zip(canon_terms, canon_terms[1:]))
+    for run in _HANGUL_RUN.findall(norm_text):
+        if len(run) >= 2:
+            feats.extend("#" + run[i : i + 2] for i in range(len(run) - 1))
+    return feats
+
+
+_default: Analyzer | None = None
+_default_lock = threading.Lock()
+
+
+def get_analyzer() -> Analyzer:
+    """The process-wide analyser with the shipped synonym list (built on first use)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Analyzer()
+    return _default

@@ -1,0 +1,357 @@
+"""Similar-question index: weighted TF-IDF over analyser features plus a small
+LSA (latent semantic) component learned from the corpus itself.
+
+Features of a text (see :meth:`forum.text.Analyzer.features`):
+
+* canonicalised terms (synonym groups collapsed: 환불 / 돈 돌려받기 -> ~refund),
+* adjacent term pairs ("log in", "api key"),
+* Korean character bigrams (robust against spacing and compound variation).
+
+Each feature kind has a weight; term frequency is sublinear (1 + log tf) and
+scaled by a smoothed idf; vectors are L2-normalised, so the dot product is the
+cosine similarity.  The LSA part (randomised truncated SVD of the same matrix)
+bridges words that never co-occur in one question but share contexts across
+the corpus; its share in the final score is ``lsa_weight``.
+
+Everything is deterministic (fixed random seed, stable orderings).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["TextModel", "SimilarityIndex", "feature_kind", "knn_graph"]
+
+KIND_WEIGHTS = {"term": 1.0, "pair": 0.6, "char": 0.35}
+
+
+def feature_kind(f: str) -> str:
+    if f.startswith("#"):
+        return "char"
+    if " " in f:
+        return "pair"
+    return "term"
+
+
+def _doc_features(analyzer, text: str, terms=None) -> list[str]:
+    return analyzer.features(text, terms)
+
+
+class TextModel:
+    """Vocabulary, idf and (optionally) an LSA projection learned from a corpus."""
+
+    def __init__(self, vocab: dict[str, int], idf: np.ndarray, n_docs: int,
+                 components: np.ndarray | None = None, lsa_weight: float = 0.0,
+                 kind_weights: dict[str, float] | None = None):
+        self.vocab = vocab
+        self.idf = idf.astype(np.float32)
+        self.n_docs = n_docs
+        self.components = components  # (V, k) float32, or None
+        self.lsa_weight = float(lsa_weight if components is not None else 0.0)
+        self.kind_weights = dict(kind_weights or KIND_WEIGHTS)
+        self._col_weight = self.idf * np.array(
+            [self.kind_weights[feature_kind(f)] for f in self._features()], dtype=np.float32
+        ) if vocab else np.zeros(0, np.float32)
+        self.unknown_idf = float(math.log((1 + n_docs) / 1) + 1)
+
+    def _features(self) -> list[str]:
+        out = [""] * len(self.vocab)
+        for f, j in self.vocab.items():
+            out[j] = f
+        return out
+
+    # ------------------------------------------------------------ fitting
+    @classmethod
+    def fit(cls, feature_lists: Sequence[Sequence[str]], *, lsa_dim: int = 0, lsa_weight: float = 0.0,
+            min_df: int = 1, kind_weights: dict[str, float] | None = None) -> "TextModel":
+        df: Counter = Counter()
+        for feats in feature_lists:
+            df.update(set(feats))
+        n = len(feature_lists)
+        kept = sorted(f for f, c in df.items() if c >= min_df)
+        vocab = {f: j for j, f in enumerate(kept)}
+        idf = np.array([math.log((1 + n) / (1 + df[f])) + 1.0 for f in kept], dtype=np.float32)
+        model = cls(vocab, idf, n, None, 0.0, kind_weights)
+        if lsa_dim > 0 and n >= 50 and len(vocab) > lsa_dim:
+            X = model.tfidf(feature_lists)
+            model.components = _randomised_svd_components(X, min(lsa_dim, n // 4))
+            model.lsa_weight = float(lsa_weight)
+        return model
+
+    # ------------------------------------------------------------ vectors
+    def tfidf(self, feature_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """L2-normalised weighted tf-idf rows (unknown features are dropped)."""
+        indptr = [0]
+        indices: list[int] = []
+        data: list[float] = []
+        vocab = self.vocab
+        for feats in feature_lists:
+            counts = Counter(vocab[f] for f in feats if f in vocab)
+            for j in sorted(counts):
+                indices.append(j)
+                data.append(1.0 + math.log(counts[j]))
+            indptr.append(len(indices))
+        X = sp.csr_matrix((np.asarray(data, np.float32), np.asarray(indices, np.int32), np.asarray(indptr, np.int64)),
+                          shape=(len(feature_lists), len(vocab)), dtype=np.float32)
+        if X.nnz:
+            X = X.multiply(self._col_weight[None, :]).tocsr() if len(vocab) else X
+        return _l2_rows(X)
+
+    def dense(self, X: sp.csr_matrix) -> np.ndarray | None:
+        if self.components is None:
+            return None
+        D = np.asarray(X @ self.components, dtype=np.float32)
+        norms = np.linalg.norm(D, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return D / norms
+
+    def vectors(self, feature_lists: Sequence[Sequence[str]]) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        X = self.tfidf(feature_lists)
+        return X, self.dense(X)
+
+    def similarity(self, Xa, Da, Xb, Db) -> np.ndarray:
+        """Blended cosine similarity matrix between two sets of rows (dense result)."""
+        S = (Xa @ Xb.T).toarray().astype(np.float32)
+        if self.lsa_weight and Da is not None and Db is not None:
+            S *= 1.0 - self.lsa_weight
+            S += self.lsa_weight * np.clip(Da @ Db.T, 0.0, None)
+        return S
+
+    # ------------------------------------------------------------ persistence
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        meta = {"n_docs": self.n_docs, "lsa_weight": self.lsa_weight, "kind_weights": self.kind_weights,
+                "features": self._features()}
+        arrays = {"idf": self.idf, "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8)}
+        if self.components is not None:
+            arrays["components"] = self.components.astype(np.float32)
+        np.savez_compressed(buf, **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> "TextModel":
+        z = np.load(io.BytesIO(blob))
+        meta = json.loads(bytes(z["meta"]).decode())
+        vocab = {f: j for j, f in enumerate(meta["features"])}
+        comps = z["components"] if "components" in z.files else None
+        return cls(vocab, z["idf"], meta["n_docs"], comps, meta["lsa_weight"], meta["kind_weights"])
+
+
+def _l2_rows(X: sp.csr_matrix) -> sp.csr_matrix:
+    X = X.tocsr().astype(np.float32)
+    sq = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    sq[sq == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / sq).astype(np.float32) @ X)
+
+
+def _randomised_svd_components(X: sp.csr_matrix, k: int, n_iter: int = 4, seed: int = 0) -> np.ndarray:
+    """Right singular vectors (V x k) of X by randomised SVD (Halko et al.)."""
+    rng = np.random.default_rng(seed)
+    n, V = X.shape
+    p = min(V, k + 10)
+    Q = rng.standard_normal((V, p)).astype(np.float32)
+    Xt = X.T.tocsr()
+    Y = X @ Q
+    for _ in range(n_iter):
+        Y, _ = np.linalg.qr(Y)
+        Z, _ = np.linalg.qr(Xt @ Y)
+        Y = X @ Z
+    Qy, _ = np.linalg.qr(Y)
+    B = (Xt @ Qy).T  # p x V
+    _, s, Vt = np.linalg.svd(B, full_matrices=False)
+    comps = Vt[:k].T.astype(np.float32)
+    # drop the first component's sign ambiguity for determinism
+    signs = np.sign(comps[np.abs(comps).argmax(axis=0), range(comps.shape[1])])
+    signs[signs == 0] = 1
+    return comps * signs
+
+
+def knn_graph(model: TextModel, X: sp.csr_matrix, D: np.ndarray | None, k: int, *, chunk: int = 512,
+              min_sim: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """k nearest neighbours of every row (itself excluded).
+
+    Returns (nbr, sim): int32/float32 arrays of shape (n, k), best first;
+    missing neighbours have index -1 and similarity 0.
+    Exact, in row chunks: memory is O(chunk * n), time O(n^2 * avg_nnz / V)."""
+    n = X.shape[0]
+    k = max(1, min(k, n - 1)) if n > 1 else 1
+    nbr = np.full((n, k), -1, dtype=np.int32)
+    sim = np.zeros((n, k), dtype=np.float32)
+    if n <= 1:
+        return nbr, sim
+    XT = X.T.tocsr()
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        S = (X[start:stop] @ XT).toarray()
+        if model.lsa_weight and D is not None:
+            S *= 1.0 - model.lsa_weight
+            S += model.lsa_weight * np.clip(D[start:stop] @ D.T, 0.0, None)
+        rows = np.arange(stop - start)
+        S[rows, rows + start] = -1.0
+        idx = np.argpartition(-S, k - 1, axis=1)[:, :k]
+        vals = np.take_along_axis(S, idx, axis=1)
+        # stable order: by similarity desc, then index asc
+        order = np.lexsort((idx, -vals), axis=1)
+        idx = np.take_along_axis(idx, order, axis=1)
+        vals = np.take_along_axis(vals, order, axis=1)
+        vals[vals < min_sim] = 0.0
+        idx[vals <= 0] = -1
+        nbr[start:stop] = idx
+        sim[start:stop] = np.maximum(vals, 0)
+    return nbr, sim
+
+
+class SimilarityIndex:
+    """Similar-question lookup over (doc_id, text) pairs.
+
+    ``build`` learns the model (vocabulary, idf, LSA) from the documents;
+    ``add`` appends documents with the same model (new words are ignored until
+    the next ``build``), ``remove`` drops ids.  Rebuild now and then (the
+    topic job does) so the model follows the corpus.
+    """
+
+    def __init__(self, model: TextModel, analyzer=None):
+        self.model = model
+        self.analyzer = analyzer
+        self.ids: list[int] = []
+        self._pos: dict[int, int] = {}
+        self._blocks_X: list[sp.csr_matrix] = []
+        self._blocks_D: list[np.ndarray] = []
+        self._X: sp.csr_matrix | None = None
+        self._D: np.ndarray | None = None
+        self._alive: np.ndarray = np.zeros(0, dtype=bool)
+
+    # ------------------------------------------------------------ building
+    @classmethod
+    def build(cls, docs: Sequence[tuple[int, str]], analyzer, *, lsa_dim: int = 128, lsa_weight: float = 0.3,
+              features: Sequence[Sequence[str]] | None = None) -> "SimilarityIndex":
+        texts = [t for _, t in docs]
+        if features is None:
+            terms = analyzer.terms_many(texts) if hasattr(analyzer, "terms_many") else [analyzer.terms(t) for t in texts]
+            features = [analyzer.features(t, tt) for t, tt in zip(texts, terms)]
+        model = TextModel.fit(features, lsa_dim=lsa_dim, lsa_weight=lsa_weight)
+        index = cls(model, analyzer)
+        index._append([d for d, _ in docs], features)
+        return index
+
+    def _append(self, ids: Sequence[int], features: Sequence[Sequence[str]]) -> None:
+        if not ids:
+            return
+        X, D = self.model.vectors(features)
+        base = len(self.ids)
+        for off, i in enumerate(ids):
+            i = int(i)
+            old = self._pos.get(i)
+            if old is not None:
+                self._alive[old] = False
+            self._pos[i] = base + off
+        self.ids.extend(int(i) for i in ids)
+        self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
+        self._blocks_X.append(X)
+        if D is not None:
+            self._blocks_D.append(D)
+        self._X = None
+        self._D = None
+
+    def add(self, docs: Sequence[tuple[int, str]]) -> None:
+        texts = [t for _, t in docs]
+        terms = self.analyzer.terms_many(texts) if hasattr(self.analyzer, "terms_many") else [self.analyzer.terms(t) for t in texts]
+        self._append([d for d, _ in docs], [self.analyzer.features(t, tt) for t, tt in zip(texts, terms)])
+
+    def remove(self, ids: Iterable[int]) -> None:
+        for i in ids:
+            p = self._pos.pop(int(i), None)
+            if p is not None:
+                self._alive[p] = False
+
+    def __len__(self) -> int:
+        return len(self._pos)
+
+    def _matrices(self):
+        if self._X is None:
+            if self._blocks_X:
+                self._X = sp.vstack(self._blocks_X, format="csr") if len(self._blocks_X) > 1 else self._blocks_X[0]
+                self._blocks_X = [self._X]
+            else:
+                self._X = sp.csr_matrix((0, len(self.model.vocab)), dtype=np.float32)
+            if self._blocks_D:
+                self._D = np.vstack(self._blocks_D) if len(self._blocks_D) > 1 else self._blocks_D[0]
+                self._blocks_D = [self._D]
+        return self._X, self._D
+
+    # ------------------------------------------------------------ querying
+    def query_vector(self, text: str):
+        feats = self.analyzer.features(text)
+        return self.model.vectors([feats])
+
+    def query(self, text: str, limit: int = 5, exclude: set[int] | None = None) -> list[tuple[int, float]]:
+        """Best matches for ``text``: (doc_id, score in [0, 1]), best first."""
+        if not self._pos or limit <= 0:
+            return []
+        q, qd = self.query_vector(text)
+        return self._top(q, qd, limit, exclude)
+
+    def query_many(self, texts: Sequence[str], limit: int = 5) -> list[list[tuple[int, float]]]:
+        terms = self.analyzer.terms_many(list(texts))
+        feats = [self.analyzer.features(t, tt) for t, tt in zip(texts, terms)]
+        Q, QD = self.model.vectors(feats)
+        return [self._top(Q[i], None if QD is None else QD[i : i + 1], limit, None) for i in range(Q.shape[0])]
+
+    def _top(self, q, qd, limit, exclude):
+        X, D = self._matrices()
+        s = np.asarray((X @ q.T).toarray()).ravel()
+        if self.model.lsa_weight and D is not None and qd is not None:
+            s = (1.0 - self.model.lsa_weight) * s + self.model.lsa_weight * np.clip(D @ qd.ravel(), 0.0, None)
+        s = np.where(self._alive, s, -1.0)
+        if exclude:
+            for i in exclude:
+                p = self._pos.get(int(i))
+                if p is not None:
+                    s[p] = -1.0
+        want = min(limit, len(s))
+        if want <= 0:
+            return []
+        cand = np.argpartition(-s, want - 1)[:want] if want < len(s) else np.arange(len(s))
+        ids = np.asarray(self.ids)
+        order = sorted(cand.tolist(), key=lambda p: (-s[p], ids[p]))
+        return [(int(ids[p]), float(min(1.0, max(0.0, s[p])))) for p in order if s[p] > 0]
+
+    # ------------------------------------------------------------ persistence
+    def to_bytes(self) -> bytes:
+        X, D = self._matrices()
+        alive = self._alive
+        buf = io.BytesIO()
+        model_blob = np.frombuffer(self.model.to_bytes(), np.uint8)
+        arrays = {
+            "ids": np.asarray(self.ids, dtype=np.int64)[alive],
+            "data": X[alive].data if X.shape[0] else np.zeros(0, np.float32),
+            "indices": X[alive].indices if X.shape[0] else np.zeros(0, np.int32),
+            "indptr": X[alive].indptr if X.shape[0] else np.zeros(1, np.int64),
+            "model": model_blob,
+        }
+        if D is not None:
+            arrays["dense"] = D[alive].astype(np.float16)
+        np.savez_compressed(buf, **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, analyzer) -> "SimilarityIndex":
+        z = np.load(io.BytesIO(blob))
+        model = TextModel.from_bytes(bytes(z["model"]))
+        index = cls(model, analyzer)
+        ids = z["ids"].tolist()
+        X = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(len(ids), len(model.vocab)))
+        index.ids = [int(i) for i in ids]
+        index._pos = {i: p for p, i in enumerate(index.ids)}
+        index._alive = np.ones(len(ids), dtype=bool)
+        index._blocks_X = [X]
+        if "dense" in z.files:
+            index._blocks_D = [z["dense"].astype(np.float32)]
+        return index

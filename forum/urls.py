@@ -1,0 +1,23 @@
+"""URLs of things, for templates and redirects (slugs may hold Hangul)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from forum.models import Category, Post, Thread, User
+
+
+def thread_url(thread: Thread) -> str:
+    return f"/t/{thread.id}/{quote(thread.slug)}"
+
+
+def post_url(thread: Thread, post: Post) -> str:
+    return f"{thread_url(thread)}#post-{post.id}"
+
+
+def category_url(category: Category) -> str:
+    return f"/c/{quote(category.slug)}"
+
+
+def user_url(user: User) -> str:
+    return f"/u/{quote(user.username)}"

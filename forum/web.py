@@ -1,0 +1,110 @@
+"""What every route needs: the current user, a database session, forms with
+CSRF checks, rendering and redirects."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from forum.config import Settings
+from forum.errors import LoginRequired
+from forum.i18n import gettext as _
+from forum.models import User
+from forum.security import check_csrf, csrf_token
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def current_user(request: Request) -> User | None:
+    return request.state.user
+
+
+def require_user(request: Request) -> User:
+    user = current_user(request)
+    if user is None:
+        raise LoginRequired(_("Log in to continue."))
+    return user
+
+
+@asynccontextmanager
+async def reading(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for a page that only reads."""
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+@asynccontextmanager
+async def writing(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction: committed when the block ends without
+    an error, rolled back otherwise (so nothing is ever half-saved)."""
+    async with request.app.state.sessionmaker.begin() as session:
+        yield session
+
+
+def csrf_for(request: Request) -> str:
+    return csrf_token(settings_of(request).secret_key, request.state.csrf_seed)
+
+
+async def read_form(request: Request) -> FormData:
+    """The POSTed form, after the CSRF check. Files are not accepted."""
+    try:
+        form = await request.form(max_files=0, max_fields=50, max_part_size=settings_of(request).max_body_bytes)
+    except HTTPException:
+        raise
+    except Exception as exc:  # noqa: BLE001 - malformed bodies are the client's fault
+        raise HTTPException(400, _("The form could not be read.")) from exc
+    token = form.get("csrf_token")
+    if not check_csrf(settings_of(request).secret_key, request.state.csrf_seed, token if isinstance(token, str) else None):
+        raise HTTPException(403, _("The form expired or came from another site. Reload the page and try again."))
+    return form
+
+
+def field(form: FormData, name: str, default: str = "") -> str:
+    """A text field; a file or a missing field counts as the default."""
+    value = form.get(name, default)
+    return value if isinstance(value, str) else default
+
+
+def int_field(form: FormData, name: str) -> int | None:
+    try:
+        return int(field(form, name))
+    except ValueError:
+        return None
+
+
+def render(request: Request, template: str, status_code: int = 200, **ctx: Any) -> Response:
+    ctx.setdefault("user", current_user(request))
+    ctx.setdefault("csrf_token", csrf_for(request))
+    ctx.setdefault("locale", request.state.locale)
+    return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths are followed after login (no open redirects)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def login_url(request: Request) -> str:
+    path = request.url.path
+    if request.url.query:
+        path += "?" + request.url.query
+    return f"{request.url_for('accounts:login').path}?next={quote(path)}"

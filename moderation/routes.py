@@ -1,0 +1,5 @@
+"""Moderation pages. Empty until the moderation features land (issue 3)."""
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []
