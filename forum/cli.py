@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib
+import pkgutil
 import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from forum import migrations
+from forum import commands, migrations
 from forum.config import ConfigError, Settings, default_database_url
 from forum.db import is_sqlite, make_async_engine, make_sessionmaker
 from forum.errors import ValidationError
@@ -84,8 +86,12 @@ def cmd_users_create(settings: Settings, args: argparse.Namespace) -> None:
 
     async def work(session: AsyncSession) -> None:
         await accounts.do_signup(
-            session, username=args.username, password=password, email=args.email or "",
-            display_name=args.display_name or "", role=Role(args.role),
+            session,
+            username=args.username,
+            password=password,
+            email=args.email or "",
+            display_name=args.display_name or "",
+            role=Role(args.role),
         )
 
     run_in_session(settings, work)
@@ -97,8 +103,12 @@ def cmd_categories_create(settings: Settings, args: argparse.Namespace) -> None:
 
     async def work(session: AsyncSession) -> None:
         await categories.create_category(
-            session, slug=args.slug, name_en=args.name_en, name_ko=args.name_ko or args.name_en,
-            description_en=args.description_en or "", description_ko=args.description_ko or "",
+            session,
+            slug=args.slug,
+            name_en=args.name_en,
+            name_ko=args.name_ko or args.name_en,
+            description_en=args.description_en or "",
+            description_ko=args.description_ko or "",
         )
 
     run_in_session(settings, work)
@@ -123,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     up = db.add_parser("upgrade", help="apply the migrations")
-    up.add_argument("revision", nargs="?", default="head")
+    up.add_argument("revision", nargs="?", default="heads")
     up.set_defaults(func=cmd_db_upgrade)
     down = db.add_parser("downgrade", help="revert migrations")
     down.add_argument("revision")
@@ -146,6 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     cat_create.add_argument("--description-en")
     cat_create.add_argument("--description-ko")
     cat_create.set_defaults(func=cmd_categories_create)
+
+    for module_info in pkgutil.iter_modules(commands.__path__):
+        module = importlib.import_module(f"forum.commands.{module_info.name}")
+        module.register(sub)
     return parser
 
 

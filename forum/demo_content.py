@@ -8,10 +8,10 @@ thread's creation. A few groups of threads deliberately ask the same thing in di
 the desktop app crashing on start, sync conflicts, API key rotation) so that topic detection has
 something to find.
 """
+
 from __future__ import annotations
 
 from typing import Any
-
 
 CATEGORIES: list[dict[str, Any]] = [
     {
@@ -724,11 +724,11 @@ THREADS: list[dict[str, Any]] = [
         "category": "sync",
         "author": "emily_r",
         "kind": "question",
-        "title": "Why do I keep getting \"conflicted copy\" notes?",
+        "title": 'Why do I keep getting "conflicted copy" notes?',
         "body": (
             "Every few days I find notes named like `Weekly plan (conflicted copy 2)` in my sidebar. I only use the "
             "web app and my phone, and I'm pretty sure I'm not editing the same note on both at once. Which version is "
-            "the \"real\" one, and how do I stop this from happening?"
+            'the "real" one, and how do I stop this from happening?'
         ),
         "days_ago": 5.3,
         "views": 142,
@@ -880,7 +880,7 @@ THREADS: list[dict[str, Any]] = [
             {
                 "author": "emily_r",
                 "body": (
-                    "A reading-notes template: source link, three key ideas, one quote, and \"how I'll use this\". "
+                    'A reading-notes template: source link, three key ideas, one quote, and "how I\'ll use this". '
                     "That last section is what makes it actually useful."
                 ),
                 "hours_after": 12.0,
@@ -1343,8 +1343,8 @@ THREADS: list[dict[str, Any]] = [
             "or is the documentation out of date?\n"
             "\n"
             "```json\n"
-            "{\"event\": \"note.updated\", \"note_id\": \"n_8f2a\", \"workspace_id\": \"w_41c\", \"updated_at\": "
-            "\"2024-05-02T09:14:03Z\"}\n"
+            '{"event": "note.updated", "note_id": "n_8f2a", "workspace_id": "w_41c", "updated_at": '
+            '"2024-05-02T09:14:03Z"}\n'
             "```"
         ),
         "days_ago": 0.6,

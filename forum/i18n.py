@@ -32,18 +32,23 @@ _current: contextvars.ContextVar[str] = contextvars.ContextVar("locale", default
 
 @functools.cache
 def catalogue(locale: str) -> dict[str, str | tuple[str, ...]]:
-    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as f:
-        cat = read_po(f, locale=locale)
+    """All of a locale's messages. Each feature keeps its own ``.po`` file in
+    ``forum/locale/<locale>/LC_MESSAGES/`` (messages.po, moderation.po, ...)."""
     out: dict[str, str | tuple[str, ...]] = {}
-    for message in cat:
-        if not message.id or not message.string or message.fuzzy:
-            continue
-        key = message.id[0] if isinstance(message.id, tuple | list) else message.id
-        value = message.string
-        out[key] = tuple(value) if isinstance(value, tuple | list) else value
+    for path in sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as f:
+            cat = read_po(f, locale=locale)
+        for message in cat:
+            if not message.id or not message.string or message.fuzzy:
+                continue
+            key = message.id[0] if isinstance(message.id, tuple | list) else message.id
+            value = message.string
+            if isinstance(value, tuple | list):
+                if not all(value):
+                    continue
+                out[key] = tuple(value)
+            else:
+                out[key] = value
     return out
 
 

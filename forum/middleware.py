@@ -69,7 +69,7 @@ class RequestContextMiddleware:
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(headers["cookie"])
-            except Exception:  # noqa: BLE001 - a malformed cookie header is the client's problem
+            except Exception:
                 jar = SimpleCookie()
             cookies = {k: m.value for k, m in jar.items()}
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from alembic import command
 from alembic.config import Config
 
+from alembic import command
 from forum.db import ensure_sqlite_folder
 from forum.paths import ALEMBIC_DIR
 
@@ -16,7 +16,7 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
     ensure_sqlite_folder(database_url)
     command.upgrade(alembic_config(database_url), revision)
 

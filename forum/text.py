@@ -27,7 +27,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-__all__ = ["Analyzer", "Synonyms", "get_analyzer", "CONCEPT_PREFIX", "DEFAULT_SYNONYMS_PATH"]
+__all__ = ["CONCEPT_PREFIX", "DEFAULT_SYNONYMS_PATH", "Analyzer", "Synonyms", "get_analyzer"]
 
 CONCEPT_PREFIX = "~"
 DEFAULT_SYNONYMS_PATH = os.path.join(os.path.dirname(__file__), "data", "synonyms.txt")
@@ -41,35 +41,266 @@ _WORD = re.compile(r"[a-z]+(?:'[a-z]+)*|\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
 # negation ("not") and phrasal-verb particles (in, up, out, off, on, back, down, over),
 # because "sign in" / "sign up" / "log out" / "money back" mean different things.
 EN_STOPWORDS = frozenset(
-    """
-    a an the and or but if then else so than too very just also only own same such
-    i me my mine myself we us our ours ourselves you your yours yourself yourselves
-    he him his himself she her hers herself it its itself they them their theirs themselves
-    this that these those there here what which who whom whose when where why how
-    am is are was were be been being do does did doing done have has had having
-    will would shall should can could may might must
-    of at by for with about against between into through during before after above below
-    to from again further once each few more most other some any all both
-    nor as until while because
-    s t d ll m o re ve y im ive id youre
-    please thanks thank hi hello hey ok okay pls plz
-    get got getting gets want wanted need needed like would'd let lets
-    tell know say said
-    """.split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "else",
+        "so",
+        "than",
+        "too",
+        "very",
+        "just",
+        "also",
+        "only",
+        "own",
+        "same",
+        "such",
+        "i",
+        "me",
+        "my",
+        "mine",
+        "myself",
+        "we",
+        "us",
+        "our",
+        "ours",
+        "ourselves",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "he",
+        "him",
+        "his",
+        "himself",
+        "she",
+        "her",
+        "hers",
+        "herself",
+        "it",
+        "its",
+        "itself",
+        "they",
+        "them",
+        "their",
+        "theirs",
+        "themselves",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "am",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "did",
+        "doing",
+        "done",
+        "have",
+        "has",
+        "had",
+        "having",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "of",
+        "at",
+        "by",
+        "for",
+        "with",
+        "about",
+        "against",
+        "between",
+        "into",
+        "through",
+        "during",
+        "before",
+        "after",
+        "above",
+        "below",
+        "to",
+        "from",
+        "again",
+        "further",
+        "once",
+        "each",
+        "few",
+        "more",
+        "most",
+        "other",
+        "some",
+        "any",
+        "all",
+        "both",
+        "nor",
+        "as",
+        "until",
+        "while",
+        "because",
+        "s",
+        "t",
+        "d",
+        "ll",
+        "m",
+        "o",
+        "re",
+        "ve",
+        "y",
+        "im",
+        "ive",
+        "id",
+        "youre",
+        "please",
+        "thanks",
+        "thank",
+        "hi",
+        "hello",
+        "hey",
+        "ok",
+        "okay",
+        "pls",
+        "plz",
+        "get",
+        "got",
+        "getting",
+        "gets",
+        "want",
+        "wanted",
+        "need",
+        "needed",
+        "like",
+        "would'd",
+        "let",
+        "lets",
+        "tell",
+        "know",
+        "say",
+        "said",
+    ]
 )
 # contractions are split before stop-word removal; their negation survives as "not".
-_NEGATIONS = {"not", "no", "never", "cannot", "cant", "can't", "won't", "wont", "don't", "doesn't",
-              "didn't", "isn't", "aren't", "wasn't", "weren't", "couldn't", "shouldn't", "wouldn't",
-              "haven't", "hasn't", "hadn't", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent",
-              "couldnt", "shouldnt", "wouldnt", "havent", "hasnt"}
+_NEGATIONS = {
+    "not",
+    "no",
+    "never",
+    "cannot",
+    "cant",
+    "can't",
+    "won't",
+    "wont",
+    "don't",
+    "doesn't",
+    "didn't",
+    "isn't",
+    "aren't",
+    "wasn't",
+    "weren't",
+    "couldn't",
+    "shouldn't",
+    "wouldn't",
+    "haven't",
+    "hasn't",
+    "hadn't",
+    "dont",
+    "doesnt",
+    "didnt",
+    "isnt",
+    "arent",
+    "wasnt",
+    "werent",
+    "couldnt",
+    "shouldnt",
+    "wouldnt",
+    "havent",
+    "hasnt",
+}
 
 # Korean morphemes that are too generic to be useful terms (auxiliary-like stems,
 # bound nouns, pronouns that kiwi tags as nouns).
 KO_STOP = frozenset(
-    """
-    하 되 있 이 아니 알리 나오 들 가 오 받 주 그렇 이렇 저렇 어떻 어떠하 같 싶 주 보 말 드리 계시 그러 이러
-    것 수 거 등 때 중 분 번 데 뭐 뭣 무엇 어디 언제 누구 왜 좀 제 저 나 너 우리 여기 거기 저기
-    """.split()
+    [
+        "하",
+        "되",
+        "있",
+        "이",
+        "아니",
+        "알리",
+        "나오",
+        "들",
+        "가",
+        "오",
+        "받",
+        "주",
+        "그렇",
+        "이렇",
+        "저렇",
+        "어떻",
+        "어떠하",
+        "같",
+        "싶",
+        "주",
+        "보",
+        "말",
+        "드리",
+        "계시",
+        "그러",
+        "이러",
+        "것",
+        "수",
+        "거",
+        "등",
+        "때",
+        "중",
+        "분",
+        "번",
+        "데",
+        "뭐",
+        "뭣",
+        "무엇",
+        "어디",
+        "언제",
+        "누구",
+        "왜",
+        "좀",
+        "제",
+        "저",
+        "나",
+        "너",
+        "우리",
+        "여기",
+        "거기",
+        "저기",
+    ]
 )
 
 # kiwipiepy tags kept as content morphemes (prefix match on the tag string).
@@ -114,7 +345,7 @@ def _english_terms(chunk: str, out: list[str]) -> None:
             continue
         if "'" in w:
             w = w.split("'", 1)[0]
-        if w in EN_STOPWORDS or len(w) < 2 and not w.isdigit():
+        if w in EN_STOPWORDS or (len(w) < 2 and not w.isdigit()):
             continue
         if w.isascii():
             s = _stem_en(w)
@@ -158,13 +389,13 @@ class Synonyms:
         self._members: dict[str, list[tuple[str, ...]]] = {}
 
     @classmethod
-    def from_lines(cls, lines: Iterable[str]) -> "Synonyms":
+    def from_lines(cls, lines: Iterable[str]) -> Synonyms:
         return cls(path=None, extra=list(lines))
 
     def __len__(self) -> int:
         return len(self.groups)
 
-    def compile(self, analyzer: "Analyzer") -> None:
+    def compile(self, analyzer: Analyzer) -> None:
         """Analyse every variant with ``analyzer`` so variants match analysed text."""
         if self._compiled_for == id(analyzer):
             return

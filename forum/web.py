@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from forum.config import Settings
 from forum.errors import LoginRequired
@@ -61,10 +61,12 @@ async def read_form(request: Request) -> FormData:
         form = await request.form(max_files=0, max_fields=50, max_part_size=settings_of(request).max_body_bytes)
     except HTTPException:
         raise
-    except Exception as exc:  # noqa: BLE001 - malformed bodies are the client's fault
+    except Exception as exc:
         raise HTTPException(400, _("The form could not be read.")) from exc
     token = form.get("csrf_token")
-    if not check_csrf(settings_of(request).secret_key, request.state.csrf_seed, token if isinstance(token, str) else None):
+    if not check_csrf(
+        settings_of(request).secret_key, request.state.csrf_seed, token if isinstance(token, str) else None
+    ):
         raise HTTPException(403, _("The form expired or came from another site. Reload the page and try again."))
     return form
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 07:38:39.136481
+Create Date: 2026-11-22 07:44:10.197435
 """
 
 from collections.abc import Sequence
@@ -42,6 +42,9 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('locale', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('silenced_until', sa.DateTime(), nullable=True),
+    sa.Column('suspended_until', sa.DateTime(), nullable=True),
+    sa.Column('banned_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email_key', name=op.f('uq_users_email_key')),
     sa.UniqueConstraint('username_key', name=op.f('uq_users_username_key'))
@@ -64,8 +67,14 @@ def upgrade() -> None:
     sa.Column('first_response_at', sa.DateTime(), nullable=True),
     sa.Column('first_staff_response_at', sa.DateTime(), nullable=True),
     sa.Column('staff_replied', sa.Boolean(), nullable=False),
+    sa.Column('locked_at', sa.DateTime(), nullable=True),
+    sa.Column('pinned_at', sa.DateTime(), nullable=True),
+    sa.Column('hidden_at', sa.DateTime(), nullable=True),
+    sa.Column('deleted_at', sa.DateTime(), nullable=True),
+    sa.Column('duplicate_of_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_threads_author_id_users')),
     sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_threads_category_id_categories')),
+    sa.ForeignKeyConstraint(['duplicate_of_id'], ['threads.id'], name=op.f('fk_threads_duplicate_of_id_threads'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_threads')),
     sa.UniqueConstraint('external_id', name=op.f('uq_threads_external_id'))
     )
@@ -97,6 +106,9 @@ def upgrade() -> None:
     sa.Column('vote_count', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('edited_at', sa.DateTime(), nullable=True),
+    sa.Column('hidden_at', sa.DateTime(), nullable=True),
+    sa.Column('hidden_reason', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('deleted_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_posts_author_id_users')),
     sa.ForeignKeyConstraint(['thread_id'], ['threads.id'], name=op.f('fk_posts_thread_id_threads'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_posts'))

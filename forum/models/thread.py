@@ -48,6 +48,15 @@ class Thread(SQLModel, table=True):
     first_response_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
     first_staff_response_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
     staff_replied: bool = Field(default=False)
+    # State flags, set through forum.services.state (moderation decides when).
+    locked_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    pinned_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    # Hidden while its opening post awaits review; deleted is soft (kept for audit).
+    hidden_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    duplicate_of_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("threads.id", ondelete="SET NULL"), nullable=True)
+    )
 
     category: Category = Relationship(sa_relationship_kwargs={"lazy": "raise"})
     author: User = Relationship(sa_relationship_kwargs={"lazy": "raise"})
@@ -63,6 +72,14 @@ class Thread(SQLModel, table=True):
     @property
     def answered(self) -> bool:
         return self.reply_count > 0
+
+    @property
+    def locked(self) -> bool:
+        return self.locked_at is not None
+
+    @property
+    def visible(self) -> bool:
+        return self.hidden_at is None and self.deleted_at is None
 
 
 class Post(SQLModel, table=True):
@@ -84,9 +101,18 @@ class Post(SQLModel, table=True):
     vote_count: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
     edited_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    hidden_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    # Why it is hidden: "flags" (reached the flag threshold), "review" (held for
+    # review before anyone sees it), "moderator".
+    hidden_reason: str | None = Field(default=None, max_length=20)
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
 
     author: User = Relationship(sa_relationship_kwargs={"lazy": "raise"})
     thread: Thread = Relationship(sa_relationship_kwargs={"lazy": "raise"})
+
+    @property
+    def visible(self) -> bool:
+        return self.hidden_at is None and self.deleted_at is None
 
     @property
     def html(self) -> Markup:

@@ -36,6 +36,16 @@ class User(SQLModel, table=True):
     role: str = Field(default=Role.member.value, sa_column=Column(String(16), nullable=False))
     locale: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    # Sanction state. Moderation decides and records why; forum enforces it.
+    silenced_until: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    suspended_until: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    banned_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+
+    def can_log_in(self, now: datetime) -> bool:
+        return self.banned_at is None and (self.suspended_until is None or self.suspended_until <= now)
+
+    def can_post(self, now: datetime) -> bool:
+        return self.can_log_in(now) and (self.silenced_until is None or self.silenced_until <= now)
 
     @property
     def role_enum(self) -> Role:

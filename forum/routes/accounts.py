@@ -7,13 +7,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from forum.errors import ValidationError
+from forum.errors import NotAllowed, ValidationError
 from forum.i18n import LOCALES
 from forum.i18n import gettext as _
 from forum.middleware import LOCALE_COOKIE, SESSION_COOKIE, cookie_header, session_signer
 from forum.services import accounts
 from forum.services import threads as thread_service
-from forum.web import current_user, field, read_form, reading, redirect, render, safe_next, settings_of, writing
+from forum.web import (
+    current_user,
+    field,
+    read_form,
+    reading,
+    redirect,
+    render,
+    safe_next,
+    settings_of,
+    writing,
+)
 
 
 def _login_response(request: Request, token: str, target: str) -> Response:
@@ -39,14 +49,21 @@ async def signup(request: Request) -> Response:
     try:
         async with writing(request) as session:
             user = await accounts.do_signup(
-                session, username=values["username"], email=values["email"],
-                display_name=values["display_name"], password=field(form, "password"),
+                session,
+                username=values["username"],
+                email=values["email"],
+                display_name=values["display_name"],
+                password=field(form, "password"),
                 locale=request.state.locale,
             )
             token = await accounts.start_session(session, user, max_age=settings_of(request).session_max_age)
     except ValidationError as exc:
         return render(
-            request, "accounts/signup.html", status_code=422, values=values, errors=exc.errors,
+            request,
+            "accounts/signup.html",
+            status_code=422,
+            values=values,
+            errors=exc.errors,
             next=field(form, "next"),
         )
     return _login_response(request, token, target)
@@ -62,17 +79,31 @@ async def login(request: Request) -> Response:
     form = await read_form(request)
     login_name = field(form, "login")
     target = safe_next(field(form, "next"))
-    async with writing(request) as session:
-        user = await accounts.authenticate(session, login=login_name, password=field(form, "password"))
-        token = (
-            await accounts.start_session(session, user, max_age=settings_of(request).session_max_age)
-            if user is not None
-            else None
+    try:
+        async with writing(request) as session:
+            user = await accounts.authenticate(session, login=login_name, password=field(form, "password"))
+            token = (
+                await accounts.start_session(session, user, max_age=settings_of(request).session_max_age)
+                if user is not None
+                else None
+            )
+    except NotAllowed as exc:
+        return render(
+            request,
+            "accounts/login.html",
+            status_code=403,
+            values={"login": login_name},
+            errors={"login": exc.message},
+            next=field(form, "next"),
         )
     if token is None:
         return render(
-            request, "accounts/login.html", status_code=422, values={"login": login_name},
-            errors={"login": _("Wrong username or password.")}, next=field(form, "next"),
+            request,
+            "accounts/login.html",
+            status_code=422,
+            values={"login": login_name},
+            errors={"login": _("Wrong username or password.")},
+            next=field(form, "next"),
         )
     return _login_response(request, token, target)
 

@@ -1,6 +1,6 @@
+from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from sqlalchemy import text
 
 from forum.web import reading
 

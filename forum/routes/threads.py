@@ -10,7 +10,14 @@ from forum.errors import NotAllowed, ValidationError
 from forum.i18n import gettext as _
 from forum.models import ThreadKind
 from forum.pagination import page_number
-from forum.permissions import can_accept, can_edit_post, can_mark_official, can_vote
+from forum.permissions import (
+    can_accept,
+    can_edit_post,
+    can_mark_official,
+    can_reply,
+    can_see_post_body,
+    can_vote,
+)
 from forum.services import categories as category_service
 from forum.services import threads as service
 from forum.urls import post_url, thread_url
@@ -29,22 +36,28 @@ from forum.web import (
 
 async def latest(request: Request) -> Response:
     async with reading(request) as session:
-        page = await service.latest(
-            session, page=page_number(request.query_params.get("page")), size=settings_of(request).page_size
+        threads = await service.latest(
+            session,
+            viewer=current_user(request),
+            page=page_number(request.query_params.get("page")),
+            size=settings_of(request).page_size,
         )
         categories = await category_service.all_categories(session)
-    return render(request, "threads/list.html", page=page, categories=categories, category=None)
+    return render(request, "threads/list.html", threads=threads, categories=categories, category=None)
 
 
 async def category(request: Request) -> Response:
     async with reading(request) as session:
         cat = await category_service.get_category_by_slug_or_404(session, request.path_params["slug"])
-        page = await service.latest(
-            session, category=cat, page=page_number(request.query_params.get("page")),
+        threads = await service.latest(
+            session,
+            viewer=current_user(request),
+            category=cat,
+            page=page_number(request.query_params.get("page")),
             size=settings_of(request).page_size,
         )
         categories = await category_service.all_categories(session)
-    return render(request, "threads/list.html", page=page, categories=categories, category=cat)
+    return render(request, "threads/list.html", threads=threads, categories=categories, category=cat)
 
 
 async def _thread_page(request: Request, session, thread, *, status_code: int = 200, **extra) -> Response:  # type: ignore[no-untyped-def]
@@ -56,6 +69,8 @@ async def _thread_page(request: Request, session, thread, *, status_code: int = 
         status_code=status_code,
         page=page,
         thread=thread,
+        can_reply=can_reply(viewer, thread),
+        can_see_body=lambda post: can_see_post_body(viewer, post),
         can_edit=lambda post: can_edit_post(viewer, post),
         can_vote=lambda post: can_vote(viewer, post),
         can_accept=lambda post: can_accept(viewer, thread, post),
@@ -65,8 +80,9 @@ async def _thread_page(request: Request, session, thread, *, status_code: int = 
 
 
 async def detail(request: Request) -> Response:
+    user = current_user(request)
     async with writing(request) as session:
-        thread = await service.get_thread_or_404(session, request.path_params["thread_id"])
+        thread = await service.get_thread_or_404(session, request.path_params["thread_id"], viewer=user)
         if request.path_params.get("slug") != thread.slug:
             return redirect(thread_url(thread))
         await service.count_view(session, thread)
@@ -77,8 +93,12 @@ async def _ask_page(request: Request, values: dict[str, str], errors: dict[str, 
     async with reading(request) as session:
         categories = await category_service.all_categories(session)
     return render(
-        request, "threads/ask.html", status_code=422 if errors else 200,
-        categories=categories, values=values, errors=errors,
+        request,
+        "threads/ask.html",
+        status_code=422 if errors else 200,
+        categories=categories,
+        values=values,
+        errors=errors,
     )
 
 
@@ -96,8 +116,13 @@ async def ask(request: Request) -> Response:
         async with writing(request) as session:
             chosen = await category_service.get_category_by_slug(session, values["category"])
             thread = await service.ask(
-                session, author=user, category=chosen, title=values["title"], body=values["body"],
-                kind=values["kind"] or ThreadKind.question.value, limits=_limits(request),
+                session,
+                author=user,
+                category=chosen,
+                title=values["title"],
+                body=values["body"],
+                kind=values["kind"] or ThreadKind.question.value,
+                limits=_limits(request),
             )
     except ValidationError as exc:
         return await _ask_page(request, values, exc.errors)
@@ -110,11 +135,11 @@ async def reply(request: Request) -> Response:
     body = field(form, "body")
     try:
         async with writing(request) as session:
-            thread = await service.get_thread_or_404(session, request.path_params["thread_id"])
+            thread = await service.get_thread_or_404(session, request.path_params["thread_id"], viewer=user)
             post = await service.reply(session, thread, author=user, body=body, limits=_limits(request))
     except ValidationError as exc:
         async with reading(request) as session:
-            thread = await service.get_thread_or_404(session, request.path_params["thread_id"])
+            thread = await service.get_thread_or_404(session, request.path_params["thread_id"], viewer=user)
             return await _thread_page(
                 request, session, thread, status_code=422, reply_errors=exc.errors, reply_body=body
             )
@@ -124,13 +149,18 @@ async def reply(request: Request) -> Response:
 async def _edit_page(request: Request, values: dict[str, str] | None, errors: dict[str, str]) -> Response:
     user = require_user(request)
     async with reading(request) as session:
-        post = await service.get_post_or_404(session, request.path_params["post_id"])
+        post = await service.get_post_or_404(session, request.path_params["post_id"], viewer=user)
     if not can_edit_post(user, post):
         raise NotAllowed(_("You can only edit your own posts."))
     values = values or {"body": post.body, "title": post.thread.title}
     return render(
-        request, "threads/edit.html", status_code=422 if errors else 200,
-        post=post, thread=post.thread, values=values, errors=errors,
+        request,
+        "threads/edit.html",
+        status_code=422 if errors else 200,
+        post=post,
+        thread=post.thread,
+        values=values,
+        errors=errors,
     )
 
 
@@ -144,10 +174,14 @@ async def edit(request: Request) -> Response:
     values = {"body": field(form, "body"), "title": field(form, "title")}
     try:
         async with writing(request) as session:
-            post = await service.get_post_or_404(session, request.path_params["post_id"])
+            post = await service.get_post_or_404(session, request.path_params["post_id"], viewer=user)
             await service.edit_post(
-                session, post, editor=user, body=values["body"],
-                title=values["title"] if post.is_first else None, limits=_limits(request),
+                session,
+                post,
+                editor=user,
+                body=values["body"],
+                title=values["title"] if post.is_first else None,
+                limits=_limits(request),
             )
     except ValidationError as exc:
         return await _edit_page(request, values, exc.errors)
@@ -165,7 +199,7 @@ def _post_action(action):  # type: ignore[no-untyped-def]
         user = require_user(request)
         await read_form(request)
         async with writing(request) as session:
-            post = await service.get_post_or_404(session, request.path_params["post_id"])
+            post = await service.get_post_or_404(session, request.path_params["post_id"], viewer=user)
             await action(session, post, user=user)
         return redirect(post_url(post.thread, post))
 
@@ -188,7 +222,9 @@ routes = [
     Route("/p/{post_id:int}/unaccept", _post_action(service.unaccept), methods=["POST"], name="posts:unaccept"),
     Route("/p/{post_id:int}/official", _post_action(service.mark_official), methods=["POST"], name="posts:official"),
     Route(
-        "/p/{post_id:int}/unofficial", _post_action(service.unmark_official), methods=["POST"],
+        "/p/{post_id:int}/unofficial",
+        _post_action(service.unmark_official),
+        methods=["POST"],
         name="posts:unofficial",
     ),
 ]

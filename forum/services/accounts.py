@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from forum.clock import utcnow
-from forum.errors import NotFound, ValidationError
-from forum.i18n import LOCALES, gettext as _
+from forum.errors import NotAllowed, NotFound, ValidationError
+from forum.i18n import LOCALES, format_datetime
+from forum.i18n import gettext as _
 from forum.models import Role, User, UserSession
 from forum.security import dummy_hash, hash_password, new_token, token_hash, verify_password
 from forum.textutil import one_line
@@ -99,7 +100,18 @@ async def authenticate(session: AsyncSession, *, login: str, password: str) -> U
     if user is None:
         verify_password(password, dummy_hash())
         return None
-    return user if verify_password(password, user.password_hash) else None
+    if not verify_password(password, user.password_hash):
+        return None
+    check_can_log_in(user)
+    return user
+
+
+def check_can_log_in(user: User) -> None:
+    now = utcnow()
+    if user.banned_at is not None:
+        raise NotAllowed(_("This account has been banned."))
+    if user.suspended_until is not None and user.suspended_until > now:
+        raise NotAllowed(_("This account is suspended until %(date)s.", date=format_datetime(user.suspended_until)))
 
 
 async def start_session(session: AsyncSession, user: User, *, max_age: int) -> str:
@@ -133,7 +145,9 @@ async def session_user(session: AsyncSession, token: str) -> User | None:
         .options(joinedload(UserSession.user))  # type: ignore[arg-type]
         .where(UserSession.token_hash == token_hash(token), UserSession.expires_at > utcnow())
     )
-    return row.user if row is not None else None
+    if row is None or not row.user.can_log_in(utcnow()):
+        return None
+    return row.user
 
 
 async def set_locale(session: AsyncSession, user_id: int, locale: str) -> None:

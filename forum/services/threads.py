@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from forum import markdown
 from forum.clock import utcnow
@@ -21,7 +22,16 @@ from forum.errors import NotAllowed, NotFound, ValidationError
 from forum.i18n import gettext as _
 from forum.models import Category, Post, Thread, ThreadKind, User, Vote
 from forum.pagination import Page
-from forum.permissions import can_accept, can_edit_post, can_mark_official, can_vote
+from forum.permissions import (
+    can_accept,
+    can_edit_post,
+    can_mark_official,
+    can_post,
+    can_reply,
+    can_see_thread,
+    can_vote,
+    is_moderator,
+)
 from forum.textutil import normalise, one_line, slugify
 
 
@@ -87,6 +97,8 @@ async def ask(
     created_at: datetime | None = None,
     external_id: str | None = None,
 ) -> Thread:
+    if not can_post(author):
+        raise NotAllowed(_("Your account cannot post right now."))
     title = one_line(title)
     body = normalise(body)
     _raise_if(
@@ -125,6 +137,10 @@ async def reply(
     limits: Limits = Limits(),
     created_at: datetime | None = None,
 ) -> Post:
+    if not can_reply(author, thread):
+        if thread.locked:
+            raise NotAllowed(_("This thread is locked: it takes no new replies."))
+        raise NotAllowed(_("Your account cannot post right now."))
     body = normalise(body)
     _raise_if({"body": check_body(body, limits)})
     now = created_at or utcnow()
@@ -190,7 +206,13 @@ async def vote(session: AsyncSession, post: Post, *, user: User) -> bool:
     existing = await session.scalar(select(Vote.id).where(Vote.post_id == post.id, Vote.user_id == user.id))
     if existing is not None:
         return False
-    session.add(Vote(post_id=post.id, user_id=user.id))
+    try:
+        # A savepoint: a double click racing this request loses on the unique
+        # constraint without spoiling the rest of the transaction.
+        async with session.begin_nested():
+            session.add(Vote(post_id=post.id, user_id=user.id))
+    except IntegrityError:
+        return False
     await session.execute(update(Post).where(Post.id == post.id).values(vote_count=Post.vote_count + 1))
     await session.flush()
     return True
@@ -268,42 +290,80 @@ async def unmark_official(session: AsyncSession, post: Post, *, user: User) -> b
 # ---------------------------------------------------------------- reading
 
 
-async def get_thread_or_404(session: AsyncSession, thread_id: int) -> Thread:
+async def get_thread_or_404(session: AsyncSession, thread_id: int, *, viewer: User | None) -> Thread:
+    """A thread the viewer may see (deleted and held threads are 404 to others)."""
     thread = await session.scalar(
         select(Thread)
         .options(joinedload(Thread.category), joinedload(Thread.author))  # type: ignore[arg-type]
         .where(Thread.id == thread_id)
     )
-    if thread is None:
+    if thread is None or not can_see_thread(viewer, thread):
         raise NotFound(_("No such thread."))
     return thread
 
 
-async def get_post_or_404(session: AsyncSession, post_id: int) -> Post:
+async def get_post_or_404(session: AsyncSession, post_id: int, *, viewer: User | None) -> Post:
     """A post with its thread loaded (for permission checks and counters)."""
     post = await session.scalar(
         select(Post).options(joinedload(Post.thread)).where(Post.id == post_id)  # type: ignore[arg-type]
     )
-    if post is None:
+    if post is None or not can_see_thread(viewer, post.thread):
+        raise NotFound(_("No such post."))
+    if post.deleted_at is not None and not is_moderator(viewer):
         raise NotFound(_("No such post."))
     return post
 
 
+def listed_threads(viewer: User | None) -> list:  # type: ignore[type-arg]
+    """Conditions for threads shown in lists: moderators see held ones too."""
+    where = [Thread.deleted_at.is_(None)]  # type: ignore[union-attr]
+    if not is_moderator(viewer):
+        where.append(Thread.hidden_at.is_(None))  # type: ignore[union-attr]
+    return where
+
+
+@dataclass(frozen=True)
+class ThreadList:
+    pinned: Sequence[Thread]
+    page: Page[Thread]
+
+
 async def latest(
-    session: AsyncSession, *, category: Category | None = None, page: int = 1, size: int = 30
-) -> Page[Thread]:
-    """Threads by last activity: two indexed queries whatever the size."""
-    where = [Thread.category_id == category.id] if category is not None else []
+    session: AsyncSession,
+    *,
+    viewer: User | None = None,
+    category: Category | None = None,
+    page: int = 1,
+    size: int = 30,
+) -> ThreadList:
+    """Pinned threads (on the first page), then the rest by last activity.
+    Three indexed queries whatever the number of threads."""
+    where = listed_threads(viewer)
+    if category is not None:
+        where.append(Thread.category_id == category.id)
+    load = (joinedload(Thread.category), joinedload(Thread.author))  # type: ignore[arg-type]
+    pinned: Sequence[Thread] = []
+    if page == 1:
+        pinned = (
+            await session.scalars(
+                select(Thread)
+                .options(*load)
+                .where(*where, Thread.pinned_at.is_not(None))  # type: ignore[union-attr]
+                .order_by(Thread.pinned_at.desc())  # type: ignore[union-attr]
+                .limit(20)
+            )
+        ).all()
+    where.append(Thread.pinned_at.is_(None))  # type: ignore[union-attr]
     total = await session.scalar(select(func.count()).select_from(Thread).where(*where)) or 0
     rows = await session.scalars(
         select(Thread)
-        .options(joinedload(Thread.category), joinedload(Thread.author))  # type: ignore[arg-type]
+        .options(*load)
         .where(*where)
         .order_by(Thread.last_activity_at.desc(), Thread.id.desc())  # type: ignore[attr-defined]
         .limit(size)
         .offset((page - 1) * size)
     )
-    return Page(items=rows.all(), number=page, size=size, total=total)
+    return ThreadList(pinned=pinned, page=Page(items=rows.all(), number=page, size=size, total=total))
 
 
 @dataclass
@@ -312,6 +372,7 @@ class ThreadPage:
     question: Post
     answers: list[Post]
     my_votes: set[int]
+    duplicate_of: Thread | None = None
 
 
 def answer_order(thread: Thread, post: Post) -> tuple[int, int, int, datetime, int]:
@@ -338,7 +399,11 @@ async def load_thread_page(session: AsyncSession, thread: Thread, *, viewer: Use
     question = next((p for p in posts if p.is_first), None)
     if question is None:
         raise NotFound(_("No such thread."))
-    answers = sorted((p for p in posts if not p.is_first), key=lambda p: answer_order(thread, p))
+    moderator = is_moderator(viewer)
+    answers = sorted(
+        (p for p in posts if not p.is_first and (p.deleted_at is None or moderator)),
+        key=lambda p: answer_order(thread, p),
+    )
     my_votes: set[int] = set()
     if viewer is not None and answers:
         my_votes = set(
@@ -351,7 +416,10 @@ async def load_thread_page(session: AsyncSession, thread: Thread, *, viewer: Use
                 )
             ).all()
         )
-    return ThreadPage(thread=thread, question=question, answers=answers, my_votes=my_votes)
+    duplicate_of = None
+    if thread.duplicate_of_id is not None:
+        duplicate_of = await session.get(Thread, thread.duplicate_of_id)
+    return ThreadPage(thread=thread, question=question, answers=answers, my_votes=my_votes, duplicate_of=duplicate_of)
 
 
 async def count_view(session: AsyncSession, thread: Thread) -> None:
@@ -405,4 +473,3 @@ async def load_profile(session: AsyncSession, user: User, *, limit: int = 20) ->
         )
     ).one()
     return Profile(user, questions, answers, counts[0], counts[1], counts[2])
-

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["TextModel", "SimilarityIndex", "feature_kind", "knn_graph"]
+__all__ = ["SimilarityIndex", "TextModel", "feature_kind", "knn_graph"]
 
 KIND_WEIGHTS = {"term": 1.0, "pair": 0.6, "char": 0.35}
 
@@ -70,7 +70,7 @@ class TextModel:
     # ------------------------------------------------------------ fitting
     @classmethod
     def fit(cls, feature_lists: Sequence[Sequence[str]], *, lsa_dim: int = 0, lsa_weight: float = 0.0,
-            min_df: int = 1, kind_weights: dict[str, float] | None = None) -> "TextModel":
+            min_df: int = 1, kind_weights: dict[str, float] | None = None) -> TextModel:
         df: Counter = Counter()
         for feats in feature_lists:
             df.update(set(feats))
@@ -136,7 +136,7 @@ class TextModel:
         return buf.getvalue()
 
     @classmethod
-    def from_bytes(cls, blob: bytes) -> "TextModel":
+    def from_bytes(cls, blob: bytes) -> TextModel:
         z = np.load(io.BytesIO(blob))
         meta = json.loads(bytes(z["meta"]).decode())
         vocab = {f: j for j, f in enumerate(meta["features"])}
@@ -231,7 +231,7 @@ class SimilarityIndex:
     # ------------------------------------------------------------ building
     @classmethod
     def build(cls, docs: Sequence[tuple[int, str]], analyzer, *, lsa_dim: int = 128, lsa_weight: float = 0.3,
-              features: Sequence[Sequence[str]] | None = None) -> "SimilarityIndex":
+              features: Sequence[Sequence[str]] | None = None) -> SimilarityIndex:
         texts = [t for _, t in docs]
         if features is None:
             terms = analyzer.terms_many(texts) if hasattr(analyzer, "terms_many") else [analyzer.terms(t) for t in texts]
@@ -342,7 +342,7 @@ class SimilarityIndex:
         return buf.getvalue()
 
     @classmethod
-    def from_bytes(cls, blob: bytes, analyzer) -> "SimilarityIndex":
+    def from_bytes(cls, blob: bytes, analyzer) -> SimilarityIndex:
         z = np.load(io.BytesIO(blob))
         model = TextModel.from_bytes(bytes(z["model"]))
         index = cls(model, analyzer)
