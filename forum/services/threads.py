@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forum import markdown
@@ -32,7 +33,7 @@ from forum.permissions import (
     can_vote,
     is_moderator,
 )
-from forum.textutil import normalise, one_line, slugify
+from forum.textutil import detect_language, normalise, one_line, slugify
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ async def ask(
         kind=kind,
         title=title,
         slug=slugify(title),
+        language=detect_language(f"{title}\n{body}"),
         created_at=now,
         last_activity_at=now,
         external_id=external_id,
@@ -424,7 +426,8 @@ async def load_thread_page(session: AsyncSession, thread: Thread, *, viewer: Use
 
 async def count_view(session: AsyncSession, thread: Thread) -> None:
     await session.execute(update(Thread).where(Thread.id == thread.id).values(views=Thread.views + 1))
-    thread.views += 1
+    # Reflect the new count without marking the attribute dirty (a flush would add it again).
+    set_committed_value(thread, "views", thread.views + 1)
 
 
 @dataclass

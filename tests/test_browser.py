@@ -1,0 +1,134 @@
+"""The core loop in a real browser: Playwright driving Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import insert
+
+from forum.app import create_app
+from forum.config import Settings
+from forum.db import make_sync_engine
+from forum.models import Category
+
+CHROMIUM = os.environ.get("FORUM_TEST_CHROMIUM", "/usr/bin/chromium")
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[str]:
+    import uvicorn
+
+    engine = make_sync_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(insert(Category).values(slug="apps", name_en="Apps", name_ko="앱", position=1))
+    engine.dispose()
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser():  # type: ignore[no-untyped-def]
+    # In CI a missing browser is a failed install, not a reason to skip.
+    skip = pytest.fail if os.environ.get("CI") else pytest.skip
+    try:
+        from playwright import sync_api
+    except ImportError:
+        skip("playwright is not installed (pip install -e '.[dev]')")
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        skip(f"no Chromium at {CHROMIUM} (install Debian's chromium package; CI does)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield b
+        b.close()
+
+
+XSS_BODY = (
+    "Try this:\n\n<script>window.__xss = 'script'</script>\n\n"
+    '<img src="x" onerror="window.__xss = \'img\'">\n\n'
+    "[click](javascript:window.__xss='link') and restart the app."
+)
+
+
+def _sign_up(page, base: str, username: str) -> None:
+    page.goto(f"{base}/signup")
+    page.fill("#username", username)
+    page.fill("#password", "a long password")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def _log_out(page) -> None:
+    page.click("text=Log out")
+    page.wait_for_load_state()
+
+
+def test_core_loop_sign_up_ask_answer_accept_and_no_script_runs(live_server, browser):
+    base = live_server
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    _sign_up(page, base, "asker")
+    page.click("text=Ask a question")
+    page.select_option("#category", "apps")
+    page.fill("#title", "앱이 시작하자마자 꺼져요")
+    page.fill("#body", "업데이트 후 **바로** 종료돼요. 어떻게 하나요?")
+    page.click("text=Post your question")
+    page.wait_for_selector("h1:has-text('앱이 시작하자마자 꺼져요')")
+    thread_url = page.url
+    assert page.locator("strong", has_text="바로").count() == 1
+    _log_out(page)
+
+    _sign_up(page, base, "helper")
+    page.goto(thread_url)
+    page.fill("#reply-body", XSS_BODY)
+    page.click("text=Post your answer")
+    page.wait_for_selector("text=and restart the app")
+    assert page.evaluate("window.__xss") is None
+    _log_out(page)
+
+    page.goto(f"{base}/login")
+    page.fill("#login", "asker")
+    page.fill("#password", "a long password")
+    page.click("form.stack button[type=submit]")
+    page.goto(thread_url)
+    assert page.evaluate("window.__xss") is None
+    page.click("text=Accept answer")
+    page.wait_for_selector(".badge-solved:has-text('Accepted answer')")
+    assert page.locator(".thread-head .badge-solved", has_text="Solved").count() == 1
+
+    # The same page in Korean, through the language switcher.
+    page.select_option("#language-select", "ko")
+    page.wait_for_selector("text=채택된 답변")
+    assert page.evaluate("window.__xss") is None
+    assert dialogs == []
+    context.close()

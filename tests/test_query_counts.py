@@ -1,0 +1,77 @@
+"""A page's query count does not grow with the number of posts or threads on it."""
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from tests.factories import make_category, make_reply, make_thread, make_user
+
+
+@contextmanager
+def count_queries(app):
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+async def _thread_with_answers(db, n):
+    async with db.begin() as s:
+        thread = await make_thread(s)
+        voters = [await make_user(s) for _ in range(3)]
+        for i in range(n):
+            post = await make_reply(s, thread, author=voters[i % 3] if i % 2 else None)
+            if i % 3 == 0:
+                from forum.services.threads import vote
+
+                await vote(s, post, user=voters[(i + 1) % 3])
+    return thread
+
+
+async def _queries_for(client, app, path):
+    with count_queries(app) as statements:
+        r = await client.get(path)
+    assert r.status_code == 200
+    return len(statements)
+
+
+async def test_thread_page_queries_do_not_grow_with_answers(client, db, app, member):
+    small = await _thread_with_answers(db, 5)
+    large = await _thread_with_answers(db, 50)
+    await client.login_as(member)
+    a = await _queries_for(client, app, f"/t/{small.id}/{small.slug}")
+    b = await _queries_for(client, app, f"/t/{large.id}/{large.slug}")
+    assert a == b
+    assert a <= 8
+
+
+async def test_thread_list_queries_do_not_grow_with_threads(client, db, app):
+    async with db.begin() as s:
+        few = await make_category(s, slug="few")
+        many = await make_category(s, slug="many")
+        for _ in range(5):
+            await make_thread(s, category=few, replies=1)
+        for _ in range(50):
+            await make_thread(s, category=many, replies=1)
+    a = await _queries_for(client, app, "/c/few")
+    b = await _queries_for(client, app, "/c/many")
+    assert a == b
+    assert await _queries_for(client, app, "/") == a - 1  # no category lookup
+
+
+async def test_profile_queries_do_not_grow_with_activity(client, db, app):
+    async with db.begin() as s:
+        quiet = await make_user(s, username="quiet")
+        busy = await make_user(s, username="busy")
+        await make_thread(s, author=quiet)
+        for _ in range(30):
+            thread = await make_thread(s, author=busy)
+            await make_reply(s, thread, author=busy)
+    assert await _queries_for(client, app, "/u/quiet") == await _queries_for(client, app, "/u/busy")
