@@ -34,6 +34,7 @@ ERROR_TITLES = {
     413: lazy("Too large"),
     422: lazy("Check your input"),
     429: lazy("Too many requests"),
+    500: lazy("Something went wrong"),
 }
 
 
@@ -43,7 +44,7 @@ def _wants_json(request: Request) -> bool:
 
 def error_page(request: Request, status: int, message: str) -> Response:
     if _wants_json(request):
-        return JSONResponse({"error": message or _(ERROR_TITLES.get(status, "Error"))}, status_code=status)
+        return JSONResponse({"error": message or _(ERROR_TITLES.get(status, ERROR_TITLES[400]))}, status_code=status)
     state = request.scope.get("state", {})
     # The 500 handler runs outside the middleware that set the locale: set it again.
     with using_locale(state.get("locale", "en")):
@@ -52,7 +53,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
             f"errors/{status}.html" if status in (403, 404, 500) else "errors/error.html",
             {
                 "status": status,
-                "title": _(ERROR_TITLES.get(status, "Error")),
+                "title": _(ERROR_TITLES.get(status, ERROR_TITLES[400])),
                 "message": message,
                 "user": state.get("user"),
                 "locale": state.get("locale", "en"),
