@@ -423,3 +423,23 @@ async def test_titles_are_escaped(client, db):
     text = (await client.get("/")).text
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;script&gt;" in text
     assert thread.id
+
+
+async def test_wrong_types_in_forms_are_refused_cleanly(client, db, member):
+    async with db.begin() as s:
+        await make_category(s, slug="c")
+    await client.login_as(member)
+    token = await client.csrf()
+    # A file where text is expected: uploads are not accepted anywhere.
+    r = await client.post(
+        "/ask",
+        data={"csrf_token": token, "category": "c", "title": "A fine title"},
+        files={"body": ("body.txt", b"file content", "text/plain")},
+    )
+    assert r.status_code == 400
+    # JSON instead of a form: no CSRF token can be read, so it is refused.
+    r = await client.post("/ask", json={"category": "c", "title": "A fine title", "body": "A fine body"})
+    assert r.status_code == 403
+    # A non-numeric id in the URL is simply not a page.
+    assert (await client.submit("/p/abc/vote")).status_code == 404
+    assert await _count(db, Thread) == 0
