@@ -1,8 +1,8 @@
 """Alembic environment: the database comes from the config's ``sqlalchemy.url``
 (set by ``forum db upgrade``) or from FORUM_DATABASE_URL."""
 
+import moderation.models  # noqa: F401  (its tables join the metadata)
 from alembic import context
-
 from forum.config import Settings
 from forum.db import is_sqlite, make_sync_engine
 from forum.models import metadata

@@ -12,14 +12,17 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from forum import urls
+from forum import jobs, urls
 from forum.config import Settings
 from forum.db import make_async_engine, make_sessionmaker
 from forum.errors import ForumError, LoginRequired
+from forum.hooks import Hooks, HooksMiddleware
 from forum.i18n import gettext as _
 from forum.i18n import lazy, using_locale
 from forum.middleware import RequestContextMiddleware
+from forum.ratelimit import RateLimiter
 from forum.routes import forum_routes
+from forum.routes.similar import install as install_similar
 from forum.templating import make_templates
 from forum.web import csrf_for, login_url, redirect
 
@@ -67,7 +70,9 @@ async def handle_forum_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ForumError)
     if isinstance(exc, LoginRequired) and not _wants_json(request):
         return redirect(login_url(request) if request.method == "GET" else "/login")
-    return error_page(request, exc.status_code, exc.message)
+    response = error_page(request, exc.status_code, exc.message)
+    response.headers.update(getattr(exc, "headers", None) or {})  # Retry-After on 429
+    return response
 
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:
@@ -91,15 +96,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        jobs.start(app)  # the repeated-topic job, every settings.topics_interval seconds
         yield
+        await jobs.stop(app)
+        await app.state.rate_limiter.close()
         await engine.dispose()
 
+    from moderation import install as install_moderation
     from moderation.routes import routes as moderation_routes
 
+    hooks = Hooks()
     app = Starlette(
         debug=False,
         routes=[*forum_routes(), *moderation_routes],
-        middleware=[Middleware(RequestContextMiddleware, settings=settings, sessionmaker=sessionmaker)],
+        middleware=[
+            Middleware(RequestContextMiddleware, settings=settings, sessionmaker=sessionmaker),
+            Middleware(HooksMiddleware, hooks=hooks),
+        ],
         exception_handlers={
             ForumError: handle_forum_error,
             HTTPException: handle_http_error,
@@ -110,6 +123,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
+    app.state.hooks = hooks
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
     templates = make_templates()
     templates.env.globals.update(
         thread_url=urls.thread_url,
@@ -118,4 +133,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         user_url=urls.user_url,
     )
     app.state.templates = templates
+    install_moderation(app)
+    install_similar(app)  # "Related questions" on thread pages
     return app

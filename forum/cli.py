@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     for module_info in pkgutil.iter_modules(commands.__path__):
         module = importlib.import_module(f"forum.commands.{module_info.name}")
         module.register(sub)
+        # Modules may also add subcommands to `forum users`.
+        if hasattr(module, "register_users"):
+            module.register_users(users)
     return parser
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
@@ -29,6 +30,40 @@ class Settings:
     title_max: int = 150
     body_min: int = 5
     body_max: int = 30_000
+    # Moderation: a post is hidden once this many open flags come from members,
+    # or this many from moderators.
+    flag_threshold_members: int = 3
+    flag_threshold_moderators: int = 1
+    # New accounts are limited until trusted: old enough and with enough visible posts.
+    new_account_max_links: int = 2
+    new_account_post_interval: int = 30  # seconds between posts
+    new_account_daily_posts: int = 10
+    trusted_after_days: int = 3
+    trusted_after_posts: int = 5
+    # The same body again from the same author within this many seconds is refused.
+    duplicate_post_window: int = 300
+    # Rate limits: "N per period", several joined by ";" (the `limits` notation).
+    # Counters live in memory (one process) or Redis ("redis://host:6379/0")
+    # when several processes must share them.
+    rate_limit_storage: str = "memory://"
+    rate_limit_prefix: str = "forum"
+    rate_limit_login_ip: str = "10 per minute; 60 per hour"
+    rate_limit_login_account: str = "5 per 15 minutes"
+    rate_limit_signup: str = "10 per hour"
+    rate_limit_post: str = "6 per minute; 60 per hour"
+    rate_limit_flag: str = "5 per minute; 30 per day"
+    rate_limit_search: str = "30 per minute"
+    # Repeated-topic job: how often it runs in-process (seconds; 0 = never, e.g.
+    # when `forum worker` runs it), which threads count (created in the last N
+    # days), how many make a topic, and how often a run re-clusters everything
+    # instead of only what changed (seconds).
+    topics_interval: int = 3600
+    topics_window_days: int = 90
+    topics_min_size: int = 3
+    topics_full_every: int = 24 * 3600
+    # How stale (seconds) a process's similar-questions index may get before it
+    # picks up new, edited, hidden and deleted threads.
+    similar_refresh: int = 30
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -52,7 +87,57 @@ class Settings:
                     '(for example: python -c "import secrets; print(secrets.token_urlsafe(48))").'
                 )
             secret = local_secret(data_dir)
-        return cls(database_url=database_url, secret_key=secret, production=production, data_dir=data_dir)
+        return cls(
+            database_url=database_url,
+            secret_key=secret,
+            production=production,
+            data_dir=data_dir,
+            **tuning_from_env(env),
+        )
+
+
+# Settings read from FORUM_<NAME> (e.g. FORUM_FLAG_THRESHOLD_MEMBERS=5,
+# FORUM_RATE_LIMIT_STORAGE=redis://127.0.0.1:6379/0).
+TUNABLE = (
+    "flag_threshold_members",
+    "flag_threshold_moderators",
+    "new_account_max_links",
+    "new_account_post_interval",
+    "new_account_daily_posts",
+    "trusted_after_days",
+    "trusted_after_posts",
+    "duplicate_post_window",
+    "rate_limit_storage",
+    "rate_limit_prefix",
+    "rate_limit_login_ip",
+    "rate_limit_login_account",
+    "rate_limit_signup",
+    "rate_limit_post",
+    "rate_limit_flag",
+    "rate_limit_search",
+    "topics_interval",
+    "topics_window_days",
+    "topics_min_size",
+    "topics_full_every",
+    "similar_refresh",
+)
+
+
+def tuning_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    defaults = {f.name: f.default for f in fields(Settings)}
+    for name in TUNABLE:
+        raw = env.get(f"FORUM_{name.upper()}")
+        if raw is None or raw.strip() == "":
+            continue
+        if isinstance(defaults[name], int):
+            try:
+                out[name] = int(raw)
+            except ValueError:
+                raise ConfigError(f"FORUM_{name.upper()} must be a whole number, not {raw!r}.") from None
+        else:
+            out[name] = raw.strip()
+    return out
 
 
 def default_database_url(data_dir: Path) -> str:

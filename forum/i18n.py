@@ -69,23 +69,32 @@ def using_locale(locale: str) -> Iterator[None]:
         _current.reset(token)
 
 
-def gettext(message: str, **params: object) -> str:
+def translate(message: str) -> str:
+    """The translation, unformatted (templates format it themselves)."""
     translated = catalogue(get_locale()).get(message, message)
-    if isinstance(translated, tuple):
-        translated = translated[0]
+    return translated[0] if isinstance(translated, tuple) else translated
+
+
+def gettext(message: str, **params: object) -> str:
+    translated = translate(message)
     return translated % params if params else translated
 
 
-def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
-    params.setdefault("num", n)
+def translate_plural(singular: str, plural: str, n: int) -> str:
+    """The right plural form, unformatted (templates format it themselves)."""
     translated = catalogue(get_locale()).get(singular)
     if isinstance(translated, tuple) and translated:
         # Korean has one plural form; English two.
         form = 0 if len(translated) == 1 or n == 1 else 1
-        text = translated[min(form, len(translated) - 1)]
-    else:
-        text = singular if n == 1 else plural
-    return text % params
+        return translated[min(form, len(translated) - 1)]
+    if isinstance(translated, str):
+        return translated
+    return singular if n == 1 else plural
+
+
+def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
+    params.setdefault("num", n)
+    return translate_plural(singular, plural, n) % params
 
 
 _ = gettext

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from forum import i18n
 from forum.config import Settings
 from forum.security import new_token
-from forum.services import accounts
+from forum.services import accounts, tokens
 
 SESSION_COOKIE = "forum_session"
 CSRF_COOKIE = "forum_csrf"
@@ -95,6 +95,13 @@ class RequestContextMiddleware:
                 state["session_token"] = token if user is not None else None
             if user is None:
                 set_cookies.append(cookie_header(SESSION_COOKIE, "", self.settings, max_age=0))
+        authorization = headers.get("authorization", "")
+        if scope["path"].startswith("/api/") and authorization[:7].lower() == "bearer ":
+            # An API token replaces the session cookie: a bad token is a 401
+            # even for a browser that is logged in.
+            async with self.sessionmaker.begin() as session:
+                user = await tokens.token_user(session, authorization[7:].strip())
+            state["auth"] = "token"
         state["user"] = user
 
         locale = (

@@ -20,9 +20,11 @@ def make_templates() -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Newstyle gettext: Jinja looks the message up through these and then
+    # formats it itself, escaping the values (`_("%(name)s", name=x)`).
     env.install_gettext_callables(  # type: ignore[attr-defined]
-        gettext=lambda message, **kw: i18n.gettext(message, **kw),
-        ngettext=lambda s, p, n, **kw: i18n.ngettext(s, p, n, **kw),
+        gettext=i18n.translate,
+        ngettext=i18n.translate_plural,
         newstyle=True,
     )
     env.globals.update(

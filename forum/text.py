@@ -321,6 +321,25 @@ def _stemmer():
     return snowballstemmer.stemmer("english")
 
 
+def _joined_form(analyzer: Analyzer, variant: str) -> tuple[str, ...]:
+    """The variant's terms with every word that analysis splits into pieces that spell
+    the word again (비밀번호 -> 비밀, 번호) kept whole."""
+    parts: list[str] = []
+    for w in variant.split():
+        tw = analyzer.terms(w)
+        if len(tw) >= 2 and "".join(tw) == _normalise(w):
+            parts.append("".join(tw))
+        else:
+            parts.extend(tw)
+    return tuple(parts)
+
+
+def _lossy(variant: str, terms: Sequence[str]) -> bool:
+    """True when a multi-word synonym variant loses most of its words in analysis."""
+    words = len(variant.split())
+    return words >= 2 and (len(terms) == 1 or 2 * len(terms) < words)
+
+
 def _nominalise(stem: str) -> str:
     """Verb stem + nominal ending ㅁ/음 as one noun: 알리 -> 알림, 멈추 -> 멈춤, 없 -> 없음."""
     last = stem[-1]
@@ -387,6 +406,8 @@ class Synonyms:
         self._table: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._max_len = 1
         self._members: dict[str, list[tuple[str, ...]]] = {}
+        self._starters: frozenset[str] | None = None
+        self._starters_for: object = None
 
     @classmethod
     def from_lines(cls, lines: Iterable[str]) -> Synonyms:
@@ -403,6 +424,7 @@ class Synonyms:
         # (that is how a staff line adds words to a shipped group); otherwise, when two
         # variants analyse to the same terms, the earlier group keeps them.
         raw_owner: dict[str, int] = {}
+        self._display: dict[str, str] = {}
         target: list[int] = []
         names: list[str] = []
         analysed_groups: list[list[tuple[str, ...]]] = []
@@ -411,6 +433,17 @@ class Synonyms:
             # a variant that analyses to nothing, or to a lone particle/negation, would
             # swallow unrelated text ("안 오다" -> ["not"]): skip it.
             analysed = [(v, t) for v, t in analysed if t and not (len(t) == 1 and t[0] in _WEAK_TERMS)]
+            # a phrase that analysis boils down to much less (두 번 결제 -> 결제, 누가 내 계정에
+            # 로그인 -> 계정 로그인) would capture the plain word for this group: skip it.
+            analysed = [(v, t) for v, t in analysed if not _lossy(v, t)]
+            # Kiwi splits a compound it sees alone (비밀번호 -> 비밀 + 번호) but may keep it
+            # whole in a sentence: register the joined spelling as well.
+            extra_forms = []
+            for v, t in analysed:
+                j = _joined_form(analyzer, v)
+                if j and j != t:
+                    extra_forms.append((v, j))
+            analysed.extend(extra_forms)
             if not analysed:
                 target.append(-1)
                 names.append("")
@@ -427,6 +460,7 @@ class Synonyms:
                 raw_owner.setdefault(" ".join(v.lower().split()), tgt)
             target.append(tgt)
             names.append(CONCEPT_PREFIX + "_".join(analysed[0][1]))
+            self._display.setdefault(names[-1], analysed[0][0])
             analysed_groups.append([t for _, t in analysed])
         table: dict[tuple[str, ...], tuple[str, ...]] = {}
         members: dict[str, list[tuple[str, ...]]] = {}
@@ -444,10 +478,20 @@ class Synonyms:
         self._compiled_for = id(analyzer)
 
     def canonicalise(self, terms: Sequence[str]) -> list[str]:
+        starters = self._starters
+        if starters is None or self._starters_for is not self._table:
+            starters = self._starters = frozenset(t[0] for t in self._table)
+            self._starters_for = self._table
+        if starters.isdisjoint(terms):
+            return list(terms)
         out: list[str] = []
         i, n = 0, len(terms)
         table, max_len = self._table, self._max_len
         while i < n:
+            if terms[i] not in starters:
+                out.append(terms[i])
+                i += 1
+                continue
             for L in range(min(max_len, n - i), 0, -1):
                 hit = table.get(tuple(terms[i : i + L]))
                 if hit is not None:
@@ -462,6 +506,10 @@ class Synonyms:
     def variants(self, concept: str) -> list[tuple[str, ...]]:
         """Analysed variants of a concept term (for OR-expanding a search query)."""
         return list(self._members.get(concept, []))
+
+    def display(self, concept: str) -> str:
+        """Human-readable name of a concept term (its group's first variant)."""
+        return getattr(self, "_display", {}).get(concept, concept.lstrip(CONCEPT_PREFIX).replace("_", " "))
 
     def concept_of(self, terms: Sequence[str]) -> str | None:
         hit = self._table.get(tuple(terms))
@@ -483,12 +531,7 @@ class Analyzer:
     @property
     def kiwi(self):
         if self._kiwi is None:
-            with self._lock:
-                if self._kiwi is None:
-                    from kiwipiepy import Kiwi
-
-                    workers = max(1, min(4, os.cpu_count() or 1))
-                    self._kiwi = Kiwi(num_workers=workers)
+            self._kiwi = _shared_kiwi()
         return self._kiwi
 
     # ---------------------------------------------------------------- terms
@@ -603,11 +646,49 @@ class Analyzer:
 
 def feature_list(canon_terms: Sequence[str], norm_text: str) -> list[str]:
     feats = list(canon_terms)
-    feats.extend(f"{a} {b}" for a, b in zip(canon_terms, canon_terms[1:]))
+    feats.extend([f"{a} {b}" for a, b in zip(canon_terms, canon_terms[1:])])
     for run in _HANGUL_RUN.findall(norm_text):
-        if len(run) >= 2:
-            feats.extend("#" + run[i : i + 2] for i in range(len(run) - 1))
+        feats.extend(_hangul_grams(run))
+    if LATIN_NGRAMS:
+        for w in _LATIN_WORD.findall(norm_text):
+            feats.extend(_latin_grams(w))
     return feats
+
+
+@functools.lru_cache(maxsize=200_000)
+def _hangul_grams(run: str) -> tuple[str, ...]:
+    """Character bigrams of a run of Hangul syllables (robust against spacing and compounds)."""
+    return tuple("#" + run[i : i + 2] for i in range(len(run) - 1))
+
+
+@functools.lru_cache(maxsize=200_000)
+def _latin_grams(w: str) -> tuple[str, ...]:
+    """Character 4-grams of a Latin word (with word boundaries), for words of 4+ letters."""
+    if w in EN_STOPWORDS or len(w) < 4:
+        return ()
+    w = f"<{w}>"
+    return tuple("#" + w[i : i + 4] for i in range(len(w) - 3))
+
+
+LATIN_NGRAMS = True
+_LATIN_WORD = re.compile(r"[a-z]+")
+
+
+_kiwi_instance = None
+_kiwi_lock = threading.Lock()
+
+
+def _shared_kiwi():
+    """One Kiwi per process (it takes ~1-2 s and ~300 MB to load), shared by all analysers."""
+    global _kiwi_instance
+    if _kiwi_instance is None:
+        with _kiwi_lock:
+            if _kiwi_instance is None:
+                from kiwipiepy import Kiwi
+
+                workers = max(1, min(4, os.cpu_count() or 1))
+                _kiwi_instance = Kiwi(num_workers=workers)
+    return _kiwi_instance
 
 
 _default: Analyzer | None = None

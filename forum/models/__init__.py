@@ -11,9 +11,35 @@ SQLModel.metadata.naming_convention = {
 }
 
 from forum.models.category import Category  # noqa: E402
+from forum.models.kb import Article, ArticleFeedback, ArticleStatus, SynonymLine  # noqa: E402
+from forum.models.revision import PostRevision  # noqa: E402
+from forum.models.search import FailedSearch, SearchDocument  # noqa: E402
+from forum.models.support import (  # noqa: E402
+    ApiToken,
+    AssignmentEvent,
+    SlaTarget,
+    SupportSettings,
+    ThreadAssignment,
+)
 from forum.models.thread import Post, Thread, ThreadKind, Vote  # noqa: E402
+from forum.models.topics import (  # noqa: E402
+    JobLease,
+    SuggestionState,
+    ThreadTerms,
+    TopicBlob,
+    TopicEvent,
+    TopicMember,
+    TopicRun,
+    TopicSuggestion,
+)
 from forum.models.user import Role, User, UserSession  # noqa: E402
 
 metadata = SQLModel.metadata
 
 __all__ = ["Category", "Post", "Role", "Thread", "ThreadKind", "User", "UserSession", "Vote", "metadata"]
+__all__ += ["ApiToken", "AssignmentEvent", "SlaTarget", "SupportSettings", "ThreadAssignment"]
+__all__ += ["PostRevision"]
+__all__ += ["Article", "ArticleFeedback", "ArticleStatus", "SynonymLine"]
+__all__ += ["JobLease", "SuggestionState", "ThreadTerms", "TopicBlob", "TopicEvent", "TopicMember", "TopicRun"]
+__all__ += ["TopicSuggestion"]
+__all__ += ["FailedSearch", "SearchDocument"]

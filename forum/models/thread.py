@@ -37,6 +37,8 @@ class Thread(SQLModel, table=True):
     title: str = Field(max_length=300)
     slug: str = Field(max_length=120)
     external_id: str | None = Field(default=None, max_length=200, unique=True)
+    # "ko" or "en", detected from the title and body when asked (support queues filter on it).
+    language: str = Field(default="en", sa_column=Column(String(8), nullable=False, server_default="en"))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
     last_activity_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
     views: int = Field(default=0)
@@ -57,6 +59,10 @@ class Thread(SQLModel, table=True):
     duplicate_of_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("threads.id", ondelete="SET NULL"), nullable=True)
     )
+    # Answered by this knowledge-base article (the thread then counts as solved).
+    # No database-level foreign key: adding one to threads on SQLite means
+    # copying the table; articles are unpublished, never deleted.
+    article_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
 
     category: Category = Relationship(sa_relationship_kwargs={"lazy": "raise"})
     author: User = Relationship(sa_relationship_kwargs={"lazy": "raise"})

@@ -4,7 +4,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from forum.paths import STATIC_DIR
-from forum.routes import accounts, threads
+from forum.routes import accounts, api_support, support, threads
+from forum.routes import kb as kb_routes
+from forum.routes import similar as similar_routes
+from forum.routes import topics as topics_routes
+from forum.routes import search as search_routes
 from forum.routes.misc import healthz
 
 
@@ -12,6 +16,12 @@ def forum_routes() -> list[BaseRoute]:
     return [
         *threads.routes,
         *accounts.routes,
+        *search_routes.routes,
+        *support.routes,
+        *api_support.routes,
+        *kb_routes.routes,
+        *similar_routes.routes,
+        *topics_routes.routes,
         Route("/healthz", healthz, name="healthz"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]

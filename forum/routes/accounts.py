@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from forum import ratelimit
 from forum.errors import NotAllowed, ValidationError
 from forum.i18n import LOCALES
 from forum.i18n import gettext as _
@@ -44,6 +45,7 @@ async def signup_form(request: Request) -> Response:
 
 async def signup(request: Request) -> Response:
     form = await read_form(request)
+    await ratelimit.hit_or_429(request, "signup")
     values = {name: field(form, name) for name in ("username", "email", "display_name")}
     target = safe_next(field(form, "next"))
     try:
@@ -78,6 +80,10 @@ async def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     form = await read_form(request)
     login_name = field(form, "login")
+    # Per address, and per account whatever the address (cleared on success).
+    account_key = f"account:{accounts.username_key(login_name)}"
+    await ratelimit.hit_or_429(request, "login_ip")
+    await ratelimit.hit_or_429(request, "login_account", account_key)
     target = safe_next(field(form, "next"))
     try:
         async with writing(request) as session:
@@ -105,6 +111,7 @@ async def login(request: Request) -> Response:
             errors={"login": _("Wrong username or password.")},
             next=field(form, "next"),
         )
+    await ratelimit.clear(request, "login_account", account_key)
     return _login_response(request, token, target)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,12 +17,12 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from forum import markdown
+from forum import hooks, markdown, search
 from forum.clock import utcnow
 from forum.config import Settings
 from forum.errors import NotAllowed, NotFound, ValidationError
 from forum.i18n import gettext as _
-from forum.models import Category, Post, Thread, ThreadKind, User, Vote
+from forum.models import Category, Post, PostRevision, Thread, ThreadKind, User, Vote
 from forum.pagination import Page
 from forum.permissions import (
     can_accept,
@@ -33,6 +34,7 @@ from forum.permissions import (
     can_vote,
     is_moderator,
 )
+from forum.services import assignments, kb, state
 from forum.textutil import detect_language, normalise, one_line, slugify
 
 
@@ -111,6 +113,9 @@ async def ask(
         }
     )
     assert category is not None
+    attempt = await hooks.run_before_post(
+        session, hooks.PostAttempt(author=author, body=body, title=title, category=category)
+    )
     now = created_at or utcnow()
     thread = Thread(
         category_id=category.id,
@@ -123,10 +128,17 @@ async def ask(
         last_activity_at=now,
         external_id=external_id,
     )
+    if attempt.held:
+        thread.hidden_at = now
     session.add(thread)
     await session.flush()
-    session.add(_new_post(thread, author, body, is_first=True, at=now))
+    first = _new_post(thread, author, body, is_first=True, at=now)
+    if attempt.held:
+        first.hidden_at, first.hidden_reason = now, "review"
+    session.add(first)
     await session.flush()
+    await hooks.run_after_post(session, attempt, first)
+    await search.index_thread(session, thread.id)  # type: ignore[arg-type]
     return thread
 
 
@@ -145,9 +157,16 @@ async def reply(
         raise NotAllowed(_("Your account cannot post right now."))
     body = normalise(body)
     _raise_if({"body": check_body(body, limits)})
+    attempt = await hooks.run_before_post(session, hooks.PostAttempt(author=author, body=body, thread=thread))
     now = created_at or utcnow()
     post = _new_post(thread, author, body, is_first=False, at=now)
     session.add(post)
+    if attempt.held:
+        # Held for review: invisible, so not counted until a moderator restores it.
+        post.hidden_at, post.hidden_reason = now, "review"
+        await session.flush()
+        await hooks.run_after_post(session, attempt, post)
+        return post
     thread.reply_count += 1
     thread.last_activity_at = max(thread.last_activity_at, now)
     if author.id != thread.author_id:
@@ -159,6 +178,8 @@ async def reply(
                 thread.first_staff_response_at = now
     session.add(thread)
     await session.flush()
+    await hooks.run_after_post(session, attempt, post)
+    await search.add_post(session, post)
     return post
 
 
@@ -170,19 +191,39 @@ async def edit_post(
     body: str,
     title: str | None = None,
     limits: Limits = Limits(),
+    reason: str = "",
 ) -> bool:
-    """Changes a post's text (and, on the first post, its thread's title)."""
+    """Changes a post's text (and, on the first post, its thread's title).
+    The replaced text is kept as a ``PostRevision`` with the editor and
+    ``reason``."""
     if not can_edit_post(editor, post):
         raise NotAllowed(_("You can only edit your own posts."))
     body = normalise(body)
     new_title = one_line(title) if title is not None and post.is_first else None
+    reason = one_line(reason)
     _raise_if(
         {
             "body": check_body(body, limits),
             "title": check_title(new_title, limits) if new_title is not None else None,
+            "reason": _("Reasons can have at most %(n)s characters.", n=500) if len(reason) > 500 else None,
         }
     )
     thread = post.thread
+    if body == post.body and (new_title is None or new_title == thread.title):
+        return False
+    attempt = await hooks.run_before_post(
+        session, hooks.PostAttempt(author=editor, body=body, title=new_title, thread=thread, post=post)
+    )
+    session.add(
+        PostRevision(
+            post_id=post.id,
+            body=post.body,
+            title=thread.title if post.is_first else None,
+            written_at=post.edited_at or post.created_at,
+            editor_id=editor.id,
+            reason=reason,
+        )
+    )
     changed = False
     if body != post.body:
         post.body = body
@@ -197,6 +238,10 @@ async def edit_post(
         post.edited_at = utcnow()
         session.add(post)
         await session.flush()
+        if attempt.held:
+            await state.hide_post(session, post, reason="review")
+        await hooks.run_after_post(session, attempt, post)
+        await search.index_thread(session, post.thread_id)
     return changed
 
 
@@ -231,7 +276,8 @@ async def unvote(session: AsyncSession, post: Post, *, user: User) -> bool:
 
 
 def _update_solved(thread: Thread, now: datetime) -> None:
-    if thread.accepted_post_id is None and thread.official_post_id is None:
+    # A thread linked to a knowledge-base article stays solved (forum.services.kb).
+    if thread.accepted_post_id is None and thread.official_post_id is None and thread.article_id is None:
         thread.solved_at = None
     elif thread.solved_at is None:
         thread.solved_at = now
@@ -375,6 +421,10 @@ class ThreadPage:
     answers: list[Post]
     my_votes: set[int]
     duplicate_of: Thread | None = None
+    # Staff only: assignment, its history and SLA clocks (forum.services.assignments.ThreadPanel).
+    support: Any = None
+    # The knowledge-base article that answers it (forum.services.kb), if linked.
+    article: Any = None
 
 
 def answer_order(thread: Thread, post: Post) -> tuple[int, int, int, datetime, int]:
@@ -421,7 +471,12 @@ async def load_thread_page(session: AsyncSession, thread: Thread, *, viewer: Use
     duplicate_of = None
     if thread.duplicate_of_id is not None:
         duplicate_of = await session.get(Thread, thread.duplicate_of_id)
-    return ThreadPage(thread=thread, question=question, answers=answers, my_votes=my_votes, duplicate_of=duplicate_of)
+    support = await assignments.thread_panel(session, thread, viewer=viewer)
+    article = await kb.linked_article(session, thread, viewer=viewer)
+    return ThreadPage(
+        thread=thread, question=question, answers=answers, my_votes=my_votes, duplicate_of=duplicate_of, support=support,
+        article=article,
+    )
 
 
 async def count_view(session: AsyncSession, thread: Thread) -> None:

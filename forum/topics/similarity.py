@@ -21,15 +21,18 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["SimilarityIndex", "TextModel", "feature_kind", "knn_graph"]
+__all__ = ["SimilarityIndex", "TextModel", "feature_kind", "knn_graph", "pair_dots"]
 
-KIND_WEIGHTS = {"term": 1.0, "pair": 0.6, "char": 0.35}
+KIND_WEIGHTS = {"term": 1.0, "pair": 0.6, "char": 0.2}
+#: similar-question lookup leans more on character n-grams (short casual queries,
+#: spelling and spacing variants); topic detection on words and concepts.
+SEARCH_KIND_WEIGHTS = {"term": 1.0, "pair": 0.6, "char": 0.5}
 
 
 def feature_kind(f: str) -> str:
@@ -60,49 +63,77 @@ class TextModel:
             [self.kind_weights[feature_kind(f)] for f in self._features()], dtype=np.float32
         ) if vocab else np.zeros(0, np.float32)
         self.unknown_idf = float(math.log((1 + n_docs) / 1) + 1)
+        self.df: np.ndarray | None = None  # document frequencies (set by fit)
 
     def _features(self) -> list[str]:
+        cached = getattr(self, "_feature_list", None)
+        if cached is not None and len(cached) == len(self.vocab):
+            return cached
         out = [""] * len(self.vocab)
         for f, j in self.vocab.items():
             out[j] = f
+        self._feature_list = out
         return out
 
     # ------------------------------------------------------------ fitting
     @classmethod
     def fit(cls, feature_lists: Sequence[Sequence[str]], *, lsa_dim: int = 0, lsa_weight: float = 0.0,
             min_df: int = 1, kind_weights: dict[str, float] | None = None) -> TextModel:
-        df: Counter = Counter()
-        for feats in feature_lists:
-            df.update(set(feats))
-        n = len(feature_lists)
-        kept = sorted(f for f, c in df.items() if c >= min_df)
-        vocab = {f: j for j, f in enumerate(kept)}
-        idf = np.array([math.log((1 + n) / (1 + df[f])) + 1.0 for f in kept], dtype=np.float32)
+        return cls.fit_transform(feature_lists, lsa_dim=lsa_dim, lsa_weight=lsa_weight, min_df=min_df,
+                                 kind_weights=kind_weights)[0]
+
+    @classmethod
+    def fit_transform(cls, feature_lists: Sequence[Sequence[str]], *, lsa_dim: int = 0, lsa_weight: float = 0.0,
+                      min_df: int = 1, kind_weights: dict[str, float] | None = None) -> tuple[TextModel, sp.csr_matrix]:
+        """Learn vocabulary and idf from ``feature_lists`` and return the model with the
+        corpus's own tf-idf rows (one pass, vectorised)."""
+        return cls.fit_transform_chunks([feature_lists], lsa_dim=lsa_dim, lsa_weight=lsa_weight, min_df=min_df,
+                                        kind_weights=kind_weights)
+
+    @classmethod
+    def fit_transform_chunks(cls, chunks: Iterable[Sequence[Sequence[str]]], *, lsa_dim: int = 0,
+                             lsa_weight: float = 0.0, min_df: int = 1,
+                             kind_weights: dict[str, float] | None = None) -> tuple[TextModel, sp.csr_matrix]:
+        """:meth:`fit_transform` over feature lists that arrive in chunks (a generator),
+        so that only one chunk of feature strings is held in memory at a time."""
+        first: dict[str, int] = {}
+        parts = [_count_matrix(chunk, first, grow=True) for chunk in chunks]
+        names = list(first)
+        V = len(names)
+        parts = [sp.csr_matrix((c.data, c.indices, c.indptr), shape=(c.shape[0], V)) for c in parts]
+        C = sp.vstack(parts, format="csr") if len(parts) != 1 else parts[0]
+        del parts
+        n = C.shape[0]
+        df = np.bincount(C.indices, minlength=len(names)) if C.nnz else np.zeros(len(names), np.int64)
+        order = sorted((j for j in range(len(names)) if df[j] >= min_df), key=names.__getitem__)
+        remap = np.full(len(names), -1, dtype=np.int64)
+        remap[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
+        vocab = {names[j]: r for r, j in enumerate(order)}
+        C = _remap_columns(C, remap, len(order))
+        dfk = df[np.asarray(order, dtype=np.int64)] if order else np.zeros(0, np.int64)
+        idf = (np.log((1.0 + n) / (1.0 + dfk)) + 1.0).astype(np.float32)
         model = cls(vocab, idf, n, None, 0.0, kind_weights)
+        model.df = dfk.astype(np.int64)
+        X = model._weigh(C)
         if lsa_dim > 0 and n >= 50 and len(vocab) > lsa_dim:
-            X = model.tfidf(feature_lists)
             model.components = _randomised_svd_components(X, min(lsa_dim, n // 4))
             model.lsa_weight = float(lsa_weight)
-        return model
+        return model, X
 
     # ------------------------------------------------------------ vectors
+    def counts(self, feature_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """Raw feature counts (unknown features dropped)."""
+        return _count_matrix(feature_lists, self.vocab, grow=False)
+
+    def _weigh(self, C: sp.csr_matrix) -> sp.csr_matrix:
+        X = C.astype(np.float32, copy=True)
+        if X.nnz:
+            X.data = (1.0 + np.log(X.data)) * self._col_weight[X.indices]
+        return _l2_rows(X)
+
     def tfidf(self, feature_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
         """L2-normalised weighted tf-idf rows (unknown features are dropped)."""
-        indptr = [0]
-        indices: list[int] = []
-        data: list[float] = []
-        vocab = self.vocab
-        for feats in feature_lists:
-            counts = Counter(vocab[f] for f in feats if f in vocab)
-            for j in sorted(counts):
-                indices.append(j)
-                data.append(1.0 + math.log(counts[j]))
-            indptr.append(len(indices))
-        X = sp.csr_matrix((np.asarray(data, np.float32), np.asarray(indices, np.int32), np.asarray(indptr, np.int64)),
-                          shape=(len(feature_lists), len(vocab)), dtype=np.float32)
-        if X.nnz:
-            X = X.multiply(self._col_weight[None, :]).tocsr() if len(vocab) else X
-        return _l2_rows(X)
+        return self._weigh(self.counts(feature_lists))
 
     def dense(self, X: sp.csr_matrix) -> np.ndarray | None:
         if self.components is None:
@@ -145,10 +176,59 @@ class TextModel:
 
 
 def _l2_rows(X: sp.csr_matrix) -> sp.csr_matrix:
-    X = X.tocsr().astype(np.float32)
-    sq = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    X = sp.csr_matrix(X, dtype=np.float32)
+    if not X.nnz:
+        return X
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    sq = np.sqrt(np.bincount(rows, weights=X.data.astype(np.float64) ** 2, minlength=X.shape[0]))
     sq[sq == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / sq).astype(np.float32) @ X)
+    X.data = (X.data / sq[rows]).astype(np.float32)
+    return X
+
+
+def _count_matrix(feature_lists: Sequence[Sequence[str]], vocab: dict[str, int], *, grow: bool) -> sp.csr_matrix:
+    """Rows of feature counts.  ``grow``: unknown features get new ids in ``vocab``
+    (first-seen order); otherwise they are dropped."""
+    n = len(feature_lists)
+    lens = np.fromiter((len(f) for f in feature_lists), dtype=np.int64, count=n)
+    total = int(lens.sum())
+    flat = list(chain.from_iterable(feature_lists))
+    if grow:
+        for f in dict.fromkeys(flat):
+            if f not in vocab:
+                vocab[f] = len(vocab)
+        cols = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=total)
+    else:
+        get = vocab.get
+        cols = np.fromiter(map(get, flat, repeat(-1, total)), dtype=np.int64, count=total)
+    del flat
+    rows = np.repeat(np.arange(n, dtype=np.int64), lens)
+    keep = cols >= 0
+    if not keep.all():
+        rows, cols = rows[keep], cols[keep]
+    C = sp.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)), shape=(n, len(vocab)), dtype=np.float32)
+    C.sum_duplicates()
+    C.sort_indices()
+    return C
+
+
+def _remap_columns(C: sp.csr_matrix, remap: np.ndarray, width: int) -> sp.csr_matrix:
+    cols = remap[C.indices]
+    rows = np.repeat(np.arange(C.shape[0], dtype=np.int64), np.diff(C.indptr))
+    keep = cols >= 0
+    out = sp.csr_matrix((C.data[keep], (rows[keep], cols[keep])), shape=(C.shape[0], width), dtype=np.float32)
+    out.sort_indices()
+    return out
+
+
+def pair_dots(X: sp.csr_matrix, a: np.ndarray, b: np.ndarray, *, chunk: int = 100_000) -> np.ndarray:
+    """Row-wise dot products ``X[a[i]] . X[b[i]]`` for many pairs, vectorised in chunks."""
+    out = np.zeros(len(a), dtype=np.float32)
+    for s in range(0, len(a), chunk):
+        A = X[a[s : s + chunk]]
+        B = X[b[s : s + chunk]]
+        out[s : s + chunk] = np.asarray(A.multiply(B).sum(axis=1), dtype=np.float32).ravel()
+    return out
 
 
 def _randomised_svd_components(X: sp.csr_matrix, k: int, n_iter: int = 4, seed: int = 0) -> np.ndarray:
@@ -173,20 +253,69 @@ def _randomised_svd_components(X: sp.csr_matrix, k: int, n_iter: int = 4, seed: 
     return comps * signs
 
 
+EXACT_KNN_LIMIT = 15_000
+#: Above EXACT_KNN_LIMIT rows, candidate neighbours come from the rarer features only:
+#: the commonest features are left out until the sparse product costs at most this
+#: many multiply-adds (sum of squared document frequencies); candidates are then
+#: re-scored exactly.
+KNN_PRODUCT_BUDGET = 3e7
+#: candidate pairs whose partial (rare-feature) similarity is below this are not re-scored
+CANDIDATE_FLOOR = 0.02
+
+
+def _top_k_rows(S: np.ndarray, cols: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of S, the k best (column id, value), best first, ties by column id."""
+    kk = min(k, S.shape[1])
+    idx = np.argpartition(-S, kk - 1, axis=1)[:, :kk] if kk < S.shape[1] else np.tile(np.arange(S.shape[1]), (S.shape[0], 1))
+    vals = np.take_along_axis(S, idx, axis=1)
+    ids = cols[idx]
+    order = np.lexsort((ids, -vals), axis=1)
+    return np.take_along_axis(ids, order, axis=1), np.take_along_axis(vals, order, axis=1)
+
+
+def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k best (col, val) of every row in a list of (row, col, val) entries; best
+    first, ties by column id.  One integer sort: (row, quantised value, column)
+    packed into an int64 key (values are cosines in [0, 1])."""
+    if not len(rows):
+        return rows, cols, vals
+    r0 = int(rows.min())
+    rr = rows - r0
+    span_r = int(rr.max()) + 1
+    col_bits = max(1, int(cols.max()).bit_length())
+    q = np.round((1.0 - np.clip(vals, 0.0, 1.0)) * ((1 << 20) - 1)).astype(np.int64)
+    if span_r.bit_length() + 20 + col_bits <= 62:
+        key = (rr << (20 + col_bits)) | (q << col_bits) | cols
+        order = np.argsort(key, kind="stable")
+    else:
+        order = np.lexsort((cols, q, rr))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+    run = np.diff(np.r_[starts, len(rows)])
+    rank = np.arange(len(rows)) - np.repeat(starts, run)
+    keep = rank < k
+    return rows[keep], cols[keep], vals[keep]
+
+
 def knn_graph(model: TextModel, X: sp.csr_matrix, D: np.ndarray | None, k: int, *, chunk: int = 512,
               min_sim: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """k nearest neighbours of every row (itself excluded).
 
     Returns (nbr, sim): int32/float32 arrays of shape (n, k), best first;
-    missing neighbours have index -1 and similarity 0.
-    Exact, in row chunks: memory is O(chunk * n), time O(n^2 * avg_nnz / V)."""
+    missing neighbours have index -1 and similarity 0.  Exact up to
+    ``EXACT_KNN_LIMIT`` rows (row chunks, memory O(chunk * n)); above that,
+    candidates come from a sparse product over the rarer features (see
+    ``KNN_PRODUCT_BUDGET``) and are re-scored exactly (:func:`_pruned_knn`)."""
     n = X.shape[0]
     k = max(1, min(k, n - 1)) if n > 1 else 1
     nbr = np.full((n, k), -1, dtype=np.int32)
     sim = np.zeros((n, k), dtype=np.float32)
     if n <= 1:
         return nbr, sim
+    if n > EXACT_KNN_LIMIT and not (model.lsa_weight and D is not None):
+        return _pruned_knn(X, k, min_sim=min_sim)
     XT = X.T.tocsr()
+    allcols = np.arange(n)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         S = (X[start:stop] @ XT).toarray()
@@ -195,16 +324,55 @@ def knn_graph(model: TextModel, X: sp.csr_matrix, D: np.ndarray | None, k: int, 
             S += model.lsa_weight * np.clip(D[start:stop] @ D.T, 0.0, None)
         rows = np.arange(stop - start)
         S[rows, rows + start] = -1.0
-        idx = np.argpartition(-S, k - 1, axis=1)[:, :k]
-        vals = np.take_along_axis(S, idx, axis=1)
-        # stable order: by similarity desc, then index asc
-        order = np.lexsort((idx, -vals), axis=1)
-        idx = np.take_along_axis(idx, order, axis=1)
-        vals = np.take_along_axis(vals, order, axis=1)
-        vals[vals < min_sim] = 0.0
-        idx[vals <= 0] = -1
+        idx, vals = _top_k_rows(S, allcols, k)
+        vals = np.where(vals < min_sim, 0.0, vals)
+        idx = np.where(vals <= 0, -1, idx)
         nbr[start:stop] = idx
         sim[start:stop] = np.maximum(vals, 0)
+    return nbr, sim
+
+
+def _pruned_knn(X: sp.csr_matrix, k: int, *, min_sim: float = 0.0, extra: int = 2, chunk: int = 1000,
+                budget: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate kNN for large n: candidates by a sparse product restricted to the
+    rarer features (rarest first, up to ``budget`` multiply-adds), the best
+    ``extra * k`` of them re-scored with the full vectors."""
+    n, V = X.shape
+    budget = KNN_PRODUCT_BUDGET if budget is None else budget
+    df = np.bincount(X.indices, minlength=V).astype(np.float64)
+    order = np.argsort(df, kind="stable")
+    cum = np.cumsum(df[order] ** 2)
+    keep = np.zeros(V, dtype=bool)
+    keep[order[cum <= budget]] = True
+    Xr = X.copy()
+    Xr.data = Xr.data * keep[Xr.indices]
+    Xr.eliminate_zeros()
+    XrT = Xr.T.tocsr()
+    kk = k * extra
+    cand_r: list[np.ndarray] = []
+    cand_c: list[np.ndarray] = []
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        S = (Xr[start:stop] @ XrT).tocoo()
+        r = S.row.astype(np.int64) + start
+        c = S.col.astype(np.int64)
+        v = S.data
+        ok = (r != c) & (v >= CANDIDATE_FLOOR)
+        r, c, _ = _top_k_sparse(r[ok], c[ok], v[ok], kk)
+        cand_r.append(r)
+        cand_c.append(c)
+    r = np.concatenate(cand_r) if cand_r else np.zeros(0, np.int64)
+    c = np.concatenate(cand_c) if cand_c else np.zeros(0, np.int64)
+    v = pair_dots(X, r, c)
+    r, c, v = _top_k_sparse(r, c, v, k)
+    ok = (v > 0) & (v >= min_sim)
+    r, c, v = r[ok], c[ok], v[ok]
+    nbr = np.full((n, k), -1, dtype=np.int32)
+    sim = np.zeros((n, k), dtype=np.float32)
+    starts = np.searchsorted(r, np.arange(n))
+    pos = np.arange(len(r)) - starts[r]
+    nbr[r, pos] = c
+    sim[r, pos] = v
     return nbr, sim
 
 
@@ -230,13 +398,14 @@ class SimilarityIndex:
 
     # ------------------------------------------------------------ building
     @classmethod
-    def build(cls, docs: Sequence[tuple[int, str]], analyzer, *, lsa_dim: int = 128, lsa_weight: float = 0.3,
-              features: Sequence[Sequence[str]] | None = None) -> SimilarityIndex:
+    def build(cls, docs: Sequence[tuple[int, str]], analyzer, *, lsa_dim: int = 0, lsa_weight: float = 0.3,
+              features: Sequence[Sequence[str]] | None = None, kind_weights: dict[str, float] | None = None) -> SimilarityIndex:
         texts = [t for _, t in docs]
         if features is None:
             terms = analyzer.terms_many(texts) if hasattr(analyzer, "terms_many") else [analyzer.terms(t) for t in texts]
             features = [analyzer.features(t, tt) for t, tt in zip(texts, terms)]
-        model = TextModel.fit(features, lsa_dim=lsa_dim, lsa_weight=lsa_weight)
+        model = TextModel.fit(features, lsa_dim=lsa_dim, lsa_weight=lsa_weight,
+                              kind_weights=kind_weights or SEARCH_KIND_WEIGHTS)
         index = cls(model, analyzer)
         index._append([d for d, _ in docs], features)
         return index

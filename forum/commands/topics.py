@@ -1,0 +1,113 @@
+"""``forum topics detect`` runs the repeated-topic job now; ``forum topics
+list`` prints the suggestions (``--json`` for other programs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from sqlalchemy import select
+
+from forum.config import Settings
+from forum.db import make_sync_engine
+from forum.progress import Progress
+
+
+def cmd_detect(settings: Settings, args: argparse.Namespace) -> None:
+    from forum.topics import job
+
+    mode = "full" if args.full else "incremental" if args.incremental else "auto"
+    engine = make_sync_engine(settings.database_url)
+    try:
+        report = job.run(settings, mode=mode, engine=engine, progress=lambda label, total: Progress(total, label))
+    finally:
+        engine.dispose()
+    if report.skipped:
+        sys.exit("forum: the topic job is already running in another process; try again when it has finished.")
+    print(
+        f"{report.mode.capitalize()} run: {report.threads_changed:,} threads looked at, "
+        f"{report.created:,} suggestions created, {report.updated:,} updated, {report.reopened:,} reopened, "
+        f"{report.covered:,} covered by articles, {report.expired:,} expired; "
+        f"{report.suggestions_open:,} open; {report.seconds:.1f}s."
+    )
+    if args.verbose:
+        print(json.dumps(report.timings))
+
+
+def suggestions_as_json(settings: Settings, *, state: str, limit: int | None) -> list[dict[str, object]]:
+    from forum.models import Thread, TopicMember, TopicSuggestion
+
+    engine = make_sync_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            stmt = (
+                select(TopicSuggestion).order_by(TopicSuggestion.score.desc(), TopicSuggestion.id)  # type: ignore[attr-defined]
+            )
+            if state != "all":
+                stmt = stmt.where(TopicSuggestion.state == state)
+            if limit:
+                stmt = stmt.limit(limit)
+            suggestions = conn.execute(stmt).all()
+            ids = [s.id for s in suggestions]
+            members: dict[int, list[dict[str, object]]] = {i: [] for i in ids}
+            for start in range(0, len(ids), 900):
+                rows = conn.execute(
+                    select(TopicMember.suggestion_id, Thread.id, Thread.external_id, Thread.title)
+                    .join(Thread, Thread.id == TopicMember.thread_id)
+                    .where(TopicMember.suggestion_id.in_(ids[start : start + 900]))  # type: ignore[attr-defined]
+                    .order_by(TopicMember.suggestion_id, Thread.id)
+                )
+                for sid, tid, external_id, title in rows:
+                    members[sid].append({"id": tid, "external_id": external_id, "title": title})
+    finally:
+        engine.dispose()
+    return [
+        {
+            "id": s.id,
+            "title": s.title,
+            "state": s.state,
+            "key_terms": json.loads(s.key_terms or "[]"),
+            "thread_count": s.thread_count,
+            "views": s.views,
+            "unsolved": s.unsolved_count,
+            "score": s.score,
+            "article_id": s.article_id,
+            "threads": members[s.id],
+        }
+        for s in suggestions
+    ]
+
+
+def cmd_list(settings: Settings, args: argparse.Namespace) -> None:
+    items = suggestions_as_json(settings, state=args.state, limit=args.limit)
+    if args.json:
+        sys.stdout.write(json.dumps(items, ensure_ascii=False) + "\n")
+        return
+    if not items:
+        print("No suggestions. Run `forum topics detect` to look for repeated topics.")
+        return
+    for item in items:
+        terms = ", ".join(item["key_terms"][:5])  # type: ignore[index]
+        print(
+            f"#{item['id']:<6} {item['thread_count']:>4} threads {item['unsolved']:>4} unsolved "
+            f"{item['views']:>7} views  [{item['state']}]  {item['title']}  ({terms})"
+        )
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("topics", help="repeated topics that deserve a knowledge-base article")
+    commands = parser.add_subparsers(dest="topics_command", required=True)
+    detect = commands.add_parser("detect", help="run the repeated-topic job now")
+    how = detect.add_mutually_exclusive_group()
+    how.add_argument("--full", action="store_true", help="re-cluster every thread")
+    how.add_argument("--incremental", action="store_true", help="look only at what changed since the last run")
+    detect.add_argument("--verbose", action="store_true", help="print the time each step took")
+    detect.set_defaults(func=cmd_detect)
+    listing = commands.add_parser("list", help="print the suggestions, best first")
+    listing.add_argument("--json", action="store_true", help="a JSON array")
+    listing.add_argument(
+        "--state", default="open", choices=["open", "dismissed", "drafted", "covered", "expired", "all"]
+    )
+    listing.add_argument("--limit", type=int, default=None)
+    listing.set_defaults(func=cmd_list)

@@ -1,0 +1,143 @@
+"""Periodic jobs, run in-process (the embedded default) or by ``forum worker``.
+
+One job so far: the repeated-topic job (``forum.topics.job``), every
+``topics_interval`` seconds (0 turns the in-process schedule off, e.g. when
+a ``forum worker`` runs it instead). The job itself takes a lease row in the
+database, so two processes never run it at once: the web processes and a
+worker can all keep their schedules without doubling the work.
+
+The job is CPU-bound (numpy, Kiwi) and uses its own synchronous database
+engine; it runs in a worker thread so the event loop keeps serving requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+
+from forum.config import Settings
+
+log = logging.getLogger("forum.jobs")
+
+FIRST_RUN_DELAY = 120.0
+
+
+class Scheduler:
+    def __init__(self, settings: Settings, *, interval: float | None = None) -> None:
+        self.settings = settings
+        self.interval = float(settings.topics_interval if interval is None else interval)
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._running = False
+        self._engine: Any = None
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        if self._task is None:
+            delay = min(self.interval, FIRST_RUN_DELAY) if self.interval > 0 else None
+            self._task = asyncio.get_running_loop().create_task(self.run_forever(first_delay=delay))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def trigger(self) -> None:
+        """Run as soon as possible (the job is skipped if another process runs it)."""
+        self._wake.set()
+
+    async def run_forever(self, *, first_delay: float | None = 0.0) -> None:
+        """Runs after ``first_delay`` seconds (None: only when triggered), then
+        every ``interval`` seconds (0: only when triggered)."""
+        delay = first_delay
+        while True:
+            if delay is None:
+                await self._wake.wait()
+            elif delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            self._wake.clear()
+            await self.run_once()
+            delay = self.interval if self.interval > 0 else None
+
+    async def run_once(self) -> Any:
+        from forum.db import make_sync_engine
+        from forum.topics import job
+
+        if self._engine is None:
+            self._engine = make_sync_engine(self.settings.database_url)
+        self._running = True
+        try:
+            report = await asyncio.to_thread(job.run, self.settings, engine=self._engine)
+        except Exception:
+            log.exception("the repeated-topic job failed")
+            return None
+        finally:
+            self._running = False
+        if report.skipped:
+            log.info("topic job skipped: another process is running it")
+        else:
+            log.info(
+                "topic job (%s): %s threads looked at, %s created, %s updated, %s open, %.1fs",
+                report.mode,
+                report.threads_changed,
+                report.created,
+                report.updated,
+                report.suggestions_open,
+                report.seconds,
+            )
+        return report
+
+
+def start(app: Starlette) -> None:
+    """Lifespan startup: loads the similar-questions index in the background
+    and starts the in-process schedule unless it is off."""
+    from forum.services import similar
+
+    similar.schedule_refresh(app, load=True)
+    settings: Settings = app.state.settings
+    if settings.topics_interval > 0:
+        scheduler = Scheduler(settings)
+        app.state.scheduler = scheduler
+        scheduler.start()
+
+
+async def stop(app: Starlette) -> None:
+    from forum.services import similar
+
+    scheduler: Scheduler | None = getattr(app.state, "scheduler", None)
+    if scheduler is not None:
+        await scheduler.stop()
+        app.state.scheduler = None
+    refreshing = getattr(app.state, "similar_refreshing", None)
+    if refreshing is not None:
+        with contextlib.suppress(Exception):
+            await refreshing
+    similar.close(app)
+
+
+def trigger(app: Starlette) -> None:
+    """Runs the topic job soon, in this process (staff's "Update now")."""
+    scheduler: Scheduler | None = getattr(app.state, "scheduler", None)
+    if scheduler is None:
+        scheduler = Scheduler(app.state.settings, interval=0)
+        app.state.scheduler = scheduler
+        scheduler.start()
+    scheduler.trigger()
+
+
+def is_running(app: Starlette) -> bool:
+    scheduler: Scheduler | None = getattr(app.state, "scheduler", None)
+    return scheduler is not None and scheduler.running

@@ -1,0 +1,157 @@
+"""The search page, its JSON twin, and the list of searches that found nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from forum import search as service
+from forum.clock import utcnow
+from forum.errors import NotAllowed
+from forum.i18n import gettext as _
+from forum.i18n import lazy
+from forum.pagination import page_number
+from forum.ratelimit import hit_or_429
+from forum.services import categories as category_service
+from forum.web import current_user, reading, render, require_user, writing
+
+PAGE_SIZE = 20
+API_DEFAULT_LIMIT = 10
+API_MAX_LIMIT = 50
+DATE_RANGES = {
+    "week": (timedelta(days=7), lazy("Past week")),
+    "month": (timedelta(days=31), lazy("Past month")),
+    "year": (timedelta(days=366), lazy("Past year")),
+}
+KIND_LABELS = {
+    "question": lazy("Questions"),
+    "discussion": lazy("Discussions"),
+    "article": lazy("Articles"),
+}
+FAILED_PERIODS = {"7": 7, "30": 30, "90": 90}
+
+
+def _choice(value: str | None, allowed: object) -> str:
+    """A query-string value if it is one of the allowed ones, else ""."""
+    return value if value and value in allowed else ""  # type: ignore[operator]
+
+
+async def _rate_limit(request: Request) -> None:
+    await hit_or_429(request, "search")
+
+
+async def search_page(request: Request) -> Response:
+    params = request.query_params
+    query = service.clean(params.get("q", ""))
+    form = {
+        "q": query,
+        "category": params.get("category", "")[:60],
+        "solved": _choice(params.get("solved"), ("yes", "no")),
+        "kind": _choice(params.get("kind"), KIND_LABELS),
+        "date": _choice(params.get("date"), DATE_RANGES),
+        "sort": _choice(params.get("sort"), ("relevance", "date")) or "relevance",
+    }
+    results = None
+    async with reading(request) as session:
+        categories = await category_service.all_categories(session)
+        category = next((c for c in categories if c.slug == form["category"]), None)
+        if not category:
+            form["category"] = ""
+        if query:
+            await _rate_limit(request)
+            filters = service.Filters(
+                category_id=category.id if category else None,
+                solved={"yes": True, "no": False}.get(form["solved"]),
+                kind=form["kind"] or None,
+                since=utcnow() - DATE_RANGES[form["date"]][0] if form["date"] else None,
+            )
+            results = await service.search(
+                session,
+                query,
+                filters=filters,
+                sort=service.Sort(form["sort"]),
+                page=page_number(params.get("page")),
+                size=PAGE_SIZE,
+                viewer=current_user(request),
+            )
+    if results is not None and not results.hits and results.page.number == 1 and not results.query.empty:
+        await _record_failure(
+            request, query, filtered=bool(form["category"] or form["solved"] or form["kind"] or form["date"])
+        )
+    base = {k: v for k, v in form.items() if v and not (k == "sort" and v == "relevance")}
+    return render(
+        request,
+        "search/results.html",
+        form=form,
+        results=results,
+        categories=categories,
+        kinds=KIND_LABELS,
+        date_ranges={k: label for k, (_delta, label) in DATE_RANGES.items()},
+        page_url=lambda n: "/search?" + urlencode({**base, "page": n}),
+        sort_url=lambda s: "/search?" + urlencode({**base, "sort": s}),
+    )
+
+
+async def _record_failure(request: Request, query: str, *, filtered: bool) -> None:
+    """What customers look for and do not find. With filters on, finding
+    nothing says more about the filters than about the content: not recorded."""
+    if filtered:
+        return
+    async with writing(request) as session:
+        await service.record_failed_search(session, query, locale=request.state.locale)
+
+
+async def api_search(request: Request) -> Response:
+    """``GET /api/search?q=&limit=``: public content, no login needed."""
+    params = request.query_params
+    query = service.clean(params.get("q", ""))
+    try:
+        limit = int(params.get("limit") or API_DEFAULT_LIMIT)
+    except ValueError:
+        limit = API_DEFAULT_LIMIT
+    limit = max(1, min(limit, API_MAX_LIMIT))
+    hits: list[service.Hit] = []
+    if query:
+        await _rate_limit(request)
+        async with reading(request) as session:
+            results = await service.search(session, query, size=limit)
+        hits = list(results.hits)
+        if not hits and not results.query.empty:
+            await _record_failure(request, query, filtered=False)
+    return JSONResponse(
+        {
+            "results": [
+                {
+                    "type": hit.type,
+                    "id": hit.id,
+                    "title": hit.title,
+                    "url": str(request.base_url).rstrip("/") + hit.url,
+                    "snippet": hit.snippet.text,
+                    "solved": hit.solved,
+                }
+                for hit in hits
+            ]
+        }
+    )
+
+
+async def failed_searches(request: Request) -> Response:
+    """Staff only: searches that found nothing, most frequent first."""
+    user = require_user(request)
+    if not user.is_staff:
+        raise NotAllowed(_("Only staff can see searches that found nothing."))
+    period = _choice(request.query_params.get("days"), FAILED_PERIODS) or "30"
+    async with reading(request) as session:
+        rows = await service.failed_searches(session, since=utcnow() - timedelta(days=FAILED_PERIODS[period]))
+    return render(request, "search/failed.html", rows=rows, period=period, periods=FAILED_PERIODS)
+
+
+routes = [
+    Route("/search", search_page, name="search:page"),
+    Route("/search/failed", failed_searches, name="search:failed"),
+    Route("/api/search", api_search, name="search:api"),
+]

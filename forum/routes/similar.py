@@ -1,0 +1,89 @@
+"""Similar questions: ``GET /api/similar``, the ask page's "check for similar
+questions" step (for browsers without JavaScript), and "Related questions"
+on thread pages (a template function)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from forum.i18n import gettext as _
+from forum.models import Post, Thread
+from forum.services import categories as category_service
+from forum.services import similar as service
+from forum.web import field, read_form, reading, render, require_user
+
+ASK_RESULTS = 5
+
+
+async def api_similar(request: Request) -> Response:
+    params = request.query_params
+    text = params.get("q", "")
+    if len(text) > service.MAX_QUERY_CHARS:
+        return JSONResponse(
+            {"error": _("The query can have at most %(n)s characters.", n=service.MAX_QUERY_CHARS)}, status_code=400
+        )
+    limit = service.parse_limit(params.get("limit"))
+    if limit is None:
+        return JSONResponse(
+            {"error": _("limit must be a whole number from 1 to %(n)s.", n=service.MAX_LIMIT)}, status_code=400
+        )
+    solved_only = params.get("solved", "") in ("1", "true", "yes")
+    results: list[service.Match] = []
+    if text.strip():
+        async with reading(request) as session:
+            results = await service.find_similar(
+                session, service.index_of(request.app), text, limit=limit, solved_only=solved_only
+            )
+    response = JSONResponse({"results": [m.as_api() for m in results]})
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+async def ask_check(request: Request) -> Response:
+    """The ask form posted to "Check for similar questions": the same form
+    again, filled in, with similar solved questions and articles above it."""
+    require_user(request)
+    form = await read_form(request)
+    values = {name: field(form, name) for name in ("category", "title", "body", "kind")}
+    query = f"{values['title']}\n{values['body']}"[: service.MAX_QUERY_CHARS]
+    async with reading(request) as session:
+        categories = await category_service.all_categories(session)
+        results = (
+            await service.find_similar(
+                session, service.index_of(request.app), query, limit=ASK_RESULTS, solved_only=True
+            )
+            if values["title"].strip() or values["body"].strip()
+            else []
+        )
+    return render(
+        request,
+        "threads/ask.html",
+        categories=categories,
+        values=values,
+        errors={},
+        similar_results=results,
+        similar_checked=True,
+    )
+
+
+def install(app: Starlette) -> None:
+    """Template functions: ``related_questions(thread, question)`` for thread pages."""
+
+    def related_questions(thread: Thread, question: Post | None = None, limit: int = 5) -> list[service.Match]:
+        service.schedule_refresh(app)
+        index = getattr(app.state, "similar_index", None)
+        if index is None or not index.loaded or thread.id is None:
+            return []
+        body = question.body if question is not None else ""
+        return index.related(thread.id, f"{thread.title}\n{body[:1500]}", limit)
+
+    app.state.templates.env.globals["related_questions"] = related_questions
+
+
+routes = [
+    Route("/api/similar", api_similar, methods=["GET"], name="similar:api"),
+    Route("/ask/similar", ask_check, methods=["POST"], name="similar:ask-check"),
+]

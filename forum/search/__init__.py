@@ -1,0 +1,699 @@
+"""Full-text search over threads (title and all visible posts) and articles.
+
+One text analyser (``forum.text``) makes the terms for both the index and the
+query; the database's own full-text machinery stores and ranks them: SQLite
+FTS5 (``forum.search.sqlite``) or PostgreSQL tsvector + GIN
+(``forum.search.postgres``). Both index one document per thread or article.
+
+Keeping the index current: ``forum.services.threads`` calls ``index_thread``
+(ask, edit) and ``add_post`` (reply); ``forum.services.state`` calls
+``index_thread`` when a post is hidden, deleted or restored. Whatever the
+timing, a hidden or deleted thread is never found (search joins on the
+thread's current state), and a thread whose index entry is older than a
+hidden, deleted or edited post is checked against its visible text before it
+is shown.
+
+Functions take the session first and flush, never commit.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import DateTime, delete, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from forum.clock import utcnow
+from forum.models import Category, Post, Thread, ThreadKind, User
+from forum.models.search import DocType, FailedSearch, SearchDocument
+from forum.pagination import Page
+from forum.search import postgres, sqlite
+from forum.search.query import Entry, ParsedQuery, Source, clean, parse
+from forum.search.snippets import Highlighter, Snippet, make_snippet, plain_text
+from forum.text import get_analyzer
+from forum.urls import thread_url
+
+__all__ = [
+    "Filters",
+    "Hit",
+    "Results",
+    "Sort",
+    "add_post",
+    "articles_supported",
+    "clean",
+    "failed_searches",
+    "index_article",
+    "index_thread",
+    "index_threads",
+    "record_failed_search",
+    "reindex_all",
+    "remove_article",
+    "remove_thread",
+    "search",
+]
+
+# A count above this shows as "1,000+ results": counting every match of a
+# common word costs as much as the search itself.
+COUNT_CAP = 1000
+# How many of the most recently indexed matches are ranked, and (where the
+# planner needs advice) how far back to look: see _matches.
+RANK_WINDOW = 2000
+RANK_SCAN = 20_000
+MIN_MATCHES = 100
+MAX_PAGE = COUNT_CAP // 10
+# Ranking: a document's text score times (1 + these for what applies).
+BOOST_SOLVED = 0.5
+BOOST_OFFICIAL = 0.2
+BOOST_ARTICLE = 0.6
+
+
+class Sort(enum.StrEnum):
+    relevance = "relevance"
+    date = "date"
+
+
+KINDS = (ThreadKind.question.value, ThreadKind.discussion.value, DocType.article.value)
+
+
+@dataclass(frozen=True)
+class Filters:
+    category_id: int | None = None
+    solved: bool | None = None  # threads only; articles are left out when set
+    kind: str | None = None  # question | discussion | article
+    since: datetime | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(v is not None for v in (self.category_id, self.solved, self.kind, self.since))
+
+
+@dataclass
+class Hit:
+    type: str
+    id: int
+    title: str
+    url: str
+    snippet: Snippet
+    solved: bool
+    official: bool
+    kind: str
+    category: Category | None
+    created_at: datetime
+    reply_count: int
+    score: float
+
+
+@dataclass
+class Results:
+    query: ParsedQuery
+    page: Page[Hit]
+    # The total counted up to COUNT_CAP; True when there are more.
+    capped: bool
+
+    @property
+    def hits(self) -> Sequence[Hit]:
+        return self.page.items
+
+    @property
+    def total(self) -> int:
+        return self.page.total
+
+
+def backend(session: AsyncSession) -> ModuleType:
+    return postgres if session.bind.dialect.name == "postgresql" else sqlite
+
+
+# ---------------------------------------------------------------- articles
+
+
+@dataclass(frozen=True)
+class _ArticleSource:
+    model: Any
+    table: str
+    date_column: str
+
+
+def _article_source() -> _ArticleSource | None:
+    """The knowledge-base article model, once it exists (``forum.models.kb``)."""
+    try:
+        from forum.models import kb  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    model = getattr(kb, "Article", None)
+    columns = set(getattr(getattr(model, "__table__", None), "columns", {}).keys()) if model is not None else set()
+    if not {"id", "title", "body", "status", "category_id"} <= columns:
+        return None
+    date_column = next((c for c in ("published_at", "created_at", "updated_at") if c in columns), None)
+    if date_column is None:
+        return None
+    return _ArticleSource(model, model.__tablename__, date_column)
+
+
+def articles_supported() -> bool:
+    return _article_source() is not None
+
+
+def _require_articles() -> _ArticleSource:
+    source = _article_source()
+    if source is None:
+        raise RuntimeError("knowledge-base articles (forum.models.kb.Article) are not available yet")
+    return source
+
+
+# ---------------------------------------------------------------- indexing
+
+
+def _analyse(texts: Sequence[str]) -> list[list[str]]:
+    return get_analyzer().terms_many(list(texts)) if texts else []
+
+
+async def _document_key(session: AsyncSession, doc_type: str, doc_id: int) -> int | None:
+    return await session.scalar(
+        select(SearchDocument.id).where(SearchDocument.doc_type == doc_type, SearchDocument.doc_id == doc_id)
+    )
+
+
+async def _put_document(
+    session: AsyncSession, doc_type: str, doc_id: int, title: Sequence[str], body: Sequence[str]
+) -> None:
+    now = utcnow()
+    key = await _document_key(session, doc_type, doc_id)
+    if key is None:
+        key = (
+            await session.execute(
+                insert(SearchDocument)
+                .values(doc_type=doc_type, doc_id=doc_id, indexed_at=now)
+                .returning(SearchDocument.id)
+            )
+        ).scalar_one()
+    else:
+        await session.execute(update(SearchDocument).where(SearchDocument.id == key).values(indexed_at=now))
+    await backend(session).put(session, [Entry(key, doc_type, doc_id, title, body)])
+
+
+async def _remove_document(session: AsyncSession, doc_type: str, doc_id: int) -> bool:
+    key = await _document_key(session, doc_type, doc_id)
+    if key is None:
+        return False
+    await backend(session).delete(session, [key])
+    await session.execute(delete(SearchDocument).where(SearchDocument.id == key))
+    return True
+
+
+def _visible_posts(thread_ids: Sequence[int] | None = None):  # type: ignore[no-untyped-def]
+    stmt = select(Post.thread_id, Post.body).where(
+        Post.hidden_at.is_(None),  # type: ignore[union-attr]
+        Post.deleted_at.is_(None),  # type: ignore[union-attr]
+    )
+    if thread_ids is not None:
+        stmt = stmt.where(Post.thread_id.in_(thread_ids))  # type: ignore[attr-defined]
+    return stmt.order_by(Post.thread_id, Post.created_at, Post.id)
+
+
+async def index_thread(session: AsyncSession, thread_id: int) -> None:
+    """(Re)indexes a thread: its title and every visible post."""
+    await session.flush()
+    title = await session.scalar(select(Thread.title).where(Thread.id == thread_id))
+    if title is None:
+        await remove_thread(session, thread_id)
+        return
+    bodies = (await session.execute(_visible_posts([thread_id]))).scalars(1).all()
+    analysed = _analyse([title, *bodies])
+    await _put_document(session, DocType.thread.value, thread_id, analysed[0], [t for a in analysed[1:] for t in a])
+    await session.flush()
+
+
+async def add_post(session: AsyncSession, post: Post) -> None:
+    """Adds a new reply to its thread's entry without analysing the thread again.
+    The entry keeps its ``indexed_at``: posts hidden since still make it stale."""
+    if not post.visible:
+        return
+    key = await _document_key(session, DocType.thread.value, post.thread_id)
+    if key is None or not await backend(session).append(session, key, _analyse([post.body])[0]):
+        await index_thread(session, post.thread_id)
+
+
+async def remove_thread(session: AsyncSession, thread_id: int) -> bool:
+    return await _remove_document(session, DocType.thread.value, thread_id)
+
+
+async def index_article(session: AsyncSession, article_id: int) -> None:
+    """(Re)indexes a knowledge-base article (drafts too: search shows only
+    published ones, checked when searching)."""
+    source = _require_articles()
+    await session.flush()
+    row = (
+        await session.execute(select(source.model.title, source.model.body).where(source.model.id == article_id))
+    ).first()
+    if row is None:
+        await remove_article(session, article_id)
+        return
+    title, body = _analyse([row[0], row[1]])
+    await _put_document(session, DocType.article.value, article_id, title, body)
+    await session.flush()
+
+
+async def remove_article(session: AsyncSession, article_id: int) -> bool:
+    _require_articles()
+    return await _remove_document(session, DocType.article.value, article_id)
+
+
+async def reindex_all(
+    session: AsyncSession, *, batch_size: int = 500, progress: Callable[[int], None] | None = None
+) -> int:
+    """Rebuilds the whole index from the threads (and articles); returns the
+    number of documents. ``progress(n)`` is called after each batch of n."""
+    be = backend(session)
+    await be.clear(session)
+    await session.execute(delete(SearchDocument))
+    await be.bulk_start(session)
+    done = 0
+    last_id = 0
+    while True:
+        threads = (
+            await session.execute(
+                select(Thread.id, Thread.title).where(Thread.id > last_id).order_by(Thread.id).limit(batch_size)
+            )
+        ).all()
+        if not threads:
+            break
+        last_id = threads[-1].id
+        await _put_threads(session, threads)
+        done += len(threads)
+        if progress is not None:
+            progress(len(threads))
+    source = _article_source()
+    if source is not None:
+        rows = (await session.execute(select(source.model.id, source.model.title, source.model.body))).all()
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            await _put_batch(session, DocType.article.value, [(r[0], r[1], [r[2]]) for r in chunk])
+            done += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+    await be.bulk_finish(session)
+    return done
+
+
+async def index_threads(session: AsyncSession, thread_ids: Sequence[int], *, batch_size: int = 500) -> None:
+    """(Re)indexes many threads at once, analysing them in batches: for imports."""
+    await session.flush()
+    ids = sorted(set(thread_ids))
+    for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
+        keys = (
+            await session.scalars(
+                select(SearchDocument.id).where(
+                    SearchDocument.doc_type == DocType.thread.value,
+                    SearchDocument.doc_id.in_(chunk),  # type: ignore[attr-defined]
+                )
+            )
+        ).all()
+        if keys:
+            await backend(session).delete(session, keys)
+            await session.execute(delete(SearchDocument).where(SearchDocument.id.in_(keys)))  # type: ignore[union-attr]
+        threads = (
+            await session.execute(
+                select(Thread.id, Thread.title).where(Thread.id.in_(chunk)).order_by(Thread.id)  # type: ignore[union-attr]
+            )
+        ).all()
+        await _put_threads(session, threads)
+    await session.flush()
+
+
+async def _put_threads(session: AsyncSession, threads: Sequence[Any]) -> None:
+    """Indexes (id, title) rows of threads that have no entry, with their visible posts."""
+    if not threads:
+        return
+    ids = [t.id for t in threads]
+    bodies: dict[int, list[str]] = {i: [] for i in ids}
+    for thread_id, body in await session.execute(_visible_posts(ids)):
+        bodies[thread_id].append(body)
+    await _put_batch(session, DocType.thread.value, [(t.id, t.title, bodies[t.id]) for t in threads])
+
+
+async def _put_batch(session: AsyncSession, doc_type: str, docs: Sequence[tuple[int, str, Sequence[str]]]) -> None:
+    """Indexes documents that have no entry yet: (id, title, [body texts])."""
+    texts: list[str] = []
+    for _, title, parts in docs:
+        texts.append(title)
+        texts.extend(parts)
+    analysed = iter(_analyse(texts))
+    now = utcnow()
+    keys = (
+        (
+            await session.execute(
+                insert(SearchDocument).returning(SearchDocument.id, sort_by_parameter_order=True),
+                [{"doc_type": doc_type, "doc_id": doc_id, "indexed_at": now} for doc_id, _, _ in docs],
+            )
+        )
+        .scalars()
+        .all()
+    )
+    rows = []
+    for key, (doc_id, _, parts) in zip(keys, docs, strict=True):
+        title_terms = next(analysed)
+        body_terms = [t for _ in parts for t in next(analysed)]
+        rows.append(Entry(key, doc_type, doc_id, title_terms, body_terms))
+    await backend(session).put(session, rows)
+
+
+# ---------------------------------------------------------------- searching
+
+
+def _conditions(filters: Filters, articles: _ArticleSource | None, doc_type: str) -> tuple[str, dict[str, object]]:
+    """Which documents may be shown, and the filters, on their current state."""
+    params: dict[str, object] = {}
+    thread = [f"{doc_type} = 'thread'", "t.deleted_at IS NULL", "t.hidden_at IS NULL"]
+    article = [f"{doc_type} = 'article'", "a.status = 'published'"] if articles is not None else None
+    if filters.category_id is not None:
+        params["category_id"] = filters.category_id
+        thread.append("t.category_id = :category_id")
+        if article is not None:
+            article.append("a.category_id = :category_id")
+    if filters.since is not None:
+        params["since"] = filters.since
+        thread.append("t.created_at >= :since")
+        if article is not None and articles is not None:
+            article.append(f"a.{articles.date_column} >= :since")
+    if filters.solved is not None:
+        thread.append("t.solved_at IS NOT NULL" if filters.solved else "t.solved_at IS NULL")
+        article = None
+    if filters.kind == DocType.article.value:
+        thread = ["1 = 0"]
+    elif filters.kind in (ThreadKind.question.value, ThreadKind.discussion.value):
+        params["kind"] = filters.kind
+        thread.append("t.kind = :kind")
+        article = None
+    branches = ["(" + " AND ".join(thread) + ")"]
+    if article is not None:
+        branches.append("(" + " AND ".join(article) + ")")
+    return "(" + " OR ".join(branches) + ")", params
+
+
+@dataclass(frozen=True)
+class _Statement:
+    source: Source
+    body: str
+    score: str
+    date: str
+    params: dict[str, object]
+
+
+def _statement(query: ParsedQuery, filters: Filters, session: AsyncSession) -> _Statement:
+    articles = _article_source()
+    src = backend(session).source(query)
+    where, filter_params = _conditions(filters, articles, src.doc_type)
+    joins = f"LEFT JOIN threads t ON {src.doc_type} = 'thread' AND t.id = {src.doc_id}"
+    if articles is not None:
+        joins += f" LEFT JOIN {articles.table} a ON {src.doc_type} = 'article' AND a.id = {src.doc_id}"
+    date = f"COALESCE(t.created_at, a.{articles.date_column})" if articles is not None else "t.created_at"
+    boost = (
+        f"(1.0 + CASE WHEN t.solved_at IS NOT NULL THEN {BOOST_SOLVED} ELSE 0 END"
+        f" + CASE WHEN t.official_post_id IS NOT NULL THEN {BOOST_OFFICIAL} ELSE 0 END"
+        f" + CASE WHEN {src.doc_type} = 'article' THEN {BOOST_ARTICLE} ELSE 0 END)"
+    )
+    return _Statement(
+        source=src,
+        body=f"FROM {src.documents} {joins} WHERE {src.match} AND {where}",
+        score=f"{src.score} * {boost}",
+        date=date,
+        params={**src.params, **filter_params},
+    )
+
+
+async def _matches(
+    session: AsyncSession, query: ParsedQuery, filters: Filters, sort: Sort, limit: int, offset: int
+) -> tuple[list[Any], int, bool]:
+    """The page's rows, the number of matches ranked, and whether only some
+    of the matches were ranked (the most recent ones).
+
+    Ranking costs a little for every matching document, and a common word
+    matches most threads of a big forum. So only the RANK_WINDOW most recently
+    indexed matches are ranked: the index finds them in key order cheaply, and
+    recent threads are the likelier answers anyway. Without filters the window
+    is found on the index alone (a hidden thread in it only makes it a little
+    smaller).
+
+    PostgreSQL's planner needs advice to read its index the right way (see
+    ``postgres.planner``): a probe of recent documents tells a common query
+    from a rare one. A common one walks back from the newest document until
+    RANK_WINDOW matches, but no further than RANK_SCAN documents; a rare one
+    ranks its matches among the RANK_SCAN most recent documents, or among all
+    documents when those hold fewer than MIN_MATCHES."""
+    be = backend(session)
+    st = _statement(query, filters, session)
+    key = st.source.key
+    density = await be.density(session, query)
+    floor = None
+    if density is not None:
+        newest = await session.scalar(select(func.max(SearchDocument.id))) or 0
+        floor = newest - RANK_SCAN if newest > RANK_SCAN else None
+    sparse = density is not None and density < RANK_WINDOW / RANK_SCAN
+    bound = None
+    keys: list[int] = []
+    if not sparse:
+        window_source = st.body if filters.any else f"FROM {st.source.index} WHERE {st.source.match}"
+        limit_scan = f" AND {key} > :floor" if floor is not None else ""
+        async with be.planner(session, sparse=False):
+            found = await session.scalars(
+                text(f"SELECT {key} {window_source}{limit_scan} ORDER BY {key} DESC LIMIT :window"),
+                {**st.params, "floor": floor, "window": RANK_WINDOW},
+            )
+            keys = list(found.all())
+        bound = keys[-1] if len(keys) == RANK_WINDOW else None
+        sparse = bound is None and density is not None
+    order = "score DESC, key DESC" if sort == Sort.relevance else "created DESC, key DESC"
+
+    async def ranked(window: str) -> list[Any]:
+        # The count is taken over the ranked rows by the outer query (FTS5
+        # functions such as bm25 cannot sit next to a window function).
+        statement = text(
+            "SELECT key, doc_type, doc_id, score, created, count(*) OVER () AS matched FROM ("
+            f"SELECT {key} AS key, {st.source.doc_type} AS doc_type, {st.source.doc_id} AS doc_id, "
+            f"{st.score} AS score, {st.date} AS created {st.body}{window} ORDER BY {order} LIMIT :window) AS ranked "
+            f"ORDER BY {order} LIMIT :limit OFFSET :offset"
+        ).columns(created=DateTime)
+        values = {
+            **st.params,
+            "bound": bound,
+            "keys": keys,
+            "floor": floor,
+            "window": RANK_WINDOW,
+            "limit": limit,
+            "offset": offset,
+        }
+        async with be.planner(session, sparse=sparse):
+            return list((await session.execute(statement, values)).all())
+
+    if bound is not None:
+        rows = await ranked(" AND " + be.window_condition(key))
+        windowed = True
+    elif sparse and floor is not None:
+        rows = await ranked(f" AND {key} > :floor")
+        windowed = True
+        if (rows[0].matched if rows else 0) < MIN_MATCHES:
+            rows = await ranked("")
+            windowed = False
+    else:
+        rows = await ranked("")
+        windowed = False
+    total = rows[0].matched if rows else 0
+    return rows, total, windowed or total >= RANK_WINDOW
+
+
+async def search(
+    session: AsyncSession,
+    query: str,
+    *,
+    filters: Filters = Filters(),
+    sort: Sort = Sort.relevance,
+    page: int = 1,
+    size: int = 20,
+    viewer: User | None = None,
+) -> Results:
+    """One page of what ``query`` finds among public threads and published
+    articles (everyone sees the same: hidden and deleted content never shows).
+    A fixed number of queries whatever the data size."""
+    parsed = parse(query)
+    size = max(1, min(size, 100))
+    page = max(1, min(page, MAX_PAGE))
+    if parsed.empty:
+        return Results(parsed, Page(items=[], number=1, size=size, total=0), capped=False)
+    rows, total, partial = await _matches(session, parsed, filters, sort, size, (page - 1) * size)
+    hits = await _load_hits(session, parsed, rows)
+    # Stale entries dropped from this page still count in the total: close enough.
+    capped = partial or total > COUNT_CAP
+    total = min(total, COUNT_CAP)
+    return Results(parsed, Page(items=hits, number=page, size=size, total=max(total, len(hits))), capped=capped)
+
+
+async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[Any]) -> list[Hit]:
+    indexed_at: dict[int, datetime] = {}
+    if rows:
+        indexed_at = dict(
+            (
+                await session.execute(
+                    select(SearchDocument.id, SearchDocument.indexed_at).where(
+                        SearchDocument.id.in_([r.key for r in rows])  # type: ignore[union-attr]
+                    )
+                )
+            ).all()
+        )
+    thread_ids = [r.doc_id for r in rows if r.doc_type == DocType.thread.value]
+    article_ids = [r.doc_id for r in rows if r.doc_type == DocType.article.value]
+    threads: dict[int, Thread] = {}
+    posts: dict[int, list[Any]] = {}
+    if thread_ids:
+        threads = {
+            t.id: t  # type: ignore[misc]
+            for t in (await session.scalars(select(Thread).where(Thread.id.in_(thread_ids)))).all()  # type: ignore[union-attr]
+        }
+        for p in (
+            await session.execute(
+                select(Post.thread_id, Post.body, Post.hidden_at, Post.deleted_at, Post.edited_at, Post.is_first)
+                .where(Post.thread_id.in_(thread_ids))  # type: ignore[attr-defined]
+                .order_by(Post.thread_id, Post.created_at, Post.id)
+            )
+        ).all():
+            posts.setdefault(p.thread_id, []).append(p)
+    articles: dict[int, Any] = {}
+    source = _article_source()
+    if article_ids and source is not None:
+        articles = {
+            a.id: a for a in (await session.scalars(select(source.model).where(source.model.id.in_(article_ids)))).all()
+        }
+    category_ids = {t.category_id for t in threads.values()} | {a.category_id for a in articles.values()}
+    categories: dict[int, Category] = {}
+    if category_ids:
+        categories = {
+            c.id: c  # type: ignore[misc]
+            for c in (await session.scalars(select(Category).where(Category.id.in_(category_ids)))).all()  # type: ignore[union-attr]
+        }
+
+    highlighter = Highlighter(query)
+    hits: list[Hit] = []
+    for row in rows:
+        if row.doc_type == DocType.thread.value:
+            thread = threads.get(row.doc_id)
+            if thread is None or not thread.visible:
+                continue
+            thread_posts = posts.get(row.doc_id, [])
+            visible = [p.body for p in thread_posts if p.hidden_at is None and p.deleted_at is None]
+            stale = _stale(indexed_at.get(row.key), thread_posts)
+            if stale and not _still_matches(query, thread.title, visible):
+                continue
+            hits.append(
+                Hit(
+                    type=DocType.thread.value,
+                    id=row.doc_id,
+                    title=thread.title,
+                    url=thread_url(thread),
+                    snippet=make_snippet([plain_text(b) for b in visible], highlighter),
+                    solved=thread.solved,
+                    official=thread.official_post_id is not None,
+                    kind=thread.kind,
+                    category=categories.get(thread.category_id),
+                    created_at=thread.created_at,
+                    reply_count=thread.reply_count,
+                    score=float(row.score or 0),
+                )
+            )
+        else:
+            article = articles.get(row.doc_id)
+            if article is None or article.status != "published":
+                continue
+            hits.append(
+                Hit(
+                    type=DocType.article.value,
+                    id=row.doc_id,
+                    title=article.title,
+                    url=_article_url(article),
+                    snippet=make_snippet([plain_text(article.body)], highlighter),
+                    solved=False,
+                    official=True,
+                    kind=DocType.article.value,
+                    category=categories.get(article.category_id),
+                    created_at=getattr(article, source.date_column) if source else row.created,
+                    reply_count=0,
+                    score=float(row.score or 0),
+                )
+            )
+    return hits
+
+
+def _article_url(article: Any) -> str:
+    slug = getattr(article, "slug", "")
+    return f"/kb/{article.id}/{quote(slug)}" if slug else f"/kb/{article.id}"
+
+
+def _stale(indexed_at: datetime | None, posts: Sequence[Any]) -> bool:
+    if indexed_at is None:
+        return True
+    return any(
+        (p.hidden_at is not None and p.hidden_at >= indexed_at)
+        or (p.deleted_at is not None and p.deleted_at >= indexed_at)
+        or (p.edited_at is not None and p.edited_at >= indexed_at)
+        for p in posts
+    )
+
+
+def _still_matches(query: ParsedQuery, title: str, bodies: Sequence[str]) -> bool:
+    analysed = _analyse([title, *bodies])
+    return query.matches([t for terms in analysed for t in terms])
+
+
+# ---------------------------------------------------------------- searches that found nothing
+
+
+def query_key(query: str) -> str:
+    return " ".join(query.casefold().split())[:200]
+
+
+async def record_failed_search(session: AsyncSession, query: str, *, locale: str) -> bool:
+    """Records a search that found nothing; queries with nothing searchable
+    in them (empty, punctuation) are not worth a row."""
+    shown = clean(query)
+    if parse(shown).empty:
+        return False
+    session.add(FailedSearch(query=shown, query_key=query_key(shown), locale=locale[:8], created_at=utcnow()))
+    await session.flush()
+    return True
+
+
+@dataclass(frozen=True)
+class FailedSearchCount:
+    query: str
+    count: int
+    last_at: datetime
+    locales: tuple[str, ...]
+
+
+async def failed_searches(
+    session: AsyncSession, *, since: datetime | None = None, limit: int = 200
+) -> list[FailedSearchCount]:
+    """Queries that found nothing, most frequent first."""
+    where = [FailedSearch.created_at >= since] if since is not None else []
+    rows = (
+        await session.execute(
+            select(
+                FailedSearch.query_key,
+                func.min(FailedSearch.query).label("query"),
+                func.count().label("n"),
+                func.max(FailedSearch.created_at).label("last_at"),
+                func.min(FailedSearch.locale).label("locale_a"),
+                func.max(FailedSearch.locale).label("locale_b"),
+            )
+            .where(*where)
+            .group_by(FailedSearch.query_key)
+            .order_by(func.count().desc(), func.max(FailedSearch.created_at).desc())
+            .limit(limit)
+        )
+    ).all()
+    return [FailedSearchCount(r.query, r.n, r.last_at, tuple(sorted({r.locale_a, r.locale_b}))) for r in rows]

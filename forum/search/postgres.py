@@ -1,0 +1,175 @@
+"""The index on PostgreSQL: a tsvector of analysed terms with a GIN index.
+
+``search_fts(doc_key, doc_type, doc_id, tsv)`` holds one row per
+``search_documents`` row (the type and id repeated, so searching needs no
+join to it). The
+tsvector is written as a literal built here from the analyser's terms (title
+terms weighted A, body terms B), so PostgreSQL's own parsers and dictionaries
+never touch the text: Korean morphemes and English stems stay exactly as the
+analyser made them, which is what the 'simple' configuration would do, without
+its word splitting. Ranking is ts_rank with the title weighing more (ts_rank_cd, which also looks at how
+close the words are, costs ten times as much per document).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from forum.search.query import Alternative, Entry, ParsedQuery, Source
+
+NAME = "postgresql"
+# ts_rank weights for {D, C, B, A}: title terms are A, body terms B.
+WEIGHTS = "{0.1, 0.2, 0.25, 1.0}"
+# 1: divide by 1 + log(document length), so long threads do not win by size alone.
+NORMALISATION = 1
+MAX_POSITION = 16383
+MAX_POSITIONS_PER_TERM = 256
+# Recent documents looked at to tell a common query from a rare one.
+PROBE = 500
+
+CREATE = [
+    "CREATE TABLE search_fts ("
+    " doc_key INTEGER PRIMARY KEY REFERENCES search_documents (id) ON DELETE CASCADE,"
+    " doc_type VARCHAR(16) NOT NULL,"
+    " doc_id INTEGER NOT NULL,"
+    " tsv TSVECTOR NOT NULL)",
+    "CREATE INDEX search_fts_tsv_idx ON search_fts USING gin (tsv)",
+]
+DROP = ["DROP TABLE IF EXISTS search_fts"]
+
+
+def _lexeme(term: str) -> str:
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(title: Sequence[str], body: Sequence[str], *, first: int = 1) -> str:
+    """A tsvector in its text form: every term quoted, with positions and weights."""
+    positions: dict[str, list[str]] = {}
+    pos = first
+    for weight, terms in (("A", title), ("B", body)):
+        for term in terms:
+            found = positions.setdefault(term, [])
+            if len(found) < MAX_POSITIONS_PER_TERM and pos <= MAX_POSITION:
+                found.append(f"{pos}{weight}")
+            pos += 1
+        pos += 1
+    return " ".join(f"{_lexeme(t)}:{','.join(p)}" if p else _lexeme(t) for t, p in positions.items())
+
+
+def _alternative(alt: Alternative) -> str:
+    """Synonym phrases ("money back") are written as all their words, not as a
+    phrase: GIN cannot check that words are adjacent, so a phrase makes
+    PostgreSQL re-read every document holding both words (tens of thousands
+    for two common ones) to look at positions. FTS5 keeps phrases."""
+    if alt.mode == "prefix":
+        return _lexeme(alt.terms[0]) + ":*"
+    return "(" + " & ".join(_lexeme(t) for t in alt.terms) + ")"
+
+
+def tsquery_literal(query: ParsedQuery) -> str:
+    """The tsquery in its text form: every term quoted, so nothing typed is syntax."""
+    return " & ".join("(" + " | ".join(_alternative(a) for a in g.alternatives) + ")" for g in query.groups)
+
+
+def window_condition(key: str) -> str:
+    """The ranking window (see forum.search._matches), by its keys: walking the
+    index again from the newest to the oldest key would cost as much as the
+    first walk."""
+    return f"{key} = ANY(CAST(:keys AS integer[]))"
+
+
+def source(query: ParsedQuery) -> Source:
+    return Source(
+        index="search_fts f",
+        documents="search_fts f",
+        key="f.doc_key",
+        doc_type="f.doc_type",
+        doc_id="f.doc_id",
+        match="f.tsv @@ CAST(:ts_query AS tsquery)",
+        score=f"ts_rank('{WEIGHTS}', f.tsv, CAST(:ts_query AS tsquery), {NORMALISATION})",
+        params={"ts_query": tsquery_literal(query)},
+    )
+
+
+async def put(session: AsyncSession, rows: Sequence[Entry]) -> None:
+    """Replaces the entries of these documents."""
+    if not rows:
+        return
+    await session.execute(
+        text(
+            "INSERT INTO search_fts (doc_key, doc_type, doc_id, tsv) "
+            "VALUES (:key, :doc_type, :doc_id, CAST(:tsv AS tsvector)) "
+            "ON CONFLICT (doc_key) DO UPDATE SET tsv = EXCLUDED.tsv"
+        ),
+        [
+            {"key": r.key, "doc_type": r.doc_type, "doc_id": r.doc_id, "tsv": tsvector_literal(r.title, r.body)}
+            for r in rows
+        ],
+    )
+
+
+async def append(session: AsyncSession, key: int, body: Sequence[str]) -> bool:
+    """Adds terms at the end of a document's body (``||`` shifts their
+    positions after the existing ones); False if it has no entry."""
+    result = await session.execute(
+        text("UPDATE search_fts SET tsv = tsv || CAST(:tsv AS tsvector) WHERE doc_key = :key"),
+        {"key": key, "tsv": tsvector_literal((), body, first=2)},
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete(session: AsyncSession, keys: Sequence[int]) -> None:
+    if keys:
+        await session.execute(text("DELETE FROM search_fts WHERE doc_key = ANY(:keys)"), {"keys": list(keys)})
+
+
+async def clear(session: AsyncSession) -> None:
+    await session.execute(text("DELETE FROM search_fts"))
+
+
+async def bulk_start(session: AsyncSession) -> None:
+    # Building a GIN index once is much faster than growing it row by row.
+    await session.execute(text("DROP INDEX IF EXISTS search_fts_tsv_idx"))
+
+
+async def bulk_finish(session: AsyncSession) -> None:
+    await session.execute(text("CREATE INDEX IF NOT EXISTS search_fts_tsv_idx ON search_fts USING gin (tsv)"))
+    await session.execute(text("ANALYZE search_fts"))
+    await session.execute(text("ANALYZE search_documents"))
+
+
+async def density(session: AsyncSession, query: ParsedQuery) -> float:
+    """The share of the PROBE most recent documents that match: a cheap, exact
+    look at how common the query is."""
+    found = await session.scalar(
+        text(
+            "SELECT count(*) FROM (SELECT tsv FROM search_fts ORDER BY doc_key DESC LIMIT :probe) AS recent "
+            "WHERE recent.tsv @@ CAST(:ts_query AS tsquery)"
+        ),
+        {"probe": PROBE, "ts_query": tsquery_literal(query)},
+    )
+    return (found or 0) / PROBE
+
+
+@contextlib.asynccontextmanager
+async def planner(session: AsyncSession, *, sparse: bool) -> AsyncIterator[None]:
+    """Tells the planner what ``density`` found, for the search's statements.
+
+    Its own tsvector estimates are often far off, and each wrong guess reads
+    a whole table: walking the primary key backwards is right for a common
+    query (the newest matches come first), the GIN index for a rare one; and
+    the few hundred or thousand rows of a window join best row by row."""
+    names = ["enable_seqscan", "enable_hashjoin", "enable_mergejoin"]
+    names.append("enable_indexscan" if sparse else "enable_bitmapscan")
+    read = ", ".join(f"current_setting('{n}')" for n in names)
+    previous = (await session.execute(text(f"SELECT {read}"))).one()
+    await session.execute(text("SELECT " + ", ".join(f"set_config('{n}', 'off', true)" for n in names)))
+    try:
+        yield
+    finally:
+        restore = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(names))
+        await session.execute(text(f"SELECT {restore}"), {f"v{i}": v for i, v in enumerate(previous)})

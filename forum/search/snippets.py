@@ -1,0 +1,174 @@
+"""Highlighted snippets cut from the original text.
+
+The index holds analysed terms (환불, refund, 튕기), not what people wrote
+(환불했는데, refunded, 튕겨요), so snippets are made here: words of the
+original text are analysed one by one (cheap candidates first) and marked
+when they produce a query term.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from forum.search.query import ParsedQuery, is_hangul
+from forum.text import get_analyzer
+
+SNIPPET_CHARS = 200
+LEAD_CHARS = 40
+MAX_SCAN_CHARS = 20_000
+
+_CODE_FENCE = re.compile(r"```.*?```|~~~.*?~~~", re.S)
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_LINE_MARK = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)", re.M)
+_EMPHASIS = re.compile(r"(\*\*|__|\*|`|~~)")
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown source as one line of readable text."""
+    text = _CODE_FENCE.sub(" ", markdown)
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _LINE_MARK.sub("", text)
+    text = _EMPHASIS.sub("", text)
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """Pieces of text; the ones with ``mark`` set matched the query."""
+
+    parts: tuple[tuple[str, bool], ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(p for p, _ in self.parts)
+
+    @property
+    def marked(self) -> list[str]:
+        return [p for p, mark in self.parts if mark]
+
+
+class Highlighter:
+    """Finds the words of a text that match a query (one per search request)."""
+
+    def __init__(self, query: ParsedQuery) -> None:
+        self.terms = query.highlight_terms
+        self.prefixes = query.highlight_prefixes
+        # Cheap test before analysing a word: it must contain the start of a term.
+        starts = {t[: 1 if is_hangul(t) else 3] for t in self.terms if t}
+        starts.update(p[:1] for p in self.prefixes)
+        # Longest first: the regex takes the first alternative that matches.
+        ordered = sorted((s for s in starts if s), key=len, reverse=True)
+        self._starts = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self.analyzer = get_analyzer()
+        self._cache: dict[str, tuple[int, int] | None] = {}
+
+    def _term_match(self, word_terms: Sequence[str]) -> bool:
+        return (
+            any(t in self.terms or t.startswith(self.prefixes) for t in word_terms)
+            if self.prefixes
+            else any(t in self.terms for t in word_terms)
+        )
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of the matching parts of ``text`` (one line: words
+        separated by single spaces, as ``plain_text`` makes it)."""
+        out: list[tuple[int, int]] = []
+        if self._starts is None:
+            return out
+        text = text[:MAX_SCAN_CHARS]
+        norm = unicodedata.normalize("NFKC", text).lower()
+        if len(norm) != len(text):
+            norm = text.lower()
+            if len(norm) != len(text):
+                return out
+        done = -1
+        for found in self._starts.finditer(norm):
+            start = norm.rfind(" ", 0, found.start()) + 1
+            if start <= done:
+                continue
+            end = norm.find(" ", found.end())
+            end = len(norm) if end == -1 else end
+            done = end
+            key = norm[start:end]
+            if key not in self._cache:
+                self._cache[key] = self._match(text[start:end], key)
+            hit = self._cache[key]
+            if hit is not None:
+                out.append((start + hit[0], start + hit[1]))
+        return out
+
+    def _match(self, word: str, key: str) -> tuple[int, int] | None:
+        if not self._term_match(self.analyzer.terms(word)):
+            return None
+        # Mark the Hangul term itself inside a word with a particle or ending
+        # (환불했는데 -> 환불), else the word without surrounding punctuation.
+        if len(key) == len(word):
+            for t in sorted(self.terms | set(self.prefixes), key=len, reverse=True):
+                if is_hangul(t) and t in key:
+                    start = key.index(t)
+                    return start, start + len(t)
+        start, end = 0, len(word)
+        while start < end and not word[start].isalnum():
+            start += 1
+        while end > start and not word[end - 1].isalnum():
+            end -= 1
+        return (start, end) if end > start else None
+
+
+def make_snippet(texts: Sequence[str], highlighter: Highlighter, *, size: int = SNIPPET_CHARS) -> Snippet:
+    """The window of ``size`` characters of the texts (in order) with the most
+    matches, starting a little before its first one; the start of the first
+    text when nothing matches."""
+    best: tuple[int, str, list[tuple[int, int]]] | None = None
+    for text in texts:
+        if not text:
+            continue
+        spans = highlighter.spans(text)
+        if not spans:
+            if best is None:
+                best = (0, text, [])
+            continue
+        j = 0
+        count_best, start_best = 0, spans[0][0]
+        for i, (s, _) in enumerate(spans):
+            while j < len(spans) and spans[j][1] <= s + size - LEAD_CHARS:
+                j += 1
+            if j - i > count_best:
+                count_best, start_best = j - i, s
+        if best is None or count_best > best[0]:
+            best = (count_best, text, [sp for sp in spans if sp[0] >= start_best])
+        if count_best >= 3:
+            break
+    if best is None:
+        return Snippet(())
+    _, text, spans = best
+    first = spans[0][0] if spans else 0
+    start = max(0, first - LEAD_CHARS)
+    if start > 0:
+        space = text.find(" ", start, first)
+        start = space + 1 if space != -1 else start
+    end = min(len(text), start + size)
+    if end < len(text):
+        space = text.rfind(" ", max(start, first + 1), end)
+        end = space if space > first else end
+    parts: list[tuple[str, bool]] = []
+    if start > 0:
+        parts.append(("… ", False))
+    pos = start
+    for s, e in spans:
+        if s < pos or e > end:
+            continue
+        if s > pos:
+            parts.append((text[pos:s], False))
+        parts.append((text[s:e], True))
+        pos = e
+    if pos < end:
+        parts.append((text[pos:end], False))
+    if end < len(text):
+        parts.append((" …", False))
+    return Snippet(tuple(parts))

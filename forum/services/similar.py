@@ -1,0 +1,504 @@
+"""Similar questions: the ask page, "Related questions" on thread pages,
+``GET /api/similar`` and ``forum similar`` all read one index per process.
+
+The index covers public threads (title + opening post) and published
+articles (negative ids inside the index). It is stored in the database
+(``topic_blobs``, name ``similar``) so a fresh process loads it in a moment
+instead of analysing every thread; ``forum topics detect`` rebuilds it with
+a model learned from the current corpus. Between rebuilds each process keeps
+its copy current itself: every ``similar_refresh`` seconds (when asked) it
+adds new and re-shown threads, re-reads edited ones and drops hidden, deleted
+and unpublished ones, using the stored terms of each thread (no text is
+analysed twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from forum.clock import utcnow
+from forum.models import Article, ArticleStatus, Post, Thread, TopicBlob
+from forum.topics import store
+from forum.topics.similarity import SimilarityIndex
+
+log = logging.getLogger("forum.similar")
+
+BLOB = "similar"
+MAX_LIMIT = 20
+MAX_QUERY_CHARS = 1000
+# Rewrite the stored index once this many threads were added since it was built
+# (a fresh process then has little to catch up on).
+RESAVE_AFTER = 2000
+REBUILD_AFTER = 50
+REBUILD_SHARE = 0.2
+REBUILD_DAYS = 7
+# Above this many threads a web process does not rebuild its index itself (it
+# takes a while); the topic job does, and the processes load the result.
+REBUILD_IN_PROCESS_MAX = 20_000
+
+
+@dataclass(frozen=True)
+class Match:
+    type: str  # "thread" | "article"
+    id: int
+    title: str
+    url: str
+    score: float
+    solved: bool
+    external_id: str | None = None
+
+    def as_api(self) -> dict[str, object]:
+        return {
+            "type": self.type,
+            "id": self.id,
+            "title": self.title,
+            "url": self.url,
+            "score": self.score,
+            "solved": self.solved,
+        }
+
+    def as_cli(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "external_id": self.external_id,
+            "title": self.title,
+            "score": self.score,
+            "type": self.type,
+            "url": self.url,
+        }
+
+
+@dataclass
+class _Meta:
+    title: str
+    slug: str
+    solved: bool
+    external_id: str | None
+    edited_at: datetime | None = None
+
+
+def thread_path(thread_id: int, slug: str) -> str:
+    return f"/t/{thread_id}/{quote(slug)}"
+
+
+def article_path(article_id: int, slug: str) -> str:
+    return f"/kb/{article_id}/{quote(slug)}"
+
+
+def _index_add(index: SimilarityIndex, docs: list[tuple[int, str]], features: list[list[str]]) -> None:
+    """Adds documents whose features are already known (from stored terms)."""
+    if not docs:
+        return
+    if "features" in inspect.signature(index.add).parameters:
+        index.add(docs, features=features)  # type: ignore[call-arg]
+    else:
+        # SimilarityIndex.add analyses the texts again; its _append takes features.
+        index._append([d for d, _ in docs], features)
+
+
+class SimilarIndex:
+    """One process's similar-question index. Thread-safe: queries hold a lock
+    for a few milliseconds; loading and catching up happen outside it and the
+    result is swapped in."""
+
+    def __init__(
+        self, engine: Engine, *, refresh_every: float = 30.0, persist: bool = True, in_web: bool = False
+    ) -> None:
+        self.engine = engine
+        self.in_web = in_web
+        self.refresh_every = refresh_every
+        self.persist = persist
+        self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._index: SimilarityIndex | None = None
+        self._analyzer = None
+        self._fingerprint = ""
+        self._threads: dict[int, _Meta] = {}
+        self._articles: dict[int, _Meta] = {}
+        self._article_stamp: dict[int, datetime] = {}
+        self._blob_high_water = 0
+        self._built_docs = 0
+        # New words are unknown to an index until it is rebuilt: rebuild once this
+        # many threads (or this share of the index) arrived since it was built.
+        self.rebuild_after = REBUILD_AFTER
+        self.rebuild_share = REBUILD_SHARE
+        self._blob_built_at = datetime.min
+        self._seen_at: datetime | None = None  # edits after this are caught up on
+        self._refreshed = 0.0
+        self._related: OrderedDict[tuple[int, str], list[Match]] = OrderedDict()
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def loaded(self) -> bool:
+        return self._index is not None
+
+    def stale(self) -> bool:
+        return self._index is None or time.monotonic() - self._refreshed >= self.refresh_every
+
+    def ensure(self) -> None:
+        """Loads the index, or catches up if it is older than ``refresh_every``."""
+        if not self.stale():
+            return
+        with self._refresh_lock:
+            if self.stale():
+                self.refresh()
+
+    def refresh(self) -> None:
+        with self.engine.connect() as conn:
+            lines = store.synonym_lines(conn)
+            fingerprint = store.model_fingerprint(lines)
+            analyzer = store.analyzer_for(lines)
+            stored = store.blob_info(conn, BLOB)
+            newer = stored is not None and stored[0] == fingerprint and stored[2] > self._blob_built_at
+            if self._index is None or fingerprint != self._fingerprint or newer:
+                # First use, new synonyms or analyser, or a rebuild by the topic job.
+                self._load(conn, analyzer, fingerprint)
+            self._catch_up(conn)
+        self._refreshed = time.monotonic()
+
+    def _load(self, conn: Connection, analyzer, fingerprint: str, *, rebuild: bool = False) -> None:  # type: ignore[no-untyped-def]
+        blob = None if rebuild else store.load_blob(conn, BLOB)
+        if blob is not None and blob.fingerprint == fingerprint:
+            index = SimilarityIndex.from_bytes(blob.data, analyzer)
+            high_water, seen_at = blob.high_water, blob.built_at
+        else:
+            index, high_water, seen_at = build_index(self.engine, conn, analyzer, fingerprint, persist=self.persist)
+        threads = {i: _Meta("", "", False, None) for i in index.ids if i > 0}
+        self._built_docs = len(threads)
+        with self._lock:
+            self._index, self._analyzer, self._fingerprint = index, analyzer, fingerprint
+            self._threads, self._articles, self._article_stamp = threads, {}, {}
+            self._blob_high_water, self._seen_at, self._blob_built_at = high_water, seen_at, seen_at
+            self._related.clear()
+
+    def _catch_up(self, conn: Connection) -> None:
+        """Brings the loaded index up to date with the database (one scan of
+        the thread list, stored terms for what changed)."""
+        assert self._index is not None
+        started = utcnow()
+        rows = conn.execute(
+            select(Thread.id, Thread.title, Thread.slug, Thread.solved_at, Thread.external_id, Post.edited_at)
+            .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+            .where(*store.public_thread_conditions())
+        ).all()
+        seen_at = self._seen_at
+        current = self._threads
+        fresh: dict[int, _Meta] = {}
+        todo: list[int] = []
+        for tid, title, slug, solved_at, external_id, edited_at in rows:
+            meta = _Meta(title, slug, solved_at is not None, external_id, edited_at)
+            fresh[tid] = meta
+            old = current.get(tid)
+            if (
+                old is None
+                or (old.title and old.title != title)
+                or (edited_at is not None and (seen_at is None or edited_at > seen_at) and edited_at != old.edited_at)
+            ):
+                todo.append(tid)
+        gone = [tid for tid in current if tid not in fresh]
+        grown = len(fresh) - self._built_docs
+        may_rebuild = not self.in_web or self._built_docs < REBUILD_IN_PROCESS_MAX
+        if may_rebuild and grown >= max(self.rebuild_after, self.rebuild_share * self._built_docs):
+            self._load(conn, self._analyzer, self._fingerprint, rebuild=True)
+            self._catch_up(conn)
+            return
+        texts = store.load_texts_by_id(conn, todo) if todo else []
+        articles = store.published_articles(conn)
+        features: list[list[str]] = []
+        if texts:
+            terms = store.ensure_terms(self.engine, texts, self._analyzer)  # type: ignore[arg-type]
+            features = [self._analyzer.features(t.index_text(), terms[t.id][0] + terms[t.id][1]) for t in texts]  # type: ignore[union-attr]
+        new_articles = [a for a in articles if self._article_stamp.get(a.id) != a.updated_at]
+        article_features = [self._analyzer.features(a.index_text()) for a in new_articles]  # type: ignore[union-attr]
+        dropped_articles = set(self._articles) - {a.id for a in articles}
+        with self._lock:
+            index = self._index
+            index.remove(gone)
+            index.remove([-i for i in dropped_articles])
+            _index_add(index, [(t.id, t.index_text()) for t in texts], features)
+            _index_add(index, [(-a.id, a.index_text()) for a in new_articles], article_features)
+            self._threads = fresh
+            self._articles = {a.id: _Meta(a.title, a.slug, True, None) for a in articles}
+            self._article_stamp = {a.id: a.updated_at for a in articles}
+            self._seen_at = started
+            if todo or gone or new_articles or dropped_articles:
+                self._related.clear()
+        added_since_blob = sum(1 for t in texts if t.id > self._blob_high_water)
+        if self.persist and added_since_blob >= RESAVE_AFTER:
+            self._resave(conn)
+
+    def _resave(self, conn: Connection) -> None:
+        with self._lock:
+            data = self._index.to_bytes()  # type: ignore[union-attr]
+            # Articles are re-read by every process: keep the stored index threads-only.
+            high_water = max(self._threads, default=0)
+        index = SimilarityIndex.from_bytes(data, self._analyzer)
+        index.remove([i for i in index.ids if i < 0])
+        with self.engine.begin() as wconn:
+            store.save_blob(
+                wconn,
+                BLOB,
+                index.to_bytes(),
+                fingerprint=self._fingerprint,
+                high_water=high_water,
+                doc_count=len(index),
+                built_at=self._seen_at,
+            )
+        self._blob_high_water = high_water
+        self._blob_built_at = self._seen_at or self._blob_built_at
+
+    # ------------------------------------------------------------ queries
+
+    def search(
+        self,
+        text: str,
+        limit: int = 5,
+        *,
+        solved_only: bool = False,
+        exclude_thread: int | None = None,
+        wait: bool = True,
+    ) -> list[Match]:
+        """Best matches for ``text``, best first. With ``wait=False`` (page
+        rendering) a query that would wait for a refresh answers nothing."""
+        text = " ".join((text or "").split())[:MAX_QUERY_CHARS]
+        if not text or limit <= 0 or self._index is None:
+            return []
+        if not self._lock.acquire(timeout=-1 if wait else 0.05):
+            return []
+        try:
+            index = self._index
+            want = limit * 3 + 10 if solved_only else limit + 5
+            exclude = {exclude_thread} if exclude_thread else None
+            hits = index.query(text, want, exclude)
+            out: list[Match] = []
+            for doc_id, score in hits:
+                if doc_id > 0:
+                    meta = self._threads.get(doc_id)
+                    if meta is None or (solved_only and not meta.solved):
+                        continue
+                    out.append(
+                        Match(
+                            "thread",
+                            doc_id,
+                            meta.title,
+                            thread_path(doc_id, meta.slug),
+                            round(score, 4),
+                            meta.solved,
+                            meta.external_id,
+                        )
+                    )
+                else:
+                    meta = self._articles.get(-doc_id)
+                    if meta is None:
+                        continue
+                    out.append(
+                        Match("article", -doc_id, meta.title, article_path(-doc_id, meta.slug), round(score, 4), True)
+                    )
+                if len(out) >= limit:
+                    break
+            return out
+        finally:
+            self._lock.release()
+
+    def related(self, thread_id: int, text: str, limit: int = 5) -> list[Match]:
+        """Related questions for a thread page (cached until the next refresh)."""
+        key = (thread_id, text[:200])
+        hit = self._related.get(key)
+        if hit is not None:
+            return hit
+        found = self.search(text, limit, exclude_thread=thread_id, wait=False)
+        if self._index is not None:
+            self._related[key] = found
+            if len(self._related) > 2000:
+                self._related.popitem(last=False)
+        return found
+
+
+def build_index(
+    engine: Engine,
+    conn: Connection,
+    analyzer,
+    fingerprint: str,
+    *,
+    persist: bool = True,  # type: ignore[no-untyped-def]
+) -> tuple[SimilarityIndex, int, datetime]:
+    """A new index of all public threads (from stored terms), saved as the blob."""
+    started = utcnow()
+    high_water = store.max_thread_id(conn)
+    texts = store.load_texts(conn, Thread.id <= high_water)
+    terms = store.ensure_terms(engine, texts, analyzer)
+    features = [analyzer.features(t.index_text(), terms[t.id][0] + terms[t.id][1]) for t in texts]
+    index = SimilarityIndex.build([(t.id, t.index_text()) for t in texts], analyzer, features=features)
+    if persist:
+        with engine.begin() as wconn:
+            store.save_blob(
+                wconn,
+                BLOB,
+                index.to_bytes(),
+                fingerprint=fingerprint,
+                high_water=high_water,
+                doc_count=len(texts),
+                built_at=started,
+            )
+    return index, high_water, started
+
+
+def needs_rebuild(engine: Engine, *, now: datetime | None = None) -> bool:
+    """Whether the stored index should be rebuilt (its model learned again):
+    there is none, the analyser or synonyms changed, it is older than
+    ``REBUILD_DAYS``, or the forum grew by ``REBUILD_SHARE`` since."""
+    with engine.connect() as conn:
+        info = store.blob_info(conn, BLOB)
+        if info is None:
+            return True
+        fingerprint, _high_water, built_at = info
+        if fingerprint != store.model_fingerprint(store.synonym_lines(conn)):
+            return True
+        if (now or utcnow()) - built_at > timedelta(days=REBUILD_DAYS):
+            return True
+        doc_count = conn.execute(select(TopicBlob.doc_count).where(TopicBlob.name == BLOB)).scalar() or 0
+        public = (
+            conn.execute(
+                select(func.count())
+                .select_from(Thread)
+                .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+                .where(*store.public_thread_conditions())
+            ).scalar()
+            or 0
+        )
+    return public - doc_count >= max(REBUILD_AFTER, REBUILD_SHARE * doc_count)
+
+
+def rebuild(engine: Engine) -> int:
+    """Rebuilds and stores the index (the topic job's full runs call this)."""
+    with engine.connect() as conn:
+        lines = store.synonym_lines(conn)
+        index, _, _ = build_index(engine, conn, store.analyzer_for(lines), store.model_fingerprint(lines))
+    return len(index)
+
+
+# ---------------------------------------------------------------- web
+
+
+def parse_limit(raw: str | None, default: int = 5) -> int | None:
+    """The ``limit`` query parameter: None when it is not a positive number."""
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return min(value, MAX_LIMIT) if value >= 1 else None
+
+
+async def find_similar(
+    session: AsyncSession,
+    index: SimilarIndex,
+    text: str,
+    *,
+    limit: int = 5,
+    solved_only: bool = False,
+) -> list[Match]:
+    """Matches for the web, checked against the database so that nothing
+    hidden, deleted or unpublished since the last refresh slips through."""
+    await asyncio.to_thread(index.ensure)
+    found = await asyncio.to_thread(index.search, text, limit + 5, solved_only=solved_only)
+    return (await verified(session, found))[:limit]
+
+
+async def verified(session: AsyncSession, found: Sequence[Match]) -> list[Match]:
+    thread_ids = [m.id for m in found if m.type == "thread"]
+    article_ids = [m.id for m in found if m.type == "article"]
+    threads: dict[int, tuple[str, str, bool]] = {}
+    if thread_ids:
+        rows = await session.execute(
+            select(Thread.id, Thread.title, Thread.slug, Thread.solved_at)
+            .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+            .where(Thread.id.in_(thread_ids), *store.public_thread_conditions())  # type: ignore[union-attr]
+        )
+        threads = {r[0]: (r[1], r[2], r[3] is not None) for r in rows}
+    articles: dict[int, tuple[str, str]] = {}
+    if article_ids:
+        rows = await session.execute(
+            select(Article.id, Article.title, Article.slug).where(
+                Article.id.in_(article_ids),  # type: ignore[union-attr]
+                Article.status == ArticleStatus.published.value,
+            )
+        )
+        articles = {r[0]: (r[1], r[2]) for r in rows}
+    out: list[Match] = []
+    for m in found:
+        if m.type == "thread" and m.id in threads:
+            title, slug, solved = threads[m.id]
+            if m.solved and not solved:
+                # Solved when the index was refreshed, not any more: the caller asked for solved ones.
+                continue
+            out.append(Match("thread", m.id, title, thread_path(m.id, slug), m.score, solved, m.external_id))
+        elif m.type == "article" and m.id in articles:
+            title, slug = articles[m.id]
+            out.append(Match("article", m.id, title, article_path(m.id, slug), m.score, True))
+    return out
+
+
+def close(app) -> None:  # type: ignore[no-untyped-def]
+    index = getattr(app.state, "similar_index", None)
+    if index is not None:
+        index.engine.dispose()
+        app.state.similar_index = None
+
+
+def index_of(app) -> SimilarIndex:  # type: ignore[no-untyped-def]
+    """The app's index, made on first use (a sync engine of its own: the index
+    loads and refreshes in worker threads)."""
+    found = getattr(app.state, "similar_index", None)
+    if found is None:
+        from forum.db import make_sync_engine
+
+        settings = app.state.settings
+        engine = (
+            make_sync_engine(settings.database_url, pool_size=2)
+            if not settings.database_url.startswith("sqlite")
+            else make_sync_engine(settings.database_url)
+        )
+        found = app.state.similar_index = SimilarIndex(engine, refresh_every=settings.similar_refresh, in_web=True)
+    return found
+
+
+def schedule_refresh(app, *, load: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Refreshes the app's index in the background if it is stale (page
+    rendering never waits for it). Loading a not yet loaded index happens
+    only with ``load`` (at startup) or on an API call."""
+    index = getattr(app.state, "similar_index", None)
+    if index is None and load:
+        index = index_of(app)
+    if index is None or (not index.loaded and not load) or not index.stale():
+        return
+    if getattr(app.state, "similar_refreshing", None) is not None:
+        return
+
+    async def run() -> None:
+        try:
+            await asyncio.to_thread(index.ensure)
+        except Exception:
+            log.exception("refreshing the similar-questions index failed")
+        finally:
+            app.state.similar_refreshing = None
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    app.state.similar_refreshing = loop.create_task(run())

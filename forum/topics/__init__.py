@@ -1,0 +1,1 @@
+"""Similar-question index and repeated-topic detection (pure algorithm, no database)."""

@@ -1,0 +1,517 @@
+"""Repeated-topic detection: group threads that ask the same thing.
+
+Pure algorithm, no database.  Steps:
+
+1. Every thread becomes a weighted tf-idf vector over analyser features
+   (title counted twice, body once; see :mod:`forum.topics.similarity`).
+2. A k-nearest-neighbour graph proposes which threads may belong together.
+3. Average-linkage agglomeration over that graph: two groups merge while the
+   *average* cosine similarity over all their cross pairs is at least
+   ``threshold``.  With unit vectors that average is exactly
+   ``sum(A) . sum(B) / (|A| |B|)``, so it is computed from group sums, never
+   from an n x n matrix.  Average linkage does not chain: a group stays
+   cohesive as it grows.
+4. Groups smaller than ``min_size`` are one-off questions and stay
+   unclustered.  Every topic gets its most central member's title, key terms
+   and a centroid so new threads can join it later (:func:`assign`).
+
+Deterministic: no randomness, ties broken by document id.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from .similarity import TextModel, knn_graph, pair_dots
+
+__all__ = ["Doc", "Topic", "detect", "assign", "DEFAULT_THRESHOLD", "doc_features"]
+
+#: Average cosine similarity two groups need to merge.  Cosine of weighted
+#: tf-idf vectors: 0.30 means the questions share most of their distinctive words
+#: or concepts.  Chosen as a round value across English and Korean data.
+DEFAULT_THRESHOLD = 0.40
+#: Similarity a new thread needs to the topic centroid (normalised) to join it.
+JOIN_MARGIN = 0.65
+BODY_CHARS = 1500
+#: Neighbour smoothing: each vector borrows this share of its nearest neighbours'
+#: vectors (weighted by similarity) before clustering, so paraphrases that share
+#: neighbours but few words move together (pseudo-relevance feedback).
+SMOOTH = 0.5
+LINKAGE = "centroid"
+SMOOTH_K = 5
+#: neighbours per thread in the kNN graph that proposes merges
+KNN_K = 15
+
+
+def smooth_vectors(X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, beta: float, k: int) -> sp.csr_matrix:
+    n = X.shape[0]
+    k = min(k, nbr.shape[1])
+    rows = np.repeat(np.arange(n), k)
+    cols = nbr[:, :k].ravel()
+    vals = sim[:, :k].ravel().astype(np.float32)
+    ok = cols >= 0
+    W = sp.csr_matrix((vals[ok], (rows[ok], cols[ok])), shape=(n, n))
+    rowsum = np.asarray(W.sum(axis=1)).ravel()
+    rowsum[rowsum == 0] = 1.0
+    W = sp.diags((1.0 / rowsum).astype(np.float32)) @ W
+    Y = (X + beta * (W @ X)).tocsr()
+    from .similarity import _l2_rows
+    return _l2_rows(Y)
+
+
+@dataclass
+class Doc:
+    id: int
+    title: str
+    body: str = ""
+    created_at: datetime | None = None
+    views: int = 0
+    solved: bool = False
+    terms: list[str] | None = None  # optional cached analyser terms of title + body
+
+
+@dataclass
+class Topic:
+    doc_ids: list[int]
+    title: str
+    key_terms: list[str]
+    centroid: dict[str, float]  # feature -> weight of the normalised mean vector
+    cohesion: float = 0.0  # average pairwise cosine similarity of the members
+    key: str = ""  # stable identity across runs (inherited from the previous run when it overlaps)
+    representative_id: int | None = None
+    model: TextModel | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.doc_ids)
+
+
+def doc_text(doc: Doc) -> str:
+    body = (doc.body or "")[:BODY_CHARS]
+    if body.strip() == (doc.title or "").strip():
+        body = ""
+    return f"{doc.title}\n{doc.title}\n{body}"
+
+
+def doc_terms(docs: Sequence[Doc], analyzer) -> list[list[str]]:
+    """Analyser terms of every doc's text (``doc.terms`` when cached).  Title and body
+    are analysed separately, so the title (counted twice) goes through Kiwi once."""
+    out: list[list[str] | None] = [d.terms for d in docs]
+    todo = [i for i, d in enumerate(docs) if d.terms is None]
+    if todo:
+        many = analyzer.terms_many if hasattr(analyzer, "terms_many") else (lambda ts: [analyzer.terms(t) for t in ts])
+        titles = many([docs[i].title or "" for i in todo])
+        bodies = many([_body(docs[i]) for i in todo])
+        for i, t, b in zip(todo, titles, bodies):
+            out[i] = t + t + b
+    return [o or [] for o in out]
+
+
+def _body(doc: Doc) -> str:
+    body = (doc.body or "")[:BODY_CHARS]
+    return "" if body.strip() == (doc.title or "").strip() else body
+
+
+def doc_features(docs: Sequence[Doc], analyzer) -> list[list[str]]:
+    terms = doc_terms(docs, analyzer)
+    return [analyzer.features(doc_text(d), t) for d, t in zip(docs, terms)]
+
+
+def iter_doc_features(docs: Sequence[Doc], analyzer, chunk: int = 5000):
+    """:func:`doc_features` in chunks (a generator), to keep memory flat on large inputs."""
+    for s in range(0, len(docs), chunk):
+        yield doc_features(docs[s : s + chunk], analyzer)
+
+
+# ---------------------------------------------------------------- clustering
+
+
+def _row_dict(X: sp.csr_matrix, i: int) -> dict[int, float]:
+    a, b = X.indptr[i], X.indptr[i + 1]
+    return dict(zip(X.indices[a:b].tolist(), X.data[a:b].tolist()))
+
+
+def _dot(a: dict[int, float], b: dict[int, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    get = b.get
+    return sum(v * get(j, 0.0) for j, v in a.items())
+
+
+def average_linkage(X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, threshold: float,
+                    linkage: str = "average", exact_budget: int = 150) -> list[list[int]]:
+    """Agglomerative clustering of the rows of X (unit vectors) along the edges
+    of a kNN graph.
+
+    Cross dot products between groups, ``W[a][c] = sum(a) . sum(c)``, are kept
+    for adjacent groups and updated additively on a merge (Lance-Williams), so
+    a merge costs O(degree).  A dot product not known yet is computed exactly
+    when the smaller group vector has at most ``exact_budget`` entries, else
+    taken as 0 (conservative: it can only prevent a merge).
+    ``linkage="average"`` merges while the mean pairwise cosine is at least
+    ``threshold``; ``"centroid"`` compares the cosine of the group sums.
+    """
+    n = X.shape[0]
+    sums: list[dict[int, float] | None] = [_row_dict(X, i) for i in range(n)]
+    size = [1] * n
+    sqn = [1.0] * n
+    members: list[list[int] | None] = [[i] for i in range(n)]
+    W: list[dict[int, float] | None] = [dict() for _ in range(n)]
+    floor = threshold * 0.5
+    for i in range(n):
+        for j, s in zip(nbr[i].tolist(), sim[i].tolist()):
+            if j >= 0 and j != i and s >= floor:
+                W[i][j] = s
+                W[j][i] = s
+
+    def score(a: int, c: int, w: float) -> float:
+        if linkage == "centroid":
+            return w / math.sqrt(sqn[a] * sqn[c])
+        return w / (size[a] * size[c])
+
+    def dot_or_zero(x: dict[int, float], y: dict[int, float]) -> float:
+        if min(len(x), len(y)) <= exact_budget:
+            return _dot(x, y)
+        return 0.0
+
+    version = [0] * n
+    heap: list[tuple[float, int, int, int, int]] = []
+    for i in range(n):
+        for j, w in W[i].items():
+            if i < j:
+                sc = score(i, j, w)
+                if sc >= threshold:
+                    heap.append((-sc, i, j, 0, 0))
+    heapq.heapify(heap)
+    while heap:
+        _, a, b, va, vb = heapq.heappop(heap)
+        if members[a] is None or members[b] is None or version[a] != va or version[b] != vb:
+            continue
+        if (size[b], -b) > (size[a], -a):
+            a, b = b, a
+        sa, sb = sums[a], sums[b]
+        Wa, Wb = W[a], W[b]
+        wab = Wa.get(b, 0.0)
+        new_w: dict[int, float] = {}
+        for c in set(Wa) | set(Wb):
+            if c == a or c == b or members[c] is None:
+                continue
+            wa = Wa.get(c)
+            wb = Wb.get(c)
+            if wa is None:
+                wa = dot_or_zero(sa, sums[c])
+            if wb is None:
+                wb = dot_or_zero(sb, sums[c])
+            new_w[c] = wa + wb
+        for j, v in sb.items():
+            sa[j] = sa.get(j, 0.0) + v
+        sqn[a] = sqn[a] + sqn[b] + 2.0 * wab
+        size[a] += size[b]
+        members[a].extend(members[b])
+        for c in Wb:
+            Wc = W[c]
+            if Wc is not None:
+                Wc.pop(b, None)
+        W[a] = new_w
+        for c, w in new_w.items():
+            W[c][a] = w
+        sums[b] = None
+        members[b] = None
+        W[b] = None
+        version[a] += 1
+        version[b] += 1
+        for c in sorted(new_w):
+            sc = score(a, c, new_w[c])
+            if sc >= threshold:
+                x, y = (a, c) if a < c else (c, a)
+                heapq.heappush(heap, (-sc, x, y, version[x], version[y]))
+    return [sorted(m) for m in members if m is not None]
+
+
+def _edge_list(nbr: np.ndarray, sim: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Undirected, de-duplicated kNN edges (a < b) with similarity >= floor, sorted by (a, b)."""
+    n, k = nbr.shape
+    r = np.repeat(np.arange(n, dtype=np.int64), k)
+    c = nbr.ravel().astype(np.int64)
+    w = sim.ravel().astype(np.float64)
+    ok = (c >= 0) & (c != r) & (w >= floor) & (w > 0)
+    a = np.minimum(r[ok], c[ok])
+    b = np.maximum(r[ok], c[ok])
+    w = w[ok]
+    _, first = np.unique(a * n + b, return_index=True)
+    return a[first], b[first], w[first]
+
+
+def rac_cluster(X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, threshold: float, *,
+                linkage: str = "average", floor: float | None = None, max_rounds: int = 10_000) -> np.ndarray:
+    """Agglomerative clustering of the rows of X (unit vectors) along kNN-graph edges,
+    by reciprocal nearest neighbours (RAC): every round, each group finds its most
+    similar adjacent group, and all pairs that choose each other merge at once.
+    For average linkage this gives the same merges as the classic one-at-a-time
+    algorithm, but every round is a handful of numpy/scipy operations.
+
+    Group similarity is computed exactly from group sum vectors:
+    ``average``: mean pairwise cosine ``sum(A).sum(B) / (|A||B|)``;
+    ``centroid``: cosine of the sums.  Merging stops below ``threshold``.
+    Returns the group label (its smallest member row) of every row."""
+    n = X.shape[0]
+    label = np.arange(n, dtype=np.int64)
+    if n < 2:
+        return label
+    floor = threshold * 0.5 if floor is None else floor
+    ea, eb, ew = _edge_list(nbr, sim, floor)
+    S = sp.csr_matrix(X, dtype=np.float32)
+    size = np.ones(n, dtype=np.float64)
+    sqn = np.asarray(S.multiply(S).sum(axis=1), dtype=np.float64).ravel()
+    for _ in range(max_rounds):
+        if not len(ea):
+            break
+        if linkage == "centroid":
+            sc = ew / np.sqrt(np.maximum(sqn[ea] * sqn[eb], 1e-12))
+        else:
+            sc = ew / (size[ea] * size[eb])
+        good = np.flatnonzero(sc >= threshold)
+        if not len(good):
+            break
+        u = np.concatenate([ea[good], eb[good]])
+        v = np.concatenate([eb[good], ea[good]])
+        s2 = np.concatenate([sc[good], sc[good]])
+        order = np.lexsort((v, -np.round(s2, 6), u))
+        u, v = u[order], v[order]
+        first = np.r_[True, u[1:] != u[:-1]]
+        best = np.full(n, -1, dtype=np.int64)
+        best[u[first]] = v[first]
+        cand = u[first]
+        partner = best[cand]
+        mutual = (best[partner] == cand) & (cand < partner)
+        A, B = cand[mutual], partner[mutual]
+        if not len(A):
+            break
+        # weight of the merged edges (a, b), a < b: edges are sorted by (a, b)
+        keys = ea * n + eb
+        wab = ew[np.searchsorted(keys, A * n + B)]
+        sqn[A] += sqn[B] + 2.0 * wab
+        size[A] += size[B]
+        size[B] = 0.0
+        m = np.arange(n, dtype=np.int64)
+        m[B] = A
+        label = m[label]
+        M = sp.csr_matrix((np.ones(n, np.float32), (m, np.arange(n))), shape=(n, n))
+        S = (M @ S).tocsr()
+        na, nb = m[ea], m[eb]
+        changed = (na != ea) | (nb != eb)
+        keep = na != nb
+        na, nb, ew, changed = na[keep], nb[keep], ew[keep], changed[keep]
+        lo, hi = np.minimum(na, nb), np.maximum(na, nb)
+        keys = lo * n + hi
+        order = np.argsort(keys, kind="stable")
+        keys, lo, hi, ew, changed = keys[order], lo[order], hi[order], ew[order], changed[order]
+        first = np.r_[True, keys[1:] != keys[:-1]]
+        # an edge touching a merged group gets its exact new weight
+        ch_any = np.maximum.reduceat(changed.astype(np.int8), np.flatnonzero(first)).astype(bool) if len(keys) else changed
+        ea, eb, ew = lo[first], hi[first], ew[first]
+        if ch_any.any():
+            idx = np.flatnonzero(ch_any)
+            ew[idx] = pair_dots(S, ea[idx], eb[idx])
+    return label
+
+
+def groups_of(label: np.ndarray) -> list[list[int]]:
+    order = np.argsort(label, kind="stable")
+    lab = label[order]
+    cuts = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1], True])
+    return [order[cuts[i] : cuts[i + 1]].tolist() for i in range(len(cuts) - 1)]
+
+
+def _describe_many(model: TextModel, X: sp.csr_matrix, groups: list[list[int]], ids: Sequence[int],
+                   titles: Sequence[str], analyzer, n_terms: int = 8, centroid_size: int = 300):
+    """(title, representative id, key terms, centroid, cohesion) of every group, with the
+    group sums computed in one sparse product."""
+    if not groups:
+        return []
+    n = X.shape[0]
+    rows = np.concatenate([np.asarray(g, dtype=np.int64) for g in groups])
+    gid = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    A = sp.csr_matrix((np.ones(len(rows), np.float32), (gid, rows)), shape=(len(groups), n))
+    T = (A @ X).tocsr()
+    sq = np.asarray(T.multiply(T).sum(axis=1)).ravel()
+    self_sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    # centrality of each member: x . sum(group)
+    Tg = T[gid]
+    centrality = np.asarray(X[rows].multiply(Tg).sum(axis=1)).ravel()
+    del Tg
+    features = model._features()
+    out = []
+    pos = 0
+    for g, group in enumerate(groups):
+        k = len(group)
+        cen = centrality[pos : pos + k]
+        grows = rows[pos : pos + k]
+        pos += k
+        own = float(self_sq[grows].sum())
+        cohesion = (float(sq[g]) - own) / (k * (k - 1)) if k > 1 else 1.0
+        best = min(range(k), key=lambda r: (-round(float(cen[r]), 6), ids[grows[r]]))
+        rep = int(grows[best])
+        a, b = T.indptr[g], T.indptr[g + 1]
+        cols, vals = T.indices[a:b], T.data[a:b]
+        order = np.lexsort((cols, -vals))
+        norm = math.sqrt(float(sq[g])) or 1.0
+        top = cols[order]
+        topv = vals[order]
+        centroid = {features[j]: float(v / norm) for j, v in zip(top[:centroid_size].tolist(), topv[:centroid_size].tolist())}
+        key_terms: list[str] = []
+        for j in top.tolist():
+            f = features[j]
+            if f.startswith("#") or f in ("not",):
+                continue
+            key_terms.append(_display(f, analyzer))
+            if len(key_terms) >= n_terms:
+                break
+        out.append((titles[rep], ids[rep], key_terms, centroid, cohesion))
+    return out
+
+
+def _describe(model: TextModel, X: sp.csr_matrix, rows: list[int], ids: Sequence[int], titles: Sequence[str],
+              analyzer, n_terms: int = 8, centroid_size: int = 300) -> tuple[str, int, list[str], dict[str, float], float]:
+    return _describe_many(model, X, [list(rows)], ids, titles, analyzer, n_terms, centroid_size)[0]
+
+
+def _display(feature: str, analyzer) -> str:
+    syn = getattr(analyzer, "synonyms", None)
+    if feature.startswith("~") and syn is not None and hasattr(syn, "display"):
+        return syn.display(feature)
+    return feature
+
+
+def _stable_keys(topics: list[Topic], previous: list[Topic] | None) -> None:
+    used: set[str] = set()
+    prev = [(p.key or f"t{min(p.doc_ids)}", set(p.doc_ids)) for p in (previous or []) if p.doc_ids]
+    owner: dict[int, int] = {}
+    for pi, (_, ids) in enumerate(prev):
+        for d in ids:
+            owner.setdefault(d, pi)
+    for t in sorted(topics, key=lambda t: (-t.size, min(t.doc_ids))):
+        mine = set(t.doc_ids)
+        overlap: dict[int, int] = {}
+        for d in mine:
+            pi = owner.get(d)
+            if pi is not None:
+                overlap[pi] = overlap.get(pi, 0) + 1
+        best, best_j = None, 0.0
+        for pi in sorted(overlap):
+            key, ids = prev[pi]
+            if key in used:
+                continue
+            inter = len(mine & ids)
+            j = inter / len(mine | ids)
+            if j > best_j:
+                best, best_j = key, j
+        if best is not None and best_j >= 0.3:
+            t.key = best
+        else:
+            t.key = f"t{min(t.doc_ids)}"
+            while t.key in used:
+                t.key += "'"
+        used.add(t.key)
+
+
+def rescore_edges(X: sp.csr_matrix, nbr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Similarities of the same neighbour lists under new vectors ``X``, best first."""
+    n, k = nbr.shape
+    r = np.repeat(np.arange(n, dtype=np.int64), k)
+    c = nbr.ravel().astype(np.int64)
+    ok = c >= 0
+    v = np.zeros(n * k, dtype=np.float32)
+    v[ok] = pair_dots(X, r[ok], c[ok])
+    v = v.reshape(n, k)
+    nb = np.where(v > 0, nbr, -1)
+    order = np.lexsort((nb, -v), axis=1)
+    return np.take_along_axis(nb, order, axis=1).astype(np.int32), np.take_along_axis(v, order, axis=1)
+
+
+def detect(docs: list[Doc], analyzer, *, min_size: int = 3, previous: list[Topic] | None = None,
+           threshold: float = DEFAULT_THRESHOLD, k: int = KNN_K, smooth: float = SMOOTH, smooth_k: int = SMOOTH_K,
+           features: list[list[str]] | None = None, linkage: str = LINKAGE) -> list[Topic]:
+    """Group ``docs`` into topics of at least ``min_size`` threads asking the same thing.
+
+    Returns topics ordered by size (largest first), then by smallest doc id.  Docs in no
+    topic are one-offs.  ``previous`` (the last run's topics) only provides stable keys.
+    """
+    docs = sorted(docs, key=lambda d: d.id)
+    if len(docs) < max(2, min_size):
+        return []
+    if features is not None:
+        model, X = TextModel.fit_transform(features)
+    else:
+        model, X = TextModel.fit_transform_chunks(iter_doc_features(docs, analyzer))
+    nbr, sim = knn_graph(model, X, None, k)
+    Xc = X
+    if smooth > 0:
+        Xc = smooth_vectors(X, nbr, sim, smooth, smooth_k)
+        nbr, sim = rescore_edges(Xc, nbr)
+    label = rac_cluster(Xc, nbr, sim, threshold, linkage=linkage)
+    groups = [g for g in groups_of(label) if len(g) >= min_size]
+    del nbr, sim
+    ids = [d.id for d in docs]
+    titles = [d.title for d in docs]
+    topics: list[Topic] = []
+    for rows, (title, rep, key_terms, centroid, cohesion) in zip(groups, _describe_many(model, X, groups, ids, titles, analyzer)):
+        topics.append(Topic(doc_ids=[ids[r] for r in rows], title=title, key_terms=key_terms, centroid=centroid,
+                            cohesion=cohesion, representative_id=rep, model=model))
+    topics.sort(key=lambda t: (-t.size, min(t.doc_ids)))
+    _stable_keys(topics, previous)
+    return topics
+
+
+def assign(new_docs: list[Doc], topics: list[Topic], analyzer, *, threshold: float = DEFAULT_THRESHOLD,
+           model: TextModel | None = None) -> tuple[list[Topic], list[Doc]]:
+    """Let new threads join existing topics.
+
+    A thread joins the topic whose members it resembles most, if its average
+    similarity to the members (``x . sum / size``) stays at least ``threshold``
+    (the same test average linkage applies, so a joined topic stays as cohesive as
+    a detected one).  Returns (updated topics, leftovers); leftovers can form new
+    topics at the next :func:`detect`.
+    """
+    if not new_docs:
+        return topics, []
+    if not topics:
+        return topics, list(new_docs)
+    model = model or next((t.model for t in topics if t.model is not None), None)
+    new_docs = sorted(new_docs, key=lambda d: d.id)
+    feats = doc_features(new_docs, analyzer)
+    if model is None:
+        model = TextModel.fit(feats)
+    X = model.tfidf(feats)
+    # topic centroids into the model's feature space
+    vocab = model.vocab
+    rows, cols, vals = [], [], []
+    for ti, t in enumerate(topics):
+        for f, w in t.centroid.items():
+            j = vocab.get(f)
+            if j is not None:
+                rows.append(ti)
+                cols.append(j)
+                vals.append(w)
+    C = sp.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(len(topics), len(vocab)))
+    # centroid . x is (sum . x) / |sum|; average similarity is (sum . x) / size
+    scale = np.array([math.sqrt(max(t.cohesion * t.size * (t.size - 1) + t.size, 1e-9)) / t.size for t in topics],
+                     dtype=np.float32)
+    S = (X @ C.T).toarray() * scale[None, :]
+    updated = [Topic(doc_ids=list(t.doc_ids), title=t.title, key_terms=list(t.key_terms), centroid=dict(t.centroid),
+                     cohesion=t.cohesion, key=t.key, representative_id=t.representative_id, model=t.model) for t in topics]
+    leftovers: list[Doc] = []
+    for i, d in enumerate(new_docs):
+        best = int(np.argmax(S[i])) if S.shape[1] else -1
+        if best >= 0 and S[i, best] >= threshold * JOIN_MARGIN:
+            updated[best].doc_ids.append(d.id)
+        else:
+            leftovers.append(d)
+    return updated, leftovers

@@ -1,0 +1,932 @@
+"""The repeated-topic job: turns groups of threads that ask the same thing
+into knowledge-base suggestions, and keeps those suggestions stable.
+
+A **full run** clusters every eligible thread (public, created in the last
+``topics_window_days`` days, not linked to an article) with
+:func:`forum.topics.cluster.detect`, then reconciles the topics with the stored
+suggestions: a topic continues the suggestion it shares most threads with (at
+least half of the smaller of the two), so each suggestion keeps its id, state
+and history; new topics become new suggestions; open suggestions no longer
+found expire. It also rebuilds the stored similar-questions index.
+
+An **incremental run** looks only at what changed since the last run: threads
+above the last run's high-water mark and threads edited since, which join the
+suggestion they resemble most (:func:`forum.topics.cluster.assign`); threads
+that became hidden, deleted, linked or too old leave their suggestions; the
+threads that joined nothing since the last full run are clustered among
+themselves for new topics. A full run happens instead when there was none
+yet, when the analyser, synonyms or settings changed, when the last full run
+is older than ``topics_full_every`` seconds, or when much changed.
+
+Both kinds then apply the rules: a dismissed suggestion stays dismissed unless
+it grows markedly (by half and by at least three threads); an open suggestion
+that a published article already covers (the article resembles the threads as
+much as they resemble each other) becomes covered; counts and the ranking
+score are refreshed. State changes are conditional updates, so a staff action
+that lands during a run is never overwritten.
+
+One process runs the job at a time (a lease row in ``job_leases``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, func, insert, or_, select, update
+
+from forum.clock import utcnow
+from forum.config import Settings
+from forum.models import (
+    Post,
+    SuggestionState,
+    Thread,
+    TopicEvent,
+    TopicMember,
+    TopicRun,
+    TopicSuggestion,
+)
+from forum.topics import store
+from forum.topics.cluster import DEFAULT_THRESHOLD, Doc, Topic, assign, detect, doc_features
+from forum.topics.similarity import TextModel
+
+log = logging.getLogger("forum.topics")
+
+LEASE = "topics"
+LEASE_TTL = timedelta(minutes=30)
+MODEL_BLOB = "cluster_model"
+CENTROID_SIZE = 300
+KEY_TERMS = 8
+# A dismissed suggestion comes back when it grows by this share and this many threads.
+REOPEN_GROWTH = 0.5
+REOPEN_MIN_NEW = 3
+# Overlap a topic needs with a stored suggestion to continue it (share of the smaller).
+MATCH_SHARE = 0.5
+# An incremental run turns into a full one when more than this share of the window changed.
+FULL_RUN_SHARE = 0.1
+FULL_RUN_MIN = 500
+
+Progress = Callable[[str, int | None], AbstractContextManager[Any]]
+
+
+@dataclass
+class RunReport:
+    run_id: int | None = None
+    mode: str = ""
+    skipped: bool = False
+    threads_seen: int = 0
+    threads_changed: int = 0
+    created: int = 0
+    updated: int = 0
+    reopened: int = 0
+    expired: int = 0
+    covered: int = 0
+    suggestions_open: int = 0
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def saving_score(threads: int, views: int, unsolved: int) -> float:
+    """What an article would save: every thread is a question someone asked and
+    someone answered, an unsolved one costs twice (the asker is still stuck),
+    and views are readers with the same question (counted on a log scale)."""
+    if threads <= 0:
+        return 0.0
+    return round((threads + unsolved) * (1.0 + math.log10(1.0 + views / threads)), 4)
+
+
+def grew_markedly(dismissed_size: int | None, size: int) -> bool:
+    base = dismissed_size or 0
+    return size >= base + REOPEN_MIN_NEW and size >= base * (1 + REOPEN_GROWTH)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def run(
+    settings: Settings,
+    *,
+    mode: str = "auto",
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    rebuild_similar: bool = True,
+) -> RunReport:
+    """Runs the job once (``mode``: "auto", "full" or "incremental"). Returns
+    a report with ``skipped=True`` when another process holds the lease."""
+    from forum.db import make_sync_engine
+
+    own_engine = engine is None
+    engine = engine or make_sync_engine(settings.database_url)
+    holder = store.new_holder()
+    try:
+        if not store.acquire_lease(engine, LEASE, holder, LEASE_TTL):
+            return RunReport(skipped=True)
+        try:
+            return _Run(settings, engine, progress, now or utcnow(), holder, rebuild_similar).execute(mode)
+        finally:
+            store.release_lease(engine, LEASE, holder)
+    finally:
+        if own_engine:
+            engine.dispose()
+
+
+# ---------------------------------------------------------------- stored state
+
+
+@dataclass
+class Stored:
+    id: int
+    state: str
+    title: str
+    article_id: int | None
+    dismissed_size: int | None
+    thread_count: int
+    centroid: dict[str, float]
+    cohesion: float
+    key_terms: list[str]
+    members: set[int] = field(default_factory=set)
+
+
+@dataclass
+class Found:
+    """A topic as this run sees it."""
+
+    doc_ids: list[int]
+    title: str
+    key_terms: list[str]
+    representative_id: int | None
+    centroid: dict[str, float] | None = None
+    cohesion: float = 0.0
+    covered_by: int | None = None
+
+
+def _load_stored(conn: Connection, *, with_centroids: bool) -> dict[int, Stored]:
+    cols = [
+        TopicSuggestion.id,
+        TopicSuggestion.state,
+        TopicSuggestion.title,
+        TopicSuggestion.article_id,
+        TopicSuggestion.dismissed_size,
+        TopicSuggestion.thread_count,
+        TopicSuggestion.cohesion,
+        TopicSuggestion.key_terms,
+    ]
+    if with_centroids:
+        cols.append(TopicSuggestion.centroid)
+    out: dict[int, Stored] = {}
+    for row in conn.execute(select(*cols)):
+        out[row[0]] = Stored(
+            id=row[0],
+            state=row[1],
+            title=row[2],
+            article_id=row[3],
+            dismissed_size=row[4],
+            thread_count=row[5],
+            cohesion=row[6] or 0.0,
+            key_terms=json.loads(row[7] or "[]"),
+            centroid=json.loads(row[8] or "{}") if with_centroids else {},
+        )
+    for thread_id, suggestion_id in conn.execute(select(TopicMember.thread_id, TopicMember.suggestion_id)):
+        if suggestion_id in out:
+            out[suggestion_id].members.add(thread_id)
+    return out
+
+
+def _last_run(conn: Connection, *, mode: str | None = None) -> Any:
+    stmt = select(TopicRun).where(TopicRun.status == "done")
+    if mode:
+        stmt = stmt.where(TopicRun.mode == mode)
+    return conn.execute(stmt.order_by(TopicRun.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+
+
+def last_run_info(conn: Connection) -> Any:
+    """The last finished run (for pages that show when suggestions were updated)."""
+    return _last_run(conn)
+
+
+# ---------------------------------------------------------------- the run
+
+
+class _Run:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        progress: Progress | None,
+        now: datetime,
+        holder: str,
+        rebuild_similar: bool,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.progress = progress
+        self.now = now
+        self.holder = holder
+        self.rebuild_similar = rebuild_similar
+        self.report = RunReport()
+        self.window_start = now - timedelta(days=settings.topics_window_days)
+        self.min_size = max(2, settings.topics_min_size)
+        self._clock = time.perf_counter()
+
+    # ------------------------------------------------------------ helpers
+
+    def _phase(self, label: str, total: int | None = None) -> AbstractContextManager[Any]:
+        return self.progress(label, total) if self.progress else nullcontext(None)
+
+    def _lap(self, name: str) -> None:
+        t = time.perf_counter()
+        self.report.timings[name] = round(t - self._clock, 3)
+        self._clock = t
+        store.renew_lease(self.engine, LEASE, self.holder, LEASE_TTL)
+
+    def _eligible(self) -> list:  # type: ignore[type-arg]
+        return [Thread.created_at >= self.window_start, Thread.article_id.is_(None)]  # type: ignore[union-attr]
+
+    def _docs(self, texts: Sequence[store.ThreadText], terms: dict[int, store.Terms]) -> list[Doc]:
+        docs = []
+        for t in texts:
+            tt, bt = terms[t.id]
+            # Mirrors cluster.doc_text: the title counts twice, a body equal to the title not at all.
+            doc_terms = tt + tt + ([] if t.body.strip() == t.title.strip() else bt)
+            docs.append(
+                Doc(
+                    id=t.id,
+                    title=t.title,
+                    body=t.body,
+                    created_at=t.created_at,
+                    views=t.views,
+                    solved=t.solved,
+                    terms=doc_terms,
+                )
+            )
+        return docs
+
+    def _terms(self, texts: Sequence[store.ThreadText], label: str) -> dict[int, store.Terms]:
+        with self._phase(label, len(texts)) as bar:
+            return store.ensure_terms(self.engine, texts, self.analyzer, advance=bar.advance if bar else None)
+
+    # ------------------------------------------------------------ orchestration
+
+    def execute(self, mode: str) -> RunReport:
+        started = time.perf_counter()
+        with self.engine.connect() as conn:
+            lines = store.synonym_lines(conn)
+            last = _last_run(conn)
+            last_full = _last_run(conn, mode="full")
+        self.analyzer = store.analyzer_for(lines)
+        self.fingerprint = store.model_fingerprint(
+            [*lines, f"window={self.settings.topics_window_days}", f"min={self.min_size}"]
+        )
+        if mode == "auto":
+            mode = self._choose(last, last_full)
+        elif mode == "incremental" and (last is None or last_full is None or last_full.fingerprint != self.fingerprint):
+            mode = "full"
+        with self.engine.begin() as conn:
+            run_id = conn.execute(
+                insert(TopicRun).values(mode=mode, status="running", started_at=self.now, fingerprint=self.fingerprint)
+            ).inserted_primary_key[0]  # type: ignore[index]
+        self.report.run_id, self.report.mode = run_id, mode
+        try:
+            if mode == "full":
+                high_water = self._full()
+            else:
+                high_water = self._incremental(last, last_full)
+                if high_water is None:  # too much changed: a full run is cheaper and better
+                    self.report.mode = mode = "full"
+                    high_water = self._full()
+        except Exception as exc:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(TopicRun)
+                    .where(TopicRun.id == run_id)
+                    .values(
+                        status="failed",
+                        finished_at=utcnow(),
+                        error=f"{type(exc).__name__}: {exc}"[:2000],
+                        seconds=time.perf_counter() - started,
+                    )
+                )
+            raise
+        self.report.seconds = time.perf_counter() - started
+        with self.engine.begin() as conn:
+            self.report.suggestions_open = (
+                conn.execute(
+                    select(func.count())
+                    .select_from(TopicSuggestion)
+                    .where(TopicSuggestion.state == SuggestionState.open.value)
+                ).scalar()
+                or 0
+            )
+            conn.execute(
+                update(TopicRun)
+                .where(TopicRun.id == run_id)
+                .values(
+                    mode=mode,
+                    status="done",
+                    finished_at=utcnow(),
+                    high_water=high_water,
+                    threads_seen=self.report.threads_seen,
+                    threads_changed=self.report.threads_changed,
+                    suggestions_open=self.report.suggestions_open,
+                    seconds=self.report.seconds,
+                )
+            )
+        return self.report
+
+    def _choose(self, last: Any, last_full: Any) -> str:
+        if last is None or last_full is None or last_full.fingerprint != self.fingerprint:
+            return "full"
+        if last_full.finished_at is None or self.now - last_full.finished_at >= timedelta(
+            seconds=max(0, self.settings.topics_full_every)
+        ):
+            return "full"
+        with self.engine.connect() as conn:
+            if store.blob_info(conn, MODEL_BLOB) is None:
+                return "full"
+        return "incremental"
+
+    # ------------------------------------------------------------ full run
+
+    def _full(self) -> int:
+        with self.engine.connect() as conn:
+            high_water = store.max_thread_id(conn)
+            texts = store.load_texts(conn, Thread.id <= high_water, *self._eligible())
+            articles = store.published_articles(conn)
+        self.report.threads_seen = self.report.threads_changed = len(texts)
+        self._lap("load")
+        terms = self._terms(texts, "Analysing")
+        docs = self._docs(texts, terms)
+        del terms, texts  # the clustering needs all the memory it can get
+        self._lap("analyse")
+        with self._phase("Clustering", None):
+            topics = detect(docs, self.analyzer, min_size=self.min_size)
+        self._lap("detect")
+        model = next((t.model for t in topics if t.model is not None), None)
+        if model is None and docs:
+            model = TextModel.fit(doc_features(docs, self.analyzer))
+        found = [
+            Found(
+                list(t.doc_ids),
+                t.title,
+                list(t.key_terms)[:KEY_TERMS],
+                t.representative_id,
+                dict(t.centroid),
+                t.cohesion,
+            )
+            for t in topics
+        ]
+        del topics, docs
+        self._mark_covered(model, found, articles)
+        with self._phase("Saving", None):
+            self._write_full(found)
+            self._refresh_stats()
+            if model is not None:
+                with self.engine.begin() as conn:
+                    store.save_blob(
+                        conn,
+                        MODEL_BLOB,
+                        model.to_bytes(),
+                        fingerprint=self.fingerprint,
+                        high_water=high_water,
+                        doc_count=model.n_docs,
+                    )
+        self._lap("save")
+        from forum.services import similar
+
+        if self.rebuild_similar and similar.needs_rebuild(self.engine):
+            with self._phase("Indexing similar questions", None):
+                similar.rebuild(self.engine)
+            self._lap("similar_index")
+        return high_water
+
+    def _write_full(self, found: list[Found]) -> None:
+        with self.engine.begin() as conn:
+            _take_write_lock(conn, self.report.run_id)
+            stored = _load_stored(conn, with_centroids=False)
+            member_of: dict[int, int] = {}
+            for s in stored.values():
+                for tid in s.members:
+                    member_of[tid] = s.id
+            added_at = dict(
+                conn.execute(select(TopicMember.thread_id, TopicMember.added_at)).all()  # type: ignore[arg-type]
+            )
+            pairs: list[tuple[int, int, int]] = []
+            for ti, f in enumerate(found):
+                counts = Counter(member_of[t] for t in f.doc_ids if t in member_of)
+                for sid, inter in counts.items():
+                    if inter >= MATCH_SHARE * min(len(f.doc_ids), len(stored[sid].members)):
+                        pairs.append((-inter, sid, ti))
+            pairs.sort()
+            match: dict[int, int] = {}  # topic index -> suggestion id
+            taken: set[int] = set()
+            for _, sid, ti in pairs:
+                if ti not in match and sid not in taken:
+                    match[ti] = sid
+                    taken.add(sid)
+
+            # Threads found in a topic now, and hidden or deleted ones: no suggestion keeps them.
+            hidden = {t for t, why in _ineligible_members(conn, self.window_start).items() if why == "hidden"}
+            claimed = {t for f in found for t in f.doc_ids} | hidden
+            members: dict[int, int] = {}  # thread -> suggestion
+            for ti, f in enumerate(found):
+                sid = match.get(ti)
+                if sid is None:
+                    if f.covered_by is not None:
+                        continue  # an article already answers it: no suggestion
+                    sid = self._create(conn, f)
+                else:
+                    self._continue(conn, stored[sid], f)
+                for t in f.doc_ids:
+                    members[t] = sid
+            for s in stored.values():
+                if s.id in taken:
+                    if s.state in (SuggestionState.drafted.value, SuggestionState.covered.value):
+                        # Threads it had that were linked to its article since stay with it.
+                        for t in s.members - claimed:
+                            members.setdefault(t, s.id)
+                    continue
+                for t in s.members - claimed:
+                    members.setdefault(t, s.id)
+                if s.state == SuggestionState.open.value and _set_state(conn, s, SuggestionState.expired.value):
+                    self._event(conn, s.id, "expired", len(s.members), note=None)
+                    self.report.expired += 1
+            conn.execute(delete(TopicMember))
+            rows = [
+                {
+                    "thread_id": t,
+                    "suggestion_id": sid,
+                    "added_at": added_at.get(t, self.now) if member_of.get(t) == sid else self.now,
+                }
+                for t, sid in sorted(members.items())
+            ]
+            for start in range(0, len(rows), 1000):
+                conn.execute(insert(TopicMember), rows[start : start + 1000])
+
+    def _create(self, conn: Connection, f: Found) -> int:
+        sid = conn.execute(
+            insert(TopicSuggestion).values(
+                state=SuggestionState.open.value,
+                title=f.title[:300],
+                key_terms=json.dumps(f.key_terms, ensure_ascii=False),
+                representative_thread_id=f.representative_id,
+                centroid=json.dumps(f.centroid or {}, ensure_ascii=False),
+                cohesion=f.cohesion,
+                thread_count=len(f.doc_ids),
+                created_at=self.now,
+                updated_at=self.now,
+                last_seen_at=self.now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        self._event(conn, sid, "created", len(f.doc_ids), note=None)
+        self.report.created += 1
+        return sid
+
+    def _continue(self, conn: Connection, s: Stored, f: Found) -> None:
+        size = len(f.doc_ids)
+        conn.execute(
+            update(TopicSuggestion)
+            .where(TopicSuggestion.id == s.id)
+            .values(
+                title=f.title[:300],
+                key_terms=json.dumps(f.key_terms, ensure_ascii=False),
+                representative_thread_id=f.representative_id,
+                centroid=json.dumps(f.centroid or {}, ensure_ascii=False),
+                cohesion=f.cohesion,
+                last_seen_at=self.now,
+                updated_at=self.now,
+            )
+        )
+        self.report.updated += 1
+        self._after_change(conn, s, size, len(s.members) or s.thread_count, f.covered_by)
+
+    def _after_change(self, conn: Connection, s: Stored, size: int, previous: int, covered_by: int | None) -> None:
+        """The rules every changed suggestion goes through."""
+        if size > previous:
+            self._event(conn, s.id, "grew", size, previous=previous)
+        elif size < previous:
+            self._event(conn, s.id, "shrank", size, previous=previous)
+        expired, dismissed, open_ = (
+            SuggestionState.expired.value,
+            SuggestionState.dismissed.value,
+            SuggestionState.open.value,
+        )
+        if s.state == expired and size >= self.min_size and _set_state(conn, s, open_):
+            self._event(conn, s.id, "revived", size, previous=previous)
+        if s.state == dismissed and grew_markedly(s.dismissed_size, size) and _set_state(conn, s, open_):
+            self._event(conn, s.id, "reopened", size, previous=s.dismissed_size)
+            self.report.reopened += 1
+        if (
+            s.state == open_
+            and covered_by is not None
+            and _set_state(conn, s, SuggestionState.covered.value, article_id=covered_by)
+        ):
+            self._event(conn, s.id, "covered", size, article_id=covered_by)
+            self.report.covered += 1
+
+    def _event(
+        self,
+        conn: Connection,
+        sid: int,
+        kind: str,
+        size: int,
+        *,
+        previous: int | None = None,
+        note: str | None = None,
+        article_id: int | None = None,
+    ) -> None:
+        conn.execute(
+            insert(TopicEvent).values(
+                suggestion_id=sid,
+                at=self.now,
+                kind=kind,
+                size=size,
+                previous_size=previous,
+                note=note,
+                article_id=article_id,
+            )
+        )
+
+    # ------------------------------------------------------------ coverage
+
+    def _mark_covered(self, model: TextModel | None, found: Sequence[Found], articles) -> None:  # type: ignore[no-untyped-def]
+        if model is None or not articles or not found:
+            return
+        best = covered_by(
+            model, self.analyzer, [(f.centroid or {}, f.cohesion, len(f.doc_ids)) for f in found], articles
+        )
+        for f, article_id in zip(found, best, strict=True):
+            f.covered_by = article_id
+
+    # ------------------------------------------------------------ incremental run
+
+    def _incremental(self, last: Any, last_full: Any) -> int | None:
+        with self.engine.connect() as conn:
+            high_water = store.max_thread_id(conn)
+            window_count = (
+                conn.execute(
+                    select(func.count()).select_from(Thread).where(Thread.created_at >= self.window_start)
+                ).scalar()
+                or 0
+            )
+            new_texts = store.load_texts(conn, Thread.id > last.high_water, Thread.id <= high_water, *self._eligible())
+            edited_ids = set(
+                conn.execute(
+                    select(Post.thread_id).where(
+                        Post.is_first.is_(True),
+                        Post.edited_at > last.started_at,  # type: ignore[attr-defined, operator]
+                        Post.thread_id <= last.high_water,
+                    )
+                ).scalars()
+            )
+            edited = (
+                [t for t in store.load_texts_by_id(conn, edited_ids) if t.created_at >= self.window_start]
+                if edited_ids
+                else []
+            )
+            gone = _ineligible_members(conn, self.window_start)
+            stored = _load_stored(conn, with_centroids=True)
+            articles = store.published_articles(conn)
+            blob = store.load_blob(conn, MODEL_BLOB)
+        linked_edited = {t.id for t in edited}
+        changed = {t.id: t for t in [*new_texts, *edited]}
+        self.report.threads_changed = len(changed) + len(gone)
+        if len(changed) > max(FULL_RUN_MIN, FULL_RUN_SHARE * window_count) or blob is None:
+            return None
+        self._lap("load")
+        model = TextModel.from_bytes(blob.data)
+        self._lap("load_model")
+
+        # Who leaves: hidden, deleted, linked or aged-out threads, and edited ones (they are placed again).
+        member_of = {t: s.id for s in stored.values() for t in s.members}
+        before = {s.id: set(s.members) for s in stored.values()}
+        for tid, reason in gone.items():
+            sid = member_of.get(tid)
+            if sid is None:
+                continue
+            s = stored[sid]
+            if reason == "hidden" or s.state in (
+                SuggestionState.open.value,
+                SuggestionState.dismissed.value,
+                SuggestionState.expired.value,
+            ):
+                s.members.discard(tid)
+        for tid in linked_edited:
+            sid = member_of.get(tid)
+            if sid is not None:
+                stored[sid].members.discard(tid)
+
+        texts = sorted(changed.values(), key=lambda t: t.id)
+        terms = self._terms(texts, "Analysing")
+        docs = self._docs(texts, terms)
+        self._lap("analyse")
+        order = [s for s in stored.values() if s.members and s.centroid]
+        topics = [
+            Topic(
+                doc_ids=sorted(s.members),
+                title=s.title,
+                key_terms=s.key_terms,
+                centroid=s.centroid,
+                cohesion=s.cohesion,
+                key=str(s.id),
+                model=model,
+            )
+            for s in order
+        ]
+        joined: dict[int, list[int]] = defaultdict(list)
+        leftovers = docs
+        if topics and docs:
+            updated, leftovers = assign(docs, topics, self.analyzer, model=model)
+            for s, t in zip(order, updated, strict=True):
+                extra = [d for d in t.doc_ids if d not in s.members]
+                if extra:
+                    joined[s.id] = extra
+                    s.members.update(extra)
+        self._lap("assign")
+
+        # New topics among the threads that joined nothing since the last full run.
+        with self.engine.connect() as conn:
+            pool_texts = store.load_texts(
+                conn, Thread.id > last_full.high_water, Thread.id <= high_water, *self._eligible()
+            )
+        taken = {t for s in stored.values() for t in s.members}
+        leftover_ids = {d.id for d in leftovers}
+        pool_texts = [t for t in pool_texts if t.id not in taken and (t.id in leftover_ids or t.id not in changed)]
+        new_found: list[Found] = []
+        if len(pool_texts) >= self.min_size:
+            pool_terms = self._terms(pool_texts, "Analysing")
+            pool_docs = self._docs(pool_texts, pool_terms)
+            for t in detect(pool_docs, self.analyzer, min_size=self.min_size):
+                new_found.append(Found(list(t.doc_ids), t.title, list(t.key_terms)[:KEY_TERMS], t.representative_id))
+        self._lap("detect_new")
+
+        # Centroids in the stored model for whatever changed, then coverage.
+        grown = [stored[sid] for sid in joined]
+        need = {t for s in grown for t in s.members} | {t for f in new_found for t in f.doc_ids}
+        vectors = self._vectors(model, need)
+        for s in grown:
+            s.centroid, s.cohesion = centroid_of(model, vectors, sorted(s.members))
+        for f in new_found:
+            f.centroid, f.cohesion = centroid_of(model, vectors, f.doc_ids)
+        self._mark_covered(model, new_found, articles)
+        open_now = [s for s in stored.values() if s.state == SuggestionState.open.value and s.members]
+        covers = (
+            covered_by(model, self.analyzer, [(s.centroid, s.cohesion, len(s.members)) for s in open_now], articles)
+            if open_now and articles
+            else [None] * len(open_now)
+        )
+        cover_of = {s.id: a for s, a in zip(open_now, covers, strict=True)}
+        self._lap("centroids")
+
+        with self.engine.begin() as conn:
+            _take_write_lock(conn, self.report.run_id)
+            fresh_state = dict(conn.execute(select(TopicSuggestion.id, TopicSuggestion.state)).all())  # type: ignore[arg-type]
+            for s in stored.values():
+                if s.id not in fresh_state:
+                    continue
+                s.state = fresh_state[s.id]
+                changed_members = s.members != before[s.id]
+                if changed_members:
+                    conn.execute(
+                        update(TopicSuggestion)
+                        .where(TopicSuggestion.id == s.id)
+                        .values(
+                            centroid=json.dumps(s.centroid, ensure_ascii=False),
+                            cohesion=s.cohesion,
+                            updated_at=self.now,
+                            last_seen_at=self.now,
+                        )
+                    )
+                    self.report.updated += 1
+                    self._after_change(conn, s, len(s.members), len(before[s.id]), cover_of.get(s.id))
+                elif cover_of.get(s.id) is not None:
+                    self._after_change(conn, s, len(s.members), len(s.members), cover_of[s.id])
+                if (
+                    s.state == SuggestionState.open.value
+                    and len(s.members) < self.min_size
+                    and _set_state(conn, s, SuggestionState.expired.value)
+                ):
+                    self._event(conn, s.id, "expired", len(s.members))
+                    self.report.expired += 1
+                removed = before[s.id] - s.members
+                if removed:
+                    for start in range(0, len(removed), store.IN_CHUNK):
+                        chunk = sorted(removed)[start : start + store.IN_CHUNK]
+                        conn.execute(
+                            delete(TopicMember).where(
+                                TopicMember.thread_id.in_(chunk),
+                                TopicMember.suggestion_id == s.id,  # type: ignore[attr-defined]
+                            )
+                        )
+                added = s.members - before[s.id]
+                if added:
+                    conn.execute(delete(TopicMember).where(TopicMember.thread_id.in_(sorted(added))))  # type: ignore[attr-defined]
+                    conn.execute(
+                        insert(TopicMember),
+                        [{"thread_id": t, "suggestion_id": s.id, "added_at": self.now} for t in sorted(added)],
+                    )
+            for f in new_found:
+                if f.covered_by is not None:
+                    continue
+                sid = self._create(conn, f)
+                conn.execute(delete(TopicMember).where(TopicMember.thread_id.in_(f.doc_ids)))  # type: ignore[attr-defined]
+                conn.execute(
+                    insert(TopicMember),
+                    [{"thread_id": t, "suggestion_id": sid, "added_at": self.now} for t in sorted(f.doc_ids)],
+                )
+        self._refresh_stats()
+        self._lap("save")
+        return max(high_water, last.high_water)
+
+    def _vectors(self, model: TextModel, ids: set[int]) -> dict[int, sp.csr_matrix]:
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            texts = store.load_texts_by_id(conn, ids)
+        terms = store.ensure_terms(self.engine, texts, self.analyzer)
+        docs = self._docs(texts, terms)
+        X = model.tfidf(doc_features(docs, self.analyzer))
+        return {d.id: X[i] for i, d in enumerate(docs)}
+
+    # ------------------------------------------------------------ stats
+
+    def _refresh_stats(self) -> None:
+        """Counts, times, main category and ranking score of every suggestion, from its members."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(
+                    TopicMember.suggestion_id,
+                    func.count(),
+                    func.coalesce(func.sum(Thread.views), 0),
+                    func.sum(case((Thread.solved_at.is_(None), 1), else_=0)),  # type: ignore[union-attr]
+                    func.min(Thread.created_at),
+                    func.max(Thread.created_at),
+                )
+                .join(Thread, Thread.id == TopicMember.thread_id)
+                .group_by(TopicMember.suggestion_id)
+            ).all()
+            cats: dict[int, Counter[int]] = defaultdict(Counter)
+            for sid, cat, n in conn.execute(
+                select(TopicMember.suggestion_id, Thread.category_id, func.count())
+                .join(Thread, Thread.id == TopicMember.thread_id)
+                .group_by(TopicMember.suggestion_id, Thread.category_id)
+            ):
+                cats[sid][cat] = n
+            seen = set()
+            params = []
+            for sid, n, views, unsolved, first, last in rows:
+                seen.add(sid)
+                unsolved = int(unsolved or 0)
+                category = min(cats[sid].items(), key=lambda kv: (-kv[1], kv[0]))[0] if cats[sid] else None
+                params.append(
+                    {
+                        "sid": sid,
+                        "thread_count": n,
+                        "views": int(views),
+                        "unsolved_count": unsolved,
+                        "first_thread_at": first,
+                        "last_thread_at": last,
+                        "category_id": category,
+                        "score": saving_score(n, int(views), unsolved),
+                    }
+                )
+            empty = [sid for (sid,) in conn.execute(select(TopicSuggestion.id)) if sid not in seen]
+            params += [
+                {
+                    "sid": sid,
+                    "thread_count": 0,
+                    "views": 0,
+                    "unsolved_count": 0,
+                    "first_thread_at": None,
+                    "last_thread_at": None,
+                    "category_id": None,
+                    "score": 0.0,
+                }
+                for sid in empty
+            ]
+            if params:
+                table = TopicSuggestion.__table__  # type: ignore[attr-defined]
+                conn.execute(
+                    table.update()
+                    .where(table.c.id == bindparam("sid"))
+                    .values(
+                        thread_count=bindparam("thread_count"),
+                        views=bindparam("views"),
+                        unsolved_count=bindparam("unsolved_count"),
+                        first_thread_at=bindparam("first_thread_at"),
+                        last_thread_at=bindparam("last_thread_at"),
+                        category_id=bindparam("category_id"),
+                        score=bindparam("score"),
+                    ),
+                    params,
+                )
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def _take_write_lock(conn: Connection, run_id: int | None) -> None:
+    """Writes first, so that SQLite takes its write lock before this
+    transaction reads anything (a deferred transaction that reads, then writes
+    after another process committed, fails instead of waiting)."""
+    conn.execute(update(TopicRun).where(TopicRun.id == run_id).values(status="running"))
+
+
+def _set_state(conn: Connection, s: Stored, state: str, *, article_id: int | None = None) -> bool:
+    """Moves a suggestion to ``state`` unless someone changed its state meanwhile."""
+    values: dict[str, Any] = {"state": state, "updated_at": utcnow()}
+    if article_id is not None:
+        values["article_id"] = article_id
+    done = conn.execute(
+        update(TopicSuggestion).where(TopicSuggestion.id == s.id, TopicSuggestion.state == s.state).values(**values)
+    ).rowcount
+    if done:
+        s.state = state
+    return bool(done)
+
+
+def _ineligible_members(conn: Connection, window_start: datetime) -> dict[int, str]:
+    """Members that must leave their suggestion: "hidden" (hidden or deleted:
+    they leave any suggestion) or "out" (linked to an article, or older than
+    the window: they leave open, dismissed and expired ones)."""
+    out: dict[int, str] = {}
+    rows = conn.execute(
+        select(Thread.id, Thread.hidden_at, Thread.deleted_at, Post.hidden_at, Post.deleted_at)
+        .join(TopicMember, TopicMember.thread_id == Thread.id)
+        .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+        .where(
+            or_(
+                Thread.hidden_at.is_not(None),  # type: ignore[union-attr]
+                Thread.deleted_at.is_not(None),  # type: ignore[union-attr]
+                Post.hidden_at.is_not(None),  # type: ignore[union-attr]
+                Post.deleted_at.is_not(None),  # type: ignore[union-attr]
+                Thread.article_id.is_not(None),  # type: ignore[union-attr]
+                Thread.created_at < window_start,
+            )
+        )
+    )
+    for tid, th, td, ph, pd in rows:
+        out[tid] = "hidden" if (th or td or ph or pd) else "out"
+    return out
+
+
+def centroid_of(
+    model: TextModel, vectors: dict[int, sp.csr_matrix], ids: Sequence[int]
+) -> tuple[dict[str, float], float]:
+    """The normalised mean vector of ``ids`` (its strongest features) and their
+    average pairwise similarity, as :func:`forum.topics.cluster.detect` gives them."""
+    rows = [vectors[i] for i in ids if i in vectors]
+    if not rows:
+        return {}, 0.0
+    total = np.asarray(sp.vstack(rows).sum(axis=0)).ravel()
+    k = len(rows)
+    sq = float(total @ total)
+    cohesion = (sq - k) / (k * (k - 1)) if k > 1 else 1.0
+    norm = math.sqrt(sq) or 1.0
+    features = model._features()
+    nz = np.flatnonzero(total)
+    top = nz[np.argsort(-total[nz], kind="stable")][:CENTROID_SIZE]
+    return {features[j]: float(total[j] / norm) for j in top}, cohesion
+
+
+def covered_by(
+    model: TextModel,
+    analyzer,
+    topics: Sequence[tuple[dict[str, float], float, int]],
+    articles,  # type: ignore[no-untyped-def]
+) -> list[int | None]:
+    """For each topic (centroid, cohesion, size), the published article that
+    covers it, if any: the article (read like a thread: title twice, then the
+    start of its text) is on average as similar to the topic's threads as
+    threads must be to each other to form a topic (cluster.DEFAULT_THRESHOLD)."""
+    if not topics or not articles:
+        return [None] * len(topics)
+    vocab = model.vocab
+    rows, cols, vals = [], [], []
+    for ti, (centroid, _, _) in enumerate(topics):
+        for f, w in centroid.items():
+            j = vocab.get(f)
+            if j is not None:
+                rows.append(ti)
+                cols.append(j)
+                vals.append(w)
+    C = sp.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(len(topics), len(vocab)))
+    scale = np.array([math.sqrt(max(c * n * (n - 1) + n, 1e-9)) / max(n, 1) for _, c, n in topics], dtype=np.float32)
+    docs = [Doc(id=-a.id, title=a.title, body=a.body) for a in articles]
+    A = model.tfidf(doc_features(docs, analyzer))
+    S = (A @ C.T).toarray() * scale[None, :]
+    out: list[int | None] = []
+    for ti in range(len(topics)):
+        best = int(np.argmax(S[:, ti]))
+        out.append(articles[best].id if S[best, ti] >= DEFAULT_THRESHOLD else None)
+    return out

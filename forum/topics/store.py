@@ -1,0 +1,436 @@
+"""The database side of topic detection and similar questions.
+
+Synchronous SQLAlchemy on purpose: these functions run in command-line
+processes and in worker threads of the web app (``asyncio.to_thread``), where
+heavy numpy and Kiwi work happens anyway, and bulk reads are simpler and
+faster without an event loop.
+
+* Thread texts: title + opening post, for the public threads that take part.
+* Terms: every thread is analysed once; ``thread_terms`` keeps the analyser's
+  terms with a digest of the text and of the analyser, so a stale row is
+  re-analysed and a fresh one never is.
+* Analysers: one per set of staff-edited synonym lines (``synonym_lines``).
+* Blobs: stored models and indexes, with a fingerprint of everything they
+  depend on (analyser, synonyms, algorithm source), so a stale one is rebuilt.
+* Leases: one process runs the job at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from forum.clock import utcnow
+from forum.models import (
+    Article,
+    ArticleStatus,
+    JobLease,
+    Post,
+    SynonymLine,
+    Thread,
+    ThreadTerms,
+    TopicBlob,
+)
+from forum.text import Analyzer, Synonyms, get_analyzer
+from forum.topics import cluster
+
+# The topic algorithm reads this much of a thread's opening post.
+BODY_CHARS: int = getattr(cluster, "BODY_CHARS", 1500)
+# Analysed in batches of this many texts (Kiwi uses all its threads per batch).
+ANALYSE_BATCH = 2000
+# SQLite allows 32k bound parameters per statement; stay well below.
+IN_CHUNK = 900
+
+
+# ---------------------------------------------------------------- fingerprints
+
+
+def _source(module_file: str | None) -> bytes:
+    try:
+        return Path(module_file or "").read_bytes()
+    except OSError:
+        return b""
+
+
+@functools.cache
+def terms_fingerprint() -> str:
+    """Changes whenever the analyser could produce different terms."""
+    import forum.text
+
+    try:
+        from kiwipiepy import __version__ as kiwi_version
+    except ImportError:  # pragma: no cover - kiwipiepy is a dependency
+        kiwi_version = "none"
+    h = hashlib.sha256(_source(forum.text.__file__))
+    h.update(str(kiwi_version).encode())
+    return h.hexdigest()[:16]
+
+
+def model_fingerprint(synonym_lines: Sequence[str]) -> str:
+    """Changes whenever stored vectors could be stale: the analyser, the
+    shipped and staff synonyms, or the similarity/clustering code."""
+    import forum.text
+    from forum.topics import similarity
+
+    h = hashlib.sha256(terms_fingerprint().encode())
+    h.update(_source(getattr(forum.text, "DEFAULT_SYNONYMS_PATH", None)))
+    h.update("\n".join(synonym_lines).encode())
+    h.update(_source(similarity.__file__))
+    h.update(_source(cluster.__file__))
+    return h.hexdigest()[:32]
+
+
+def text_digest(title: str, body: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(terms_fingerprint().encode())
+    h.update(title.encode())
+    h.update(b"\x00")
+    h.update(body.encode())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- analysers
+
+
+def synonym_lines(conn: Connection) -> list[str]:
+    rows = conn.execute(select(SynonymLine.line).order_by(SynonymLine.position, SynonymLine.id)).scalars()
+    return [line for line in rows if line.strip()]
+
+
+_analyzer_lock = threading.Lock()
+_analyzers: dict[str, Analyzer] = {}
+
+
+def analyzer_for(lines: Sequence[str]) -> Analyzer:
+    """The shipped analyser, or one that also knows the staff's synonym lines.
+    Only the newest custom analyser is kept (each holds its own Kiwi)."""
+    if not lines:
+        return get_analyzer()
+    key = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    with _analyzer_lock:
+        found = _analyzers.get(key)
+        if found is None:
+            _analyzers.clear()
+            found = _analyzers[key] = Analyzer(Synonyms(extra=list(lines)))
+        return found
+
+
+# ---------------------------------------------------------------- thread texts
+
+
+@dataclass
+class ThreadText:
+    id: int
+    title: str
+    body: str  # the opening post, cut to BODY_CHARS
+    created_at: datetime
+    views: int
+    solved: bool
+    category_id: int
+    external_id: str | None
+    slug: str
+
+    @property
+    def digest(self) -> str:
+        return text_digest(self.title, self.body)
+
+    def index_text(self) -> str:
+        """What the similar-question index reads."""
+        return f"{self.title}\n{self.body}"
+
+
+def public_thread_conditions() -> list:  # type: ignore[type-arg]
+    """Threads anyone may see, whose opening post anyone may read."""
+    return [
+        Thread.hidden_at.is_(None),  # type: ignore[union-attr]
+        Thread.deleted_at.is_(None),  # type: ignore[union-attr]
+        Post.hidden_at.is_(None),  # type: ignore[union-attr]
+        Post.deleted_at.is_(None),  # type: ignore[union-attr]
+    ]
+
+
+def _text_query(*where):  # type: ignore[no-untyped-def]
+    return (
+        select(
+            Thread.id,
+            Thread.title,
+            func.substr(Post.body, 1, BODY_CHARS),
+            Thread.created_at,
+            Thread.views,
+            Thread.solved_at,
+            Thread.category_id,
+            Thread.external_id,
+            Thread.slug,
+        )
+        .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+        .where(*public_thread_conditions(), *where)
+        .order_by(Thread.id)
+    )
+
+
+def _to_text(row) -> ThreadText:  # type: ignore[no-untyped-def]
+    return ThreadText(
+        id=row[0],
+        title=row[1],
+        body=row[2] or "",
+        created_at=row[3],
+        views=row[4] or 0,
+        solved=row[5] is not None,
+        category_id=row[6],
+        external_id=row[7],
+        slug=row[8],
+    )
+
+
+def load_texts(conn: Connection, *where) -> list[ThreadText]:  # type: ignore[no-untyped-def]
+    """Public threads matching ``where`` (conditions on Thread/Post), by id."""
+    return [_to_text(r) for r in conn.execute(_text_query(*where))]
+
+
+def load_texts_by_id(conn: Connection, ids: Iterable[int]) -> list[ThreadText]:
+    ids = sorted(set(ids))
+    out: list[ThreadText] = []
+    for start in range(0, len(ids), IN_CHUNK):
+        out.extend(load_texts(conn, Thread.id.in_(ids[start : start + IN_CHUNK])))  # type: ignore[union-attr]
+    out.sort(key=lambda t: t.id)
+    return out
+
+
+def max_thread_id(conn: Connection) -> int:
+    return conn.execute(select(func.max(Thread.id))).scalar() or 0
+
+
+# ---------------------------------------------------------------- terms
+
+
+Terms = tuple[list[str], list[str]]  # (title terms, body terms)
+
+
+def _split(joined: str) -> list[str]:
+    return joined.split(" ") if joined else []
+
+
+def cached_terms(conn: Connection, ids: Sequence[int] | None = None) -> dict[int, tuple[str, Terms]]:
+    """Stored (digest, terms) per thread id; all rows when ``ids`` is None."""
+    cols = (ThreadTerms.thread_id, ThreadTerms.digest, ThreadTerms.title_terms, ThreadTerms.body_terms)
+    out: dict[int, tuple[str, Terms]] = {}
+    if ids is None:
+        chunks: list[Sequence[int] | None] = [None]
+    else:
+        ids = sorted(set(ids))
+        chunks = [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
+    for chunk in chunks:
+        stmt = select(*cols)
+        if chunk is not None:
+            stmt = stmt.where(ThreadTerms.thread_id.in_(chunk))  # type: ignore[attr-defined]
+        for tid, digest, tt, bt in conn.execute(stmt):
+            out[tid] = (digest, (_split(tt), _split(bt)))
+    return out
+
+
+def analyse(analyzer: Analyzer, texts: Sequence[ThreadText]) -> list[Terms]:
+    titles = analyzer.terms_many([t.title for t in texts])
+    bodies = analyzer.terms_many([t.body for t in texts])
+    return list(zip(titles, bodies, strict=True))
+
+
+def _upsert_terms(conn: Connection, rows: list[dict]) -> None:  # type: ignore[type-arg]
+    if not rows:
+        return
+    table = ThreadTerms.__table__  # type: ignore[attr-defined]
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.thread_id],
+        set_={
+            "digest": stmt.excluded.digest,
+            "title_terms": stmt.excluded.title_terms,
+            "body_terms": stmt.excluded.body_terms,
+        },
+    )
+    conn.execute(stmt, rows)
+
+
+def store_terms(conn: Connection, texts: Sequence[ThreadText], terms: Sequence[Terms]) -> None:
+    rows = [
+        {"thread_id": t.id, "digest": t.digest, "title_terms": " ".join(tt), "body_terms": " ".join(bt)}
+        for t, (tt, bt) in zip(texts, terms, strict=True)
+    ]
+    for start in range(0, len(rows), 500):
+        _upsert_terms(conn, rows[start : start + 500])
+
+
+def ensure_terms(
+    engine: Engine,
+    texts: Sequence[ThreadText],
+    analyzer: Analyzer,
+    *,
+    cache: dict[int, tuple[str, Terms]] | None = None,
+    advance: Callable[[int], None] | None = None,
+) -> dict[int, Terms]:
+    """Terms of every text: from the cache when fresh, else analysed now and
+    stored (committed batch by batch, so an interrupted run keeps its work)."""
+    if cache is None:
+        with engine.connect() as conn:
+            cache = cached_terms(conn, [t.id for t in texts] if len(texts) < 50_000 else None)
+    out: dict[int, Terms] = {}
+    todo: list[ThreadText] = []
+    for t in texts:
+        hit = cache.get(t.id)
+        if hit is not None and hit[0] == t.digest:
+            out[t.id] = hit[1]
+        else:
+            todo.append(t)
+    if advance and len(out):
+        advance(len(out))
+    for start in range(0, len(todo), ANALYSE_BATCH):
+        batch = todo[start : start + ANALYSE_BATCH]
+        got = analyse(analyzer, batch)
+        with engine.begin() as conn:
+            store_terms(conn, batch, got)
+        for t, terms in zip(batch, got, strict=True):
+            out[t.id] = terms
+        if advance:
+            advance(len(batch))
+    return out
+
+
+# ---------------------------------------------------------------- articles
+
+
+@dataclass
+class ArticleText:
+    id: int
+    title: str
+    body: str
+    slug: str
+    updated_at: datetime
+
+    def index_text(self) -> str:
+        return f"{self.title}\n{self.body}"
+
+
+def published_articles(conn: Connection) -> list[ArticleText]:
+    rows = conn.execute(
+        select(Article.id, Article.title, func.substr(Article.body, 1, BODY_CHARS), Article.slug, Article.updated_at)
+        .where(Article.status == ArticleStatus.published.value)
+        .order_by(Article.id)
+    )
+    return [ArticleText(r[0], r[1], r[2] or "", r[3], r[4]) for r in rows]
+
+
+# ---------------------------------------------------------------- blobs
+
+
+@dataclass
+class Blob:
+    data: bytes
+    fingerprint: str
+    high_water: int
+    doc_count: int
+    built_at: datetime
+
+
+def load_blob(conn: Connection, name: str) -> Blob | None:
+    row = conn.execute(
+        select(
+            TopicBlob.data, TopicBlob.fingerprint, TopicBlob.high_water, TopicBlob.doc_count, TopicBlob.built_at
+        ).where(TopicBlob.name == name)
+    ).first()
+    return Blob(bytes(row[0]), row[1], row[2], row[3], row[4]) if row else None
+
+
+def blob_info(conn: Connection, name: str) -> tuple[str, int, datetime] | None:
+    """(fingerprint, high_water, built_at) without reading the data."""
+    row = conn.execute(
+        select(TopicBlob.fingerprint, TopicBlob.high_water, TopicBlob.built_at).where(TopicBlob.name == name)
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def save_blob(
+    conn: Connection,
+    name: str,
+    data: bytes,
+    *,
+    fingerprint: str,
+    high_water: int,
+    doc_count: int,
+    built_at: datetime | None = None,
+) -> None:
+    values = {
+        "data": data,
+        "fingerprint": fingerprint,
+        "high_water": high_water,
+        "doc_count": doc_count,
+        "built_at": built_at or utcnow(),
+    }
+    done = conn.execute(update(TopicBlob).where(TopicBlob.name == name).values(**values)).rowcount
+    if not done:
+        conn.execute(insert(TopicBlob).values(name=name, **values))
+
+
+# ---------------------------------------------------------------- leases
+
+
+def new_holder() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def acquire_lease(engine: Engine, name: str, holder: str, ttl: timedelta, *, now: datetime | None = None) -> bool:
+    """Takes the lease if it is free, expired or ours. Atomic on both databases:
+    one conditional UPDATE, or the INSERT of a new row (the primary key stops a
+    concurrent second INSERT)."""
+    now = now or utcnow()
+    with engine.begin() as conn:
+        taken = conn.execute(
+            update(JobLease)
+            .where(JobLease.name == name, (JobLease.expires_at < now) | (JobLease.holder == holder))
+            .values(holder=holder, acquired_at=now, expires_at=now + ttl)
+        ).rowcount
+        if taken:
+            return True
+        exists = conn.execute(select(JobLease.name).where(JobLease.name == name)).first()
+    if exists:
+        return False
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(JobLease).values(name=name, holder=holder, acquired_at=now, expires_at=now + ttl))
+    except IntegrityError:
+        return False
+    return True
+
+
+def renew_lease(engine: Engine, name: str, holder: str, ttl: timedelta) -> bool:
+    now = utcnow()
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                update(JobLease).where(JobLease.name == name, JobLease.holder == holder).values(expires_at=now + ttl)
+            ).rowcount
+        )
+
+
+def release_lease(engine: Engine, name: str, holder: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(JobLease).where(JobLease.name == name, JobLease.holder == holder))
+
+
+def lease_holder(conn: Connection, name: str, *, now: datetime | None = None) -> str | None:
+    now = now or utcnow()
+    row = conn.execute(select(JobLease.holder).where(JobLease.name == name, JobLease.expires_at >= now)).first()
+    return row[0] if row else None

@@ -1,0 +1,129 @@
+"""Similarity index and repeated-topic detection on small hand-made threads."""
+
+from forum.text import Analyzer, Synonyms
+from forum.topics.cluster import Doc, assign, detect
+from forum.topics.similarity import SimilarityIndex
+
+SYNONYMS = [
+    "refund, money back, 환불, 돈 돌려받기, 환급",
+    "password, 비밀번호, 비번",
+    "crash, 튕기다, 강제 종료",
+]
+
+TOPICS = {
+    "refund": ["환불 받고 싶어요", "환불은 어떻게 하나요", "돈 돌려받기 가능한가요", "환급 신청 방법", "구독 환불 요청합니다"],
+    "password": ["비밀번호를 잊어버렸어요", "비번 재설정 방법", "비밀번호 재설정 메일이 안 와요", "비밀번호 찾기", "비번을 바꾸고 싶어요"],
+    "crash": ["앱이 자꾸 튕겨요", "실행하면 강제 종료돼요", "앱이 튕기는 문제", "사진 올리면 앱이 튕겨요", "계속 강제 종료가 됩니다"],
+    "export": ["export my data to csv", "how do I export data as csv", "csv export of all my data", "data export to a csv file"],
+}
+ONE_OFFS = ["회사 소개서를 받을 수 있을까요", "what are your office hours in berlin", "로고 사용 가이드가 있나요"]
+
+
+def analyzer():
+    return Analyzer(Synonyms.from_lines(SYNONYMS))
+
+
+def make_docs():
+    docs, label = [], {}
+    for name, texts in TOPICS.items():
+        for t in texts:
+            label[len(docs)] = name
+            docs.append(Doc(id=len(docs), title=t, body=t))
+    for t in ONE_OFFS:
+        label[len(docs)] = None
+        docs.append(Doc(id=len(docs), title=t, body=t))
+    return docs, label
+
+
+def test_detect_finds_one_topic_per_repeated_question():
+    docs, label = make_docs()
+    topics = detect(docs, analyzer())
+    found = [{label[d] for d in t.doc_ids} for t in topics]
+    assert all(len(names) == 1 for names in found), found
+    assert sorted(n for names in found for n in names) == sorted(TOPICS)
+
+
+def test_one_off_questions_stay_unclustered():
+    docs, label = make_docs()
+    clustered = {d for t in detect(docs, analyzer()) for d in t.doc_ids}
+    assert not any(label[d] is None for d in clustered)
+
+
+def test_detect_is_deterministic_and_independent_of_input_order():
+    docs, _ = make_docs()
+    a = detect(docs, analyzer())
+    b = detect(list(reversed(docs)), analyzer())
+    assert [(t.doc_ids, t.title, t.key_terms) for t in a] == [(t.doc_ids, t.title, t.key_terms) for t in b]
+
+
+def test_topics_smaller_than_min_size_are_not_suggested():
+    docs, _ = make_docs()
+    assert all(t.size >= 6 for t in detect(docs, analyzer(), min_size=6))
+
+
+def test_a_topic_is_titled_by_one_of_its_own_threads_and_has_key_terms():
+    docs, _ = make_docs()
+    titles = {d.id: d.title for d in docs}
+    for t in detect(docs, analyzer()):
+        assert t.title in {titles[i] for i in t.doc_ids}
+        assert t.key_terms
+
+
+def test_topic_keys_survive_a_rerun_that_adds_threads():
+    docs, _ = make_docs()
+    first = detect(docs, analyzer())
+    more = docs + [Doc(id=100, title="환불 요청드려요", body="환불 요청드려요")]
+    second = detect(more, analyzer(), previous=first)
+    assert {t.key for t in first} <= {t.key for t in second}
+
+
+def test_a_new_thread_joins_the_topic_it_repeats_and_a_new_subject_is_left_over():
+    docs, label = make_docs()
+    topics = detect(docs, analyzer())
+    new = [Doc(id=200, title="앱이 계속 튕겨요 도와주세요", body=""), Doc(id=201, title="채용 공고는 어디서 보나요", body="")]
+    updated, leftovers = assign(new, topics, analyzer())
+    crash = next(t for t in updated if 200 in t.doc_ids)
+    assert {label.get(d) for d in crash.doc_ids if d in label} == {"crash"}
+    assert [d.id for d in leftovers] == [201]
+
+
+def test_similar_questions_come_best_first_with_scores_between_zero_and_one():
+    docs, label = make_docs()
+    index = SimilarityIndex.build([(d.id, d.title) for d in docs], analyzer())
+    hits = index.query("환불 받을 수 있나요", limit=3)
+    assert [label[i] for i, _ in hits] == ["refund"] * 3
+    scores = [s for _, s in hits]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+
+
+def test_similar_lookup_excludes_given_ids():
+    docs, _ = make_docs()
+    index = SimilarityIndex.build([(d.id, d.title) for d in docs], analyzer())
+    best = index.query(docs[0].title, limit=1)[0][0]
+    assert best == 0
+    assert index.query(docs[0].title, limit=1, exclude={0})[0][0] != 0
+
+
+def test_index_supports_adding_and_removing_documents():
+    docs, _ = make_docs()
+    index = SimilarityIndex.build([(d.id, d.title) for d in docs], analyzer())
+    index.add([(500, "비밀번호 재설정이 안 돼요")])
+    assert 500 in [i for i, _ in index.query("비밀번호 재설정", limit=5)]
+    index.remove([500])
+    assert 500 not in [i for i, _ in index.query("비밀번호 재설정", limit=5)]
+
+
+def test_index_round_trips_through_bytes():
+    docs, _ = make_docs()
+    a = analyzer()
+    index = SimilarityIndex.build([(d.id, d.title) for d in docs], a)
+    copy = SimilarityIndex.from_bytes(index.to_bytes(), a)
+    q = "export data to csv"
+    assert [i for i, _ in copy.query(q, 3)] == [i for i, _ in index.query(q, 3)]
+
+
+def test_empty_inputs_are_handled():
+    a = analyzer()
+    assert detect([], a) == []
+    index = SimilarityIndex.build([], a)
+    assert index.query("anything") == []
