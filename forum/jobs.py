@@ -34,6 +34,7 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._running = False
         self._engine: Any = None
+        self._current: asyncio.Future[Any] | None = None
 
     @property
     def running(self) -> bool:
@@ -44,13 +45,18 @@ class Scheduler:
             delay = min(self.interval, FIRST_RUN_DELAY) if self.interval > 0 else None
             self._task = asyncio.get_running_loop().create_task(self.run_forever(first_delay=delay))
 
-    async def stop(self) -> None:
+    async def stop(self, *, wait: float = 30.0) -> None:
+        """Stops the schedule. A run in progress (a thread) cannot be
+        interrupted: it is given ``wait`` seconds to finish its transaction."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._engine is not None:
+        if self._current is not None and not self._current.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._current), timeout=wait)
+        if self._engine is not None and (self._current is None or self._current.done()):
             self._engine.dispose()
             self._engine = None
 
@@ -80,7 +86,8 @@ class Scheduler:
             self._engine = make_sync_engine(self.settings.database_url)
         self._running = True
         try:
-            report = await asyncio.to_thread(job.run, self.settings, engine=self._engine)
+            self._current = asyncio.ensure_future(asyncio.to_thread(job.run, self.settings, engine=self._engine))
+            report = await asyncio.shield(self._current)
         except Exception:
             log.exception("the repeated-topic job failed")
             return None

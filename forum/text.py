@@ -21,6 +21,7 @@ so it is loaded lazily, once per process (:func:`get_analyzer`).
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import re
 import threading
@@ -611,7 +612,7 @@ class Analyzer:
                 result[i] = list(self._analyse_uncached(norm))
         if korean_idx:
             token_lists = self.kiwi.tokenize([norms[i] for i in korean_idx])
-            for i, tokens in zip(korean_idx, token_lists):
+            for i, tokens in zip(korean_idx, token_lists, strict=False):
                 result[i] = self._korean_terms(tokens, norms[i])
         return [r if r is not None else [] for r in result]
 
@@ -646,7 +647,7 @@ class Analyzer:
 
 def feature_list(canon_terms: Sequence[str], norm_text: str) -> list[str]:
     feats = list(canon_terms)
-    feats.extend([f"{a} {b}" for a, b in zip(canon_terms, canon_terms[1:])])
+    feats.extend([f"{a} {b}" for a, b in itertools.pairwise(canon_terms)])
     for run in _HANGUL_RUN.findall(norm_text):
         feats.extend(_hangul_grams(run))
     if LATIN_NGRAMS:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import random
 import statistics
 import sys
@@ -504,6 +505,11 @@ async def index(url: str) -> tuple[int, float]:
     return done, elapsed
 
 
+def _p95(sorted_times: list[float]) -> float:
+    """Nearest rank."""
+    return sorted_times[max(0, math.ceil(0.95 * len(sorted_times)) - 1)]
+
+
 async def time_queries(url: str, repeats: int) -> None:
     engine = make_async_engine(url)
     sessionmaker = make_sessionmaker(engine)
@@ -525,10 +531,8 @@ async def time_queries(url: str, repeats: int) -> None:
     for q in QUERIES:
         ts = sorted(timings[q])
         more = "+" if totals[q] >= search.COUNT_CAP else ""
-        print(
-            f"{q:<28} {str(totals[q]) + more:>8} {statistics.median(ts):>10.1f} {ts[int(0.95 * (len(ts) - 1))]:>8.1f}"
-        )
-    p95 = all_times[int(0.95 * (len(all_times) - 1))]
+        print(f"{q:<28} {str(totals[q]) + more:>8} {statistics.median(ts):>10.1f} {_p95(ts):>8.1f}")
+    p95 = _p95(all_times)
     print(f"\nALL {len(all_times)} searches: median {statistics.median(all_times):.1f} ms, p95 {p95:.1f} ms")
 
 

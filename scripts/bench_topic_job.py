@@ -34,12 +34,33 @@ import time
 from datetime import UTC, datetime, timedelta
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.path.join(ROOT, "..", "shared", "data")
+DATA = next(
+    (d for d in (os.path.join(ROOT, "..", "shared", "data"), "/work/shared/data") if os.path.isdir(d)),
+    os.path.join(ROOT, "..", "shared", "data"),
+)
 
-FILLER_EN = ["Thanks in advance.", "Any help appreciated.", "This started yesterday.", "On my phone.",
-             "It is urgent.", "I tried again.", "Not sure what to do.", "Since the last update.", "For my team."]
-FILLER_KO = ["미리 감사합니다.", "도와주세요.", "어제부터 이래요.", "휴대폰에서요.", "급합니다.", "다시 해봤는데요.",
-             "어떻게 해야 할지 모르겠어요.", "업데이트 이후로요.", "팀에서 쓰고 있어요."]
+FILLER_EN = [
+    "Thanks in advance.",
+    "Any help appreciated.",
+    "This started yesterday.",
+    "On my phone.",
+    "It is urgent.",
+    "I tried again.",
+    "Not sure what to do.",
+    "Since the last update.",
+    "For my team.",
+]
+FILLER_KO = [
+    "미리 감사합니다.",
+    "도와주세요.",
+    "어제부터 이래요.",
+    "휴대폰에서요.",
+    "급합니다.",
+    "다시 해봤는데요.",
+    "어떻게 해야 할지 모르겠어요.",
+    "업데이트 이후로요.",
+    "팀에서 쓰고 있어요.",
+]
 ANSWERS_EN = ["Go to Settings and try again.", "Restart the app, then sign in again.", "Contact support with your id."]
 ANSWERS_KO = ["설정에서 다시 시도해 보세요.", "앱을 다시 시작하고 로그인해 보세요.", "고객센터로 문의해 주세요."]
 
@@ -75,14 +96,45 @@ def load_pool() -> list[tuple[str, list[str]]]:
 
 def synthetic_pool() -> list[tuple[str, list[str]]]:
     rng = random.Random(3)
-    en = "account password refund invoice export import sync calendar login mobile app team plan upgrade".split()
-    ko = "계정 비밀번호 환불 영수증 내보내기 가져오기 동기화 캘린더 로그인 모바일 앱 팀 요금제 업그레이드".split()
+    en = [
+        "account",
+        "password",
+        "refund",
+        "invoice",
+        "export",
+        "import",
+        "sync",
+        "calendar",
+        "login",
+        "mobile",
+        "app",
+        "team",
+        "plan",
+        "upgrade",
+    ]
+    ko = [
+        "계정",
+        "비밀번호",
+        "환불",
+        "영수증",
+        "내보내기",
+        "가져오기",
+        "동기화",
+        "캘린더",
+        "로그인",
+        "모바일",
+        "앱",
+        "팀",
+        "요금제",
+        "업그레이드",
+    ]
     pool = []
     for k in range(3000):
         words, lang = (en, "en") if k % 2 else (ko, "ko")
         base = rng.sample(words, 3)
-        pool.append((lang, [" ".join(rng.sample(base, 3)) + (" 문의" if lang == "ko" else " question")
-                            for _ in range(4)]))
+        pool.append(
+            (lang, [" ".join(rng.sample(base, 3)) + (" 문의" if lang == "ko" else " question") for _ in range(4)])
+        )
     return pool
 
 
@@ -117,8 +169,13 @@ def write_threads(path: str, n: int, start: int, pool, rng: random.Random, now: 
             }
             if rng.random() < 0.3:
                 answers = ANSWERS_EN if lang == "en" else ANSWERS_KO
-                item["replies"] = [{"body": rng.choice(answers), "author": f"user{rng.randrange(20000)}",
-                                    "accepted": rng.random() < 0.5}]
+                item["replies"] = [
+                    {
+                        "body": rng.choice(answers),
+                        "author": f"user{rng.randrange(20000)}",
+                        "accepted": rng.random() < 0.5,
+                    }
+                ]
             f.write(json.dumps(item, ensure_ascii=False) + "\n")
             titles.append(title)
     return titles
@@ -151,12 +208,11 @@ def main() -> None:
     rng = random.Random(11)
     now = datetime.now(UTC).replace(tzinfo=None)
     pool = load_pool()
-    print(f"database: {url}")
+    print(f"database: {url}; texts from {DATA if len(pool) > 3000 else 'a synthetic vocabulary'}")
 
     first = os.path.join(work, "threads.jsonl")
     titles = write_threads(first, args.threads, 0, pool, rng, now)
-    subprocess.run([sys.executable, "-m", "forum", "db", "upgrade"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "forum", "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     r = measured(env, "import", "threads", first)
     print(f"import {args.threads:,} threads: {r['wall']:.1f} s, peak {r['rss_mb']:.0f} MB  | {r['stdout'].strip()}")
 
@@ -176,8 +232,10 @@ def main() -> None:
     one = measured(env, "similar", "--json", "--limit", "5", stdin=queries[0] + "\n")
     many = measured(env, "similar", "--json", "--limit", "5", stdin="\n".join(queries) + "\n")
     per_query = (many["wall"] - one["wall"]) / max(1, len(queries) - 1) * 1000
-    print(f"forum similar: {one['wall']:.1f} s for 1 query (loading included), {many['wall']:.1f} s for "
-          f"{len(queries)} queries, i.e. {per_query:.1f} ms a query; peak {many['rss_mb']:.0f} MB")
+    print(
+        f"forum similar: {one['wall']:.1f} s for 1 query (loading included), {many['wall']:.1f} s for "
+        f"{len(queries)} queries, i.e. {per_query:.1f} ms a query; peak {many['rss_mb']:.0f} MB"
+    )
 
     os.environ["FORUM_DATABASE_URL"] = url
     sys.path.insert(0, ROOT)
@@ -196,8 +254,10 @@ def main() -> None:
         index.search(q, 5)
         times.append((time.perf_counter() - t) * 1000)
     times.sort()
-    print(f"similar lookup in process: index loaded in {load_s:.1f} s; median {statistics.median(times):.1f} ms, "
-          f"p95 {times[int(len(times) * 0.95) - 1]:.1f} ms, max {times[-1]:.1f} ms over {len(times)} queries")
+    print(
+        f"similar lookup in process: index loaded in {load_s:.1f} s; median {statistics.median(times):.1f} ms, "
+        f"p95 {times[int(len(times) * 0.95) - 1]:.1f} ms, max {times[-1]:.1f} ms over {len(times)} queries"
+    )
     engine.dispose()
     if args.keep:
         print(f"kept {work}")

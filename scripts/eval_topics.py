@@ -38,22 +38,28 @@ def cmd_clusters(args, tq) -> None:
     from forum.topics.cluster import Doc, detect
     from forum.topics.similarity import SimilarityIndex
 
-    items = [json.loads(l) for l in open(args.file, encoding="utf-8") if l.strip()]
+    with open(args.file, encoding="utf-8") as f:
+        items = [json.loads(line) for line in f if line.strip()]
     labels = {str(i["id"]): i.get("label") for i in items}
     t0 = time.perf_counter()
     analyzer = get_analyzer()
     load_s = time.perf_counter() - t0
     docs = [Doc(id=n, title=i["title"], body=i.get("body") or i["title"]) for n, i in enumerate(items)]
     t0 = time.perf_counter()
-    topics = detect(docs, analyzer, min_size=args.min_topic_size, threshold=args.threshold) if args.threshold else \
-        detect(docs, analyzer, min_size=args.min_topic_size)
+    topics = (
+        detect(docs, analyzer, min_size=args.min_topic_size, threshold=args.threshold)
+        if args.threshold
+        else detect(docs, analyzer, min_size=args.min_topic_size)
+    )
     detect_s = time.perf_counter() - t0
     ext = [str(i["id"]) for i in items]
     suggestions = [[ext[d] for d in t.doc_ids] for t in topics]
     scores = tq.suggestion_scores(labels, suggestions, args.min_topic_size)
 
     t0 = time.perf_counter()
-    index = SimilarityIndex.build([(n, f"{i['title']}\n{i.get('body') or i['title']}") for n, i in enumerate(items)], analyzer)
+    index = SimilarityIndex.build(
+        [(n, f"{i['title']}\n{i.get('body') or i['title']}") for n, i in enumerate(items)], analyzer
+    )
     build_s = time.perf_counter() - t0
     rng = random.Random(7)
     labelled = [i for i in items if i.get("label") is not None]
@@ -64,26 +70,47 @@ def cmd_clusters(args, tq) -> None:
     query_ms = (time.perf_counter() - t0) / max(1, len(sample)) * 1000
     p5 = tq.precision_at_k(labels, [str(i["id"]) for i in sample], results, args.limit)
     del pos
-    print(json.dumps({**scores, "similar_p@5": p5, "detect_s": detect_s, "analyzer_load_s": load_s,
-                      "index_build_s": build_s, "query_ms": query_ms}, indent=1))
-    print("topics: b3_f1={b3_f1:.3f} (P={b3_precision:.3f} R={b3_recall:.3f}) purity={purity:.3f} coverage={coverage:.3f} "
-          "redundancy={redundancy:.2f} noise={noise:.3f} similar_p@5={p5:.3f} detect_s={d:.1f}".format(**scores, p5=p5, d=detect_s))
+    print(
+        json.dumps(
+            {
+                **scores,
+                "similar_p@5": p5,
+                "detect_s": detect_s,
+                "analyzer_load_s": load_s,
+                "index_build_s": build_s,
+                "query_ms": query_ms,
+            },
+            indent=1,
+        )
+    )
+    print(
+        "topics: b3_f1={b3_f1:.3f} (P={b3_precision:.3f} R={b3_recall:.3f}) purity={purity:.3f} "
+        "coverage={coverage:.3f} redundancy={redundancy:.2f} noise={noise:.3f} "
+        "similar_p@5={p5:.3f} detect_s={d:.1f}".format(**scores, p5=p5, d=detect_s)
+    )
     if args.show:
         for t in topics[: args.show]:
-            print(f"  [{t.size}] {t.title} | {', '.join(t.key_terms[:6])} | cohesion={t.cohesion:.2f} | "
-                  + ",".join(sorted({str(labels[ext[d]]) for d in t.doc_ids})))
+            print(
+                f"  [{t.size}] {t.title} | {', '.join(t.key_terms[:6])} | cohesion={t.cohesion:.2f} | "
+                + ",".join(sorted({str(labels[ext[d]]) for d in t.doc_ids}))
+            )
 
 
 def cmd_pairs(args, tq) -> None:
     from forum.text import get_analyzer
     from forum.topics.similarity import SimilarityIndex
 
-    rows = [l.rstrip("\n").split("\t") for l in open(args.file, encoding="utf-8")][1:]
+    with open(args.file, encoding="utf-8") as f:
+        rows = [line.split("\t") for line in f.read().splitlines()][1:]
     rows = [r for r in rows if len(r) >= 3]
     ids: dict[str, str] = {}
-    for q1, q2, _ in rows:
+    for _q1, q2, _ in rows:
         ids.setdefault(tq.one_line(q2), f"t{len(ids)}")
-    same = [(tq.one_line(q1), ids[tq.one_line(q2)]) for q1, q2, dup in rows if dup.strip() == "0" and tq.one_line(q1) != tq.one_line(q2)]
+    same = [
+        (tq.one_line(q1), ids[tq.one_line(q2)])
+        for q1, q2, dup in rows
+        if dup.strip() == "0" and tq.one_line(q1) != tq.one_line(q2)
+    ]
     analyzer = get_analyzer()
     texts = list(ids)
     t0 = time.perf_counter()
@@ -94,7 +121,12 @@ def cmd_pairs(args, tq) -> None:
     results = [[ext[d] for d, _ in index.query(q, 5)] for q, _ in same]
     query_ms = (time.perf_counter() - t0) / max(1, len(same)) * 1000
     scores = tq.retrieval_scores([t for _, t in same], results)
-    print(json.dumps({**scores, "queries": len(same), "threads": len(ids), "index_build_s": build_s, "query_ms": query_ms}, indent=1))
+    print(
+        json.dumps(
+            {**scores, "queries": len(same), "threads": len(ids), "index_build_s": build_s, "query_ms": query_ms},
+            indent=1,
+        )
+    )
     print("pairs: recall@1={recall@1:.3f} recall@5={recall@5:.3f} mrr={mrr:.3f}".format(**scores))
 
 

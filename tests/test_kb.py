@@ -170,3 +170,33 @@ async def test_pages_answer_in_korean(client, article):
     assert r.status_code == 200 and "지식 베이스" in r.text
     page = await client.get(f"/kb/{article.id}/{article.slug}")
     assert "도움이 되었나요?" in page.text
+
+
+async def _suggestion_with(db, n: int) -> int:  # type: ignore[no-untyped-def]
+    from forum.models import TopicMember, TopicSuggestion
+
+    async with db.begin() as s:
+        category = await make_category(s)
+        suggestion = TopicSuggestion(title=f"Topic of {n}", thread_count=n)
+        s.add(suggestion)
+        await s.flush()
+        for i in range(n):
+            thread = await make_thread(s, category=category, title=f"Question {n}-{i}", body=f"Body {n}-{i}")
+            await make_reply(s, thread, body=f"Answer {i}")
+            s.add(TopicMember(thread_id=thread.id, suggestion_id=suggestion.id))
+        return suggestion.id
+
+
+async def test_pages_do_a_fixed_number_of_queries(client, db, app, staff, article):
+    from tests.test_query_counts import _queries_for
+
+    small, large = await _suggestion_with(db, 2), await _suggestion_with(db, 12)
+    async with db.begin() as s:
+        for i in range(8):
+            a = await kb.create_article(s, author=staff, title=f"Article number {i}", body="Some useful text.")
+            await kb.publish(s, a, user=staff)
+    await client.login_as(staff)
+    assert await _queries_for(client, app, f"/topics/{small}") == await _queries_for(client, app, f"/topics/{large}")
+    assert await _queries_for(client, app, "/topics") <= 8
+    assert await _queries_for(client, app, "/kb") <= 6
+    assert await _queries_for(client, app, f"/kb/{article.id}/{article.slug}") <= 8

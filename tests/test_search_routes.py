@@ -137,9 +137,9 @@ async def test_search_page_queries_do_not_grow_with_results(client, db, app):
     async with db.begin() as session:
         category = await make_category(session)
         for i in range(2):
-            await make_thread(session, category=category, title=f"프린터 연결 {i}", body="프린터가 안 잡혀요", replies=1)
+            await make_thread(session, category=category, title=f"프린터 연결 {i}", body="프린터 오류", replies=1)
         for i in range(15):
-            await make_thread(session, category=category, title=f"스캐너 연결 {i}", body="스캐너가 안 잡혀요", replies=3)
+            await make_thread(session, category=category, title=f"스캐너 연결 {i}", body="스캐너 오류", replies=3)
     await client.get("/search", params={"q": "워밍업"})
     counts = []
     for query in ("프린터", "스캐너"):
@@ -148,4 +148,5 @@ async def test_search_page_queries_do_not_grow_with_results(client, db, app):
         assert page.status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1]
-    assert counts[0] <= 9
+    # PostgreSQL adds a probe and planner settings around the search: still a fixed number.
+    assert counts[0] <= 16

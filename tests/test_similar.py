@@ -166,6 +166,8 @@ async def test_the_index_catches_up_with_new_edited_and_hidden_threads(db, setti
         index.ensure()
         assert index.search("calendar sync", 3) == []
         index.rebuild_after, index.rebuild_share = 1, 0.0
+        async with db.begin() as s:
+            await make_thread(s, title="Calendar invites arrive late", body="Calendar invites.", category=category)
         index.ensure()
         assert index.search("calendar sync", 3)[0].id == cal.id
         # A fresh process loads the stored index and catches up the same way.

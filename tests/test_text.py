@@ -94,3 +94,21 @@ def test_search_can_expand_a_query_concept_into_its_variants():
     a = analyzer_with("refund, 환불, money back")
     alternatives = a.expand_query(a.terms("환불"))
     assert len(alternatives) == 1 and "money back" in alternatives[0]
+
+
+def test_spacing_variants_give_the_same_terms():
+    a = Analyzer(Synonyms.from_lines(["login, 로그인"]))
+    assert a.expand(a.terms("로그인이 안돼요")) == a.expand(a.terms("로그인 이 안 돼요"))
+
+
+def test_a_compound_variant_matches_whether_kiwi_splits_it_or_not():
+    a = Analyzer(Synonyms.from_lines(["password, 비밀번호"]))
+    for text in ["비밀번호", "비밀번호 규칙이 까다로워요", "비밀번호라고 나와요"]:
+        assert "~password" in a.expand(a.terms(text)), text
+
+
+def test_a_phrase_that_analysis_reduces_to_one_plain_word_does_not_capture_it():
+    # "두 번 결제" analyses to just 결제: it must not turn every 결제 into "double charge"
+    a = Analyzer(Synonyms.from_lines(["double charge, 두 번 결제, 중복 결제", "payment, 결제"]))
+    assert a.expand(a.terms("결제")) == ["~payment"]
+    assert a.expand(a.terms("중복 결제")) == ["~doubl_charg"]

@@ -17,6 +17,7 @@ from forum.models import (
     Thread,
     TopicEvent,
     TopicMember,
+    TopicRun,
     TopicSuggestion,
 )
 from forum.services import kb, topics
@@ -397,11 +398,36 @@ async def test_staff_can_start_a_run_from_the_suggestions_page(app, db, seeded, 
     r = await client.submit("/topics/run")
     assert r.status_code == 303 and r.headers["location"] == "/topics?started=1"
     try:
-        for _ in range(600):
+        for _ in range(1200):
             async with db() as s:
-                if await s.scalar(select(func.count()).select_from(TopicSuggestion)):
+                if await s.scalar(select(func.count()).select_from(TopicRun).where(TopicRun.status == "done")):
                     break
             await asyncio.sleep(0.1)
         assert len(await _suggestions(db)) == 3
     finally:
         await jobs.stop(app)
+
+
+def test_shifting_a_centroid_matches_recomputing_it():
+    from forum.text import get_analyzer
+    from forum.topics.cluster import Doc, doc_features
+    from forum.topics.job import centroid_of, shifted_centroid
+    from forum.topics.similarity import TextModel
+
+    analyzer = get_analyzer()
+    titles = PASSWORD + REFUND
+    docs = [Doc(id=i, title=t, body=t) for i, t in enumerate(titles)]
+    feats = doc_features(docs, analyzer)
+    model = TextModel.fit(feats)
+    X = model.tfidf(feats)
+    vectors = {i: X[i] for i in range(len(titles))}
+    before, after = [0, 1, 2, 5], [0, 1, 3, 4]  # 2 and 5 leave, 3 and 4 join
+    centroid, cohesion = centroid_of(model, vectors, before)
+    shifted, shifted_cohesion = shifted_centroid(
+        model, centroid, cohesion, len(before), [vectors[3], vectors[4]], [vectors[2], vectors[5]], len(after)
+    )
+    expected, expected_cohesion = centroid_of(model, vectors, after)
+    assert shifted_cohesion == pytest.approx(expected_cohesion, abs=1e-4)
+    assert shifted.keys() == expected.keys()
+    for feature, weight in expected.items():
+        assert shifted[feature] == pytest.approx(weight, abs=1e-4)

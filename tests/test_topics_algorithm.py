@@ -11,10 +11,33 @@ SYNONYMS = [
 ]
 
 TOPICS = {
-    "refund": ["환불 받고 싶어요", "환불은 어떻게 하나요", "돈 돌려받기 가능한가요", "환급 신청 방법", "구독 환불 요청합니다"],
-    "password": ["비밀번호를 잊어버렸어요", "비번 재설정 방법", "비밀번호 재설정 메일이 안 와요", "비밀번호 찾기", "비번을 바꾸고 싶어요"],
-    "crash": ["앱이 자꾸 튕겨요", "실행하면 강제 종료돼요", "앱이 튕기는 문제", "사진 올리면 앱이 튕겨요", "계속 강제 종료가 됩니다"],
-    "export": ["export my data to csv", "how do I export data as csv", "csv export of all my data", "data export to a csv file"],
+    "refund": [
+        "환불 받고 싶어요",
+        "환불은 어떻게 하나요",
+        "돈 돌려받기 가능한가요",
+        "환급 신청 방법",
+        "구독 환불 요청합니다",
+    ],
+    "password": [
+        "비밀번호를 잊어버렸어요",
+        "비번 재설정 방법",
+        "비밀번호 재설정 메일이 안 와요",
+        "비밀번호 찾기",
+        "비번을 바꾸고 싶어요",
+    ],
+    "crash": [
+        "앱이 자꾸 튕겨요",
+        "실행하면 강제 종료돼요",
+        "앱이 튕기는 문제",
+        "사진 올리면 앱이 튕겨요",
+        "계속 강제 종료가 됩니다",
+    ],
+    "export": [
+        "export my data to csv",
+        "how do I export data as csv",
+        "csv export of all my data",
+        "data export to a csv file",
+    ],
 }
 ONE_OFFS = ["회사 소개서를 받을 수 있을까요", "what are your office hours in berlin", "로고 사용 가이드가 있나요"]
 
@@ -72,7 +95,7 @@ def test_a_topic_is_titled_by_one_of_its_own_threads_and_has_key_terms():
 def test_topic_keys_survive_a_rerun_that_adds_threads():
     docs, _ = make_docs()
     first = detect(docs, analyzer())
-    more = docs + [Doc(id=100, title="환불 요청드려요", body="환불 요청드려요")]
+    more = [*docs, Doc(id=100, title="환불 요청드려요", body="환불 요청드려요")]
     second = detect(more, analyzer(), previous=first)
     assert {t.key for t in first} <= {t.key for t in second}
 
@@ -80,7 +103,10 @@ def test_topic_keys_survive_a_rerun_that_adds_threads():
 def test_a_new_thread_joins_the_topic_it_repeats_and_a_new_subject_is_left_over():
     docs, label = make_docs()
     topics = detect(docs, analyzer())
-    new = [Doc(id=200, title="앱이 계속 튕겨요 도와주세요", body=""), Doc(id=201, title="채용 공고는 어디서 보나요", body="")]
+    new = [
+        Doc(id=200, title="앱이 계속 튕겨요 도와주세요", body=""),
+        Doc(id=201, title="채용 공고는 어디서 보나요", body=""),
+    ]
     updated, leftovers = assign(new, topics, analyzer())
     crash = next(t for t in updated if 200 in t.doc_ids)
     assert {label.get(d) for d in crash.doc_ids if d in label} == {"crash"}
@@ -127,3 +153,56 @@ def test_empty_inputs_are_handled():
     assert detect([], a) == []
     index = SimilarityIndex.build([], a)
     assert index.query("anything") == []
+
+
+def test_reciprocal_agglomeration_merges_close_rows_and_keeps_far_ones_apart():
+    import numpy as np
+    import scipy.sparse as sp
+
+    from forum.topics.cluster import groups_of, rac_cluster
+    from forum.topics.similarity import TextModel, knn_graph
+
+    X = sp.csr_matrix(np.array([[1, 0, 0], [0.95, 0.3, 0], [0.9, 0.4, 0], [0, 0, 1], [0, 0.1, 0.99]], np.float32))
+    X = sp.csr_matrix(X.multiply(1 / np.sqrt(X.multiply(X).sum(axis=1))))
+    model = TextModel({"a": 0, "b": 1, "c": 2}, np.ones(3), 5)
+    nbr, sim = knn_graph(model, X, None, 3)
+    groups = groups_of(rac_cluster(X, nbr, sim, 0.5))
+    assert sorted(map(sorted, groups)) == [[0, 1, 2], [3, 4]]
+
+
+def test_large_input_knn_path_agrees_with_the_exact_one():
+    import numpy as np
+
+    from forum.topics import similarity
+
+    a = analyzer()
+    docs, _ = make_docs()
+    texts = [d.title for d in docs] * 3
+    feats = [[*a.features(t), f"u{i}"] for i, t in enumerate(texts)]
+    model, X = similarity.TextModel.fit_transform(feats)
+    _exact_n, exact_s = similarity.knn_graph(model, X, None, 5)
+    _approx_n, approx_s = similarity._pruned_knn(X, 5)
+
+    # the approximate path ignores candidates with next to no overlap (CANDIDATE_FLOOR)
+    def strong(s):
+        return np.sort(np.where(s >= 0.05, s, 0), axis=1)
+
+    assert np.allclose(strong(exact_s), strong(approx_s), atol=1e-5)
+
+
+def test_detection_does_not_depend_on_input_order():
+    docs, _ = make_docs()
+    a = analyzer()
+    first = [sorted(t.doc_ids) for t in detect(docs, a)]
+    assert [sorted(t.doc_ids) for t in detect(list(reversed(docs)), a)] == first
+
+
+def test_new_threads_join_the_topic_they_ask_about():
+    docs, label = make_docs()
+    a = analyzer()
+    topics = detect(docs, a)
+    new = [Doc(id=900, title="환불 신청은 어떻게 하나요", body="환불 신청은 어떻게 하나요")]
+    updated, leftovers = assign(new, topics, a)
+    joined = [t for t in updated if 900 in t.doc_ids]
+    assert not leftovers and len(joined) == 1
+    assert {label[d] for d in joined[0].doc_ids if d != 900} == {"refund"}

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forum import search
 from forum.config import Settings
-from forum.models import Thread
+from forum.models import Article, Thread
 from forum.progress import Progress
 
 
@@ -21,6 +21,7 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> None:
 
     async def work(session: AsyncSession) -> int:
         total = await session.scalar(select(func.count()).select_from(Thread)) or 0
+        total += await session.scalar(select(func.count()).select_from(Article)) or 0
         with Progress(total, "Indexing") as bar:
             return await search.reindex_all(session, batch_size=args.batch_size, progress=bar.advance)
 

@@ -75,6 +75,10 @@ def tsquery_literal(query: ParsedQuery) -> str:
     return " & ".join("(" + " | ".join(_alternative(a) for a in g.alternatives) + ")" for g in query.groups)
 
 
+# Whether window_condition lists the window's keys (they are known to match).
+WINDOW_IS_KEYS = True
+
+
 def window_condition(key: str) -> str:
     """The ranking window (see forum.search._matches), by its keys: walking the
     index again from the newest to the oldest key would cost as much as the
@@ -132,8 +136,12 @@ async def clear(session: AsyncSession) -> None:
 
 
 async def bulk_start(session: AsyncSession) -> None:
-    # Building a GIN index once is much faster than growing it row by row.
-    await session.execute(text("DROP INDEX IF EXISTS search_fts_tsv_idx"))
+    """Before a full rebuild. Building a GIN index once is much faster than
+    growing it row by row, but dropping it locks searches out until the
+    rebuild commits: done only for a first build, when there is nothing to
+    search yet."""
+    if not await session.scalar(text("SELECT EXISTS (SELECT 1 FROM search_fts)")):
+        await session.execute(text("DROP INDEX IF EXISTS search_fts_tsv_idx"))
 
 
 async def bulk_finish(session: AsyncSession) -> None:
@@ -142,17 +150,19 @@ async def bulk_finish(session: AsyncSession) -> None:
     await session.execute(text("ANALYZE search_documents"))
 
 
-async def density(session: AsyncSession, query: ParsedQuery) -> float:
-    """The share of the PROBE most recent documents that match: a cheap, exact
-    look at how common the query is."""
-    found = await session.scalar(
-        text(
-            "SELECT count(*) FROM (SELECT tsv FROM search_fts ORDER BY doc_key DESC LIMIT :probe) AS recent "
-            "WHERE recent.tsv @@ CAST(:ts_query AS tsquery)"
-        ),
-        {"probe": PROBE, "ts_query": tsquery_literal(query)},
-    )
-    return (found or 0) / PROBE
+async def density(session: AsyncSession, query: ParsedQuery) -> tuple[float, int]:
+    """The share of the PROBE most recent documents that match (a cheap,
+    exact look at how common the query is), and the newest document's key."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT (SELECT count(*) FROM (SELECT tsv FROM search_fts ORDER BY doc_key DESC LIMIT :probe) AS r"
+                " WHERE r.tsv @@ CAST(:ts_query AS tsquery)), (SELECT max(id) FROM search_documents)"
+            ),
+            {"probe": PROBE, "ts_query": tsquery_literal(query)},
+        )
+    ).one()
+    return (row[0] or 0) / PROBE, row[1] or 0
 
 
 @contextlib.asynccontextmanager
@@ -165,9 +175,15 @@ async def planner(session: AsyncSession, *, sparse: bool) -> AsyncIterator[None]
     the few hundred or thousand rows of a window join best row by row."""
     names = ["enable_seqscan", "enable_hashjoin", "enable_mergejoin"]
     names.append("enable_indexscan" if sparse else "enable_bitmapscan")
-    read = ", ".join(f"current_setting('{n}')" for n in names)
-    previous = (await session.execute(text(f"SELECT {read}"))).one()
-    await session.execute(text("SELECT " + ", ".join(f"set_config('{n}', 'off', true)" for n in names)))
+    # One round trip: the materialised CTE reads the settings before they change.
+    read = ", ".join(f"current_setting('{n}') AS v{i}" for i, n in enumerate(names))
+    change = ", ".join(f"set_config('{n}', 'off', true)" for n in names)
+    values = ", ".join(f"previous.v{i}" for i in range(len(names)))
+    previous = (
+        await session.execute(
+            text(f"WITH previous AS MATERIALIZED (SELECT {read}) SELECT {values}, {change} FROM previous")
+        )
+    ).one()[: len(names)]
     try:
         yield
     finally:

@@ -66,6 +66,10 @@ def title_expression(query: ParsedQuery) -> str:
     return "{title} : (" + " AND ".join(groups) + ")"
 
 
+# Whether window_condition lists the window's keys (they are known to match).
+WINDOW_IS_KEYS = False
+
+
 def window_condition(key: str) -> str:
     """The ranking window (see forum.search._matches): FTS5 seeks to its oldest key."""
     return f"{key} >= :bound"
@@ -123,7 +127,7 @@ async def clear(session: AsyncSession) -> None:
 
 
 async def bulk_start(session: AsyncSession) -> None:
-    return None
+    """Before a full rebuild (readers keep the old index until it commits)."""
 
 
 async def bulk_finish(session: AsyncSession) -> None:
@@ -131,7 +135,7 @@ async def bulk_finish(session: AsyncSession) -> None:
     await session.execute(text("INSERT INTO search_fts (search_fts) VALUES ('optimize')"))
 
 
-async def density(session: AsyncSession, query: ParsedQuery) -> float | None:
+async def density(session: AsyncSession, query: ParsedQuery) -> tuple[float, int] | None:
     """FTS5 always reads its own index: no planner to advise."""
     return None
 

@@ -129,6 +129,7 @@ class SimilarIndex:
         self._articles: dict[int, _Meta] = {}
         self._article_stamp: dict[int, datetime] = {}
         self._blob_high_water = 0
+        self._signature: tuple[object, ...] | None = None
         self._built_docs = 0
         # New words are unknown to an index until it is rebuilt: rebuild once this
         # many threads (or this share of the index) arrived since it was built.
@@ -182,6 +183,7 @@ class SimilarIndex:
             self._index, self._analyzer, self._fingerprint = index, analyzer, fingerprint
             self._threads, self._articles, self._article_stamp = threads, {}, {}
             self._blob_high_water, self._seen_at, self._blob_built_at = high_water, seen_at, seen_at
+            self._signature = None
             self._related.clear()
 
     def _catch_up(self, conn: Connection) -> None:
@@ -189,6 +191,9 @@ class SimilarIndex:
         the thread list, stored terms for what changed)."""
         assert self._index is not None
         started = utcnow()
+        signature = _signature(conn)
+        if signature == self._signature:
+            return  # nothing changed since the last look: skip the scan
         rows = conn.execute(
             select(Thread.id, Thread.title, Thread.slug, Thread.solved_at, Thread.external_id, Post.edited_at)
             .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
@@ -234,6 +239,7 @@ class SimilarIndex:
             self._articles = {a.id: _Meta(a.title, a.slug, True, None) for a in articles}
             self._article_stamp = {a.id: a.updated_at for a in articles}
             self._seen_at = started
+            self._signature = signature
             if todo or gone or new_articles or dropped_articles:
                 self._related.clear()
         added_since_blob = sum(1 for t in texts if t.id > self._blob_high_water)
@@ -325,6 +331,33 @@ class SimilarIndex:
             if len(self._related) > 2000:
                 self._related.popitem(last=False)
         return found
+
+
+def _signature(conn: Connection) -> tuple[object, ...]:
+    """A summary that changes whenever a thread or article the index shows
+    appears, changes, is hidden, deleted, solved or published (one aggregate
+    query instead of reading every row)."""
+    threads = conn.execute(
+        select(
+            func.count(),
+            func.max(Thread.id),
+            func.max(Post.edited_at),
+            func.count(Thread.solved_at),
+            func.max(Thread.solved_at),
+            func.count(Thread.hidden_at),
+            func.max(Thread.hidden_at),
+            func.count(Thread.deleted_at),
+            func.max(Thread.deleted_at),
+            func.count(Post.hidden_at),
+            func.count(Post.deleted_at),
+        ).join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+    ).one()
+    articles = conn.execute(
+        select(func.count(), func.max(Article.updated_at), func.max(Article.id)).where(
+            Article.status == ArticleStatus.published.value
+        )
+    ).one()
+    return (*threads, *articles)
 
 
 def build_index(

@@ -1,37 +1,46 @@
 """Repeated-topic detection: group threads that ask the same thing.
 
-Pure algorithm, no database.  Steps:
+Pure algorithm, no database; vectorised with numpy/scipy (no Python loops over
+pairs).  Steps:
 
 1. Every thread becomes a weighted tf-idf vector over analyser features
-   (title counted twice, body once; see :mod:`forum.topics.similarity`).
-2. A k-nearest-neighbour graph proposes which threads may belong together.
-3. Average-linkage agglomeration over that graph: two groups merge while the
-   *average* cosine similarity over all their cross pairs is at least
-   ``threshold``.  With unit vectors that average is exactly
-   ``sum(A) . sum(B) / (|A| |B|)``, so it is computed from group sums, never
-   from an n x n matrix.  Average linkage does not chain: a group stays
-   cohesive as it grows.
-4. Groups smaller than ``min_size`` are one-off questions and stay
+   (title counted twice, body once; see :mod:`forum.topics.similarity`),
+   built in chunks so memory stays flat.
+2. A k-nearest-neighbour graph (exact up to 15,000 threads, candidate
+   generation over rarer features plus exact re-scoring above) proposes which
+   threads may belong together.
+3. Neighbour smoothing: each vector borrows a share of its nearest neighbours'
+   vectors, so paraphrases that share neighbours but few words move together;
+   the graph's edges are re-scored with the smoothed vectors.
+4. Agglomeration along the graph by reciprocal nearest neighbours
+   (:func:`rac_cluster`): every round all pairs of groups that are each other's
+   best match merge at once, while the cosine of their centroids is at least
+   ``threshold``.  Group similarities are exact (from group sum vectors).
+5. Groups smaller than ``min_size`` are one-off questions and stay
    unclustered.  Every topic gets its most central member's title, key terms
    and a centroid so new threads can join it later (:func:`assign`).
 
-Deterministic: no randomness, ties broken by document id.
+Optional: with the embedding backend on (:mod:`forum.topics.embed`), non-Korean
+threads are clustered on tf-idf blended with sentence embeddings; Korean threads
+stay lexical.
+
+Deterministic: no randomness, ties broken by document id; input order does not matter.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
 from .similarity import TextModel, knn_graph, pair_dots
 
-__all__ = ["Doc", "Topic", "detect", "assign", "DEFAULT_THRESHOLD", "doc_features"]
+__all__ = ["DEFAULT_THRESHOLD", "Doc", "Topic", "assign", "detect", "doc_features"]
 
 #: Average cosine similarity two groups need to merge.  Cosine of weighted
 #: tf-idf vectors: 0.30 means the questions share most of their distinctive words
@@ -63,6 +72,7 @@ def smooth_vectors(X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, beta: flo
     W = sp.diags((1.0 / rowsum).astype(np.float32)) @ W
     Y = (X + beta * (W @ X)).tocsr()
     from .similarity import _l2_rows
+
     return _l2_rows(Y)
 
 
@@ -109,7 +119,7 @@ def doc_terms(docs: Sequence[Doc], analyzer) -> list[list[str]]:
         many = analyzer.terms_many if hasattr(analyzer, "terms_many") else (lambda ts: [analyzer.terms(t) for t in ts])
         titles = many([docs[i].title or "" for i in todo])
         bodies = many([_body(docs[i]) for i in todo])
-        for i, t, b in zip(todo, titles, bodies):
+        for i, t, b in zip(todo, titles, bodies, strict=False):
             out[i] = t + t + b
     return [o or [] for o in out]
 
@@ -121,7 +131,7 @@ def _body(doc: Doc) -> str:
 
 def doc_features(docs: Sequence[Doc], analyzer) -> list[list[str]]:
     terms = doc_terms(docs, analyzer)
-    return [analyzer.features(doc_text(d), t) for d, t in zip(docs, terms)]
+    return [analyzer.features(doc_text(d), t) for d, t in zip(docs, terms, strict=False)]
 
 
 def iter_doc_features(docs: Sequence[Doc], analyzer, chunk: int = 5000):
@@ -135,7 +145,7 @@ def iter_doc_features(docs: Sequence[Doc], analyzer, chunk: int = 5000):
 
 def _row_dict(X: sp.csr_matrix, i: int) -> dict[int, float]:
     a, b = X.indptr[i], X.indptr[i + 1]
-    return dict(zip(X.indices[a:b].tolist(), X.data[a:b].tolist()))
+    return dict(zip(X.indices[a:b].tolist(), X.data[a:b].tolist(), strict=False))
 
 
 def _dot(a: dict[int, float], b: dict[int, float]) -> float:
@@ -145,8 +155,14 @@ def _dot(a: dict[int, float], b: dict[int, float]) -> float:
     return sum(v * get(j, 0.0) for j, v in a.items())
 
 
-def average_linkage(X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, threshold: float,
-                    linkage: str = "average", exact_budget: int = 150) -> list[list[int]]:
+def average_linkage(
+    X: sp.csr_matrix,
+    nbr: np.ndarray,
+    sim: np.ndarray,
+    threshold: float,
+    linkage: str = "average",
+    exact_budget: int = 150,
+) -> list[list[int]]:
     """Agglomerative clustering of the rows of X (unit vectors) along the edges
     of a kNN graph.
 
@@ -166,7 +182,7 @@ def average_linkage(X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, threshol
     W: list[dict[int, float] | None] = [dict() for _ in range(n)]
     floor = threshold * 0.5
     for i in range(n):
-        for j, s in zip(nbr[i].tolist(), sim[i].tolist()):
+        for j, s in zip(nbr[i].tolist(), sim[i].tolist(), strict=False):
             if j >= 0 and j != i and s >= floor:
                 W[i][j] = s
                 W[j][i] = s
@@ -201,7 +217,7 @@ def average_linkage(X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, threshol
         wab = Wa.get(b, 0.0)
         new_w: dict[int, float] = {}
         for c in set(Wa) | set(Wb):
-            if c == a or c == b or members[c] is None:
+            if c in (a, b) or members[c] is None:
                 continue
             wa = Wa.get(c)
             wb = Wb.get(c)
@@ -249,8 +265,16 @@ def _edge_list(nbr: np.ndarray, sim: np.ndarray, floor: float) -> tuple[np.ndarr
     return a[first], b[first], w[first]
 
 
-def rac_cluster(X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, threshold: float, *,
-                linkage: str = "average", floor: float | None = None, max_rounds: int = 10_000) -> np.ndarray:
+def rac_cluster(
+    X: sp.csr_matrix,
+    nbr: np.ndarray,
+    sim: np.ndarray,
+    threshold: float,
+    *,
+    linkage: str = "average",
+    floor: float | None = None,
+    max_rounds: int = 10_000,
+) -> np.ndarray:
     """Agglomerative clustering of the rows of X (unit vectors) along kNN-graph edges,
     by reciprocal nearest neighbours (RAC): every round, each group finds its most
     similar adjacent group, and all pairs that choose each other merge at once.
@@ -273,10 +297,7 @@ def rac_cluster(X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, threshold: f
     for _ in range(max_rounds):
         if not len(ea):
             break
-        if linkage == "centroid":
-            sc = ew / np.sqrt(np.maximum(sqn[ea] * sqn[eb], 1e-12))
-        else:
-            sc = ew / (size[ea] * size[eb])
+        sc = ew / np.sqrt(np.maximum(sqn[ea] * sqn[eb], 1e-12)) if linkage == "centroid" else ew / (size[ea] * size[eb])
         good = np.flatnonzero(sc >= threshold)
         if not len(good):
             break
@@ -309,13 +330,15 @@ def rac_cluster(X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, threshold: f
         changed = (na != ea) | (nb != eb)
         keep = na != nb
         na, nb, ew, changed = na[keep], nb[keep], ew[keep], changed[keep]
+        if not len(na):
+            break
         lo, hi = np.minimum(na, nb), np.maximum(na, nb)
         keys = lo * n + hi
         order = np.argsort(keys, kind="stable")
         keys, lo, hi, ew, changed = keys[order], lo[order], hi[order], ew[order], changed[order]
         first = np.r_[True, keys[1:] != keys[:-1]]
         # an edge touching a merged group gets its exact new weight
-        ch_any = np.maximum.reduceat(changed.astype(np.int8), np.flatnonzero(first)).astype(bool) if len(keys) else changed
+        ch_any = np.maximum.reduceat(changed.astype(np.int8), np.flatnonzero(first)).astype(bool)
         ea, eb, ew = lo[first], hi[first], ew[first]
         if ch_any.any():
             idx = np.flatnonzero(ch_any)
@@ -330,8 +353,16 @@ def groups_of(label: np.ndarray) -> list[list[int]]:
     return [order[cuts[i] : cuts[i + 1]].tolist() for i in range(len(cuts) - 1)]
 
 
-def _describe_many(model: TextModel, X: sp.csr_matrix, groups: list[list[int]], ids: Sequence[int],
-                   titles: Sequence[str], analyzer, n_terms: int = 8, centroid_size: int = 300):
+def _describe_many(
+    model: TextModel,
+    X: sp.csr_matrix,
+    groups: list[list[int]],
+    ids: Sequence[int],
+    titles: Sequence[str],
+    analyzer,
+    n_terms: int = 8,
+    centroid_size: int = 300,
+):
     """(title, representative id, key terms, centroid, cohesion) of every group, with the
     group sums computed in one sparse product."""
     if not groups:
@@ -365,7 +396,10 @@ def _describe_many(model: TextModel, X: sp.csr_matrix, groups: list[list[int]], 
         norm = math.sqrt(float(sq[g])) or 1.0
         top = cols[order]
         topv = vals[order]
-        centroid = {features[j]: float(v / norm) for j, v in zip(top[:centroid_size].tolist(), topv[:centroid_size].tolist())}
+        centroid = {
+            features[j]: float(v / norm)
+            for j, v in zip(top[:centroid_size].tolist(), topv[:centroid_size].tolist(), strict=False)
+        }
         key_terms: list[str] = []
         for j in top.tolist():
             f = features[j]
@@ -378,8 +412,16 @@ def _describe_many(model: TextModel, X: sp.csr_matrix, groups: list[list[int]], 
     return out
 
 
-def _describe(model: TextModel, X: sp.csr_matrix, rows: list[int], ids: Sequence[int], titles: Sequence[str],
-              analyzer, n_terms: int = 8, centroid_size: int = 300) -> tuple[str, int, list[str], dict[str, float], float]:
+def _describe(
+    model: TextModel,
+    X: sp.csr_matrix,
+    rows: list[int],
+    ids: Sequence[int],
+    titles: Sequence[str],
+    analyzer,
+    n_terms: int = 8,
+    centroid_size: int = 300,
+) -> tuple[str, int, list[str], dict[str, float], float]:
     return _describe_many(model, X, [list(rows)], ids, titles, analyzer, n_terms, centroid_size)[0]
 
 
@@ -436,13 +478,37 @@ def rescore_edges(X: sp.csr_matrix, nbr: np.ndarray) -> tuple[np.ndarray, np.nda
     return np.take_along_axis(nb, order, axis=1).astype(np.int32), np.take_along_axis(v, order, axis=1)
 
 
-def detect(docs: list[Doc], analyzer, *, min_size: int = 3, previous: list[Topic] | None = None,
-           threshold: float = DEFAULT_THRESHOLD, k: int = KNN_K, smooth: float = SMOOTH, smooth_k: int = SMOOTH_K,
-           features: list[list[str]] | None = None, linkage: str = LINKAGE) -> list[Topic]:
+def _cluster_rows(
+    model: TextModel, X: sp.csr_matrix, threshold: float, k: int, smooth: float, smooth_k: int, linkage: str
+) -> np.ndarray:
+    """kNN graph, neighbour smoothing, reciprocal agglomeration: a group label per row."""
+    nbr, sim = knn_graph(model, X, None, k)
+    if smooth > 0:
+        X = smooth_vectors(X, nbr, sim, smooth, smooth_k)
+        nbr, sim = rescore_edges(X, nbr)
+    return rac_cluster(X, nbr, sim, threshold, linkage=linkage)
+
+
+def detect(
+    docs: list[Doc],
+    analyzer,
+    *,
+    min_size: int = 3,
+    previous: list[Topic] | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    k: int = KNN_K,
+    smooth: float = SMOOTH,
+    smooth_k: int = SMOOTH_K,
+    features: list[list[str]] | None = None,
+    linkage: str = LINKAGE,
+    embeddings: bool | None = None,
+) -> list[Topic]:
     """Group ``docs`` into topics of at least ``min_size`` threads asking the same thing.
 
     Returns topics ordered by size (largest first), then by smallest doc id.  Docs in no
     topic are one-offs.  ``previous`` (the last run's topics) only provides stable keys.
+    ``embeddings``: blend the optional sentence-embedding backend into the similarity of
+    non-Korean threads (see :mod:`forum.topics.embed`; None: when ``FORUM_EMBEDDINGS`` is on).
     """
     docs = sorted(docs, key=lambda d: d.id)
     if len(docs) < max(2, min_size):
@@ -451,27 +517,61 @@ def detect(docs: list[Doc], analyzer, *, min_size: int = 3, previous: list[Topic
         model, X = TextModel.fit_transform(features)
     else:
         model, X = TextModel.fit_transform_chunks(iter_doc_features(docs, analyzer))
-    nbr, sim = knn_graph(model, X, None, k)
-    Xc = X
-    if smooth > 0:
-        Xc = smooth_vectors(X, nbr, sim, smooth, smooth_k)
-        nbr, sim = rescore_edges(Xc, nbr)
-    label = rac_cluster(Xc, nbr, sim, threshold, linkage=linkage)
+    if embeddings is None:
+        from . import embed
+
+        embeddings = embed.enabled()
+    parts: list[tuple[np.ndarray, bool]] = [(np.arange(len(docs)), False)]
+    if embeddings:
+        from . import embed
+
+        korean = np.array([embed.is_korean(f"{d.title} {_body(d)[:300]}") for d in docs], dtype=bool)
+        parts = [(np.flatnonzero(korean), False), (np.flatnonzero(~korean), True)]
+    label = np.arange(len(docs), dtype=np.int64)
+    for rows, use_embeddings in parts:
+        if len(rows) < max(2, min_size):
+            continue
+        Xp = X[rows]
+        th = threshold
+        if use_embeddings:
+            from . import embed
+
+            E = embed.encode([f"{docs[r].title}. {_body(docs[r])}".strip(" .") for r in rows.tolist()])
+            w = embed.EMBED_WEIGHT
+            Xp = sp.hstack([Xp * np.float32(math.sqrt(1 - w)), sp.csr_matrix(E * np.float32(math.sqrt(w)))]).tocsr()
+            th = max(threshold, embed.EMBED_THRESHOLD)
+        label[rows] = rows[_cluster_rows(model, Xp, th, k, smooth, smooth_k, linkage)]
     groups = [g for g in groups_of(label) if len(g) >= min_size]
-    del nbr, sim
     ids = [d.id for d in docs]
     titles = [d.title for d in docs]
     topics: list[Topic] = []
-    for rows, (title, rep, key_terms, centroid, cohesion) in zip(groups, _describe_many(model, X, groups, ids, titles, analyzer)):
-        topics.append(Topic(doc_ids=[ids[r] for r in rows], title=title, key_terms=key_terms, centroid=centroid,
-                            cohesion=cohesion, representative_id=rep, model=model))
+    for rows, (title, rep, key_terms, centroid, cohesion) in zip(
+        groups, _describe_many(model, X, groups, ids, titles, analyzer), strict=False
+    ):
+        topics.append(
+            Topic(
+                doc_ids=[ids[r] for r in rows],
+                title=title,
+                key_terms=key_terms,
+                centroid=centroid,
+                cohesion=cohesion,
+                representative_id=rep,
+                model=model,
+            )
+        )
     topics.sort(key=lambda t: (-t.size, min(t.doc_ids)))
     _stable_keys(topics, previous)
     return topics
 
 
-def assign(new_docs: list[Doc], topics: list[Topic], analyzer, *, threshold: float = DEFAULT_THRESHOLD,
-           model: TextModel | None = None) -> tuple[list[Topic], list[Doc]]:
+def assign(
+    new_docs: list[Doc],
+    topics: list[Topic],
+    analyzer,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    model: TextModel | None = None,
+) -> tuple[list[Topic], list[Doc]]:
     """Let new threads join existing topics.
 
     A thread joins the topic whose members it resembles most, if its average
@@ -502,11 +602,23 @@ def assign(new_docs: list[Doc], topics: list[Topic], analyzer, *, threshold: flo
                 vals.append(w)
     C = sp.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(len(topics), len(vocab)))
     # centroid . x is (sum . x) / |sum|; average similarity is (sum . x) / size
-    scale = np.array([math.sqrt(max(t.cohesion * t.size * (t.size - 1) + t.size, 1e-9)) / t.size for t in topics],
-                     dtype=np.float32)
+    scale = np.array(
+        [math.sqrt(max(t.cohesion * t.size * (t.size - 1) + t.size, 1e-9)) / t.size for t in topics], dtype=np.float32
+    )
     S = (X @ C.T).toarray() * scale[None, :]
-    updated = [Topic(doc_ids=list(t.doc_ids), title=t.title, key_terms=list(t.key_terms), centroid=dict(t.centroid),
-                     cohesion=t.cohesion, key=t.key, representative_id=t.representative_id, model=t.model) for t in topics]
+    updated = [
+        Topic(
+            doc_ids=list(t.doc_ids),
+            title=t.title,
+            key_terms=list(t.key_terms),
+            centroid=dict(t.centroid),
+            cohesion=t.cohesion,
+            key=t.key,
+            representative_id=t.representative_id,
+            model=t.model,
+        )
+        for t in topics
+    ]
     leftovers: list[Doc] = []
     for i, d in enumerate(new_docs):
         best = int(np.argmax(S[i])) if S.shape[1] else -1

@@ -237,6 +237,7 @@ class _Run:
         self.report = RunReport()
         self.window_start = now - timedelta(days=settings.topics_window_days)
         self.min_size = max(2, settings.topics_min_size)
+        self._events: list[dict[str, Any]] = []
         self._clock = time.perf_counter()
 
     # ------------------------------------------------------------ helpers
@@ -439,16 +440,15 @@ class _Run:
             hidden = {t for t, why in _ineligible_members(conn, self.window_start).items() if why == "hidden"}
             claimed = {t for f in found for t in f.doc_ids} | hidden
             members: dict[int, int] = {}  # thread -> suggestion
-            for ti, f in enumerate(found):
-                sid = match.get(ti)
-                if sid is None:
-                    if f.covered_by is not None:
-                        continue  # an article already answers it: no suggestion
-                    sid = self._create(conn, f)
-                else:
-                    self._continue(conn, stored[sid], f)
+            new = [f for ti, f in enumerate(found) if ti not in match and f.covered_by is None]
+            for f, sid in zip(new, self._create_many(conn, new), strict=True):
                 for t in f.doc_ids:
                     members[t] = sid
+            continued = [(stored[sid], found[ti]) for ti, sid in match.items()]
+            self._continue_many(conn, continued)
+            for s, f in continued:
+                for t in f.doc_ids:
+                    members[t] = s.id
             for s in stored.values():
                 if s.id in taken:
                     if s.state in (SuggestionState.drafted.value, SuggestionState.covered.value):
@@ -472,43 +472,71 @@ class _Run:
             ]
             for start in range(0, len(rows), 1000):
                 conn.execute(insert(TopicMember), rows[start : start + 1000])
+            self._flush_events(conn)
 
-    def _create(self, conn: Connection, f: Found) -> int:
-        sid = conn.execute(
-            insert(TopicSuggestion).values(
-                state=SuggestionState.open.value,
-                title=f.title[:300],
-                key_terms=json.dumps(f.key_terms, ensure_ascii=False),
-                representative_thread_id=f.representative_id,
-                centroid=json.dumps(f.centroid or {}, ensure_ascii=False),
-                cohesion=f.cohesion,
-                thread_count=len(f.doc_ids),
-                created_at=self.now,
-                updated_at=self.now,
-                last_seen_at=self.now,
-            )
-        ).inserted_primary_key[0]  # type: ignore[index]
-        self._event(conn, sid, "created", len(f.doc_ids), note=None)
-        self.report.created += 1
-        return sid
+    def _row(self, f: Found) -> dict[str, Any]:
+        return {
+            "state": SuggestionState.open.value,
+            "title": f.title[:300],
+            "key_terms": json.dumps(f.key_terms, ensure_ascii=False),
+            "representative_thread_id": f.representative_id,
+            "centroid": json.dumps(f.centroid or {}, ensure_ascii=False),
+            "cohesion": f.cohesion,
+            "thread_count": len(f.doc_ids),
+            "created_at": self.now,
+            "updated_at": self.now,
+            "last_seen_at": self.now,
+        }
 
-    def _continue(self, conn: Connection, s: Stored, f: Found) -> None:
-        size = len(f.doc_ids)
-        conn.execute(
-            update(TopicSuggestion)
-            .where(TopicSuggestion.id == s.id)
-            .values(
-                title=f.title[:300],
-                key_terms=json.dumps(f.key_terms, ensure_ascii=False),
-                representative_thread_id=f.representative_id,
-                centroid=json.dumps(f.centroid or {}, ensure_ascii=False),
-                cohesion=f.cohesion,
-                last_seen_at=self.now,
-                updated_at=self.now,
-            )
+    def _create_many(self, conn: Connection, found: Sequence[Found]) -> list[int]:
+        """New open suggestions (one statement for all), with their "created" events."""
+        if not found:
+            return []
+        table = TopicSuggestion.__table__  # type: ignore[attr-defined]
+        ids = list(
+            conn.execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), [self._row(f) for f in found]
+            ).scalars()
         )
-        self.report.updated += 1
-        self._after_change(conn, s, size, len(s.members) or s.thread_count, f.covered_by)
+        for f, sid in zip(found, ids, strict=True):
+            self._event(conn, sid, "created", len(f.doc_ids))
+        self.report.created += len(ids)
+        return ids
+
+    def _continue_many(self, conn: Connection, pairs: Sequence[tuple[Stored, Found]]) -> None:
+        """Stored suggestions found again: new description, then the rules."""
+        if not pairs:
+            return
+        table = TopicSuggestion.__table__  # type: ignore[attr-defined]
+        conn.execute(
+            table.update()
+            .where(table.c.id == bindparam("sid"))
+            .values(
+                title=bindparam("title"),
+                key_terms=bindparam("key_terms"),
+                representative_thread_id=bindparam("representative_thread_id"),
+                centroid=bindparam("centroid"),
+                cohesion=bindparam("cohesion"),
+                last_seen_at=bindparam("last_seen_at"),
+                updated_at=bindparam("updated_at"),
+            ),
+            [
+                {
+                    "sid": s.id,
+                    "title": f.title[:300],
+                    "key_terms": json.dumps(f.key_terms, ensure_ascii=False),
+                    "representative_thread_id": f.representative_id,
+                    "centroid": json.dumps(f.centroid or {}, ensure_ascii=False),
+                    "cohesion": f.cohesion,
+                    "last_seen_at": self.now,
+                    "updated_at": self.now,
+                }
+                for s, f in pairs
+            ],
+        )
+        self.report.updated += len(pairs)
+        for s, f in pairs:
+            self._after_change(conn, s, len(f.doc_ids), len(s.members) or s.thread_count, f.covered_by)
 
     def _after_change(self, conn: Connection, s: Stored, size: int, previous: int, covered_by: int | None) -> None:
         """The rules every changed suggestion goes through."""
@@ -545,17 +573,24 @@ class _Run:
         note: str | None = None,
         article_id: int | None = None,
     ) -> None:
-        conn.execute(
-            insert(TopicEvent).values(
-                suggestion_id=sid,
-                at=self.now,
-                kind=kind,
-                size=size,
-                previous_size=previous,
-                note=note,
-                article_id=article_id,
-            )
+        """Records an event; written with the others by ``_flush_events``."""
+        self._events.append(
+            {
+                "suggestion_id": sid,
+                "at": self.now,
+                "kind": kind,
+                "size": size,
+                "previous_size": previous,
+                "note": note,
+                "article_id": article_id,
+                "user_id": None,
+            }
         )
+
+    def _flush_events(self, conn: Connection) -> None:
+        for start in range(0, len(self._events), 1000):
+            conn.execute(insert(TopicEvent), self._events[start : start + 1000])
+        self._events.clear()
 
     # ------------------------------------------------------------ coverage
 
@@ -670,12 +705,26 @@ class _Run:
                 new_found.append(Found(list(t.doc_ids), t.title, list(t.key_terms)[:KEY_TERMS], t.representative_id))
         self._lap("detect_new")
 
-        # Centroids in the stored model for whatever changed, then coverage.
-        grown = [stored[sid] for sid in joined]
-        need = {t for s in grown for t in s.members} | {t for f in new_found for t in f.doc_ids}
+        # Centroids in the stored model for whatever changed (shifted by the
+        # threads that came and went, so the cost follows the changes), then coverage.
+        changed_s = [s for s in stored.values() if s.members != before[s.id]]
+        moved = {t for s in changed_s for t in (s.members ^ before[s.id])}
+        rebuild = [s for s in changed_s if not s.centroid]
+        need = moved | {t for f in new_found for t in f.doc_ids} | {t for s in rebuild for t in s.members}
         vectors = self._vectors(model, need)
-        for s in grown:
-            s.centroid, s.cohesion = centroid_of(model, vectors, sorted(s.members))
+        for s in changed_s:
+            if s.centroid:
+                s.centroid, s.cohesion = shifted_centroid(
+                    model,
+                    s.centroid,
+                    s.cohesion,
+                    len(before[s.id]),
+                    [vectors[t] for t in s.members - before[s.id] if t in vectors],
+                    [vectors[t] for t in before[s.id] - s.members if t in vectors],
+                    len(s.members),
+                )
+            else:
+                s.centroid, s.cohesion = centroid_of(model, vectors, sorted(s.members))
         for f in new_found:
             f.centroid, f.cohesion = centroid_of(model, vectors, f.doc_ids)
         self._mark_covered(model, new_found, articles)
@@ -691,23 +740,36 @@ class _Run:
         with self.engine.begin() as conn:
             _take_write_lock(conn, self.report.run_id)
             fresh_state = dict(conn.execute(select(TopicSuggestion.id, TopicSuggestion.state)).all())  # type: ignore[arg-type]
+            live = [s for s in changed_s if s.id in fresh_state]
+            if live:
+                table = TopicSuggestion.__table__  # type: ignore[attr-defined]
+                conn.execute(
+                    table.update()
+                    .where(table.c.id == bindparam("sid"))
+                    .values(
+                        centroid=bindparam("centroid"),
+                        cohesion=bindparam("cohesion"),
+                        updated_at=bindparam("now"),
+                        last_seen_at=bindparam("now"),
+                    ),
+                    [
+                        {
+                            "sid": s.id,
+                            "centroid": json.dumps(s.centroid, ensure_ascii=False),
+                            "cohesion": s.cohesion,
+                            "now": self.now,
+                        }
+                        for s in live
+                    ],
+                )
+                self.report.updated += len(live)
+            removed_all: list[int] = []
+            added_rows: list[dict[str, Any]] = []
             for s in stored.values():
                 if s.id not in fresh_state:
                     continue
                 s.state = fresh_state[s.id]
-                changed_members = s.members != before[s.id]
-                if changed_members:
-                    conn.execute(
-                        update(TopicSuggestion)
-                        .where(TopicSuggestion.id == s.id)
-                        .values(
-                            centroid=json.dumps(s.centroid, ensure_ascii=False),
-                            cohesion=s.cohesion,
-                            updated_at=self.now,
-                            last_seen_at=self.now,
-                        )
-                    )
-                    self.report.updated += 1
+                if s.members != before[s.id]:
                     self._after_change(conn, s, len(s.members), len(before[s.id]), cover_of.get(s.id))
                 elif cover_of.get(s.id) is not None:
                     self._after_change(conn, s, len(s.members), len(s.members), cover_of[s.id])
@@ -718,32 +780,21 @@ class _Run:
                 ):
                     self._event(conn, s.id, "expired", len(s.members))
                     self.report.expired += 1
-                removed = before[s.id] - s.members
-                if removed:
-                    for start in range(0, len(removed), store.IN_CHUNK):
-                        chunk = sorted(removed)[start : start + store.IN_CHUNK]
-                        conn.execute(
-                            delete(TopicMember).where(
-                                TopicMember.thread_id.in_(chunk),
-                                TopicMember.suggestion_id == s.id,  # type: ignore[attr-defined]
-                            )
-                        )
-                added = s.members - before[s.id]
-                if added:
-                    conn.execute(delete(TopicMember).where(TopicMember.thread_id.in_(sorted(added))))  # type: ignore[attr-defined]
-                    conn.execute(
-                        insert(TopicMember),
-                        [{"thread_id": t, "suggestion_id": s.id, "added_at": self.now} for t in sorted(added)],
-                    )
-            for f in new_found:
-                if f.covered_by is not None:
-                    continue
-                sid = self._create(conn, f)
-                conn.execute(delete(TopicMember).where(TopicMember.thread_id.in_(f.doc_ids)))  # type: ignore[attr-defined]
-                conn.execute(
-                    insert(TopicMember),
-                    [{"thread_id": t, "suggestion_id": sid, "added_at": self.now} for t in sorted(f.doc_ids)],
+                removed_all.extend(before[s.id] - s.members)
+                added_rows.extend(
+                    {"thread_id": t, "suggestion_id": s.id, "added_at": self.now}
+                    for t in sorted(s.members - before[s.id])
                 )
+            fresh_topics = [f for f in new_found if f.covered_by is None]
+            for f, sid in zip(fresh_topics, self._create_many(conn, fresh_topics), strict=True):
+                added_rows.extend({"thread_id": t, "suggestion_id": sid, "added_at": self.now} for t in f.doc_ids)
+            # A thread is in one suggestion at most: clear where the added ones were.
+            gone = sorted(set(removed_all) | {r["thread_id"] for r in added_rows})
+            for start in range(0, len(gone), store.IN_CHUNK):
+                conn.execute(delete(TopicMember).where(TopicMember.thread_id.in_(gone[start : start + store.IN_CHUNK])))  # type: ignore[attr-defined]
+            for start in range(0, len(added_rows), 1000):
+                conn.execute(insert(TopicMember), added_rows[start : start + 1000])
+            self._flush_events(conn)
         self._refresh_stats()
         self._lap("save")
         return max(high_water, last.high_water)
@@ -752,7 +803,8 @@ class _Run:
         if not ids:
             return {}
         with self.engine.connect() as conn:
-            texts = store.load_texts_by_id(conn, ids)
+            # Also threads hidden since: their vectors leave their suggestion's centroid.
+            texts = store.load_texts_by_id(conn, ids, public=False)
         terms = store.ensure_terms(self.engine, texts, self.analyzer)
         docs = self._docs(texts, terms)
         X = model.tfidf(doc_features(docs, self.analyzer))
@@ -800,7 +852,22 @@ class _Run:
                         "score": saving_score(n, int(views), unsolved),
                     }
                 )
-            empty = [sid for (sid,) in conn.execute(select(TopicSuggestion.id)) if sid not in seen]
+            current = {
+                row[0]: row[1:]
+                for row in conn.execute(
+                    select(
+                        TopicSuggestion.id,
+                        TopicSuggestion.thread_count,
+                        TopicSuggestion.views,
+                        TopicSuggestion.unsolved_count,
+                        TopicSuggestion.first_thread_at,
+                        TopicSuggestion.last_thread_at,
+                        TopicSuggestion.category_id,
+                        TopicSuggestion.score,
+                    )
+                )
+            }
+            empty = [sid for sid in current if sid not in seen]
             params += [
                 {
                     "sid": sid,
@@ -814,6 +881,16 @@ class _Run:
                 }
                 for sid in empty
             ]
+            keys = (
+                "thread_count",
+                "views",
+                "unsolved_count",
+                "first_thread_at",
+                "last_thread_at",
+                "category_id",
+                "score",
+            )
+            params = [p for p in params if current.get(p["sid"]) != tuple(p[k] for k in keys)]  # only what changed
             if params:
                 table = TopicSuggestion.__table__  # type: ignore[attr-defined]
                 conn.execute(
@@ -897,6 +974,44 @@ def centroid_of(
     nz = np.flatnonzero(total)
     top = nz[np.argsort(-total[nz], kind="stable")][:CENTROID_SIZE]
     return {features[j]: float(total[j] / norm) for j in top}, cohesion
+
+
+def shifted_centroid(
+    model: TextModel,
+    centroid: dict[str, float],
+    cohesion: float,
+    size: int,
+    added: Sequence[sp.csr_matrix],
+    removed: Sequence[sp.csr_matrix],
+    new_size: int,
+) -> tuple[dict[str, float], float]:
+    """``centroid_of`` after threads joined and left, from the stored centroid
+    alone: the members' vector sum is the centroid times its length
+    (``sqrt(cohesion k (k-1) + k)`` for unit vectors), shifted by the vectors
+    that came and went. Only the strongest features of the sum are stored, so
+    this is an approximation that the next full run replaces."""
+    if new_size <= 0:
+        return {}, 0.0
+    vocab = model.vocab
+    length = math.sqrt(max(cohesion * size * (size - 1) + size, 0.0))
+    cols = [vocab[f] for f in centroid if f in vocab]
+    vals = [centroid[f] * length for f in centroid if f in vocab]
+    total = sp.csr_matrix((np.asarray(vals, np.float32), ([0] * len(cols), cols)), shape=(1, len(vocab)))
+    delta = sp.csr_matrix((1, len(vocab)), dtype=np.float32)
+    for x in added:
+        delta = delta + x
+    for x in removed:
+        delta = delta - x
+    # |S + d|^2 = |S|^2 + 2 S.d + |d|^2, with |S|^2 known exactly.
+    sq = length * length + 2.0 * float((total @ delta.T).toarray()[0, 0]) + float((delta @ delta.T).toarray()[0, 0])
+    summed = (total + delta).tocsr()
+    k = new_size
+    new_cohesion = (sq - k) / (k * (k - 1)) if k > 1 else 1.0
+    norm = math.sqrt(max(sq, 1e-9))
+    features = model._features()
+    order = np.argsort(-summed.data, kind="stable")[:CENTROID_SIZE]
+    out = {features[summed.indices[i]]: float(summed.data[i] / norm) for i in order if summed.data[i] > 0}
+    return out, new_cohesion
 
 
 def covered_by(

@@ -50,18 +50,26 @@ def _doc_features(analyzer, text: str, terms=None) -> list[str]:
 class TextModel:
     """Vocabulary, idf and (optionally) an LSA projection learned from a corpus."""
 
-    def __init__(self, vocab: dict[str, int], idf: np.ndarray, n_docs: int,
-                 components: np.ndarray | None = None, lsa_weight: float = 0.0,
-                 kind_weights: dict[str, float] | None = None):
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        idf: np.ndarray,
+        n_docs: int,
+        components: np.ndarray | None = None,
+        lsa_weight: float = 0.0,
+        kind_weights: dict[str, float] | None = None,
+    ):
         self.vocab = vocab
         self.idf = idf.astype(np.float32)
         self.n_docs = n_docs
         self.components = components  # (V, k) float32, or None
         self.lsa_weight = float(lsa_weight if components is not None else 0.0)
         self.kind_weights = dict(kind_weights or KIND_WEIGHTS)
-        self._col_weight = self.idf * np.array(
-            [self.kind_weights[feature_kind(f)] for f in self._features()], dtype=np.float32
-        ) if vocab else np.zeros(0, np.float32)
+        self._col_weight = (
+            self.idf * np.array([self.kind_weights[feature_kind(f)] for f in self._features()], dtype=np.float32)
+            if vocab
+            else np.zeros(0, np.float32)
+        )
         self.unknown_idf = float(math.log((1 + n_docs) / 1) + 1)
         self.df: np.ndarray | None = None  # document frequencies (set by fit)
 
@@ -77,23 +85,45 @@ class TextModel:
 
     # ------------------------------------------------------------ fitting
     @classmethod
-    def fit(cls, feature_lists: Sequence[Sequence[str]], *, lsa_dim: int = 0, lsa_weight: float = 0.0,
-            min_df: int = 1, kind_weights: dict[str, float] | None = None) -> TextModel:
-        return cls.fit_transform(feature_lists, lsa_dim=lsa_dim, lsa_weight=lsa_weight, min_df=min_df,
-                                 kind_weights=kind_weights)[0]
+    def fit(
+        cls,
+        feature_lists: Sequence[Sequence[str]],
+        *,
+        lsa_dim: int = 0,
+        lsa_weight: float = 0.0,
+        min_df: int = 1,
+        kind_weights: dict[str, float] | None = None,
+    ) -> TextModel:
+        return cls.fit_transform(
+            feature_lists, lsa_dim=lsa_dim, lsa_weight=lsa_weight, min_df=min_df, kind_weights=kind_weights
+        )[0]
 
     @classmethod
-    def fit_transform(cls, feature_lists: Sequence[Sequence[str]], *, lsa_dim: int = 0, lsa_weight: float = 0.0,
-                      min_df: int = 1, kind_weights: dict[str, float] | None = None) -> tuple[TextModel, sp.csr_matrix]:
+    def fit_transform(
+        cls,
+        feature_lists: Sequence[Sequence[str]],
+        *,
+        lsa_dim: int = 0,
+        lsa_weight: float = 0.0,
+        min_df: int = 1,
+        kind_weights: dict[str, float] | None = None,
+    ) -> tuple[TextModel, sp.csr_matrix]:
         """Learn vocabulary and idf from ``feature_lists`` and return the model with the
         corpus's own tf-idf rows (one pass, vectorised)."""
-        return cls.fit_transform_chunks([feature_lists], lsa_dim=lsa_dim, lsa_weight=lsa_weight, min_df=min_df,
-                                        kind_weights=kind_weights)
+        return cls.fit_transform_chunks(
+            [feature_lists], lsa_dim=lsa_dim, lsa_weight=lsa_weight, min_df=min_df, kind_weights=kind_weights
+        )
 
     @classmethod
-    def fit_transform_chunks(cls, chunks: Iterable[Sequence[Sequence[str]]], *, lsa_dim: int = 0,
-                             lsa_weight: float = 0.0, min_df: int = 1,
-                             kind_weights: dict[str, float] | None = None) -> tuple[TextModel, sp.csr_matrix]:
+    def fit_transform_chunks(
+        cls,
+        chunks: Iterable[Sequence[Sequence[str]]],
+        *,
+        lsa_dim: int = 0,
+        lsa_weight: float = 0.0,
+        min_df: int = 1,
+        kind_weights: dict[str, float] | None = None,
+    ) -> tuple[TextModel, sp.csr_matrix]:
         """:meth:`fit_transform` over feature lists that arrive in chunks (a generator),
         so that only one chunk of feature strings is held in memory at a time."""
         first: dict[str, int] = {}
@@ -158,8 +188,12 @@ class TextModel:
     # ------------------------------------------------------------ persistence
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
-        meta = {"n_docs": self.n_docs, "lsa_weight": self.lsa_weight, "kind_weights": self.kind_weights,
-                "features": self._features()}
+        meta = {
+            "n_docs": self.n_docs,
+            "lsa_weight": self.lsa_weight,
+            "kind_weights": self.kind_weights,
+            "features": self._features(),
+        }
         arrays = {"idf": self.idf, "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8)}
         if self.components is not None:
             arrays["components"] = self.components.astype(np.float32)
@@ -234,7 +268,7 @@ def pair_dots(X: sp.csr_matrix, a: np.ndarray, b: np.ndarray, *, chunk: int = 10
 def _randomised_svd_components(X: sp.csr_matrix, k: int, n_iter: int = 4, seed: int = 0) -> np.ndarray:
     """Right singular vectors (V x k) of X by randomised SVD (Halko et al.)."""
     rng = np.random.default_rng(seed)
-    n, V = X.shape
+    _n, V = X.shape
     p = min(V, k + 10)
     Q = rng.standard_normal((V, p)).astype(np.float32)
     Xt = X.T.tocsr()
@@ -245,7 +279,7 @@ def _randomised_svd_components(X: sp.csr_matrix, k: int, n_iter: int = 4, seed: 
         Y = X @ Z
     Qy, _ = np.linalg.qr(Y)
     B = (Xt @ Qy).T  # p x V
-    _, s, Vt = np.linalg.svd(B, full_matrices=False)
+    _, _s, Vt = np.linalg.svd(B, full_matrices=False)
     comps = Vt[:k].T.astype(np.float32)
     # drop the first component's sign ambiguity for determinism
     signs = np.sign(comps[np.abs(comps).argmax(axis=0), range(comps.shape[1])])
@@ -266,14 +300,20 @@ CANDIDATE_FLOOR = 0.02
 def _top_k_rows(S: np.ndarray, cols: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Per row of S, the k best (column id, value), best first, ties by column id."""
     kk = min(k, S.shape[1])
-    idx = np.argpartition(-S, kk - 1, axis=1)[:, :kk] if kk < S.shape[1] else np.tile(np.arange(S.shape[1]), (S.shape[0], 1))
+    idx = (
+        np.argpartition(-S, kk - 1, axis=1)[:, :kk]
+        if kk < S.shape[1]
+        else np.tile(np.arange(S.shape[1]), (S.shape[0], 1))
+    )
     vals = np.take_along_axis(S, idx, axis=1)
     ids = cols[idx]
     order = np.lexsort((ids, -vals), axis=1)
     return np.take_along_axis(ids, order, axis=1), np.take_along_axis(vals, order, axis=1)
 
 
-def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _top_k_sparse(
+    rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The k best (col, val) of every row in a list of (row, col, val) entries; best
     first, ties by column id.  One integer sort: (row, quantised value, column)
     packed into an int64 key (values are cosines in [0, 1])."""
@@ -297,8 +337,9 @@ def _top_k_sparse(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, k: int) 
     return rows[keep], cols[keep], vals[keep]
 
 
-def knn_graph(model: TextModel, X: sp.csr_matrix, D: np.ndarray | None, k: int, *, chunk: int = 512,
-              min_sim: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def knn_graph(
+    model: TextModel, X: sp.csr_matrix, D: np.ndarray | None, k: int, *, chunk: int = 512, min_sim: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """k nearest neighbours of every row (itself excluded).
 
     Returns (nbr, sim): int32/float32 arrays of shape (n, k), best first;
@@ -332,8 +373,9 @@ def knn_graph(model: TextModel, X: sp.csr_matrix, D: np.ndarray | None, k: int, 
     return nbr, sim
 
 
-def _pruned_knn(X: sp.csr_matrix, k: int, *, min_sim: float = 0.0, extra: int = 2, chunk: int = 1000,
-                budget: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _pruned_knn(
+    X: sp.csr_matrix, k: int, *, min_sim: float = 0.0, extra: int = 2, chunk: int = 1000, budget: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Approximate kNN for large n: candidates by a sparse product restricted to the
     rarer features (rarest first, up to ``budget`` multiply-adds), the best
     ``extra * k`` of them re-scored with the full vectors."""
@@ -398,14 +440,25 @@ class SimilarityIndex:
 
     # ------------------------------------------------------------ building
     @classmethod
-    def build(cls, docs: Sequence[tuple[int, str]], analyzer, *, lsa_dim: int = 0, lsa_weight: float = 0.3,
-              features: Sequence[Sequence[str]] | None = None, kind_weights: dict[str, float] | None = None) -> SimilarityIndex:
+    def build(
+        cls,
+        docs: Sequence[tuple[int, str]],
+        analyzer,
+        *,
+        lsa_dim: int = 0,
+        lsa_weight: float = 0.3,
+        features: Sequence[Sequence[str]] | None = None,
+        kind_weights: dict[str, float] | None = None,
+    ) -> SimilarityIndex:
         texts = [t for _, t in docs]
         if features is None:
-            terms = analyzer.terms_many(texts) if hasattr(analyzer, "terms_many") else [analyzer.terms(t) for t in texts]
-            features = [analyzer.features(t, tt) for t, tt in zip(texts, terms)]
-        model = TextModel.fit(features, lsa_dim=lsa_dim, lsa_weight=lsa_weight,
-                              kind_weights=kind_weights or SEARCH_KIND_WEIGHTS)
+            terms = (
+                analyzer.terms_many(texts) if hasattr(analyzer, "terms_many") else [analyzer.terms(t) for t in texts]
+            )
+            features = [analyzer.features(t, tt) for t, tt in zip(texts, terms, strict=False)]
+        model = TextModel.fit(
+            features, lsa_dim=lsa_dim, lsa_weight=lsa_weight, kind_weights=kind_weights or SEARCH_KIND_WEIGHTS
+        )
         index = cls(model, analyzer)
         index._append([d for d, _ in docs], features)
         return index
@@ -428,11 +481,20 @@ class SimilarityIndex:
             self._blocks_D.append(D)
         self._X = None
         self._D = None
+        self._XT = None
 
-    def add(self, docs: Sequence[tuple[int, str]]) -> None:
+    def add(self, docs: Sequence[tuple[int, str]], features: Sequence[Sequence[str]] | None = None) -> None:
+        """Append (or replace) documents; ``features`` skips analysis when already known."""
+        if features is not None:
+            self._append([d for d, _ in docs], features)
+            return
         texts = [t for _, t in docs]
-        terms = self.analyzer.terms_many(texts) if hasattr(self.analyzer, "terms_many") else [self.analyzer.terms(t) for t in texts]
-        self._append([d for d, _ in docs], [self.analyzer.features(t, tt) for t, tt in zip(texts, terms)])
+        terms = (
+            self.analyzer.terms_many(texts)
+            if hasattr(self.analyzer, "terms_many")
+            else [self.analyzer.terms(t) for t in texts]
+        )
+        self._append([d for d, _ in docs], [self.analyzer.features(t, tt) for t, tt in zip(texts, terms, strict=False)])
 
     def remove(self, ids: Iterable[int]) -> None:
         for i in ids:
@@ -469,13 +531,26 @@ class SimilarityIndex:
 
     def query_many(self, texts: Sequence[str], limit: int = 5) -> list[list[tuple[int, float]]]:
         terms = self.analyzer.terms_many(list(texts))
-        feats = [self.analyzer.features(t, tt) for t, tt in zip(texts, terms)]
+        feats = [self.analyzer.features(t, tt) for t, tt in zip(texts, terms, strict=False)]
         Q, QD = self.model.vectors(feats)
         return [self._top(Q[i], None if QD is None else QD[i : i + 1], limit, None) for i in range(Q.shape[0])]
 
+    def _scores(self, q: sp.csr_matrix) -> np.ndarray:
+        """Cosine of the query row with every indexed row, through the postings of the
+        query's features only (an inverted index: X transposed)."""
+        X, _ = self._matrices()
+        XT = getattr(self, "_XT", None)
+        if XT is None or XT.shape[1] != X.shape[0]:
+            XT = self._XT = X.T.tocsr()
+        q = sp.csr_matrix(q)
+        if not q.nnz:
+            return np.zeros(X.shape[0], dtype=np.float32)
+        w = sp.csr_matrix((q.data, (np.zeros(q.nnz, np.int64), np.arange(q.nnz))), shape=(1, q.nnz))
+        return np.asarray((w @ XT[q.indices]).toarray(), dtype=np.float32).ravel()
+
     def _top(self, q, qd, limit, exclude):
-        X, D = self._matrices()
-        s = np.asarray((X @ q.T).toarray()).ravel()
+        _, D = self._matrices()
+        s = self._scores(q)
         if self.model.lsa_weight and D is not None and qd is not None:
             s = (1.0 - self.model.lsa_weight) * s + self.model.lsa_weight * np.clip(D @ qd.ravel(), 0.0, None)
         s = np.where(self._alive, s, -1.0)
@@ -488,7 +563,7 @@ class SimilarityIndex:
         if want <= 0:
             return []
         cand = np.argpartition(-s, want - 1)[:want] if want < len(s) else np.arange(len(s))
-        ids = np.asarray(self.ids)
+        ids = self.ids
         order = sorted(cand.tolist(), key=lambda p: (-s[p], ids[p]))
         return [(int(ids[p]), float(min(1.0, max(0.0, s[p])))) for p in order if s[p] > 0]
 

@@ -160,7 +160,7 @@ def public_thread_conditions() -> list:  # type: ignore[type-arg]
     ]
 
 
-def _text_query(*where):  # type: ignore[no-untyped-def]
+def _text_query(*where, public: bool = True):  # type: ignore[no-untyped-def]
     return (
         select(
             Thread.id,
@@ -174,7 +174,7 @@ def _text_query(*where):  # type: ignore[no-untyped-def]
             Thread.slug,
         )
         .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
-        .where(*public_thread_conditions(), *where)
+        .where(*(public_thread_conditions() if public else []), *where)
         .order_by(Thread.id)
     )
 
@@ -198,11 +198,12 @@ def load_texts(conn: Connection, *where) -> list[ThreadText]:  # type: ignore[no
     return [_to_text(r) for r in conn.execute(_text_query(*where))]
 
 
-def load_texts_by_id(conn: Connection, ids: Iterable[int]) -> list[ThreadText]:
+def load_texts_by_id(conn: Connection, ids: Iterable[int], *, public: bool = True) -> list[ThreadText]:
     ids = sorted(set(ids))
     out: list[ThreadText] = []
     for start in range(0, len(ids), IN_CHUNK):
-        out.extend(load_texts(conn, Thread.id.in_(ids[start : start + IN_CHUNK])))  # type: ignore[union-attr]
+        chunk = Thread.id.in_(ids[start : start + IN_CHUNK])  # type: ignore[union-attr]
+        out.extend(_to_text(r) for r in conn.execute(_text_query(chunk, public=public)))
     out.sort(key=lambda t: t.id)
     return out
 
