@@ -5,6 +5,7 @@ import moderation.models  # noqa: F401  (its tables join the metadata)
 from alembic import context
 from forum.config import Settings
 from forum.db import is_sqlite, make_sync_engine
+from forum.migrations import include_object
 from forum.models import metadata
 
 config = context.config
@@ -29,6 +30,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        include_object=include_object,
         render_as_batch=is_sqlite(url),
         compare_type=True,
     )

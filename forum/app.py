@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -89,6 +90,12 @@ async def handle_server_error(request: Request, exc: Exception) -> Response:
     return error_page(request, 500, "")
 
 
+def warm_analyzer() -> None:
+    from forum.text import get_analyzer
+
+    get_analyzer().terms("워밍업 warm up")
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     engine = make_async_engine(settings.database_url)
@@ -96,6 +103,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Kiwi (the Korean analyser) takes a few seconds to load: load it now,
+        # beside start-up, rather than in the first search or post.
+        threading.Thread(target=warm_analyzer, name="warm-analyzer", daemon=True).start()
         jobs.start(app)  # the repeated-topic job, every settings.topics_interval seconds
         yield
         await jobs.stop(app)

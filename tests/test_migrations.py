@@ -15,18 +15,6 @@ from forum.db import make_sync_engine
 from forum.models import metadata
 from tests.conftest import PG_URL, _pg_exec
 
-# Search index tables are created with database-specific DDL (FTS5 virtual
-# tables on SQLite, tsvector columns and GIN indexes on PostgreSQL) that the
-# models cannot describe.
-IGNORED_PREFIXES = ("search_fts",)
-
-
-def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    table = obj if type_ == "table" else getattr(obj, "table", None)
-    table_name = name if type_ == "table" else getattr(table, "name", "")
-    return not (table_name or "").startswith(IGNORED_PREFIXES)
-
-
 def _fresh_database(tmp_path: Path) -> tuple[str, object]:
     if PG_URL:
         name = f"{make_url(PG_URL).database}_mig_{uuid.uuid4().hex[:8]}"
@@ -41,7 +29,7 @@ def test_models_and_migrations_agree(database_url):
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "include_object": _include_object}
+                conn, opts={"compare_type": True, "include_object": migrations.include_object}
             )
             diff = compare_metadata(context, metadata)
     finally:

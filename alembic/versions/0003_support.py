@@ -1,7 +1,7 @@
 """support workspace: SLA targets, assignments, API tokens, thread language
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-22 07:49:21.875339
 """
 
@@ -50,7 +50,7 @@ def _backfill_languages() -> None:
 
 
 revision: str = '0003'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

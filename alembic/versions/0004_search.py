@@ -1,7 +1,7 @@
 """search: indexed documents, searches that found nothing, the full-text index
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-22 08:10:00.000000
 
 The full-text index itself is database-specific and not described by the
@@ -21,7 +21,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
