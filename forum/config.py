@@ -53,6 +53,8 @@ class Settings:
     rate_limit_post: str = "6 per minute; 60 per hour"
     rate_limit_flag: str = "5 per minute; 30 per day"
     rate_limit_search: str = "30 per minute"
+    # The ask page looks up similar questions as the title is typed (debounced).
+    rate_limit_similar: str = "60 per minute"
     # Repeated-topic job: how often it runs in-process (seconds; 0 = never, e.g.
     # when `forum worker` runs it), which threads count (created in the last N
     # days), how many make a topic, and how often a run re-clusters everything
@@ -115,6 +117,7 @@ TUNABLE = (
     "rate_limit_post",
     "rate_limit_flag",
     "rate_limit_search",
+    "rate_limit_similar",
     "topics_interval",
     "topics_window_days",
     "topics_min_size",

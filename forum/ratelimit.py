@@ -37,7 +37,7 @@ from forum.i18n import gettext as _
 
 log = logging.getLogger("forum.ratelimit")
 
-LIMIT_NAMES = ("login_ip", "login_account", "signup", "post", "flag", "search")
+LIMIT_NAMES = ("login_ip", "login_account", "signup", "post", "flag", "search", "similar")
 
 MESSAGES = {
     "login_ip": lazy("Too many log-in attempts. Try again %(when)s."),
@@ -46,6 +46,7 @@ MESSAGES = {
     "post": lazy("You are posting too fast. Try again %(when)s."),
     "flag": lazy("You are flagging too fast. Try again %(when)s."),
     "search": lazy("Too many searches. Try again %(when)s."),
+    "similar": lazy("Too many searches. Try again %(when)s."),
 }
 DEFAULT_MESSAGE = lazy("Too many requests. Try again %(when)s.")
 

@@ -13,13 +13,13 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-HEADER = '''msgid ""
+HEADER = """msgid ""
 msgstr ""
 "Content-Type: text/plain; charset=UTF-8\\n"
 "Language: ko\\n"
 "Plural-Forms: nplurals=1; plural=0;\\n"
 
-'''
+"""
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
+from sqlalchemy import select
+
 from forum.middleware import SESSION_COOKIE
 from forum.models import User
 from forum.security import verify_password
-from sqlalchemy import select
 from tests.factories import PASSWORD
 
 

@@ -15,6 +15,7 @@ from forum.db import make_sync_engine
 from forum.models import metadata
 from tests.conftest import PG_URL, _pg_exec
 
+
 def _fresh_database(tmp_path: Path) -> tuple[str, object]:
     if PG_URL:
         name = f"{make_url(PG_URL).database}_mig_{uuid.uuid4().hex[:8]}"
@@ -57,4 +58,3 @@ def test_upgrade_downgrade_upgrade(tmp_path):
         assert {"users", "threads", "posts", "votes", "categories"} <= tables
     finally:
         drop()  # type: ignore[operator]
-

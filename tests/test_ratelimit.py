@@ -202,3 +202,12 @@ def test_the_storage_comes_from_the_environment():
     assert settings.rate_limit_storage == "redis://127.0.0.1:6379/0"
     assert settings.rate_limit_login_ip == "5 per minute"
     assert settings.flag_threshold_members == 4
+
+
+async def test_similar_question_lookups_are_rate_limited(settings):
+    limited = app_with(settings, rate_limit_similar="2 per minute", rate_limit_prefix=unique_prefix())
+    async with limited as app, client_for(app) as c:
+        for _ in range(2):
+            assert (await c.get("/api/similar?q=refund")).status_code == 200
+        r = await c.get("/api/similar?q=refund")
+        assert r.status_code == 429 and "retry-after" in r.headers

@@ -150,3 +150,31 @@ async def test_search_page_queries_do_not_grow_with_results(client, db, app):
     assert counts[0] == counts[1]
     # PostgreSQL adds a probe and planner settings around the search: still a fixed number.
     assert counts[0] <= 16
+
+
+async def test_articles_written_in_the_app_are_found_once_published(client, db, staff):
+    from sqlalchemy import select as _select
+
+    from forum.models.kb import Article
+    from forum.services import kb
+
+    async with db.begin() as s:
+        author = await s.get(type(staff), staff.id)
+        article = await kb.create_article(s, author=author, title="환불 정책 안내", body="결제 후 14일 이내 환불")
+    r = await client.get("/api/search?q=환불")
+    assert all(hit["type"] != "article" for hit in r.json()["results"])  # a draft is not public
+    async with db.begin() as s:
+        article = await s.scalar(_select(Article).where(Article.id == article.id))
+        await kb.publish(s, article, user=await s.get(type(staff), staff.id))
+    r = await client.get("/api/search?q=환불")
+    assert any(hit["type"] == "article" and hit["id"] == article.id for hit in r.json()["results"])
+
+
+async def test_imported_threads_are_searchable(app, db, client):
+    from forum.services.importer import import_threads
+
+    line = '{"external_id": "ext-1", "title": "Refund for a double charge", "body": "I was charged twice."}'
+    report = await import_threads(db, [line])
+    assert report.imported == 1
+    r = await client.get("/api/search?q=refunds")
+    assert [hit["title"] for hit in r.json()["results"]] == ["Refund for a double charge"]

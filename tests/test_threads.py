@@ -410,9 +410,9 @@ async def test_markdown_is_sanitised_and_links_are_nofollow(client, db, member):
         )
     text = (await client.get(f"/t/{thread.id}/{thread.slug}")).text
     assert "<script>alert(1)" not in text
-    assert "<img src=x onerror" not in text and 'onerror="alert(2)"' not in text.replace("&quot;", '"').split(
-        "&lt;img"
-    )[0]
+    assert (
+        "<img src=x onerror" not in text and 'onerror="alert(2)"' not in text.replace("&quot;", '"').split("&lt;img")[0]
+    )
     assert 'href="javascript:' not in text
     assert 'rel="nofollow ugc noopener"' in text
 

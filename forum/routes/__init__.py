@@ -6,9 +6,9 @@ from starlette.staticfiles import StaticFiles
 from forum.paths import STATIC_DIR
 from forum.routes import accounts, api_support, support, threads
 from forum.routes import kb as kb_routes
+from forum.routes import search as search_routes
 from forum.routes import similar as similar_routes
 from forum.routes import topics as topics_routes
-from forum.routes import search as search_routes
 from forum.routes.misc import healthz
 
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from forum.i18n import gettext as _
 from forum.models import Post, Thread
+from forum.ratelimit import hit_or_429
 from forum.services import categories as category_service
 from forum.services import similar as service
 from forum.web import field, read_form, reading, render, require_user
@@ -19,6 +20,7 @@ ASK_RESULTS = 5
 
 
 async def api_similar(request: Request) -> Response:
+    await hit_or_429(request, "similar")
     params = request.query_params
     text = params.get("q", "")
     if len(text) > service.MAX_QUERY_CHARS:

@@ -6,8 +6,8 @@ import re
 from datetime import timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import joinedload
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from forum.clock import utcnow
 from forum.errors import NotAllowed, NotFound, ValidationError

@@ -35,7 +35,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from forum import markdown
+from forum import markdown, search
 from forum.clock import utcnow
 from forum.i18n import gettext as _
 from forum.models import Category, Post, Role, Thread, ThreadKind, ThreadTerms, User
@@ -491,6 +491,7 @@ async def _import_batch(
                 await _save(session, fresh, names, now)
             report.imported += len(fresh)
             report.replies += sum(len(r.replies) for r in fresh)
+            await _index_for_search(session, fresh)
             return
         except IntegrityError:
             pass  # retried line by line below, so one bad line costs only itself
@@ -508,6 +509,17 @@ async def _import_batch(
             else:
                 report.imported += 1
                 report.replies += len(record.replies)
+        await _index_for_search(session, fresh)
+
+
+async def _index_for_search(session: AsyncSession, records: list[Record]) -> None:
+    """Imported threads are searchable at once, in the batch's transaction."""
+    ids = (
+        await session.scalars(
+            select(Thread.id).where(Thread.external_id.in_([r.external_id for r in records]))  # type: ignore[union-attr]
+        )
+    ).all()
+    await search.index_threads(session, ids)  # type: ignore[arg-type]
 
 
 async def import_threads(

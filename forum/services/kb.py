@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from forum import markdown
+from forum import markdown, search
 from forum.clock import utcnow
 from forum.errors import NotAllowed, NotFound, ValidationError
 from forum.i18n import gettext as _
@@ -194,6 +194,7 @@ async def create_article(
     )
     session.add(article)
     await session.flush()
+    await search.index_article(session, article.id)  # type: ignore[arg-type]
     if suggestion is not None:
         await start_draft(session, suggestion, article=article, user=author)
     return article
@@ -217,6 +218,7 @@ async def edit_article(
     article.updated_at = utcnow()
     session.add(article)
     await session.flush()
+    await search.index_article(session, article.id)  # type: ignore[arg-type]
     return True
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from forum import hooks, markdown, search
 from forum.clock import utcnow
@@ -474,7 +474,12 @@ async def load_thread_page(session: AsyncSession, thread: Thread, *, viewer: Use
     support = await assignments.thread_panel(session, thread, viewer=viewer)
     article = await kb.linked_article(session, thread, viewer=viewer)
     return ThreadPage(
-        thread=thread, question=question, answers=answers, my_votes=my_votes, duplicate_of=duplicate_of, support=support,
+        thread=thread,
+        question=question,
+        answers=answers,
+        my_votes=my_votes,
+        duplicate_of=duplicate_of,
+        support=support,
         article=article,
     )
 
