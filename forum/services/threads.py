@@ -283,56 +283,47 @@ def _update_solved(thread: Thread, now: datetime) -> None:
         thread.solved_at = now
 
 
-async def accept(session: AsyncSession, post: Post, *, user: User, at: datetime | None = None) -> bool:
+async def _mark(session: AsyncSession, post: Post, *, column: str, marked: bool, at: datetime | None) -> bool:
+    """Points the thread's accepted or official answer at ``post`` (or clears
+    it) and keeps the solved time; says whether anything changed."""
     thread = post.thread
-    if not can_accept(user, thread, post):
-        raise NotAllowed(_("Only the asker or staff can accept an answer to this question."))
-    if thread.accepted_post_id == post.id:
+    if (getattr(thread, column) == post.id) == marked:
         return False
-    thread.accepted_post_id = post.id
+    setattr(thread, column, post.id if marked else None)
     _update_solved(thread, at or utcnow())
     session.add(thread)
     await session.flush()
     return True
+
+
+def _check_can_accept(user: User, post: Post) -> None:
+    if not can_accept(user, post.thread, post):
+        raise NotAllowed(_("Only the asker or staff can accept an answer to this question."))
+
+
+def _check_can_mark_official(user: User, post: Post) -> None:
+    if not can_mark_official(user, post.thread, post):
+        raise NotAllowed(_("Only staff can mark an official answer."))
+
+
+async def accept(session: AsyncSession, post: Post, *, user: User, at: datetime | None = None) -> bool:
+    _check_can_accept(user, post)
+    return await _mark(session, post, column="accepted_post_id", marked=True, at=at)
 
 
 async def unaccept(session: AsyncSession, post: Post, *, user: User) -> bool:
-    thread = post.thread
-    if not can_accept(user, thread, post):
-        raise NotAllowed(_("Only the asker or staff can accept an answer to this question."))
-    if thread.accepted_post_id != post.id:
-        return False
-    thread.accepted_post_id = None
-    _update_solved(thread, utcnow())
-    session.add(thread)
-    await session.flush()
-    return True
+    _check_can_accept(user, post)
+    return await _mark(session, post, column="accepted_post_id", marked=False, at=None)
 
 
 async def mark_official(session: AsyncSession, post: Post, *, user: User, at: datetime | None = None) -> bool:
-    thread = post.thread
-    if not can_mark_official(user, thread, post):
-        raise NotAllowed(_("Only staff can mark an official answer."))
-    if thread.official_post_id == post.id:
-        return False
-    thread.official_post_id = post.id
-    _update_solved(thread, at or utcnow())
-    session.add(thread)
-    await session.flush()
-    return True
+    _check_can_mark_official(user, post)
+    return await _mark(session, post, column="official_post_id", marked=True, at=at)
 
 
 async def unmark_official(session: AsyncSession, post: Post, *, user: User) -> bool:
-    thread = post.thread
-    if not can_mark_official(user, thread, post):
-        raise NotAllowed(_("Only staff can mark an official answer."))
-    if thread.official_post_id != post.id:
-        return False
-    thread.official_post_id = None
-    _update_solved(thread, utcnow())
-    session.add(thread)
-    await session.flush()
-    return True
+    _check_can_mark_official(user, post)
+    return await _mark(session, post, column="official_post_id", marked=False, at=None)
 
 
 # ---------------------------------------------------------------- reading
