@@ -206,3 +206,14 @@ def test_new_threads_join_the_topic_they_ask_about():
     joined = [t for t in updated if 900 in t.doc_ids]
     assert not leftovers and len(joined) == 1
     assert {label[d] for d in joined[0].doc_ids if d != 900} == {"refund"}
+
+
+def test_key_terms_leave_out_particles_and_lone_syllables():
+    from forum.topics.cluster import _readable_key_term
+
+    assert _readable_key_term("환불")
+    assert _readable_key_term("desktop app")
+    assert not _readable_key_term("in")
+    assert not _readable_key_term("쓰")
+    assert not _readable_key_term("쓰 노트")
+    assert not _readable_key_term("#환불")

@@ -403,9 +403,11 @@ def _describe_many(
         key_terms: list[str] = []
         for j in top.tolist():
             f = features[j]
-            if f.startswith("#") or f in ("not",):
+            if not _readable_key_term(f):
                 continue
-            key_terms.append(_display(f, analyzer))
+            shown = _display(f, analyzer)
+            if shown not in key_terms:
+                key_terms.append(shown)
             if len(key_terms) >= n_terms:
                 break
         out.append((titles[rep], ids[rep], key_terms, centroid, cohesion))
@@ -423,6 +425,20 @@ def _describe(
     centroid_size: int = 300,
 ) -> tuple[str, int, list[str], dict[str, float], float]:
     return _describe_many(model, X, [list(rows)], ids, titles, analyzer, n_terms, centroid_size)[0]
+
+
+# Words the analyser keeps for matching ("sign in", negation) that say nothing
+# on their own as a topic's key term.
+_PARTICLES = frozenset({"not", "in", "out", "up", "on", "off", "down", "over", "back", "to", "with"})
+
+
+def _readable_key_term(feature: str) -> bool:
+    """Character n-grams, particles and lone one-syllable Korean stems (쓰, 되)
+    help matching but make poor key terms for a person to read."""
+    if feature.startswith("#"):
+        return False
+    words = feature.split()
+    return not any(w in _PARTICLES or (len(w) == 1 and "가" <= w <= "힣") for w in words)
 
 
 def _display(feature: str, analyzer) -> str:
