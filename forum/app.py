@@ -90,6 +90,15 @@ async def handle_server_error(request: Request, exc: Exception) -> Response:
     return error_page(request, 500, "")
 
 
+async def close_app(app: Starlette) -> None:
+    """Releases everything an app holds: the job scheduler and the similar-
+    questions index (each with a sync engine), the rate-limit storage and the
+    database pool. The lifespan calls it; so do tests, which run no lifespan."""
+    await jobs.stop(app)
+    await app.state.rate_limiter.close()
+    await app.state.engine.dispose()
+
+
 def warm_analyzer() -> None:
     from forum.text import get_analyzer
 
@@ -108,9 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         threading.Thread(target=warm_analyzer, name="warm-analyzer", daemon=True).start()
         jobs.start(app)  # the repeated-topic job, every settings.topics_interval seconds
         yield
-        await jobs.stop(app)
-        await app.state.rate_limiter.close()
-        await engine.dispose()
+        await close_app(app)
 
     from moderation import install as install_moderation
     from moderation.routes import routes as moderation_routes

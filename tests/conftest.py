@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 from forum import migrations
-from forum.app import create_app
+from forum.app import close_app, create_app
 from forum.config import Settings
 from forum.models import Role, User
 from tests.factories import make_user
@@ -76,7 +76,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[Starlette]:
     application = create_app(settings)
     yield application
-    await application.state.engine.dispose()
+    await close_app(application)
 
 
 @pytest.fixture

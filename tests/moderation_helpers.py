@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
-from forum.app import create_app
+from forum.app import close_app, create_app
 from forum.clock import utcnow
 from forum.config import Settings
 from forum.models import Post, Thread, User
@@ -34,8 +34,7 @@ async def app_with(settings: Settings, **changes: Any) -> AsyncIterator[Starlett
     try:
         yield app
     finally:
-        await app.state.rate_limiter.close()
-        await app.state.engine.dispose()
+        await close_app(app)
 
 
 class ClientFrom(WebClient):

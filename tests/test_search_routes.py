@@ -114,7 +114,7 @@ async def test_hidden_threads_stay_out_of_the_api(client, threads, db):
 
 
 async def test_searching_too_fast_answers_429(settings):
-    from forum.app import create_app
+    from forum.app import close_app, create_app
     from tests.webclient import WebClient
 
     app = create_app(settings.with_(rate_limit_search="2 per minute"))
@@ -128,7 +128,7 @@ async def test_searching_too_fast_answers_429(settings):
             assert "Retry-After" in api.headers and "error" in api.json()
             assert (await client.get("/search")).status_code == 200  # no query: nothing to limit
     finally:
-        await app.state.engine.dispose()
+        await close_app(app)
 
 
 async def test_search_page_queries_do_not_grow_with_results(client, db, app):

@@ -17,12 +17,6 @@ from tests.factories import make_category, make_thread
 from tests.kb_helpers import ONE_OFFS, PASSWORD, REFUND, cli, jsonl, make_threads
 
 
-@pytest.fixture(autouse=True)
-async def _close_index(app):  # type: ignore[no-untyped-def]
-    yield
-    similar.close(app)
-
-
 @pytest.fixture
 async def forum_threads(db, staff):  # type: ignore[no-untyped-def]
     async with db.begin() as s:
