@@ -91,6 +91,11 @@ def render(request: Request, template: str, status_code: int = 200, **ctx: Any) 
     return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)
 
 
+def render_form(request: Request, template: str, *, errors: dict[str, str], **ctx: Any) -> Response:
+    """A form page: 200 when first shown, 422 when it comes back with messages."""
+    return render(request, template, status_code=422 if errors else 200, errors=errors, **ctx)
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 

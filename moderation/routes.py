@@ -38,6 +38,7 @@ from forum.web import (
     reading,
     redirect,
     render,
+    render_form,
     require_user,
     safe_next,
     settings_of,
@@ -81,10 +82,9 @@ def _back(request: Request, form: Any, default: str) -> str:
 async def _flag_page(
     request: Request, post: Post, *, values: dict[str, str], errors: dict[str, str], done: bool
 ) -> Response:
-    return render(
+    return render_form(
         request,
         "moderation/flag.html",
-        status_code=422 if errors else 200,
         post=post,
         thread=post.thread,
         reasons=flags.MEMBER_REASONS,
@@ -159,10 +159,9 @@ def _post_action(action: PostAction) -> Callable[[Request], Awaitable[Response]]
 
 
 async def _edit_page(request: Request, post: Post, values: dict[str, str], errors: dict[str, str]) -> Response:
-    return render(
+    return render_form(
         request,
         "moderation/edit.html",
-        status_code=422 if errors else 200,
         post=post,
         thread=post.thread,
         values=values,
@@ -228,10 +227,9 @@ def _thread_action(action: ThreadAction) -> Callable[[Request], Awaitable[Respon
 async def _move_page(request: Request, thread: Thread, values: dict[str, str], errors: dict[str, str]) -> Response:
     async with reading(request) as session:
         categories = await category_service.all_categories(session)
-    return render(
+    return render_form(
         request,
         "moderation/move.html",
-        status_code=422 if errors else 200,
         thread=thread,
         categories=categories,
         values=values,
@@ -263,10 +261,9 @@ async def move(request: Request) -> Response:
 
 
 async def _duplicate_page(request: Request, thread: Thread, values: dict[str, str], errors: dict[str, str]) -> Response:
-    return render(
+    return render_form(
         request,
         "moderation/duplicate.html",
-        status_code=422 if errors else 200,
         thread=thread,
         values=values,
         errors=errors,
@@ -307,10 +304,9 @@ async def _user_page(
     async with reading(request) as session:
         target = await accounts.get_user_by_username_or_404(session, username)
         record = await sanctions.load_user_record(session, target)
-    return render(
+    return render_form(
         request,
         "moderation/user.html",
-        status_code=422 if errors else 200,
         target=target,
         record=record,
         durations=sanctions.DURATIONS,
@@ -426,10 +422,9 @@ async def audit_log(request: Request) -> Response:
                 page=page_number(params.get("page")),
             )
     query = "&".join(f"{k}={v}" for k, v in values.items() if v)
-    return render(
+    return render_form(
         request,
         "moderation/audit.html",
-        status_code=422 if errors else 200,
         entries=entries,
         values=values,
         errors=errors,
@@ -443,9 +438,7 @@ async def audit_log(request: Request) -> Response:
 async def _words_page(request: Request, *, values: dict[str, str], errors: dict[str, str]) -> Response:
     async with reading(request) as session:
         words = await spam.list_words(session)
-    return render(
-        request, "moderation/words.html", status_code=422 if errors else 200, words=words, values=values, errors=errors
-    )
+    return render_form(request, "moderation/words.html", words=words, values=values, errors=errors)
 
 
 async def words(request: Request) -> Response:
@@ -483,10 +476,9 @@ async def _roles_page(request: Request, *, values: dict[str, str], errors: dict[
                 .limit(500)
             )
         ).all()
-    return render(
+    return render_form(
         request,
         "moderation/roles.html",
-        status_code=422 if errors else 200,
         team=team,
         roles=GRANTABLE_ROLES,
         values=values,

@@ -26,6 +26,7 @@ from forum.web import (
     reading,
     redirect,
     render,
+    render_form,
     require_user,
     settings_of,
     writing,
@@ -110,10 +111,9 @@ async def _editor(
 ) -> Response:
     async with reading(request) as session:
         categories = await category_service.all_categories(session)
-    return render(
+    return render_form(
         request,
         "kb/edit.html",
-        status_code=422 if errors else 200,
         article=article,
         values=values,
         errors=errors,

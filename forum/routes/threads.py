@@ -28,6 +28,7 @@ from forum.web import (
     reading,
     redirect,
     render,
+    render_form,
     require_user,
     settings_of,
     writing,
@@ -92,10 +93,9 @@ async def detail(request: Request) -> Response:
 async def _ask_page(request: Request, values: dict[str, str], errors: dict[str, str]) -> Response:
     async with reading(request) as session:
         categories = await category_service.all_categories(session)
-    return render(
+    return render_form(
         request,
         "threads/ask.html",
-        status_code=422 if errors else 200,
         categories=categories,
         values=values,
         errors=errors,
@@ -153,10 +153,9 @@ async def _edit_page(request: Request, values: dict[str, str] | None, errors: di
     if not can_edit_post(user, post):
         raise NotAllowed(_("You can only edit your own posts."))
     values = values or {"body": post.body, "title": post.thread.title}
-    return render(
+    return render_form(
         request,
         "threads/edit.html",
-        status_code=422 if errors else 200,
         post=post,
         thread=post.thread,
         values=values,
