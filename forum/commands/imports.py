@@ -8,7 +8,7 @@ import asyncio
 import sys
 
 from forum.config import Settings
-from forum.db import make_async_engine, make_sessionmaker
+from forum.db import make_async_engine, make_sessionmaker, make_sync_engine
 from forum.progress import Progress
 
 
@@ -18,7 +18,9 @@ def _count_lines(path: str) -> int:
 
 
 def cmd_import_threads(settings: Settings, args: argparse.Namespace) -> None:
+    from forum.models import Thread
     from forum.services.importer import import_threads
+    from forum.topics import store
 
     try:
         total = _count_lines(args.file)
@@ -28,6 +30,10 @@ def cmd_import_threads(settings: Settings, args: argparse.Namespace) -> None:
 
     def report_error(line_no: int, message: str) -> None:
         print(f"{args.file}:{line_no}: skipped: {message}", file=sys.stderr, flush=True)
+
+    sync_engine = make_sync_engine(settings.database_url)
+    with sync_engine.connect() as conn:
+        before = store.max_thread_id(conn)
 
     async def main() -> object:
         engine = make_async_engine(settings.database_url)
@@ -45,8 +51,11 @@ def cmd_import_threads(settings: Settings, args: argparse.Namespace) -> None:
 
     try:
         report = asyncio.run(main())
+        # Analyse and encode what came in now, so the next topic run only groups.
+        store.prepare(sync_engine, Thread.id > before, progress=lambda label, total: Progress(total, label))
     finally:
         handle.close()
+        sync_engine.dispose()
     print(
         f"Imported {report.imported:,} threads with {report.replies:,} replies in {report.seconds:.1f}s; "  # type: ignore[attr-defined]
         f"{report.existing:,} already imported, {len(report.errors):,} lines skipped; "  # type: ignore[attr-defined]

@@ -154,7 +154,8 @@ class TopicBlob(SQLModel, table=True):
 class ThreadTerms(SQLModel, table=True):
     """The analyser's terms of a thread's title and opening post (space-joined),
     with a digest of the text and analyser they came from: stale rows are
-    re-analysed, fresh ones are never analysed again."""
+    re-analysed, fresh ones are never analysed again. The same goes for the
+    sentence embedding."""
 
     __tablename__ = "thread_terms"
 
@@ -164,3 +165,7 @@ class ThreadTerms(SQLModel, table=True):
     digest: str = Field(sa_column=Column(String(32), nullable=False))
     title_terms: str = Field(sa_column=Column(Text, nullable=False))
     body_terms: str = Field(sa_column=Column(Text, nullable=False))
+    #: sentence embedding of the same text (float16 bytes), and the encoder it came
+    #: from (:func:`forum.topics.embed.fingerprint`); NULL until first needed
+    vector: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    vector_model: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))

@@ -15,7 +15,6 @@ analysed twice).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import threading
 import time
@@ -25,12 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+import numpy as np
 from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forum.clock import utcnow
 from forum.models import Article, ArticleStatus, Post, Thread, TopicBlob
-from forum.topics import store
+from forum.topics import embed, store
 from forum.topics.similarity import SimilarityIndex
 
 log = logging.getLogger("forum.similar")
@@ -97,15 +97,11 @@ def article_path(article_id: int, slug: str) -> str:
     return f"/kb/{article_id}/{quote(slug)}"
 
 
-def _index_add(index: SimilarityIndex, docs: list[tuple[int, str]], features: list[list[str]]) -> None:
-    """Adds documents whose features are already known (from stored terms)."""
-    if not docs:
-        return
-    if "features" in inspect.signature(index.add).parameters:
-        index.add(docs, features=features)  # type: ignore[call-arg]
-    else:
-        # SimilarityIndex.add analyses the texts again; its _append takes features.
-        index._append([d for d, _ in docs], features)
+def _vector_rows(vectors: dict[int, np.ndarray], ids: Sequence[int]) -> np.ndarray | None:
+    """Stored embeddings as rows in ``ids`` order (None when embeddings are off)."""
+    if not vectors:
+        return None
+    return np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, embed.DIM), np.float32)
 
 
 class SimilarIndex:
@@ -223,18 +219,28 @@ class SimilarIndex:
         texts = store.load_texts_by_id(conn, todo) if todo else []
         articles = store.published_articles(conn)
         features: list[list[str]] = []
+        vectors: np.ndarray | None = None
         if texts:
             terms = store.ensure_terms(self.engine, texts, self._analyzer)  # type: ignore[arg-type]
             features = [self._analyzer.features(t.index_text(), terms[t.id][0] + terms[t.id][1]) for t in texts]  # type: ignore[union-attr]
+            if self._index.embed_weight:
+                vectors = _vector_rows(store.ensure_vectors(self.engine, texts), [t.id for t in texts])
         new_articles = [a for a in articles if self._article_stamp.get(a.id) != a.updated_at]
         article_features = [self._analyzer.features(a.index_text()) for a in new_articles]  # type: ignore[union-attr]
+        article_vectors = (
+            embed.encode([embed.text_of(a.title, a.body) for a in new_articles])
+            if self._index.embed_weight and new_articles
+            else None
+        )
         dropped_articles = set(self._articles) - {a.id for a in articles}
         with self._lock:
             index = self._index
             index.remove(gone)
             index.remove([-i for i in dropped_articles])
-            _index_add(index, [(t.id, t.index_text()) for t in texts], features)
-            _index_add(index, [(-a.id, a.index_text()) for a in new_articles], article_features)
+            if texts:
+                index.add([(t.id, t.index_text()) for t in texts], features, vectors)
+            if new_articles:
+                index.add([(-a.id, a.index_text()) for a in new_articles], article_features, article_vectors)
             self._threads = fresh
             self._articles = {a.id: _Meta(a.title, a.slug, True, None) for a in articles}
             self._article_stamp = {a.id: a.updated_at for a in articles}
@@ -374,7 +380,14 @@ def build_index(
     texts = store.load_texts(conn, Thread.id <= high_water)
     terms = store.ensure_terms(engine, texts, analyzer)
     features = [analyzer.features(t.index_text(), terms[t.id][0] + terms[t.id][1]) for t in texts]
-    index = SimilarityIndex.build([(t.id, t.index_text()) for t in texts], analyzer, features=features)
+    vectors = _vector_rows(store.ensure_vectors(engine, texts), [t.id for t in texts])
+    index = SimilarityIndex.build(
+        [(t.id, t.index_text()) for t in texts],
+        analyzer,
+        features=features,
+        vectors=vectors,
+        embed_weight=embed.SEARCH_WEIGHT if embed.enabled() else 0.0,
+    )
     if persist:
         with engine.begin() as wconn:
             store.save_blob(

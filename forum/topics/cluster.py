@@ -20,9 +20,12 @@ pairs).  Steps:
    unclustered.  Every topic gets its most central member's title, key terms
    and a centroid so new threads can join it later (:func:`assign`).
 
-Optional: with the embedding backend on (:mod:`forum.topics.embed`), non-Korean
-threads are clustered on tf-idf blended with sentence embeddings; Korean threads
-stay lexical.
+With sentence embeddings on (the default, :mod:`forum.topics.embed`), every row
+is the tf-idf vector (scaled by sqrt(1 - w)) next to the thread's embedding
+(scaled by sqrt(w)), so every dot product above is the blend
+``(1 - w) tf-idf cosine + w embedding cosine``; Korean and other threads are
+grouped separately, each against its own threshold.  Key terms, centroids and
+cohesion (what explains a topic and lets new threads join it) stay lexical.
 
 Deterministic: no randomness, ties broken by document id; input order does not matter.
 """
@@ -46,6 +49,12 @@ __all__ = ["DEFAULT_THRESHOLD", "Doc", "Topic", "assign", "detect", "doc_feature
 #: tf-idf vectors: 0.30 means the questions share most of their distinctive words
 #: or concepts.  Chosen as a round value across English and Korean data.
 DEFAULT_THRESHOLD = 0.40
+#: With sentence embeddings blended in (:mod:`forum.topics.embed`), the centroid cosine
+#: two groups need to merge.  Korean threads are grouped apart from the others and
+#: against a lower bar: with particles, spacing and two-syllable words, Korean
+#: paraphrases share fewer analyser features and their embeddings sit further apart.
+KOREAN_THRESHOLD = 0.45
+OTHER_THRESHOLD = 0.60
 #: Similarity a new thread needs to the topic centroid (normalised) to join it.
 JOIN_MARGIN = 0.65
 BODY_CHARS = 1500
@@ -59,7 +68,11 @@ SMOOTH_K = 5
 KNN_K = 15
 
 
-def smooth_vectors(X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, beta: float, k: int) -> sp.csr_matrix:
+def smooth_vectors(
+    X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, beta: float, k: int, E: np.ndarray | None = None
+) -> tuple[sp.csr_matrix, np.ndarray | None]:
+    """Each row plus ``beta`` times the similarity-weighted mean of its ``k`` nearest
+    neighbours, re-normalised (over both parts when rows have a dense part ``E``)."""
     n = X.shape[0]
     k = min(k, nbr.shape[1])
     rows = np.repeat(np.arange(n), k)
@@ -71,9 +84,14 @@ def smooth_vectors(X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, beta: flo
     rowsum[rowsum == 0] = 1.0
     W = sp.diags((1.0 / rowsum).astype(np.float32)) @ W
     Y = (X + beta * (W @ X)).tocsr()
-    from .similarity import _l2_rows
+    if E is None:
+        from .similarity import _l2_rows
 
-    return _l2_rows(Y)
+        return _l2_rows(Y), None
+    F = (E + beta * (W @ E)).astype(np.float32)
+    sq = np.asarray(Y.multiply(Y).sum(axis=1)).ravel() + np.einsum("ij,ij->i", F, F)
+    inv = (1.0 / np.sqrt(np.maximum(sq, 1e-12))).astype(np.float32)
+    return (sp.diags(inv) @ Y).tocsr(), F * inv[:, None]
 
 
 @dataclass
@@ -85,6 +103,7 @@ class Doc:
     views: int = 0
     solved: bool = False
     terms: list[str] | None = None  # optional cached analyser terms of title + body
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # sentence embedding, if known
 
 
 @dataclass
@@ -122,6 +141,22 @@ def doc_terms(docs: Sequence[Doc], analyzer) -> list[list[str]]:
         for i, t, b in zip(todo, titles, bodies, strict=False):
             out[i] = t + t + b
     return [o or [] for o in out]
+
+
+def doc_vectors(docs: Sequence[Doc]) -> np.ndarray:
+    """Sentence embeddings of every doc (``doc.vector`` when known, else encoded now)."""
+    from . import embed
+
+    V = np.zeros((len(docs), embed.DIM), dtype=np.float32)
+    todo = []
+    for i, d in enumerate(docs):
+        if d.vector is not None:
+            V[i] = d.vector
+        else:
+            todo.append(i)
+    if todo:
+        V[todo] = embed.encode([embed.text_of(docs[i].title, _body(docs[i])) for i in todo])
+    return V
 
 
 def _body(doc: Doc) -> str:
@@ -274,6 +309,7 @@ def rac_cluster(
     linkage: str = "average",
     floor: float | None = None,
     max_rounds: int = 10_000,
+    E: np.ndarray | None = None,
 ) -> np.ndarray:
     """Agglomerative clustering of the rows of X (unit vectors) along kNN-graph edges,
     by reciprocal nearest neighbours (RAC): every round, each group finds its most
@@ -284,6 +320,7 @@ def rac_cluster(
     Group similarity is computed exactly from group sum vectors:
     ``average``: mean pairwise cosine ``sum(A).sum(B) / (|A||B|)``;
     ``centroid``: cosine of the sums.  Merging stops below ``threshold``.
+    Rows may have a dense part ``E`` next to ``X``.
     Returns the group label (its smallest member row) of every row."""
     n = X.shape[0]
     label = np.arange(n, dtype=np.int64)
@@ -292,8 +329,11 @@ def rac_cluster(
     floor = threshold * 0.5 if floor is None else floor
     ea, eb, ew = _edge_list(nbr, sim, floor)
     S = sp.csr_matrix(X, dtype=np.float32)
+    G = None if E is None else np.array(E, dtype=np.float32)  # dense part of the group sums
     size = np.ones(n, dtype=np.float64)
     sqn = np.asarray(S.multiply(S).sum(axis=1), dtype=np.float64).ravel()
+    if G is not None:
+        sqn += np.einsum("ij,ij->i", G, G)
     for _ in range(max_rounds):
         if not len(ea):
             break
@@ -326,6 +366,9 @@ def rac_cluster(
         label = m[label]
         M = sp.csr_matrix((np.ones(n, np.float32), (m, np.arange(n))), shape=(n, n))
         S = (M @ S).tocsr()
+        if G is not None:
+            np.add.at(G, A, G[B])
+            G[B] = 0.0
         na, nb = m[ea], m[eb]
         changed = (na != ea) | (nb != eb)
         keep = na != nb
@@ -342,7 +385,7 @@ def rac_cluster(
         ea, eb, ew = lo[first], hi[first], ew[first]
         if ch_any.any():
             idx = np.flatnonzero(ch_any)
-            ew[idx] = pair_dots(S, ea[idx], eb[idx])
+            ew[idx] = pair_dots(S, ea[idx], eb[idx], E=G)
     return label
 
 
@@ -480,14 +523,14 @@ def _stable_keys(topics: list[Topic], previous: list[Topic] | None) -> None:
         used.add(t.key)
 
 
-def rescore_edges(X: sp.csr_matrix, nbr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Similarities of the same neighbour lists under new vectors ``X``, best first."""
+def rescore_edges(X: sp.csr_matrix, nbr: np.ndarray, E: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Similarities of the same neighbour lists under new vectors ``X`` (and ``E``), best first."""
     n, k = nbr.shape
     r = np.repeat(np.arange(n, dtype=np.int64), k)
     c = nbr.ravel().astype(np.int64)
     ok = c >= 0
     v = np.zeros(n * k, dtype=np.float32)
-    v[ok] = pair_dots(X, r[ok], c[ok])
+    v[ok] = pair_dots(X, r[ok], c[ok], E=E)
     v = v.reshape(n, k)
     nb = np.where(v > 0, nbr, -1)
     order = np.lexsort((nb, -v), axis=1)
@@ -495,14 +538,22 @@ def rescore_edges(X: sp.csr_matrix, nbr: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _cluster_rows(
-    model: TextModel, X: sp.csr_matrix, threshold: float, k: int, smooth: float, smooth_k: int, linkage: str
+    model: TextModel,
+    X: sp.csr_matrix,
+    threshold: float,
+    k: int,
+    smooth: float,
+    smooth_k: int,
+    linkage: str,
+    E: np.ndarray | None = None,
 ) -> np.ndarray:
-    """kNN graph, neighbour smoothing, reciprocal agglomeration: a group label per row."""
-    nbr, sim = knn_graph(model, X, None, k)
+    """kNN graph, neighbour smoothing, reciprocal agglomeration: a group label per row.
+    Rows are ``X`` (sparse) next to ``E`` (dense, optional); both already scaled."""
+    nbr, sim = knn_graph(model, X, None, k, E=E)
     if smooth > 0:
-        X = smooth_vectors(X, nbr, sim, smooth, smooth_k)
-        nbr, sim = rescore_edges(X, nbr)
-    return rac_cluster(X, nbr, sim, threshold, linkage=linkage)
+        X, E = smooth_vectors(X, nbr, sim, smooth, smooth_k, E)
+        nbr, sim = rescore_edges(X, nbr, E)
+    return rac_cluster(X, nbr, sim, threshold, linkage=linkage, E=E)
 
 
 def detect(
@@ -511,7 +562,7 @@ def detect(
     *,
     min_size: int = 3,
     previous: list[Topic] | None = None,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     k: int = KNN_K,
     smooth: float = SMOOTH,
     smooth_k: int = SMOOTH_K,
@@ -523,8 +574,10 @@ def detect(
 
     Returns topics ordered by size (largest first), then by smallest doc id.  Docs in no
     topic are one-offs.  ``previous`` (the last run's topics) only provides stable keys.
-    ``embeddings``: blend the optional sentence-embedding backend into the similarity of
-    non-Korean threads (see :mod:`forum.topics.embed`; None: when ``FORUM_EMBEDDINGS`` is on).
+    ``embeddings``: blend sentence embeddings into the similarity (see
+    :mod:`forum.topics.embed`; None: when they are on).  Korean and other threads are
+    then grouped separately, each against its own threshold (``threshold`` overrides
+    both; without embeddings it defaults to ``DEFAULT_THRESHOLD``).
     """
     docs = sorted(docs, key=lambda d: d.id)
     if len(docs) < max(2, min_size):
@@ -533,30 +586,26 @@ def detect(
         model, X = TextModel.fit_transform(features)
     else:
         model, X = TextModel.fit_transform_chunks(iter_doc_features(docs, analyzer))
+    from . import embed
+
     if embeddings is None:
-        from . import embed
-
-        embeddings = embed.enabled()
-    parts: list[tuple[np.ndarray, bool]] = [(np.arange(len(docs)), False)]
-    if embeddings:
-        from . import embed
-
-        korean = np.array([embed.is_korean(f"{d.title} {_body(d)[:300]}") for d in docs], dtype=bool)
-        parts = [(np.flatnonzero(korean), False), (np.flatnonzero(~korean), True)]
+        embeddings = embed.enabled() or all(d.vector is not None for d in docs)
     label = np.arange(len(docs), dtype=np.int64)
-    for rows, use_embeddings in parts:
-        if len(rows) < max(2, min_size):
-            continue
-        Xp = X[rows]
-        th = threshold
-        if use_embeddings:
-            from . import embed
-
-            E = embed.encode([f"{docs[r].title}. {_body(docs[r])}".strip(" .") for r in rows.tolist()])
-            w = embed.EMBED_WEIGHT
-            Xp = sp.hstack([Xp * np.float32(math.sqrt(1 - w)), sp.csr_matrix(E * np.float32(math.sqrt(w)))]).tocsr()
-            th = max(threshold, embed.EMBED_THRESHOLD)
-        label[rows] = rows[_cluster_rows(model, Xp, th, k, smooth, smooth_k, linkage)]
+    if not embeddings:
+        th = DEFAULT_THRESHOLD if threshold is None else threshold
+        label = _cluster_rows(model, X, th, k, smooth, smooth_k, linkage)
+    else:
+        V = doc_vectors(docs)
+        w = embed.TOPIC_WEIGHT
+        korean = np.array([embed.is_korean(f"{d.title} {_body(d)[:300]}") for d in docs], dtype=bool)
+        for rows, th in ((np.flatnonzero(korean), KOREAN_THRESHOLD), (np.flatnonzero(~korean), OTHER_THRESHOLD)):
+            if len(rows) < max(2, min_size):
+                continue
+            Xp = X[rows] * np.float32(math.sqrt(1.0 - w))
+            Ep = V[rows] * np.float32(math.sqrt(w))
+            th = th if threshold is None else threshold
+            label[rows] = rows[_cluster_rows(model, Xp, th, k, smooth, smooth_k, linkage, Ep)]
+        del V
     groups = [g for g in groups_of(label) if len(g) >= min_size]
     ids = [d.id for d in docs]
     titles = [d.title for d in docs]

@@ -56,7 +56,7 @@ from forum.models import (
     TopicRun,
     TopicSuggestion,
 )
-from forum.topics import store
+from forum.topics import embed, store
 from forum.topics.cluster import DEFAULT_THRESHOLD, Doc, Topic, assign, detect, doc_features
 from forum.topics.similarity import TextModel
 
@@ -254,7 +254,13 @@ class _Run:
     def _eligible(self) -> list:  # type: ignore[type-arg]
         return [Thread.created_at >= self.window_start, Thread.article_id.is_(None)]  # type: ignore[union-attr]
 
-    def _docs(self, texts: Sequence[store.ThreadText], terms: dict[int, store.Terms]) -> list[Doc]:
+    def _docs(
+        self,
+        texts: Sequence[store.ThreadText],
+        terms: dict[int, store.Terms],
+        vectors: dict[int, Any] | None = None,
+    ) -> list[Doc]:
+        vectors = vectors or {}
         docs = []
         for t in texts:
             tt, bt = terms[t.id]
@@ -269,6 +275,7 @@ class _Run:
                     views=t.views,
                     solved=t.solved,
                     terms=doc_terms,
+                    vector=vectors.get(t.id),
                 )
             )
         return docs
@@ -276,6 +283,13 @@ class _Run:
     def _terms(self, texts: Sequence[store.ThreadText], label: str) -> dict[int, store.Terms]:
         with self._phase(label, len(texts)) as bar:
             return store.ensure_terms(self.engine, texts, self.analyzer, advance=bar.advance if bar else None)
+
+    def _embeddings(self, texts: Sequence[store.ThreadText]) -> dict[int, Any]:
+        """Stored (or newly computed) sentence embeddings; empty when they are off."""
+        if not embed.enabled():
+            return {}
+        with self._phase("Encoding", len(texts)) as bar:
+            return store.ensure_vectors(self.engine, texts, advance=bar.advance if bar else None)
 
     # ------------------------------------------------------------ orchestration
 
@@ -367,8 +381,9 @@ class _Run:
         self.report.threads_seen = self.report.threads_changed = len(texts)
         self._lap("load")
         terms = self._terms(texts, "Analysing")
-        docs = self._docs(texts, terms)
-        del terms, texts  # the clustering needs all the memory it can get
+        vectors = self._embeddings(texts)
+        docs = self._docs(texts, terms, vectors)
+        del terms, texts, vectors  # the clustering needs all the memory it can get
         self._lap("analyse")
         with self._phase("Clustering", None):
             topics = detect(docs, self.analyzer, min_size=self.min_size)
@@ -700,7 +715,7 @@ class _Run:
         new_found: list[Found] = []
         if len(pool_texts) >= self.min_size:
             pool_terms = self._terms(pool_texts, "Analysing")
-            pool_docs = self._docs(pool_texts, pool_terms)
+            pool_docs = self._docs(pool_texts, pool_terms, self._embeddings(pool_texts))
             for t in detect(pool_docs, self.analyzer, min_size=self.min_size):
                 new_found.append(Found(list(t.doc_ids), t.title, list(t.key_terms)[:KEY_TERMS], t.representative_id))
         self._lap("detect_new")

@@ -255,13 +255,18 @@ def _remap_columns(C: sp.csr_matrix, remap: np.ndarray, width: int) -> sp.csr_ma
     return out
 
 
-def pair_dots(X: sp.csr_matrix, a: np.ndarray, b: np.ndarray, *, chunk: int = 100_000) -> np.ndarray:
-    """Row-wise dot products ``X[a[i]] . X[b[i]]`` for many pairs, vectorised in chunks."""
+def pair_dots(
+    X: sp.csr_matrix, a: np.ndarray, b: np.ndarray, *, E: np.ndarray | None = None, chunk: int = 100_000
+) -> np.ndarray:
+    """Row-wise dot products ``X[a[i]] . X[b[i]]`` for many pairs, vectorised in chunks
+    (plus ``E[a[i]] . E[b[i]]`` when rows also have a dense part ``E``)."""
     out = np.zeros(len(a), dtype=np.float32)
     for s in range(0, len(a), chunk):
         A = X[a[s : s + chunk]]
         B = X[b[s : s + chunk]]
         out[s : s + chunk] = np.asarray(A.multiply(B).sum(axis=1), dtype=np.float32).ravel()
+        if E is not None:
+            out[s : s + chunk] += np.einsum("ij,ij->i", E[a[s : s + chunk]], E[b[s : s + chunk]])
     return out
 
 
@@ -338,15 +343,26 @@ def _top_k_sparse(
 
 
 def knn_graph(
-    model: TextModel, X: sp.csr_matrix, D: np.ndarray | None, k: int, *, chunk: int = 512, min_sim: float = 0.0
+    model: TextModel,
+    X: sp.csr_matrix,
+    D: np.ndarray | None,
+    k: int,
+    *,
+    chunk: int = 512,
+    min_sim: float = 0.0,
+    E: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """k nearest neighbours of every row (itself excluded).
+
+    Rows may have a dense part ``E`` (scaled sentence embeddings): the
+    similarity is then ``X X^T + E E^T``.
 
     Returns (nbr, sim): int32/float32 arrays of shape (n, k), best first;
     missing neighbours have index -1 and similarity 0.  Exact up to
     ``EXACT_KNN_LIMIT`` rows (row chunks, memory O(chunk * n)); above that,
     candidates come from a sparse product over the rarer features (see
-    ``KNN_PRODUCT_BUDGET``) and are re-scored exactly (:func:`_pruned_knn`)."""
+    ``KNN_PRODUCT_BUDGET``) and, with ``E``, from the nearest dense rows in a
+    few nearby k-means cells; all are re-scored exactly (:func:`_pruned_knn`)."""
     n = X.shape[0]
     k = max(1, min(k, n - 1)) if n > 1 else 1
     nbr = np.full((n, k), -1, dtype=np.int32)
@@ -354,7 +370,7 @@ def knn_graph(
     if n <= 1:
         return nbr, sim
     if n > EXACT_KNN_LIMIT and not (model.lsa_weight and D is not None):
-        return _pruned_knn(X, k, min_sim=min_sim)
+        return _pruned_knn(X, k, min_sim=min_sim, E=E)
     XT = X.T.tocsr()
     allcols = np.arange(n)
     for start in range(0, n, chunk):
@@ -363,6 +379,8 @@ def knn_graph(
         if model.lsa_weight and D is not None:
             S *= 1.0 - model.lsa_weight
             S += model.lsa_weight * np.clip(D[start:stop] @ D.T, 0.0, None)
+        if E is not None:
+            S += E[start:stop] @ E.T
         rows = np.arange(stop - start)
         S[rows, rows + start] = -1.0
         idx, vals = _top_k_rows(S, allcols, k)
@@ -373,11 +391,57 @@ def knn_graph(
     return nbr, sim
 
 
+def _dense_candidates(E: np.ndarray, k: int, *, probes: int = 3, iters: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate neighbour pairs (row, col) from the dense rows alone: k-means
+    cells (about sqrt(n) of them, learned on a sample), and for every row its
+    ``k`` most similar rows among the members of its own cell and the
+    ``probes - 1`` cells nearest to it (an inverted-file search)."""
+    n = E.shape[0]
+    cells = max(1, int(math.sqrt(n)))
+    rng = np.random.default_rng(0)
+    sample = E[np.sort(rng.choice(n, min(n, cells * 30), replace=False))]
+    C = sample[np.sort(rng.choice(len(sample), cells, replace=False))].copy()
+    for _ in range(iters):
+        near = np.argmax(sample @ C.T, axis=1)
+        sums = np.zeros_like(C)
+        np.add.at(sums, near, sample)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        C = np.where(norms > 0, sums / np.maximum(norms, 1e-12), C)
+    cell = np.concatenate([np.argmax(E[s : s + 20_000] @ C.T, axis=1) for s in range(0, n, 20_000)])
+    order = np.argsort(cell, kind="stable")
+    bounds = np.searchsorted(cell[order], np.arange(cells + 1))
+    members = [order[bounds[j] : bounds[j + 1]] for j in range(cells)]
+    nearest = np.argsort(-(C @ C.T), axis=1, kind="stable")[:, : max(1, probes)]
+    out_r: list[np.ndarray] = []
+    out_c: list[np.ndarray] = []
+    for j in range(cells):
+        rows = members[j]
+        if not len(rows):
+            continue
+        cand = np.concatenate([members[m] for m in nearest[j]])
+        S = E[rows] @ E[cand].T
+        S[rows[:, None] == cand[None, :]] = -np.inf
+        idx, _ = _top_k_rows(S, cand, min(k, len(cand)))
+        out_r.append(np.repeat(rows, idx.shape[1]))
+        out_c.append(idx.ravel())
+    if not out_r:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out_r).astype(np.int64), np.concatenate(out_c).astype(np.int64)
+
+
 def _pruned_knn(
-    X: sp.csr_matrix, k: int, *, min_sim: float = 0.0, extra: int = 2, chunk: int = 1000, budget: float | None = None
+    X: sp.csr_matrix,
+    k: int,
+    *,
+    min_sim: float = 0.0,
+    extra: int = 2,
+    chunk: int = 1000,
+    budget: float | None = None,
+    E: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Approximate kNN for large n: candidates by a sparse product restricted to the
-    rarer features (rarest first, up to ``budget`` multiply-adds), the best
+    rarer features (rarest first, up to ``budget`` multiply-adds), plus, with a
+    dense part ``E``, the nearest dense rows (:func:`_dense_candidates`); the best
     ``extra * k`` of them re-scored with the full vectors."""
     n, V = X.shape
     budget = KNN_PRODUCT_BUDGET if budget is None else budget
@@ -403,9 +467,16 @@ def _pruned_knn(
         r, c, _ = _top_k_sparse(r[ok], c[ok], v[ok], kk)
         cand_r.append(r)
         cand_c.append(c)
+    if E is not None:
+        dr, dc = _dense_candidates(E, kk)
+        cand_r.append(dr)
+        cand_c.append(dc)
     r = np.concatenate(cand_r) if cand_r else np.zeros(0, np.int64)
     c = np.concatenate(cand_c) if cand_c else np.zeros(0, np.int64)
-    v = pair_dots(X, r, c)
+    if E is not None and len(r):
+        _, first = np.unique(r * n + c, return_index=True)
+        r, c = r[first], c[first]
+    v = pair_dots(X, r, c, E=E)
     r, c, v = _top_k_sparse(r, c, v, k)
     ok = (v > 0) & (v >= min_sim)
     r, c, v = r[ok], c[ok], v[ok]
@@ -434,9 +505,13 @@ class SimilarityIndex:
         self._pos: dict[int, int] = {}
         self._blocks_X: list[sp.csr_matrix] = []
         self._blocks_D: list[np.ndarray] = []
+        self._blocks_E: list[np.ndarray] = []
         self._X: sp.csr_matrix | None = None
         self._D: np.ndarray | None = None
+        self._E: np.ndarray | None = None
         self._alive: np.ndarray = np.zeros(0, dtype=bool)
+        #: share of the sentence-embedding cosine in the score (0: lexical only)
+        self.embed_weight = 0.0
 
     # ------------------------------------------------------------ building
     @classmethod
@@ -449,7 +524,15 @@ class SimilarityIndex:
         lsa_weight: float = 0.3,
         features: Sequence[Sequence[str]] | None = None,
         kind_weights: dict[str, float] | None = None,
+        vectors: np.ndarray | None = None,
+        embed_weight: float | None = None,
     ) -> SimilarityIndex:
+        """An index of ``docs`` ((id, text) pairs; a text is "title\nbody").
+
+        ``vectors``: the docs' sentence embeddings when already known (else they are
+        computed when embeddings are on, see :mod:`forum.topics.embed`)."""
+        from . import embed
+
         texts = [t for _, t in docs]
         if features is None:
             terms = (
@@ -460,12 +543,20 @@ class SimilarityIndex:
             features, lsa_dim=lsa_dim, lsa_weight=lsa_weight, kind_weights=kind_weights or SEARCH_KIND_WEIGHTS
         )
         index = cls(model, analyzer)
-        index._append([d for d, _ in docs], features)
+        if embed_weight is None:
+            embed_weight = embed.SEARCH_WEIGHT if (vectors is not None or embed.enabled()) else 0.0
+        index.embed_weight = float(embed_weight)
+        index.add(docs, features, vectors)
         return index
 
-    def _append(self, ids: Sequence[int], features: Sequence[Sequence[str]]) -> None:
+    def _append(self, ids: Sequence[int], features: Sequence[Sequence[str]], vectors: np.ndarray | None = None) -> None:
         if not ids:
             return
+        if self.embed_weight:
+            if vectors is None or len(vectors) != len(ids):
+                raise ValueError("this index blends sentence embeddings: every document needs its vector")
+            self._blocks_E.append(np.asarray(vectors, dtype=np.float32))
+            self._E = None
         X, D = self.model.vectors(features)
         base = len(self.ids)
         for off, i in enumerate(ids):
@@ -483,18 +574,27 @@ class SimilarityIndex:
         self._D = None
         self._XT = None
 
-    def add(self, docs: Sequence[tuple[int, str]], features: Sequence[Sequence[str]] | None = None) -> None:
-        """Append (or replace) documents; ``features`` skips analysis when already known."""
-        if features is not None:
-            self._append([d for d, _ in docs], features)
-            return
+    def add(
+        self,
+        docs: Sequence[tuple[int, str]],
+        features: Sequence[Sequence[str]] | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> None:
+        """Append (or replace) documents ((id, "title\nbody") pairs); ``features`` and
+        ``vectors`` skip analysis and encoding when already known."""
         texts = [t for _, t in docs]
-        terms = (
-            self.analyzer.terms_many(texts)
-            if hasattr(self.analyzer, "terms_many")
-            else [self.analyzer.terms(t) for t in texts]
-        )
-        self._append([d for d, _ in docs], [self.analyzer.features(t, tt) for t, tt in zip(texts, terms, strict=False)])
+        if features is None:
+            terms = (
+                self.analyzer.terms_many(texts)
+                if hasattr(self.analyzer, "terms_many")
+                else [self.analyzer.terms(t) for t in texts]
+            )
+            features = [self.analyzer.features(t, tt) for t, tt in zip(texts, terms, strict=False)]
+        if self.embed_weight and vectors is None:
+            from . import embed
+
+            vectors = embed.encode([embed.text_of(*([*t.split("\n", 1), ""][:2])) for t in texts])
+        self._append([d for d, _ in docs], features, vectors)
 
     def remove(self, ids: Iterable[int]) -> None:
         for i in ids:
@@ -515,7 +615,17 @@ class SimilarityIndex:
             if self._blocks_D:
                 self._D = np.vstack(self._blocks_D) if len(self._blocks_D) > 1 else self._blocks_D[0]
                 self._blocks_D = [self._D]
+        if self._E is None and self._blocks_E:
+            self._E = np.vstack(self._blocks_E) if len(self._blocks_E) > 1 else self._blocks_E[0]
+            self._blocks_E = [self._E]
         return self._X, self._D
+
+    def _query_vectors(self, texts: Sequence[str]) -> np.ndarray | None:
+        if not self.embed_weight:
+            return None
+        from . import embed
+
+        return embed.encode(list(texts))
 
     # ------------------------------------------------------------ querying
     def query_vector(self, text: str):
@@ -527,13 +637,18 @@ class SimilarityIndex:
         if not self._pos or limit <= 0:
             return []
         q, qd = self.query_vector(text)
-        return self._top(q, qd, limit, exclude)
+        qe = self._query_vectors([text])
+        return self._top(q, qd, limit, exclude, None if qe is None else qe[0])
 
     def query_many(self, texts: Sequence[str], limit: int = 5) -> list[list[tuple[int, float]]]:
         terms = self.analyzer.terms_many(list(texts))
         feats = [self.analyzer.features(t, tt) for t, tt in zip(texts, terms, strict=False)]
         Q, QD = self.model.vectors(feats)
-        return [self._top(Q[i], None if QD is None else QD[i : i + 1], limit, None) for i in range(Q.shape[0])]
+        QE = self._query_vectors(texts)
+        return [
+            self._top(Q[i], None if QD is None else QD[i : i + 1], limit, None, None if QE is None else QE[i])
+            for i in range(Q.shape[0])
+        ]
 
     def _scores(self, q: sp.csr_matrix) -> np.ndarray:
         """Cosine of the query row with every indexed row, through the postings of the
@@ -548,11 +663,16 @@ class SimilarityIndex:
         w = sp.csr_matrix((q.data, (np.zeros(q.nnz, np.int64), np.arange(q.nnz))), shape=(1, q.nnz))
         return np.asarray((w @ XT[q.indices]).toarray(), dtype=np.float32).ravel()
 
-    def _top(self, q, qd, limit, exclude):
+    def _top(self, q, qd, limit, exclude, qe=None):
         _, D = self._matrices()
         s = self._scores(q)
         if self.model.lsa_weight and D is not None and qd is not None:
             s = (1.0 - self.model.lsa_weight) * s + self.model.lsa_weight * np.clip(D @ qd.ravel(), 0.0, None)
+        if self.embed_weight and qe is not None and self._E is not None and qe.any():
+            # A match must share something with the query (a word, a concept, two
+            # Hangul syllables): meaning alone finds a "nearest" text for gibberish too.
+            w = self.embed_weight
+            s = np.where(s > 0, (1.0 - w) * s + w * np.clip(self._E @ qe, 0.0, None), 0.0)
         s = np.where(self._alive, s, -1.0)
         if exclude:
             for i in exclude:
@@ -582,6 +702,9 @@ class SimilarityIndex:
         }
         if D is not None:
             arrays["dense"] = D[alive].astype(np.float16)
+        if self.embed_weight and self._E is not None:
+            arrays["embed"] = self._E[alive].astype(np.float16)
+            arrays["embed_weight"] = np.asarray([self.embed_weight], dtype=np.float32)
         np.savez_compressed(buf, **arrays)
         return buf.getvalue()
 
@@ -598,4 +721,7 @@ class SimilarityIndex:
         index._blocks_X = [X]
         if "dense" in z.files:
             index._blocks_D = [z["dense"].astype(np.float32)]
+        if "embed" in z.files:
+            index.embed_weight = float(z["embed_weight"][0])
+            index._blocks_E = [z["embed"].astype(np.float32)]
         return index

@@ -24,11 +24,14 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+import numpy as np
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from forum.clock import utcnow
@@ -43,7 +46,7 @@ from forum.models import (
     TopicBlob,
 )
 from forum.text import Analyzer, Synonyms, get_analyzer
-from forum.topics import cluster
+from forum.topics import cluster, embed
 
 # The topic algorithm reads this much of a thread's opening post.
 BODY_CHARS: int = getattr(cluster, "BODY_CHARS", 1500)
@@ -88,6 +91,7 @@ def model_fingerprint(synonym_lines: Sequence[str]) -> str:
     h.update("\n".join(synonym_lines).encode())
     h.update(_source(similarity.__file__))
     h.update(_source(cluster.__file__))
+    h.update(embed.fingerprint().encode())
     return h.hexdigest()[:32]
 
 
@@ -261,6 +265,9 @@ def _upsert_terms(conn: Connection, rows: list[dict]) -> None:  # type: ignore[t
             "digest": stmt.excluded.digest,
             "title_terms": stmt.excluded.title_terms,
             "body_terms": stmt.excluded.body_terms,
+            # new text: the old embedding no longer describes it
+            "vector": None,
+            "vector_model": None,
         },
     )
     conn.execute(stmt, rows)
@@ -308,6 +315,84 @@ def ensure_terms(
         if advance:
             advance(len(batch))
     return out
+
+
+# ---------------------------------------------------------------- embeddings
+
+#: Encoded and stored in batches of this many texts.
+ENCODE_BATCH = 1000
+
+
+def ensure_vectors(
+    engine: Engine,
+    texts: Sequence[ThreadText],
+    *,
+    advance: Callable[[int], None] | None = None,
+) -> dict[int, np.ndarray]:
+    """Sentence embedding of every text (see :mod:`forum.topics.embed`): stored
+    ones when they belong to the same text and encoder, else encoded now and
+    stored beside the terms (call :func:`ensure_terms` first: it writes the rows).
+    Empty when embeddings are off."""
+    if not texts or not embed.enabled():
+        return {}
+    model = embed.fingerprint()
+    digests = {t.id: t.digest for t in texts}
+    out: dict[int, np.ndarray] = {}
+    with engine.connect() as conn:
+        ids = sorted(digests)
+        chunks: list[Sequence[int] | None] = (
+            [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)] if len(ids) < 50_000 else [None]
+        )
+        for chunk in chunks:
+            stmt = select(ThreadTerms.thread_id, ThreadTerms.digest, ThreadTerms.vector).where(
+                ThreadTerms.vector_model == model
+            )
+            if chunk is not None:
+                stmt = stmt.where(ThreadTerms.thread_id.in_(chunk))  # type: ignore[attr-defined]
+            for tid, digest, blob in conn.execute(stmt):
+                if blob is not None and digests.get(tid) == digest:
+                    out[tid] = embed.from_bytes(blob)
+    if advance and out:
+        advance(len(out))
+    todo = [t for t in texts if t.id not in out]
+    table = ThreadTerms.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(todo), ENCODE_BATCH):
+        batch = todo[start : start + ENCODE_BATCH]
+        V = embed.encode([embed.text_of(t.title, t.body) for t in batch])
+        with engine.begin() as conn:
+            conn.execute(
+                update(table)
+                .where(table.c.thread_id == bindparam("tid"), table.c.digest == bindparam("dg"))
+                .values(vector=bindparam("vec"), vector_model=model),
+                [{"tid": t.id, "dg": t.digest, "vec": embed.to_bytes(v)} for t, v in zip(batch, V, strict=True)],
+            )
+        for t, v in zip(batch, V, strict=True):
+            out[t.id] = v
+        if advance:
+            advance(len(batch))
+    return out
+
+
+def prepare(engine: Engine, *where, progress: Callable[[str, int], AbstractContextManager[Any]] | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Analyses and encodes the public threads matching ``where`` ahead of the topic
+    job and the similar-question index (``forum import threads`` calls this for
+    what it imported, so that the next detection run only groups). Returns how
+    many threads it looked at."""
+    with engine.connect() as conn:
+        analyzer = analyzer_for(synonym_lines(conn))
+        texts = load_texts(conn, *where)
+    if not texts:
+        return 0
+
+    def phase(label: str) -> AbstractContextManager[Any]:
+        return progress(label, len(texts)) if progress else nullcontext()
+
+    with phase("Analysing") as bar:
+        ensure_terms(engine, texts, analyzer, advance=bar.advance if bar else None)
+    if embed.enabled():
+        with phase("Encoding") as bar:
+            ensure_vectors(engine, texts, advance=bar.advance if bar else None)
+    return len(texts)
 
 
 # ---------------------------------------------------------------- articles
