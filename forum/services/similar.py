@@ -97,13 +97,6 @@ def article_path(article_id: int, slug: str) -> str:
     return f"/kb/{article_id}/{quote(slug)}"
 
 
-def _vector_rows(vectors: dict[int, np.ndarray], ids: Sequence[int]) -> np.ndarray | None:
-    """Stored embeddings as rows in ``ids`` order (None when embeddings are off)."""
-    if not vectors:
-        return None
-    return np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, embed.DIM), np.float32)
-
-
 class SimilarIndex:
     """One process's similar-question index. Thread-safe: queries hold a lock
     for a few milliseconds; loading and catching up happen outside it and the
@@ -224,7 +217,7 @@ class SimilarIndex:
             terms = store.ensure_terms(self.engine, texts, self._analyzer)  # type: ignore[arg-type]
             features = [self._analyzer.features(t.index_text(), terms[t.id][0] + terms[t.id][1]) for t in texts]  # type: ignore[union-attr]
             if self._index.embed_weight:
-                vectors = _vector_rows(store.ensure_vectors(self.engine, texts), [t.id for t in texts])
+                vectors = store.ensure_vectors(self.engine, texts)
         new_articles = [a for a in articles if self._article_stamp.get(a.id) != a.updated_at]
         article_features = [self._analyzer.features(a.index_text()) for a in new_articles]  # type: ignore[union-attr]
         article_vectors = (
@@ -380,7 +373,7 @@ def build_index(
     texts = store.load_texts(conn, Thread.id <= high_water)
     terms = store.ensure_terms(engine, texts, analyzer)
     features = [analyzer.features(t.index_text(), terms[t.id][0] + terms[t.id][1]) for t in texts]
-    vectors = _vector_rows(store.ensure_vectors(engine, texts), [t.id for t in texts])
+    vectors = store.ensure_vectors(engine, texts)
     index = SimilarityIndex.build(
         [(t.id, t.index_text()) for t in texts],
         analyzer,

@@ -88,10 +88,13 @@ def smooth_vectors(
         from .similarity import _l2_rows
 
         return _l2_rows(Y), None
-    F = (E + beta * (W @ E)).astype(np.float32)
+    F = W @ E
+    F *= np.float32(beta)
+    F += E
     sq = np.asarray(Y.multiply(Y).sum(axis=1)).ravel() + np.einsum("ij,ij->i", F, F)
     inv = (1.0 / np.sqrt(np.maximum(sq, 1e-12))).astype(np.float32)
-    return (sp.diags(inv) @ Y).tocsr(), F * inv[:, None]
+    F *= inv[:, None]
+    return (sp.diags(inv) @ Y).tocsr(), F
 
 
 @dataclass
@@ -103,7 +106,6 @@ class Doc:
     views: int = 0
     solved: bool = False
     terms: list[str] | None = None  # optional cached analyser terms of title + body
-    vector: np.ndarray | None = field(default=None, repr=False, compare=False)  # sentence embedding, if known
 
 
 @dataclass
@@ -144,19 +146,10 @@ def doc_terms(docs: Sequence[Doc], analyzer) -> list[list[str]]:
 
 
 def doc_vectors(docs: Sequence[Doc]) -> np.ndarray:
-    """Sentence embeddings of every doc (``doc.vector`` when known, else encoded now)."""
+    """Sentence embeddings of every doc, encoded now (the job reads stored ones instead)."""
     from . import embed
 
-    V = np.zeros((len(docs), embed.DIM), dtype=np.float32)
-    todo = []
-    for i, d in enumerate(docs):
-        if d.vector is not None:
-            V[i] = d.vector
-        else:
-            todo.append(i)
-    if todo:
-        V[todo] = embed.encode([embed.text_of(docs[i].title, _body(docs[i])) for i in todo])
-    return V
+    return embed.encode([embed.text_of(d.title, _body(d)) for d in docs])
 
 
 def _body(doc: Doc) -> str:
@@ -310,6 +303,7 @@ def rac_cluster(
     floor: float | None = None,
     max_rounds: int = 10_000,
     E: np.ndarray | None = None,
+    own: bool = False,
 ) -> np.ndarray:
     """Agglomerative clustering of the rows of X (unit vectors) along kNN-graph edges,
     by reciprocal nearest neighbours (RAC): every round, each group finds its most
@@ -320,7 +314,8 @@ def rac_cluster(
     Group similarity is computed exactly from group sum vectors:
     ``average``: mean pairwise cosine ``sum(A).sum(B) / (|A||B|)``;
     ``centroid``: cosine of the sums.  Merging stops below ``threshold``.
-    Rows may have a dense part ``E`` next to ``X``.
+    Rows may have a dense part ``E`` next to ``X`` (with ``own``, E becomes the group
+    sums in place instead of being copied).
     Returns the group label (its smallest member row) of every row."""
     n = X.shape[0]
     label = np.arange(n, dtype=np.int64)
@@ -329,7 +324,7 @@ def rac_cluster(
     floor = threshold * 0.5 if floor is None else floor
     ea, eb, ew = _edge_list(nbr, sim, floor)
     S = sp.csr_matrix(X, dtype=np.float32)
-    G = None if E is None else np.array(E, dtype=np.float32)  # dense part of the group sums
+    G = None if E is None else (E if own else np.array(E, dtype=np.float32))  # dense part of the group sums
     size = np.ones(n, dtype=np.float64)
     sqn = np.asarray(S.multiply(S).sum(axis=1), dtype=np.float64).ravel()
     if G is not None:
@@ -539,21 +534,26 @@ def rescore_edges(X: sp.csr_matrix, nbr: np.ndarray, E: np.ndarray | None = None
 
 def _cluster_rows(
     model: TextModel,
-    X: sp.csr_matrix,
+    rows: sp.csr_matrix | list,
     threshold: float,
     k: int,
     smooth: float,
     smooth_k: int,
     linkage: str,
-    E: np.ndarray | None = None,
 ) -> np.ndarray:
     """kNN graph, neighbour smoothing, reciprocal agglomeration: a group label per row.
-    Rows are ``X`` (sparse) next to ``E`` (dense, optional); both already scaled."""
+    ``rows``: the tf-idf rows, or a list [sparse part, dense part] (both already scaled)
+    that this function takes over (emptied, so the large dense part can be freed as soon
+    as it is replaced)."""
+    if isinstance(rows, list):
+        X, E = rows.pop(0), rows.pop(0)
+    else:
+        X, E = rows, None
     nbr, sim = knn_graph(model, X, None, k, E=E)
     if smooth > 0:
         X, E = smooth_vectors(X, nbr, sim, smooth, smooth_k, E)
         nbr, sim = rescore_edges(X, nbr, E)
-    return rac_cluster(X, nbr, sim, threshold, linkage=linkage, E=E)
+    return rac_cluster(X, nbr, sim, threshold, linkage=linkage, E=E, own=True)
 
 
 def detect(
@@ -569,17 +569,22 @@ def detect(
     features: list[list[str]] | None = None,
     linkage: str = LINKAGE,
     embeddings: bool | None = None,
+    vectors: np.ndarray | None = None,
 ) -> list[Topic]:
     """Group ``docs`` into topics of at least ``min_size`` threads asking the same thing.
 
     Returns topics ordered by size (largest first), then by smallest doc id.  Docs in no
     topic are one-offs.  ``previous`` (the last run's topics) only provides stable keys.
     ``embeddings``: blend sentence embeddings into the similarity (see
-    :mod:`forum.topics.embed`; None: when they are on).  Korean and other threads are
-    then grouped separately, each against its own threshold (``threshold`` overrides
-    both; without embeddings it defaults to ``DEFAULT_THRESHOLD``).
+    :mod:`forum.topics.embed`; None: when they are on or ``vectors`` are given).  Korean
+    and other threads are then grouped separately, each against its own threshold
+    (``threshold`` overrides both; without embeddings it defaults to ``DEFAULT_THRESHOLD``).
+    ``vectors``: the docs' embeddings, a row per doc in the order given (else encoded now).
     """
-    docs = sorted(docs, key=lambda d: d.id)
+    order = sorted(range(len(docs)), key=lambda i: docs[i].id)
+    if order != list(range(len(docs))):
+        docs = [docs[i] for i in order]
+        vectors = None if vectors is None else vectors[order]
     if len(docs) < max(2, min_size):
         return []
     if features is not None:
@@ -589,22 +594,21 @@ def detect(
     from . import embed
 
     if embeddings is None:
-        embeddings = embed.enabled() or all(d.vector is not None for d in docs)
+        embeddings = vectors is not None or embed.enabled()
     label = np.arange(len(docs), dtype=np.int64)
     if not embeddings:
         th = DEFAULT_THRESHOLD if threshold is None else threshold
         label = _cluster_rows(model, X, th, k, smooth, smooth_k, linkage)
     else:
-        V = doc_vectors(docs)
+        V = doc_vectors(docs) if vectors is None else vectors
         w = embed.TOPIC_WEIGHT
         korean = np.array([embed.is_korean(f"{d.title} {_body(d)[:300]}") for d in docs], dtype=bool)
         for rows, th in ((np.flatnonzero(korean), KOREAN_THRESHOLD), (np.flatnonzero(~korean), OTHER_THRESHOLD)):
             if len(rows) < max(2, min_size):
                 continue
-            Xp = X[rows] * np.float32(math.sqrt(1.0 - w))
-            Ep = V[rows] * np.float32(math.sqrt(w))
             th = th if threshold is None else threshold
-            label[rows] = rows[_cluster_rows(model, Xp, th, k, smooth, smooth_k, linkage, Ep)]
+            parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), V[rows] * np.float32(math.sqrt(w))]
+            label[rows] = rows[_cluster_rows(model, parts, th, k, smooth, smooth_k, linkage)]
         del V
     groups = [g for g in groups_of(label) if len(g) >= min_size]
     ids = [d.id for d in docs]

@@ -39,6 +39,7 @@ __all__ = [
     "fingerprint",
     "from_bytes",
     "is_korean",
+    "search_weight",
     "text_of",
     "to_bytes",
 ]
@@ -46,8 +47,13 @@ __all__ = [
 DIM = 512
 #: share of the embedding cosine in the similarity that groups threads into topics
 TOPIC_WEIGHT = 0.5
-#: share of the embedding cosine in similar-question ranking
+#: share of the embedding cosine in similar-question ranking (an index with embeddings
+#: records this; the share for each query comes from :func:`search_weight`)
 SEARCH_WEIGHT = 0.6
+#: ... for a Korean query, and for any other: the analyser does more of the work in
+#: Korean (morphemes, Hangul bigrams), the encoder more in English
+SEARCH_WEIGHT_KOREAN = 0.55
+SEARCH_WEIGHT_OTHER = 0.75
 #: the body is cut here before encoding (the title carries most of the question)
 BODY_CHARS = 300
 _OFF = {"0", "off", "false", "no"}
@@ -84,6 +90,11 @@ def is_korean(text: str) -> bool:
     hangul = len(_HANGUL.findall(text or ""))
     letters = sum(ch.isalpha() for ch in (text or ""))
     return hangul > 0 and hangul * 5 >= letters
+
+
+def search_weight(query: str) -> float:
+    """The embedding's share in ranking similar questions for ``query``."""
+    return SEARCH_WEIGHT_KOREAN if is_korean(query) else SEARCH_WEIGHT_OTHER
 
 
 def text_of(title: str, body: str = "") -> str:

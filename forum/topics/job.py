@@ -254,13 +254,7 @@ class _Run:
     def _eligible(self) -> list:  # type: ignore[type-arg]
         return [Thread.created_at >= self.window_start, Thread.article_id.is_(None)]  # type: ignore[union-attr]
 
-    def _docs(
-        self,
-        texts: Sequence[store.ThreadText],
-        terms: dict[int, store.Terms],
-        vectors: dict[int, Any] | None = None,
-    ) -> list[Doc]:
-        vectors = vectors or {}
+    def _docs(self, texts: Sequence[store.ThreadText], terms: dict[int, store.Terms]) -> list[Doc]:
         docs = []
         for t in texts:
             tt, bt = terms[t.id]
@@ -275,7 +269,6 @@ class _Run:
                     views=t.views,
                     solved=t.solved,
                     terms=doc_terms,
-                    vector=vectors.get(t.id),
                 )
             )
         return docs
@@ -284,10 +277,10 @@ class _Run:
         with self._phase(label, len(texts)) as bar:
             return store.ensure_terms(self.engine, texts, self.analyzer, advance=bar.advance if bar else None)
 
-    def _embeddings(self, texts: Sequence[store.ThreadText]) -> dict[int, Any]:
-        """Stored (or newly computed) sentence embeddings; empty when they are off."""
+    def _embeddings(self, texts: Sequence[store.ThreadText]) -> np.ndarray | None:
+        """Stored (or newly computed) sentence embeddings, a row per text; None when they are off."""
         if not embed.enabled():
-            return {}
+            return None
         with self._phase("Encoding", len(texts)) as bar:
             return store.ensure_vectors(self.engine, texts, advance=bar.advance if bar else None)
 
@@ -382,11 +375,12 @@ class _Run:
         self._lap("load")
         terms = self._terms(texts, "Analysing")
         vectors = self._embeddings(texts)
-        docs = self._docs(texts, terms, vectors)
-        del terms, texts, vectors  # the clustering needs all the memory it can get
+        docs = self._docs(texts, terms)
+        del terms, texts  # the clustering needs all the memory it can get
         self._lap("analyse")
         with self._phase("Clustering", None):
-            topics = detect(docs, self.analyzer, min_size=self.min_size)
+            topics = detect(docs, self.analyzer, min_size=self.min_size, vectors=vectors)
+        del vectors
         self._lap("detect")
         model = next((t.model for t in topics if t.model is not None), None)
         if model is None and docs:
@@ -715,8 +709,9 @@ class _Run:
         new_found: list[Found] = []
         if len(pool_texts) >= self.min_size:
             pool_terms = self._terms(pool_texts, "Analysing")
-            pool_docs = self._docs(pool_texts, pool_terms, self._embeddings(pool_texts))
-            for t in detect(pool_docs, self.analyzer, min_size=self.min_size):
+            pool_docs = self._docs(pool_texts, pool_terms)
+            pool_vectors = self._embeddings(pool_texts)
+            for t in detect(pool_docs, self.analyzer, min_size=self.min_size, vectors=pool_vectors):
                 new_found.append(Found(list(t.doc_ids), t.title, list(t.key_terms)[:KEY_TERMS], t.representative_id))
         self._lap("detect_new")
 

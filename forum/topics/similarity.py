@@ -638,7 +638,7 @@ class SimilarityIndex:
             return []
         q, qd = self.query_vector(text)
         qe = self._query_vectors([text])
-        return self._top(q, qd, limit, exclude, None if qe is None else qe[0])
+        return self._top(q, qd, limit, exclude, None if qe is None else qe[0], self._weight(text))
 
     def query_many(self, texts: Sequence[str], limit: int = 5) -> list[list[tuple[int, float]]]:
         terms = self.analyzer.terms_many(list(texts))
@@ -646,9 +646,19 @@ class SimilarityIndex:
         Q, QD = self.model.vectors(feats)
         QE = self._query_vectors(texts)
         return [
-            self._top(Q[i], None if QD is None else QD[i : i + 1], limit, None, None if QE is None else QE[i])
-            for i in range(Q.shape[0])
+            self._top(
+                Q[i], None if QD is None else QD[i : i + 1], limit, None, None if QE is None else QE[i], self._weight(t)
+            )
+            for i, t in enumerate(texts)
         ]
+
+    def _weight(self, text: str) -> float:
+        """The embedding's share for this query (see :func:`forum.topics.embed.search_weight`)."""
+        if not self.embed_weight:
+            return 0.0
+        from . import embed
+
+        return embed.search_weight(text)
 
     def _scores(self, q: sp.csr_matrix) -> np.ndarray:
         """Cosine of the query row with every indexed row, through the postings of the
@@ -663,15 +673,14 @@ class SimilarityIndex:
         w = sp.csr_matrix((q.data, (np.zeros(q.nnz, np.int64), np.arange(q.nnz))), shape=(1, q.nnz))
         return np.asarray((w @ XT[q.indices]).toarray(), dtype=np.float32).ravel()
 
-    def _top(self, q, qd, limit, exclude, qe=None):
+    def _top(self, q, qd, limit, exclude, qe=None, w=0.0):
         _, D = self._matrices()
         s = self._scores(q)
         if self.model.lsa_weight and D is not None and qd is not None:
             s = (1.0 - self.model.lsa_weight) * s + self.model.lsa_weight * np.clip(D @ qd.ravel(), 0.0, None)
-        if self.embed_weight and qe is not None and self._E is not None and qe.any():
+        if w and qe is not None and self._E is not None and qe.any():
             # A match must share something with the query (a word, a concept, two
             # Hangul syllables): meaning alone finds a "nearest" text for gibberish too.
-            w = self.embed_weight
             s = np.where(s > 0, (1.0 - w) * s + w * np.clip(self._E @ qe, 0.0, None), 0.0)
         s = np.where(self._alive, s, -1.0)
         if exclude:
@@ -704,7 +713,7 @@ class SimilarityIndex:
             arrays["dense"] = D[alive].astype(np.float16)
         if self.embed_weight and self._E is not None:
             arrays["embed"] = self._E[alive].astype(np.float16)
-            arrays["embed_weight"] = np.asarray([self.embed_weight], dtype=np.float32)
+            arrays["embed_weight"] = np.asarray([self.embed_weight], dtype=np.float64)
         np.savez_compressed(buf, **arrays)
         return buf.getvalue()
 

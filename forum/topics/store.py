@@ -328,18 +328,20 @@ def ensure_vectors(
     texts: Sequence[ThreadText],
     *,
     advance: Callable[[int], None] | None = None,
-) -> dict[int, np.ndarray]:
-    """Sentence embedding of every text (see :mod:`forum.topics.embed`): stored
-    ones when they belong to the same text and encoder, else encoded now and
-    stored beside the terms (call :func:`ensure_terms` first: it writes the rows).
-    Empty when embeddings are off."""
-    if not texts or not embed.enabled():
-        return {}
+) -> np.ndarray | None:
+    """Sentence embeddings of ``texts``, one float32 row each in the same order (see
+    :mod:`forum.topics.embed`): stored ones when they belong to the same text and
+    encoder, else encoded now and stored beside the terms (call
+    :func:`ensure_terms` first: it writes the rows). None when embeddings are off."""
+    if not embed.enabled():
+        return None
     model = embed.fingerprint()
-    digests = {t.id: t.digest for t in texts}
-    out: dict[int, np.ndarray] = {}
+    pos = {t.id: i for i, t in enumerate(texts)}
+    digests = [t.digest for t in texts]
+    out = np.zeros((len(texts), embed.DIM), dtype=np.float32)
+    found = np.zeros(len(texts), dtype=bool)
     with engine.connect() as conn:
-        ids = sorted(digests)
+        ids = sorted(pos)
         chunks: list[Sequence[int] | None] = (
             [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)] if len(ids) < 50_000 else [None]
         )
@@ -350,24 +352,29 @@ def ensure_vectors(
             if chunk is not None:
                 stmt = stmt.where(ThreadTerms.thread_id.in_(chunk))  # type: ignore[attr-defined]
             for tid, digest, blob in conn.execute(stmt):
-                if blob is not None and digests.get(tid) == digest:
-                    out[tid] = embed.from_bytes(blob)
-    if advance and out:
-        advance(len(out))
-    todo = [t for t in texts if t.id not in out]
+                i = pos.get(tid)
+                if i is not None and blob is not None and digests[i] == digest:
+                    out[i] = np.frombuffer(blob, dtype=np.float16)
+                    found[i] = True
+    if advance and found.any():
+        advance(int(found.sum()))
+    todo = np.flatnonzero(~found).tolist()
     table = ThreadTerms.__table__  # type: ignore[attr-defined]
     for start in range(0, len(todo), ENCODE_BATCH):
         batch = todo[start : start + ENCODE_BATCH]
-        V = embed.encode([embed.text_of(t.title, t.body) for t in batch])
+        V = embed.encode([embed.text_of(texts[i].title, texts[i].body) for i in batch])
         with engine.begin() as conn:
             conn.execute(
                 update(table)
                 .where(table.c.thread_id == bindparam("tid"), table.c.digest == bindparam("dg"))
                 .values(vector=bindparam("vec"), vector_model=model),
-                [{"tid": t.id, "dg": t.digest, "vec": embed.to_bytes(v)} for t, v in zip(batch, V, strict=True)],
+                [
+                    {"tid": texts[i].id, "dg": digests[i], "vec": embed.to_bytes(v)}
+                    for i, v in zip(batch, V, strict=True)
+                ],
             )
-        for t, v in zip(batch, V, strict=True):
-            out[t.id] = v
+        # the stored (float16) value, so that a vector reads the same fresh or stored
+        out[batch] = V.astype(np.float16)
         if advance:
             advance(len(batch))
     return out

@@ -1,0 +1,208 @@
+"""Sentence embeddings: the real encoder, stored once per thread, blended into
+similar questions and topic detection, and a switch to turn them off."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sqlalchemy import select, update
+
+from forum.db import make_sync_engine
+from forum.models import Post, Thread, ThreadTerms
+from forum.text import Analyzer, Synonyms
+from forum.topics import embed, store
+from forum.topics.cluster import Doc, detect
+from forum.topics.similarity import SimilarityIndex
+from tests.factories import make_category, make_thread, make_user
+from tests.kb_helpers import cli
+
+
+def test_paraphrases_sit_closer_than_other_questions_in_korean_english_and_across():
+    refund_ko, money_back_ko, password_ko, refund_en, money_back_en, password_en = embed.encode(
+        [
+            "환불 받고 싶어요",
+            "돈을 돌려받을 수 있나요",
+            "비밀번호를 잊어버렸어요",
+            "Can I get a refund?",
+            "I want my money back",
+            "How do I reset my password",
+        ]
+    )
+    assert refund_ko @ money_back_ko > refund_ko @ password_ko + 0.2
+    assert refund_en @ money_back_en > refund_en @ password_en + 0.2
+    assert refund_ko @ money_back_en > refund_ko @ password_en + 0.2
+    assert np.allclose(np.linalg.norm([refund_ko, password_en], axis=1), 1.0, atol=1e-5)
+
+
+def test_empty_texts_encode_to_zeros_and_vectors_survive_storage():
+    vectors = embed.encode(["", "  ", "hello"])
+    assert not vectors[0].any() and not vectors[1].any() and vectors[2].any()
+    assert np.allclose(embed.from_bytes(embed.to_bytes(vectors[2])), vectors[2], atol=1e-3)
+    assert len(embed.to_bytes(vectors[2])) == 2 * embed.DIM
+
+
+def test_the_encoded_text_is_the_title_then_the_start_of_the_post():
+    assert embed.text_of("Refund", "Refund") == "Refund"
+    assert embed.text_of("Refund", "I paid twice.\n\nPlease help.") == "Refund. I paid twice. Please help."
+    assert len(embed.text_of("t", "x" * 5000)) == len("t. ") + embed.BODY_CHARS
+
+
+def _index(**kwargs) -> SimilarityIndex:
+    docs = [
+        (1, "How do I cancel my subscription?\nI no longer need it."),
+        (2, "How do I change the card my subscription is paid with?\nMy card expired."),
+        (3, "환불 받고 싶어요\n지난달 결제를 환불해 주세요."),
+        (4, "비밀번호를 잊어버렸어요\n로그인이 안 돼요."),
+    ]
+    return SimilarityIndex.build(docs, Analyzer(Synonyms.from_lines([])), **kwargs)
+
+
+def test_similar_questions_blend_meaning_with_shared_words():
+    index = _index()
+    assert index.embed_weight == embed.SEARCH_WEIGHT
+    hits = index.query("stop my subscription from renewing", 5)
+    assert hits[0][0] == 1
+    assert all(0 < score <= 1 for _, score in hits)
+    # Korean: the refund question, not the password one, for a differently worded refund request
+    assert index.query("환불 요청은 어떻게 하나요", 1)[0][0] == 3
+
+
+def test_a_match_must_share_something_with_the_query():
+    index = _index()
+    assert index.query("zzzz qqqq", 5) == []
+    assert index.query("what is the capital of peru", 5) == []
+
+
+def test_an_index_with_embeddings_round_trips_through_bytes():
+    index = _index()
+    again = SimilarityIndex.from_bytes(index.to_bytes(), index.analyzer)
+    assert again.embed_weight == index.embed_weight
+    before = index.query("cancel subscription", 3)
+    after = again.query("cancel subscription", 3)
+    assert [d for d, _ in before] == [d for d, _ in after]
+    assert np.allclose([s for _, s in before], [s for _, s in after], atol=1e-3)
+
+
+def test_embeddings_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("FORUM_EMBEDDINGS", "off")
+    assert not embed.enabled()
+    assert embed.fingerprint() == "embeddings:off"
+    index = _index()
+    assert index.embed_weight == 0.0
+    assert [d for d, _ in index.query("cancel my subscription", 1)] == [1]
+    monkeypatch.setenv("FORUM_EMBEDDINGS", "on")
+    assert embed.enabled() and embed.fingerprint().startswith("use-m3")
+
+
+def test_topics_group_korean_paraphrases_that_share_few_words():
+    # No synonyms at all: 돌려받다 / 환불 / 결제 취소 only meet through meaning.
+    refund = [
+        "환불 받고 싶어요",
+        "결제한 돈 돌려받을 수 있나요",
+        "구독 취소하고 환불 요청합니다",
+        "환불 신청은 어디서 하나요",
+    ]
+    password = [
+        "비밀번호를 잊어버렸어요",
+        "비번 재설정 메일이 안 와요",
+        "로그인 암호를 바꾸고 싶어요",
+        "비밀번호 찾기는 어떻게 하나요",
+    ]
+    others = ["회사 소개서를 받을 수 있을까요", "로고 사용 가이드가 있나요", "사무실 위치가 어디인가요"]
+    texts = refund + password + others
+    docs = [Doc(id=i, title=t, body=t) for i, t in enumerate(texts)]
+    topics = detect(docs, Analyzer(Synonyms.from_lines([])))
+    groups = [{texts[i] for i in t.doc_ids} for t in topics]
+    assert any(len(g & set(refund)) >= 3 and not g & set(password) for g in groups), groups
+    assert any(len(g & set(password)) >= 3 and not g & set(refund) for g in groups), groups
+    assert not any(g & set(others) for g in groups), groups
+
+
+async def test_vectors_are_stored_once_and_renewed_when_the_text_changes(db, database_url):
+    async with db.begin() as s:
+        category = await make_category(s)
+        author = await make_user(s, username="asker")
+        thread = await make_thread(s, author=author, category=category, title="환불 받고 싶어요", body="결제 취소")
+        thread_id = thread.id
+    engine = make_sync_engine(database_url)
+    try:
+        analyzer = Analyzer(Synonyms.from_lines([]))
+        with engine.connect() as conn:
+            texts = store.load_texts_by_id(conn, [thread_id])
+        store.ensure_terms(engine, texts, analyzer)
+        first = store.ensure_vectors(engine, texts)[0]
+        with engine.connect() as conn:
+            blob, model = conn.execute(
+                select(ThreadTerms.vector, ThreadTerms.vector_model).where(ThreadTerms.thread_id == thread_id)
+            ).one()
+        assert model == embed.fingerprint() and np.array_equal(embed.from_bytes(blob), first)
+
+        # A stored vector is read back, not encoded again.
+        calls = []
+        real = embed.encode
+
+        def counting(texts, **kw):  # type: ignore[no-untyped-def]
+            calls.append(len(texts))
+            return real(texts, **kw)
+
+        embed.encode = counting  # type: ignore[assignment]
+        try:
+            again = store.ensure_vectors(engine, texts)[0]
+            assert calls == [] and np.allclose(again, first, atol=1e-3)
+            # An edited text gets new terms, its old vector is dropped and encoded anew.
+            with engine.begin() as conn:
+                conn.execute(update(Thread).where(Thread.id == thread_id).values(title="비밀번호를 잊어버렸어요"))
+                conn.execute(update(Post).where(Post.thread_id == thread_id).values(body="로그인이 안 돼요"))
+            with engine.connect() as conn:
+                edited = store.load_texts_by_id(conn, [thread_id])
+            store.ensure_terms(engine, edited, analyzer)
+            with engine.connect() as conn:
+                assert (
+                    conn.execute(select(ThreadTerms.vector).where(ThreadTerms.thread_id == thread_id)).scalar_one()
+                    is None
+                )
+            renewed = store.ensure_vectors(engine, edited)[0]
+            assert calls == [1] and float(renewed @ first) < 0.9
+        finally:
+            embed.encode = real  # type: ignore[assignment]
+    finally:
+        engine.dispose()
+
+
+def test_import_analyses_and_encodes_what_it_brought_in(database_url, tmp_path):
+    path = tmp_path / "threads.jsonl"
+    lines = [
+        {"external_id": f"x{i}", "title": t, "body": t} for i, t in enumerate(["환불 받고 싶어요", "Reset password"])
+    ]
+    path.write_text("\n".join(json.dumps(line, ensure_ascii=False) for line in lines) + "\n", encoding="utf-8")
+    done = cli(database_url, "import", "threads", str(path))
+    assert done.returncode == 0, done.stderr
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(ThreadTerms.title_terms, ThreadTerms.vector, ThreadTerms.vector_model)).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 2
+    assert all(terms and vector is not None and len(vector) == 2 * embed.DIM for terms, vector, _ in rows)
+    assert {model for _, _, model in rows} == {embed.fingerprint()}
+
+
+@pytest.mark.parametrize("flag", ["0", "off", "false", "no", "OFF"])
+def test_every_off_spelling_turns_embeddings_off(monkeypatch, flag):
+    monkeypatch.setenv("FORUM_EMBEDDINGS", flag)
+    assert not embed.enabled()
+
+
+def test_topics_from_given_vectors_match_topics_from_vectors_encoded_on_the_spot():
+    texts = ["환불 받고 싶어요", "환불은 어떻게 하나요", "환불 신청 방법", "환불 요청합니다"]
+    texts += ["비밀번호를 잊어버렸어요", "비밀번호 찾기", "비밀번호 재설정 메일이 안 와요", "비밀번호를 바꾸고 싶어요"]
+    docs = [Doc(id=10 - i, title=t, body=t) for i, t in enumerate(texts)]  # ids in reverse: detect sorts them
+    analyzer = Analyzer(Synonyms.from_lines([]))
+    vectors = embed.encode(texts)
+    given = detect(docs, analyzer, vectors=vectors)
+    encoded = detect(docs, analyzer)
+    assert [sorted(t.doc_ids) for t in given] == [sorted(t.doc_ids) for t in encoded]
+    assert {frozenset(t.doc_ids) for t in given} == {frozenset({10, 9, 8, 7}), frozenset({6, 5, 4, 3})}
