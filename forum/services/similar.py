@@ -47,6 +47,8 @@ REBUILD_DAYS = 7
 # Above this many threads a web process does not rebuild its index itself (it
 # takes a while); the topic job does, and the processes load the result.
 REBUILD_IN_PROCESS_MAX = 20_000
+# Threads analysed together when the index is built.
+FEATURE_CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -371,16 +373,23 @@ def build_index(
     started = utcnow()
     high_water = store.max_thread_id(conn)
     texts = store.load_texts(conn, Thread.id <= high_water)
-    terms = store.ensure_terms(engine, texts, analyzer)
-    features = [analyzer.features(t.index_text(), terms[t.id][0] + terms[t.id][1]) for t in texts]
+
+    def feature_chunks():  # type: ignore[no-untyped-def]
+        # a chunk at a time: the features of 100,000 threads at once take gigabytes
+        for start in range(0, len(texts), FEATURE_CHUNK):
+            part = texts[start : start + FEATURE_CHUNK]
+            terms = store.ensure_terms(engine, part, analyzer)
+            yield [analyzer.features(t.index_text(), terms[t.id][0] + terms[t.id][1]) for t in part]
+
     vectors = store.ensure_vectors(engine, texts)
-    index = SimilarityIndex.build(
-        [(t.id, t.index_text()) for t in texts],
+    index = SimilarityIndex.build_chunked(
+        [t.id for t in texts],
+        feature_chunks(),
         analyzer,
-        features=features,
         vectors=vectors,
-        embed_weight=embed.SEARCH_WEIGHT if embed.enabled() else 0.0,
+        embed_weight=embed.SEARCH_WEIGHT if vectors is not None else 0.0,
     )
+    del vectors
     if persist:
         with engine.begin() as wconn:
             store.save_blob(

@@ -53,7 +53,7 @@ DEFAULT_THRESHOLD = 0.40
 #: two groups need to merge.  Korean threads are grouped apart from the others and
 #: against a lower bar: with particles, spacing and two-syllable words, Korean
 #: paraphrases share fewer analyser features and their embeddings sit further apart.
-KOREAN_THRESHOLD = 0.45
+KOREAN_THRESHOLD = 0.50
 OTHER_THRESHOLD = 0.60
 #: Similarity a new thread needs to the topic centroid (normalised) to join it.
 JOIN_MARGIN = 0.65
@@ -63,7 +63,7 @@ BODY_CHARS = 1500
 #: neighbours but few words move together (pseudo-relevance feedback).
 SMOOTH = 0.5
 LINKAGE = "centroid"
-SMOOTH_K = 5
+SMOOTH_K = 10
 #: neighbours per thread in the kNN graph that proposes merges
 KNN_K = 15
 
@@ -412,18 +412,16 @@ def _describe_many(
     T = (A @ X).tocsr()
     sq = np.asarray(T.multiply(T).sum(axis=1)).ravel()
     self_sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
-    # centrality of each member: x . sum(group)
-    Tg = T[gid]
-    centrality = np.asarray(X[rows].multiply(Tg).sum(axis=1)).ravel()
-    del Tg
     features = model._features()
     out = []
     pos = 0
     for g, group in enumerate(groups):
         k = len(group)
-        cen = centrality[pos : pos + k]
         grows = rows[pos : pos + k]
         pos += k
+        # centrality of each member: x . sum(group), one group at a time (a copy of
+        # the group sum for every member at once can take gigabytes for large groups)
+        cen = np.asarray((X[grows] @ T[g].T).toarray(), dtype=np.float64).ravel()
         own = float(self_sq[grows].sum())
         cohesion = (float(sq[g]) - own) / (k * (k - 1)) if k > 1 else 1.0
         best = min(range(k), key=lambda r: (-round(float(cen[r]), 6), ids[grows[r]]))

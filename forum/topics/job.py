@@ -30,6 +30,9 @@ One process runs the job at a time (a lease row in ``job_leases``).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import json
 import logging
 import math
@@ -412,9 +415,11 @@ class _Run:
                         doc_count=model.n_docs,
                     )
         self._lap("save")
+        del model, found
         from forum.services import similar
 
         if self.rebuild_similar and similar.needs_rebuild(self.engine):
+            release_memory()  # the clustering's freed arrays, before the index needs as much again
             with self._phase("Indexing similar questions", None):
                 similar.rebuild(self.engine)
             self._lap("similar_index")
@@ -920,6 +925,14 @@ class _Run:
 
 
 # ---------------------------------------------------------------- shared helpers
+
+
+def release_memory() -> None:
+    """Hands memory that Python freed back to the system (glibc keeps it otherwise,
+    and the next phase of a long run would add to the peak instead of reusing it)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _take_write_lock(conn: Connection, run_id: int | None) -> None:

@@ -131,7 +131,10 @@ class TextModel:
         names = list(first)
         V = len(names)
         parts = [sp.csr_matrix((c.data, c.indices, c.indptr), shape=(c.shape[0], V)) for c in parts]
-        C = sp.vstack(parts, format="csr") if len(parts) != 1 else parts[0]
+        if not parts:
+            C = sp.csr_matrix((0, V), dtype=np.float32)
+        else:
+            C = sp.vstack(parts, format="csr") if len(parts) != 1 else parts[0]
         del parts
         n = C.shape[0]
         df = np.bincount(C.indices, minlength=len(names)) if C.nnz else np.zeros(len(names), np.int64)
@@ -265,8 +268,10 @@ def pair_dots(
         A = X[a[s : s + chunk]]
         B = X[b[s : s + chunk]]
         out[s : s + chunk] = np.asarray(A.multiply(B).sum(axis=1), dtype=np.float32).ravel()
-        if E is not None:
-            out[s : s + chunk] += np.einsum("ij,ij->i", E[a[s : s + chunk]], E[b[s : s + chunk]])
+    if E is not None:
+        step = 16_384  # two (step x dim) float32 blocks at a time: ~64 MB for 512 dimensions
+        for s in range(0, len(a), step):
+            out[s : s + step] += np.einsum("ij,ij->i", E[a[s : s + step]], E[b[s : s + step]])
     return out
 
 
@@ -549,7 +554,34 @@ class SimilarityIndex:
         index.add(docs, features, vectors)
         return index
 
+    @classmethod
+    def build_chunked(
+        cls,
+        ids: Sequence[int],
+        feature_chunks: Iterable[Sequence[Sequence[str]]],
+        analyzer,
+        *,
+        vectors: np.ndarray | None = None,
+        embed_weight: float = 0.0,
+        kind_weights: dict[str, float] | None = None,
+    ) -> SimilarityIndex:
+        """:meth:`build` from features that arrive in chunks (a generator, in ``ids``
+        order), so that a large corpus never holds every document's features at once."""
+        model, X = TextModel.fit_transform_chunks(feature_chunks, kind_weights=kind_weights or SEARCH_KIND_WEIGHTS)
+        index = cls(model, analyzer)
+        index.embed_weight = float(embed_weight)
+        index._append_rows(ids, X, None, vectors)
+        return index
+
     def _append(self, ids: Sequence[int], features: Sequence[Sequence[str]], vectors: np.ndarray | None = None) -> None:
+        if not ids:
+            return
+        X, D = self.model.vectors(features)
+        self._append_rows(ids, X, D, vectors)
+
+    def _append_rows(
+        self, ids: Sequence[int], X: sp.csr_matrix, D: np.ndarray | None, vectors: np.ndarray | None
+    ) -> None:
         if not ids:
             return
         if self.embed_weight:
@@ -557,7 +589,6 @@ class SimilarityIndex:
                 raise ValueError("this index blends sentence embeddings: every document needs its vector")
             self._blocks_E.append(np.asarray(vectors, dtype=np.float32))
             self._E = None
-        X, D = self.model.vectors(features)
         base = len(self.ids)
         for off, i in enumerate(ids):
             i = int(i)
@@ -697,25 +728,33 @@ class SimilarityIndex:
         return [(int(ids[p]), float(min(1.0, max(0.0, s[p])))) for p in order if s[p] > 0]
 
     # ------------------------------------------------------------ persistence
-    def to_bytes(self) -> bytes:
+    def to_bytes(self) -> memoryview:
+        """The index as one .npz blob (a view of it: store it or copy it)."""
         X, D = self._matrices()
         alive = self._alive
+        everyone = bool(alive.all())
+
+        def live(M):  # type: ignore[no-untyped-def]
+            return M if everyone else M[alive]  # no copy of large matrices when nothing was removed
+
         buf = io.BytesIO()
         model_blob = np.frombuffer(self.model.to_bytes(), np.uint8)
+        Xa = live(X) if X.shape[0] else None
         arrays = {
             "ids": np.asarray(self.ids, dtype=np.int64)[alive],
-            "data": X[alive].data if X.shape[0] else np.zeros(0, np.float32),
-            "indices": X[alive].indices if X.shape[0] else np.zeros(0, np.int32),
-            "indptr": X[alive].indptr if X.shape[0] else np.zeros(1, np.int64),
+            "data": Xa.data if Xa is not None else np.zeros(0, np.float32),
+            "indices": Xa.indices if Xa is not None else np.zeros(0, np.int32),
+            "indptr": Xa.indptr if Xa is not None else np.zeros(1, np.int64),
             "model": model_blob,
         }
         if D is not None:
-            arrays["dense"] = D[alive].astype(np.float16)
+            arrays["dense"] = live(D).astype(np.float16)
         if self.embed_weight and self._E is not None:
-            arrays["embed"] = self._E[alive].astype(np.float16)
+            arrays["embed"] = live(self._E).astype(np.float16)
             arrays["embed_weight"] = np.asarray([self.embed_weight], dtype=np.float64)
-        np.savez_compressed(buf, **arrays)
-        return buf.getvalue()
+        np.savez(buf, **arrays)  # uncompressed: embeddings barely compress, and loading stays fast
+        del arrays
+        return buf.getbuffer()  # no second copy of a blob that can weigh 100+ MB
 
     @classmethod
     def from_bytes(cls, blob: bytes, analyzer) -> SimilarityIndex:

@@ -458,7 +458,7 @@ def blob_info(conn: Connection, name: str) -> tuple[str, int, datetime] | None:
 def save_blob(
     conn: Connection,
     name: str,
-    data: bytes,
+    data: bytes | memoryview,
     *,
     fingerprint: str,
     high_water: int,
