@@ -206,3 +206,23 @@ def test_topics_from_given_vectors_match_topics_from_vectors_encoded_on_the_spot
     encoded = detect(docs, analyzer)
     assert [sorted(t.doc_ids) for t in given] == [sorted(t.doc_ids) for t in encoded]
     assert {frozenset(t.doc_ids) for t in given} == {frozenset({10, 9, 8, 7}), frozenset({6, 5, 4, 3})}
+
+
+def test_the_large_corpus_neighbour_search_finds_neighbours_by_meaning_alone():
+    # 60 "topics" of 30 rows that share no words (empty tf-idf part): only the dense part links them.
+    import scipy.sparse as sp
+
+    from forum.topics.similarity import TextModel, _pruned_knn, knn_graph
+
+    rng = np.random.default_rng(3)
+    centres = rng.standard_normal((60, 64)).astype(np.float32)
+    E = np.repeat(centres, 30, axis=0) + 0.35 * rng.standard_normal((1800, 64)).astype(np.float32)
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    X = sp.csr_matrix((1800, 10), dtype=np.float32)
+    model = TextModel({}, np.zeros(0, np.float32), 1800)
+    exact, _ = knn_graph(model, X, None, 10, E=E)
+    approx, sim = _pruned_knn(X, 10, E=E)
+    assert (approx != np.arange(1800)[:, None]).all()  # never itself
+    found = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(approx, exact, strict=True)])
+    assert found >= 0.9
+    assert (np.diff(sim, axis=1) <= 1e-6).all()  # best first

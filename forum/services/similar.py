@@ -168,6 +168,8 @@ class SimilarIndex:
             high_water, seen_at = blob.high_water, blob.built_at
         else:
             index, high_water, seen_at = build_index(self.engine, conn, analyzer, fingerprint, persist=self.persist)
+        if index.embed_weight:
+            embed.encode(["warm up"])  # load the encoder here, not in the first visitor's request
         threads = {i: _Meta("", "", False, None) for i in index.ids if i > 0}
         self._built_docs = len(threads)
         with self._lock:

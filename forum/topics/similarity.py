@@ -431,7 +431,10 @@ def _dense_candidates(E: np.ndarray, k: int, *, probes: int = 3, iters: int = 6)
         out_c.append(idx.ravel())
     if not out_r:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(out_r).astype(np.int64), np.concatenate(out_c).astype(np.int64)
+    r = np.concatenate(out_r).astype(np.int64)
+    c = np.concatenate(out_c).astype(np.int64)
+    keep = r != c  # a tiny cell can leave a row only itself
+    return r[keep], c[keep]
 
 
 def _pruned_knn(
