@@ -497,6 +497,10 @@ def _pruned_knn(
     return nbr, sim
 
 
+#: embedding cosine at which a document matches a query it shares no feature with
+MEANING_ALONE = 0.5
+
+
 class SimilarityIndex:
     """Similar-question lookup over (doc_id, text) pairs.
 
@@ -712,10 +716,12 @@ class SimilarityIndex:
         s = self._scores(q)
         if self.model.lsa_weight and D is not None and qd is not None:
             s = (1.0 - self.model.lsa_weight) * s + self.model.lsa_weight * np.clip(D @ qd.ravel(), 0.0, None)
-        if w and qe is not None and self._E is not None and qe.any():
-            # A match must share something with the query (a word, a concept, two
-            # Hangul syllables): meaning alone finds a "nearest" text for gibberish too.
-            s = np.where(s > 0, (1.0 - w) * s + w * np.clip(self._E @ qe, 0.0, None), 0.0)
+        if w and qe is not None and self._E is not None and qe.any() and s.any():
+            # Meaning alone finds a "nearest" text even for gibberish: a query must share
+            # something (a word, a concept, two Hangul syllables) with the corpus at all,
+            # and a match must share something with the query or mean much the same.
+            e = np.clip(self._E @ qe, 0.0, None)
+            s = np.where((s > 0) | (e >= MEANING_ALONE), (1.0 - w) * s + w * e, 0.0)
         s = np.where(self._alive, s, -1.0)
         if exclude:
             for i in exclude:
