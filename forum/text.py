@@ -522,7 +522,6 @@ class Analyzer:
 
     def __init__(self, synonyms: Synonyms | None = None):
         self.synonyms = synonyms if synonyms is not None else Synonyms()
-        self._kiwi = None
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[str, ...]] = {}
         self._cache_max = 100_000
@@ -531,9 +530,7 @@ class Analyzer:
     # ---------------------------------------------------------------- kiwi
     @property
     def kiwi(self):
-        if self._kiwi is None:
-            self._kiwi = _shared_kiwi()
-        return self._kiwi
+        return _shared_kiwi()  # not kept here, so that release_kiwi() can free it
 
     # ---------------------------------------------------------------- terms
     def _korean_terms(self, tokens, text: str) -> list[str]:
@@ -677,6 +674,14 @@ _LATIN_WORD = re.compile(r"[a-z]+")
 
 _kiwi_instance = None
 _kiwi_lock = threading.Lock()
+
+
+def release_kiwi() -> None:
+    """Lets the process's Kiwi go (~500 MB); the next analysis loads it again.
+    For one-off processes (``forum topics detect``) once every text is analysed."""
+    global _kiwi_instance
+    with _kiwi_lock:
+        _kiwi_instance = None
 
 
 def _shared_kiwi():

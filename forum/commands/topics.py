@@ -20,7 +20,13 @@ def cmd_detect(settings: Settings, args: argparse.Namespace) -> None:
     mode = "full" if args.full else "incremental" if args.incremental else "auto"
     engine = make_sync_engine(settings.database_url)
     try:
-        report = job.run(settings, mode=mode, engine=engine, progress=lambda label, total: Progress(total, label))
+        report = job.run(
+            settings,
+            mode=mode,
+            engine=engine,
+            progress=lambda label, total: Progress(total, label),
+            release_models=True,
+        )
     finally:
         engine.dispose()
     if report.skipped:

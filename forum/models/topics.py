@@ -165,7 +165,8 @@ class ThreadTerms(SQLModel, table=True):
     digest: str = Field(sa_column=Column(String(32), nullable=False))
     title_terms: str = Field(sa_column=Column(Text, nullable=False))
     body_terms: str = Field(sa_column=Column(Text, nullable=False))
-    #: sentence embedding of the same text (float16 bytes), and the encoder it came
-    #: from (:func:`forum.topics.embed.fingerprint`); NULL until first needed
+    #: sentence embedding of the thread's text (float16 bytes), and the key of the
+    #: encoder and text it came from (:func:`forum.topics.store.vector_key`); NULL
+    #: until first needed
     vector: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     vector_model: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))

@@ -59,6 +59,7 @@ from forum.models import (
     TopicRun,
     TopicSuggestion,
 )
+from forum.text import release_kiwi
 from forum.topics import embed, store
 from forum.topics.cluster import DEFAULT_THRESHOLD, Doc, Topic, assign, detect, doc_features
 from forum.topics.similarity import TextModel
@@ -124,9 +125,12 @@ def run(
     progress: Progress | None = None,
     now: datetime | None = None,
     rebuild_similar: bool = True,
+    release_models: bool = False,
 ) -> RunReport:
     """Runs the job once (``mode``: "auto", "full" or "incremental"). Returns
-    a report with ``skipped=True`` when another process holds the lease."""
+    a report with ``skipped=True`` when another process holds the lease.
+    ``release_models``: free the Korean analyser's model once every text is
+    analysed (a one-off process; not the web app, whose requests need it)."""
     from forum.db import make_sync_engine
 
     own_engine = engine is None
@@ -136,7 +140,9 @@ def run(
         if not store.acquire_lease(engine, LEASE, holder, LEASE_TTL):
             return RunReport(skipped=True)
         try:
-            return _Run(settings, engine, progress, now or utcnow(), holder, rebuild_similar).execute(mode)
+            return _Run(settings, engine, progress, now or utcnow(), holder, rebuild_similar, release_models).execute(
+                mode
+            )
         finally:
             store.release_lease(engine, LEASE, holder)
     finally:
@@ -230,6 +236,7 @@ class _Run:
         now: datetime,
         holder: str,
         rebuild_similar: bool,
+        release_models: bool = False,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -237,6 +244,7 @@ class _Run:
         self.now = now
         self.holder = holder
         self.rebuild_similar = rebuild_similar
+        self.release_models = release_models
         self.report = RunReport()
         self.window_start = now - timedelta(days=settings.topics_window_days)
         self.min_size = max(2, settings.topics_min_size)
@@ -380,6 +388,9 @@ class _Run:
         vectors = self._embeddings(texts)
         docs = self._docs(texts, terms)
         del terms, texts  # the clustering needs all the memory it can get
+        if self.release_models:
+            release_kiwi()
+            release_memory()
         self._lap("analyse")
         with self._phase("Clustering", None):
             topics = detect(docs, self.analyzer, min_size=self.min_size, vectors=vectors)

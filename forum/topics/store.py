@@ -265,9 +265,6 @@ def _upsert_terms(conn: Connection, rows: list[dict]) -> None:  # type: ignore[t
             "digest": stmt.excluded.digest,
             "title_terms": stmt.excluded.title_terms,
             "body_terms": stmt.excluded.body_terms,
-            # new text: the old embedding no longer describes it
-            "vector": None,
-            "vector_model": None,
         },
     )
     conn.execute(stmt, rows)
@@ -323,6 +320,14 @@ def ensure_terms(
 ENCODE_BATCH = 1000
 
 
+def vector_key(title: str, body: str) -> str:
+    """What a stored vector must carry to describe this text: the encoder and a hash
+    of exactly what it encoded (independent of the analyser, so a new analyser does
+    not mean encoding every thread again)."""
+    h = hashlib.blake2b(embed.text_of(title, body).encode(), digest_size=8).hexdigest()
+    return f"{embed.fingerprint()}:{h}"[-40:]
+
+
 def ensure_vectors(
     engine: Engine,
     texts: Sequence[ThreadText],
@@ -331,13 +336,12 @@ def ensure_vectors(
 ) -> np.ndarray | None:
     """Sentence embeddings of ``texts``, one float32 row each in the same order (see
     :mod:`forum.topics.embed`): stored ones when they belong to the same text and
-    encoder, else encoded now and stored beside the terms (call
-    :func:`ensure_terms` first: it writes the rows). None when embeddings are off."""
+    encoder (:func:`vector_key`), else encoded now and stored beside the terms
+    (call :func:`ensure_terms` first: it writes the rows). None when embeddings are off."""
     if not embed.enabled():
         return None
-    model = embed.fingerprint()
     pos = {t.id: i for i, t in enumerate(texts)}
-    digests = [t.digest for t in texts]
+    keys = [vector_key(t.title, t.body) for t in texts]
     out = np.zeros((len(texts), embed.DIM), dtype=np.float32)
     found = np.zeros(len(texts), dtype=bool)
     with engine.connect() as conn:
@@ -346,14 +350,12 @@ def ensure_vectors(
             [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)] if len(ids) < 50_000 else [None]
         )
         for chunk in chunks:
-            stmt = select(ThreadTerms.thread_id, ThreadTerms.digest, ThreadTerms.vector).where(
-                ThreadTerms.vector_model == model
-            )
+            stmt = select(ThreadTerms.thread_id, ThreadTerms.vector_model, ThreadTerms.vector)
             if chunk is not None:
                 stmt = stmt.where(ThreadTerms.thread_id.in_(chunk))  # type: ignore[attr-defined]
-            for tid, digest, blob in conn.execute(stmt):
+            for tid, key, blob in conn.execute(stmt):
                 i = pos.get(tid)
-                if i is not None and blob is not None and digests[i] == digest:
+                if i is not None and blob is not None and keys[i] == key:
                     out[i] = np.frombuffer(blob, dtype=np.float16)
                     found[i] = True
     if advance and found.any():
@@ -366,12 +368,9 @@ def ensure_vectors(
         with engine.begin() as conn:
             conn.execute(
                 update(table)
-                .where(table.c.thread_id == bindparam("tid"), table.c.digest == bindparam("dg"))
-                .values(vector=bindparam("vec"), vector_model=model),
-                [
-                    {"tid": texts[i].id, "dg": digests[i], "vec": embed.to_bytes(v)}
-                    for i, v in zip(batch, V, strict=True)
-                ],
+                .where(table.c.thread_id == bindparam("tid"))
+                .values(vector=bindparam("vec"), vector_model=bindparam("key")),
+                [{"tid": texts[i].id, "key": keys[i], "vec": embed.to_bytes(v)} for i, v in zip(batch, V, strict=True)],
             )
         # the stored (float16) value, so that a vector reads the same fresh or stored
         out[batch] = V.astype(np.float16)
