@@ -75,8 +75,11 @@ def enabled() -> bool:
 
 def fingerprint() -> str:
     """Changes whenever stored vectors could differ: off/on and the encoder's version."""
-    if not enabled():
-        return "embeddings:off"
+    return _encoder_version() if enabled() else "embeddings:off"
+
+
+@functools.cache
+def _encoder_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:

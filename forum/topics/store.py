@@ -320,12 +320,12 @@ def ensure_terms(
 ENCODE_BATCH = 1000
 
 
-def vector_key(title: str, body: str) -> str:
+def vector_key(title: str, body: str, encoder: str | None = None) -> str:
     """What a stored vector must carry to describe this text: the encoder and a hash
     of exactly what it encoded (independent of the analyser, so a new analyser does
     not mean encoding every thread again)."""
     h = hashlib.blake2b(embed.text_of(title, body).encode(), digest_size=8).hexdigest()
-    return f"{embed.fingerprint()}:{h}"[-40:]
+    return f"{encoder or embed.fingerprint()}:{h}"[-40:]
 
 
 def ensure_vectors(
@@ -341,7 +341,8 @@ def ensure_vectors(
     if not embed.enabled():
         return None
     pos = {t.id: i for i, t in enumerate(texts)}
-    keys = [vector_key(t.title, t.body) for t in texts]
+    encoder = embed.fingerprint()
+    keys = [vector_key(t.title, t.body, encoder) for t in texts]
     out = np.zeros((len(texts), embed.DIM), dtype=np.float32)
     found = np.zeros(len(texts), dtype=bool)
     with engine.connect() as conn:
