@@ -64,6 +64,8 @@ BODY_CHARS = 1500
 SMOOTH = 0.5
 LINKAGE = "centroid"
 SMOOTH_K = 10
+#: ... but at most one neighbour per this many threads being grouped
+SMOOTH_PER = 15
 #: neighbours per thread in the kNN graph that proposes merges
 KNN_K = 15
 
@@ -548,6 +550,9 @@ def _cluster_rows(
     else:
         X, E = rows, None
     nbr, sim = knn_graph(model, X, None, k, E=E)
+    # In a small forum, ten neighbours are a good part of everything there is:
+    # borrowing from them would blur unrelated questions together.
+    smooth_k = min(smooth_k, max(1, X.shape[0] // SMOOTH_PER))
     if smooth > 0:
         X, E = smooth_vectors(X, nbr, sim, smooth, smooth_k, E)
         nbr, sim = rescore_edges(X, nbr, E)
