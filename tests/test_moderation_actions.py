@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from forum.models import Post, PostRevision, Thread
+from forum.models import Post, PostRevision, Role, Thread
 from moderation import audit
 from moderation.models import AuditEntry, Flag, Notice
 from tests.factories import make_category, make_reply, make_thread, make_user
@@ -227,3 +227,31 @@ async def test_a_sanction_whose_audit_write_fails_leaves_the_user_free(app, db, 
     assert (await get(db, User, member.id)).suspended_until is None
     assert await count(db, Sanction) == 0
     assert await count(db, UserSession, UserSession.user_id == member.id) == 1  # the session did not end
+
+
+async def test_hiding_the_only_answers_makes_the_thread_unanswered_again(client, db, moderator):
+    async with db.begin() as s:
+        asker = await make_user(s)
+        staff = await make_user(s, role=Role.staff)
+        thread = await make_thread(s, author=asker, title="환불 받을 수 있나요")
+        spam = await make_reply(s, thread, body="싸게 팝니다 www.example.com")
+        official = await make_reply(s, thread, author=staff, body="설정 > 결제에서 환불을 요청하세요")
+    await client.login_as(moderator)
+
+    await client.submit(f"/mod/p/{spam.id}/hide", {"reason": "광고"})
+    after = await get(db, Thread, thread.id)
+    assert after.first_response_at == official.created_at == after.first_staff_response_at
+    assert after.staff_replied
+
+    await client.submit(f"/mod/p/{official.id}/delete", {"reason": "잘못 올림"})
+    after = await get(db, Thread, thread.id)
+    assert after.first_response_at is None and after.first_staff_response_at is None
+    assert not after.staff_replied and after.reply_count == 0
+
+    await client.submit(f"/mod/p/{spam.id}/restore")
+    after = await get(db, Thread, thread.id)
+    assert after.first_response_at == spam.created_at and after.first_staff_response_at is None
+    await client.submit(f"/mod/p/{official.id}/restore")
+    after = await get(db, Thread, thread.id)
+    assert after.first_response_at == spam.created_at and after.first_staff_response_at == official.created_at
+    assert after.staff_replied and after.reply_count == 2

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from forum import search
 from forum.clock import utcnow
@@ -41,6 +43,29 @@ def _count_visible_reply(thread: Thread, post: Post) -> None:
                 thread.first_staff_response_at = post.created_at
 
 
+async def _recount_responses(session: AsyncSession, thread: Thread) -> None:
+    """A reply disappeared: the earliest visible reply by someone other than the
+    asker (and by staff) stands as the first response again, or none does, so a
+    thread whose only answer was spam is unanswered again in the support queues."""
+    visible_reply = (
+        Post.thread_id == thread.id,
+        col(Post.is_first).is_(False),
+        col(Post.hidden_at).is_(None),
+        col(Post.deleted_at).is_(None),
+        Post.author_id != thread.author_id,
+    )
+    first, first_staff = (
+        await session.execute(
+            select(func.min(Post.created_at), func.min(case((col(Post.by_staff), Post.created_at)))).where(
+                *visible_reply
+            )
+        )
+    ).one()
+    thread.first_response_at = first
+    thread.first_staff_response_at = first_staff
+    thread.staff_replied = first_staff is not None
+
+
 async def _post_visibility_changed(session: AsyncSession, post: Post, was_visible: bool) -> None:
     thread = post.thread
     if not post.is_first and was_visible != post.visible:
@@ -48,6 +73,9 @@ async def _post_visibility_changed(session: AsyncSession, post: Post, was_visibl
             _count_visible_reply(thread, post)
         else:
             thread.reply_count = max(0, thread.reply_count - 1)
+            session.add(post)
+            await session.flush()
+            await _recount_responses(session, thread)
         session.add(thread)
     session.add(post)
     await session.flush()
