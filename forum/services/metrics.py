@@ -7,8 +7,9 @@ Definitions (the dashboard writes them out, tests pin them):
 - The *cohort* is the questions (not discussions) asked in the period, in the
   category if one is chosen, that are neither hidden nor deleted. Figures
   describe the cohort as it stands now.
-- A *response* is a reply by anyone other than the asker; the asker's own
-  replies never stop a clock (``col(Thread.first_response_at)``).
+- A *response* is a visible reply by anyone other than the asker; the asker's
+  own replies never stop a clock, and a reply that moderators hide or delete
+  stops counting (``col(Thread.first_response_at)``).
 - A *staff response* is a reply posted while its author was staff
   (``col(Post.by_staff)``), by anyone other than the asker.
 - *Solved* means an accepted or an official answer (``col(Thread.solved_at)``).
