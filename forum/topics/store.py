@@ -23,7 +23,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +54,8 @@ BODY_CHARS: int = getattr(cluster, "BODY_CHARS", 1500)
 ANALYSE_BATCH = 2000
 # SQLite allows 32k bound parameters per statement; stay well below.
 IN_CHUNK = 900
+# Above this many ids, one scan of thread_terms beats thousands of IN (...) queries.
+READ_ALL_ABOVE = 50_000
 
 
 # ---------------------------------------------------------------- fingerprints
@@ -226,22 +228,22 @@ def _split(joined: str) -> list[str]:
     return joined.split(" ") if joined else []
 
 
+def _term_rows(conn: Connection, cols: Sequence[Any], ids: Iterable[int] | None) -> Iterator[Any]:
+    """``thread_terms`` rows of ``ids``, an ``IN (...)`` chunk at a time; every row
+    when ``ids`` is None or so many that one scan beats thousands of queries."""
+    wanted = None if ids is None else sorted(set(ids))
+    if wanted is None or len(wanted) >= READ_ALL_ABOVE:
+        yield from conn.execute(select(*cols))
+        return
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
+        yield from conn.execute(select(*cols).where(ThreadTerms.thread_id.in_(chunk)))  # type: ignore[attr-defined]
+
+
 def cached_terms(conn: Connection, ids: Sequence[int] | None = None) -> dict[int, tuple[str, Terms]]:
     """Stored (digest, terms) per thread id; all rows when ``ids`` is None."""
     cols = (ThreadTerms.thread_id, ThreadTerms.digest, ThreadTerms.title_terms, ThreadTerms.body_terms)
-    out: dict[int, tuple[str, Terms]] = {}
-    if ids is None:
-        chunks: list[Sequence[int] | None] = [None]
-    else:
-        ids = sorted(set(ids))
-        chunks = [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)]
-    for chunk in chunks:
-        stmt = select(*cols)
-        if chunk is not None:
-            stmt = stmt.where(ThreadTerms.thread_id.in_(chunk))  # type: ignore[attr-defined]
-        for tid, digest, tt, bt in conn.execute(stmt):
-            out[tid] = (digest, (_split(tt), _split(bt)))
-    return out
+    return {tid: (digest, (_split(tt), _split(bt))) for tid, digest, tt, bt in _term_rows(conn, cols, ids)}
 
 
 def analyse(analyzer: Analyzer, texts: Sequence[ThreadText]) -> list[Terms]:
@@ -291,7 +293,7 @@ def ensure_terms(
     stored (committed batch by batch, so an interrupted run keeps its work)."""
     if cache is None:
         with engine.connect() as conn:
-            cache = cached_terms(conn, [t.id for t in texts] if len(texts) < 50_000 else None)
+            cache = cached_terms(conn, [t.id for t in texts])
     out: dict[int, Terms] = {}
     todo: list[ThreadText] = []
     for t in texts:
@@ -346,19 +348,12 @@ def ensure_vectors(
     out = np.zeros((len(texts), embed.DIM), dtype=np.float32)
     found = np.zeros(len(texts), dtype=bool)
     with engine.connect() as conn:
-        ids = sorted(pos)
-        chunks: list[Sequence[int] | None] = (
-            [ids[i : i + IN_CHUNK] for i in range(0, len(ids), IN_CHUNK)] if len(ids) < 50_000 else [None]
-        )
-        for chunk in chunks:
-            stmt = select(ThreadTerms.thread_id, ThreadTerms.vector_model, ThreadTerms.vector)
-            if chunk is not None:
-                stmt = stmt.where(ThreadTerms.thread_id.in_(chunk))  # type: ignore[attr-defined]
-            for tid, key, blob in conn.execute(stmt):
-                i = pos.get(tid)
-                if i is not None and blob is not None and keys[i] == key:
-                    out[i] = np.frombuffer(blob, dtype=np.float16)
-                    found[i] = True
+        cols = (ThreadTerms.thread_id, ThreadTerms.vector_model, ThreadTerms.vector)
+        for tid, key, blob in _term_rows(conn, cols, pos):
+            i = pos.get(tid)
+            if i is not None and blob is not None and keys[i] == key:
+                out[i] = np.frombuffer(blob, dtype=np.float16)
+                found[i] = True
     if advance and found.any():
         advance(int(found.sum()))
     todo = np.flatnonzero(~found).tolist()
