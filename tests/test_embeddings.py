@@ -40,13 +40,34 @@ def test_empty_texts_encode_to_zeros_and_vectors_survive_storage():
     vectors = embed.encode(["", "  ", "hello"])
     assert not vectors[0].any() and not vectors[1].any() and vectors[2].any()
     assert np.allclose(embed.from_bytes(embed.to_bytes(vectors[2])), vectors[2], atol=1e-3)
-    assert len(embed.to_bytes(vectors[2])) == 2 * embed.DIM
+    assert len(embed.to_bytes(vectors[2])) == 2 * embed.dim()
 
 
 def test_the_encoded_text_is_the_title_then_the_start_of_the_post():
     assert embed.text_of("Refund", "Refund") == "Refund"
-    assert embed.text_of("Refund", "I paid twice.\n\nPlease help.") == "Refund. I paid twice. Please help."
-    assert len(embed.text_of("t", "x" * 5000)) == len("t. ") + embed.BODY_CHARS
+    assert embed.text_of("Refund", "I paid twice.\n\nPlease help.") == "Refund\nI paid twice. Please help."
+    assert len(embed.text_of("t", "x" * 5000)) == len("t\n") + embed.BODY_CHARS
+
+
+def test_both_encoders_see_the_thread_and_blend_into_one_cosine():
+    assert embed.e5_available() and embed.dim() == embed.USE_DIM + embed.E5_DIM
+    a, b, c = embed.encode(
+        [
+            embed.text_of("환불 받고 싶어요", "지난달에 두 번 결제됐어요"),
+            embed.text_of("돈 돌려받을 수 있나요", "결제가 잘못됐어요"),
+            embed.text_of("환불 받고 싶어요", "비밀번호도 잊어버렸어요"),
+        ]
+    )
+    use, e5 = slice(0, embed.USE_DIM), slice(embed.USE_DIM, None)
+    # each part is a scaled unit vector, so one dot product is the weighted blend
+    assert np.isclose(a[use] @ a[use], embed.USE_SHARE, atol=1e-5)
+    assert np.isclose(a[e5] @ a[e5], 1 - embed.USE_SHARE, atol=1e-5)
+    # e5 reads the title only; USE also reads the post
+    assert np.allclose(a[e5], c[e5], atol=1e-6) and not np.allclose(a[use], c[use], atol=1e-3)
+    # with the shared direction taken away, e5's cosines spread out: paraphrases high,
+    # another question low
+    password = embed.encode(["비밀번호를 잊어버렸어요"])[0]
+    assert a[e5] @ b[e5] / (1 - embed.USE_SHARE) > 0.4 > a[e5] @ password[e5] / (1 - embed.USE_SHARE)
 
 
 def _index(**kwargs) -> SimilarityIndex:
@@ -93,7 +114,7 @@ def test_embeddings_can_be_turned_off(monkeypatch):
     assert index.embed_weight == 0.0
     assert [d for d, _ in index.query("cancel my subscription", 1)] == [1]
     monkeypatch.setenv("FORUM_EMBEDDINGS", "on")
-    assert embed.enabled() and embed.fingerprint().startswith("use-m3")
+    assert embed.enabled() and embed.fingerprint().startswith("use3-")
 
 
 def test_topics_group_korean_paraphrases_that_share_few_words():
@@ -187,7 +208,7 @@ def test_import_analyses_and_encodes_what_it_brought_in(database_url, tmp_path):
     finally:
         engine.dispose()
     assert len(rows) == 2
-    assert all(terms and vector is not None and len(vector) == 2 * embed.DIM for terms, vector, _ in rows)
+    assert all(terms and vector is not None and len(vector) == 2 * embed.dim() for terms, vector, _ in rows)
     assert all(model.startswith(embed.fingerprint() + ":") for _, _, model in rows)
 
 

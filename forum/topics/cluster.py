@@ -54,7 +54,13 @@ DEFAULT_THRESHOLD = 0.40
 #: against a lower bar: with particles, spacing and two-syllable words, Korean
 #: paraphrases share fewer analyser features and their embeddings sit further apart.
 KOREAN_THRESHOLD = 0.50
-OTHER_THRESHOLD = 0.60
+OTHER_THRESHOLD = 0.65
+#: In a forum part of fewer than SMALL_FORUM threads, the bar is raised by up to
+#: SMALL_RAISE (linearly, the fewer the more): with a handful of threads, inverse
+#: document frequency cannot tell a content word from a common verb (받다, "get"),
+#: so chance overlaps look like a shared subject.
+SMALL_FORUM = 100
+SMALL_RAISE = 0.10
 #: Similarity a new thread needs to the topic centroid (normalised) to join it.
 JOIN_MARGIN = 0.65
 BODY_CHARS = 1500
@@ -609,7 +615,7 @@ def detect(
         for rows, th in ((np.flatnonzero(korean), KOREAN_THRESHOLD), (np.flatnonzero(~korean), OTHER_THRESHOLD)):
             if len(rows) < max(2, min_size):
                 continue
-            th = th if threshold is None else threshold
+            th = th + SMALL_RAISE * max(0.0, 1.0 - len(rows) / SMALL_FORUM) if threshold is None else threshold
             parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), V[rows] * np.float32(math.sqrt(w))]
             label[rows] = rows[_cluster_rows(model, parts, th, k, smooth, smooth_k, linkage)]
         del V

@@ -345,7 +345,7 @@ def ensure_vectors(
     pos = {t.id: i for i, t in enumerate(texts)}
     encoder = embed.fingerprint()
     keys = [vector_key(t.title, t.body, encoder) for t in texts]
-    out = np.zeros((len(texts), embed.DIM), dtype=np.float32)
+    out = np.zeros((len(texts), embed.dim()), dtype=np.float32)
     found = np.zeros(len(texts), dtype=bool)
     with engine.connect() as conn:
         cols = (ThreadTerms.thread_id, ThreadTerms.vector_model, ThreadTerms.vector)
