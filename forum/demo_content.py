@@ -6,7 +6,9 @@ invoices, API keys, integrations). All people, addresses and numbers below are f
 Thread ``days_ago`` is how long ago the thread was posted; reply ``hours_after`` is measured from the
 thread's creation. A few groups of threads deliberately ask the same thing in different words (refunds,
 the desktop app crashing on start, sync conflicts, API key rotation) so that topic detection has
-something to find.
+something to find; refunds and crashes have three Korean threads each, enough for a suggestion
+(threads are grouped within their language: across languages, the encoders cannot tell a shared
+subject from a merely related one).
 """
 
 from __future__ import annotations
@@ -1887,6 +1889,44 @@ THREADS: list[dict[str, Any]] = [
         ),
         "days_ago": 1.9,
         "views": 22,
+        "replies": [],
+    },
+    {
+        "category": "billing",
+        "author": "taeyang",
+        "kind": "question",
+        "title": "연간 플랜 결제했는데 환불되나요?",
+        "body": (
+            "어제 월간으로 바꾸려다가 실수로 연간 플랜을 결제했어요. 아직 한 번도 안 썼는데 환불 가능한가요? "
+            "가능하면 월간으로 다시 결제하고 싶어요."
+        ),
+        "days_ago": 6.2,
+        "views": 87,
+        "replies": [
+            {
+                "author": "support_jisoo",
+                "body": (
+                    "결제 후 14일 이내이고 사용 이력이 없으면 전액 환불됩니다. 설정 > 결제 > 결제 내역에서 "
+                    "'환불 요청'을 누르시면 영업일 기준 3~5일 안에 카드사로 취소 처리돼요."
+                ),
+                "hours_after": 3.0,
+                "accepted": True,
+                "official": True,
+                "votes": ["taeyang"],
+            },
+        ],
+    },
+    {
+        "category": "apps",
+        "author": "dahye",
+        "kind": "question",
+        "title": "업데이트 후 앱이 켜지자마자 꺼져요",
+        "body": (
+            "윈도우 데스크톱 앱을 최신 버전으로 업데이트했더니 실행하면 바로 종료돼요. 재부팅도 해 봤고 "
+            "다시 설치해도 똑같아요."
+        ),
+        "days_ago": 2.8,
+        "views": 64,
         "replies": [],
     },
 ]

@@ -431,3 +431,16 @@ def test_shifting_a_centroid_matches_recomputing_it():
     assert shifted.keys() == expected.keys()
     for feature, weight in expected.items():
         assert shifted[feature] == pytest.approx(weight, abs=1e-4)
+
+
+async def test_the_demo_forum_suggests_its_repeated_korean_questions(db, settings):
+    from forum.demo import load_demo
+
+    async with db.begin() as s:
+        await load_demo(s)
+    await run_job(settings)
+    found = [members for _, members in (await _suggestions(db)).values()]
+    refund = {"환불 받을 수 있나요?", "결제 취소하고 돈 돌려받고 싶어요", "연간 플랜 결제했는데 환불되나요?"}
+    crash = {"앱이 자꾸 튕겨요", "실행하자마자 강제 종료돼요", "업데이트 후 앱이 켜지자마자 꺼져요"}
+    assert refund in found
+    assert any(crash <= members and len(members) <= len(crash) + 1 for members in found), found

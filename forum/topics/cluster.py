@@ -54,7 +54,7 @@ DEFAULT_THRESHOLD = 0.40
 #: against a lower bar: with particles, spacing and two-syllable words, Korean
 #: paraphrases share fewer analyser features and their embeddings sit further apart.
 KOREAN_THRESHOLD = 0.50
-OTHER_THRESHOLD = 0.65
+OTHER_THRESHOLD = 0.74
 #: In a forum part of fewer than SMALL_FORUM threads, the bar is raised by up to
 #: SMALL_RAISE (linearly, the fewer the more): with a handful of threads, inverse
 #: document frequency cannot tell a content word from a common verb (받다, "get"),
@@ -610,9 +610,11 @@ def detect(
         label = _cluster_rows(model, X, th, k, smooth, smooth_k, linkage)
     else:
         V = doc_vectors(docs) if vectors is None else vectors
-        w = embed.TOPIC_WEIGHT
         korean = np.array([embed.is_korean(f"{d.title} {_body(d)[:300]}") for d in docs], dtype=bool)
-        for rows, th in ((np.flatnonzero(korean), KOREAN_THRESHOLD), (np.flatnonzero(~korean), OTHER_THRESHOLD)):
+        for rows, th, w in (
+            (np.flatnonzero(korean), KOREAN_THRESHOLD, embed.TOPIC_WEIGHT_KOREAN),
+            (np.flatnonzero(~korean), OTHER_THRESHOLD, embed.TOPIC_WEIGHT_OTHER),
+        ):
             if len(rows) < max(2, min_size):
                 continue
             th = th + SMALL_RAISE * max(0.0, 1.0 - len(rows) / SMALL_FORUM) if threshold is None else threshold
