@@ -336,8 +336,8 @@ def ensure_vectors(
     *,
     advance: Callable[[int], None] | None = None,
 ) -> np.ndarray | None:
-    """Sentence embeddings of ``texts``, one float16 row each (as stored: half the
-    memory of float32 at 100,000 threads; users widen what they compute with) in the same order (see
+    """Sentence embeddings of ``texts``, one float16 row each (as stored: half the memory
+    of float32 at 100,000 threads; callers compute in float32) in the same order (see
     :mod:`forum.topics.embed`): stored ones when they belong to the same text and
     encoder (:func:`vector_key`), else encoded now and stored beside the terms
     (call :func:`ensure_terms` first: it writes the rows). None when embeddings are off."""
