@@ -53,8 +53,8 @@ DEFAULT_THRESHOLD = 0.40
 #: two groups need to merge.  Korean threads are grouped apart from the others and
 #: against a lower bar: with particles, spacing and two-syllable words, Korean
 #: paraphrases share fewer analyser features and their embeddings sit further apart.
-KOREAN_THRESHOLD = 0.50
-OTHER_THRESHOLD = 0.74
+KOREAN_THRESHOLD = 0.55
+OTHER_THRESHOLD = 0.76
 #: In a forum part of fewer than SMALL_FORUM threads, the bar is raised by up to
 #: SMALL_RAISE (linearly, the fewer the more): with a handful of threads, inverse
 #: document frequency cannot tell a content word from a common verb (받다, "get"),
@@ -66,8 +66,10 @@ JOIN_MARGIN = 0.65
 BODY_CHARS = 1500
 #: Neighbour smoothing: each vector borrows this share of its nearest neighbours'
 #: vectors (weighted by similarity) before clustering, so paraphrases that share
-#: neighbours but few words move together (pseudo-relevance feedback).
+#: neighbours but few words move together (pseudo-relevance feedback). Words alone,
+#: and words blended with embeddings (whose neighbours are more often right).
 SMOOTH = 0.5
+SMOOTH_WITH_EMBEDDINGS = 0.7
 LINKAGE = "centroid"
 SMOOTH_K = 10
 #: ... but at most one neighbour per this many threads being grouped
@@ -573,7 +575,7 @@ def detect(
     previous: list[Topic] | None = None,
     threshold: float | None = None,
     k: int = KNN_K,
-    smooth: float = SMOOTH,
+    smooth: float | None = None,
     smooth_k: int = SMOOTH_K,
     features: list[list[str]] | None = None,
     linkage: str = LINKAGE,
@@ -589,6 +591,7 @@ def detect(
     and other threads are then grouped separately, each against its own threshold
     (``threshold`` overrides both; without embeddings it defaults to ``DEFAULT_THRESHOLD``).
     ``vectors``: the docs' embeddings, a row per doc in the order given (else encoded now).
+    ``smooth``: the neighbour smoothing share (None: ``SMOOTH``, or ``SMOOTH_WITH_EMBEDDINGS``).
     """
     order = sorted(range(len(docs)), key=lambda i: docs[i].id)
     if order != list(range(len(docs))):
@@ -607,7 +610,7 @@ def detect(
     label = np.arange(len(docs), dtype=np.int64)
     if not embeddings:
         th = DEFAULT_THRESHOLD if threshold is None else threshold
-        label = _cluster_rows(model, X, th, k, smooth, smooth_k, linkage)
+        label = _cluster_rows(model, X, th, k, SMOOTH if smooth is None else smooth, smooth_k, linkage)
     else:
         V = doc_vectors(docs) if vectors is None else vectors
         korean = np.array([embed.is_korean(f"{d.title} {_body(d)[:300]}") for d in docs], dtype=bool)
@@ -619,7 +622,8 @@ def detect(
                 continue
             th = th + SMALL_RAISE * max(0.0, 1.0 - len(rows) / SMALL_FORUM) if threshold is None else threshold
             parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), V[rows] * np.float32(math.sqrt(w))]
-            label[rows] = rows[_cluster_rows(model, parts, th, k, smooth, smooth_k, linkage)]
+            sm = SMOOTH_WITH_EMBEDDINGS if smooth is None else smooth
+            label[rows] = rows[_cluster_rows(model, parts, th, k, sm, smooth_k, linkage)]
         del V
     groups = [g for g in groups_of(label) if len(g) >= min_size]
     ids = [d.id for d in docs]
