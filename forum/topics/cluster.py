@@ -621,7 +621,12 @@ def detect(
             if len(rows) < max(2, min_size):
                 continue
             th = th + SMALL_RAISE * max(0.0, 1.0 - len(rows) / SMALL_FORUM) if threshold is None else threshold
-            parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), V[rows] * np.float32(math.sqrt(w))]
+            part = V[rows]
+            dense = embed.project(part, embed.basis(part))
+            del part
+            dense *= np.float32(math.sqrt(w))
+            parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), dense]
+            del dense
             sm = SMOOTH_WITH_EMBEDDINGS if smooth is None else smooth
             label[rows] = rows[_cluster_rows(model, parts, th, k, sm, smooth_k, linkage)]
         del V

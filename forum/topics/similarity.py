@@ -521,6 +521,9 @@ class SimilarityIndex:
         self._X: sp.csr_matrix | None = None
         self._D: np.ndarray | None = None
         self._E: np.ndarray | None = None
+        #: the basis the embeddings are kept in (see :func:`forum.topics.embed.basis`;
+        #: fitted on the vectors the index is built from), or None: as encoded
+        self._P: np.ndarray | None = None
         self._alive: np.ndarray = np.zeros(0, dtype=bool)
         #: share of the sentence-embedding cosine in the score (0: lexical only)
         self.embed_weight = 0.0
@@ -594,7 +597,11 @@ class SimilarityIndex:
         if self.embed_weight:
             if vectors is None or len(vectors) != len(ids):
                 raise ValueError("this index blends sentence embeddings: every document needs its vector")
-            self._blocks_E.append(np.asarray(vectors, dtype=np.float32))
+            from . import embed
+
+            if not self.ids and not self._blocks_E:
+                self._P = embed.basis(vectors)
+            self._blocks_E.append(embed.project(vectors, self._P))
             self._E = None
         base = len(self.ids)
         for off, i in enumerate(ids):
@@ -663,7 +670,7 @@ class SimilarityIndex:
             return None
         from . import embed
 
-        return embed.encode(list(texts))
+        return embed.project(embed.encode(list(texts)), self._P)
 
     # ------------------------------------------------------------ querying
     def query_vector(self, text: str):
@@ -674,21 +681,32 @@ class SimilarityIndex:
         """Best matches for ``text``: (doc_id, score in [0, 1]), best first."""
         if not self._pos or limit <= 0:
             return []
-        q, qd = self.query_vector(text)
-        qe = self._query_vectors([text])
-        return self._top(q, qd, limit, exclude, None if qe is None else qe[0], self._weight(text))
+        from . import embed
+
+        with embed.one_blas_thread():
+            q, qd = self.query_vector(text)
+            qe = self._query_vectors([text])
+            return self._top(q, qd, limit, exclude, None if qe is None else qe[0], self._weight(text))
 
     def query_many(self, texts: Sequence[str], limit: int = 5) -> list[list[tuple[int, float]]]:
         terms = self.analyzer.terms_many(list(texts))
         feats = [self.analyzer.features(t, tt) for t, tt in zip(texts, terms, strict=False)]
         Q, QD = self.model.vectors(feats)
         QE = self._query_vectors(texts)
-        return [
-            self._top(
-                Q[i], None if QD is None else QD[i : i + 1], limit, None, None if QE is None else QE[i], self._weight(t)
-            )
-            for i, t in enumerate(texts)
-        ]
+        from . import embed
+
+        with embed.one_blas_thread():
+            return [
+                self._top(
+                    Q[i],
+                    None if QD is None else QD[i : i + 1],
+                    limit,
+                    None,
+                    None if QE is None else QE[i],
+                    self._weight(t),
+                )
+                for i, t in enumerate(texts)
+            ]
 
     def _weight(self, text: str) -> float:
         """The embedding's share for this query (see :func:`forum.topics.embed.search_weight`)."""
@@ -761,6 +779,8 @@ class SimilarityIndex:
         if self.embed_weight and self._E is not None:
             arrays["embed"] = live(self._E).astype(np.float16)
             arrays["embed_weight"] = np.asarray([self.embed_weight], dtype=np.float64)
+            if self._P is not None:
+                arrays["embed_basis"] = self._P
         np.savez(buf, **arrays)  # uncompressed: embeddings barely compress, and loading stays fast
         del arrays
         return buf.getbuffer()  # no second copy of a blob that can weigh 100+ MB
@@ -781,4 +801,6 @@ class SimilarityIndex:
         if "embed" in z.files:
             index.embed_weight = float(z["embed_weight"][0])
             index._blocks_E = [z["embed"].astype(np.float32)]
+            if "embed_basis" in z.files:
+                index._P = z["embed_basis"]
         return index
