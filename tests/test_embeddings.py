@@ -248,3 +248,27 @@ def test_the_large_corpus_neighbour_search_finds_neighbours_by_meaning_alone():
     found = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(approx, exact, strict=True)])
     assert found >= 0.9
     assert (np.diff(sim, axis=1) <= 1e-6).all()  # best first
+
+
+def test_a_large_corpus_keeps_its_vectors_in_their_leading_directions():
+    rng = np.random.default_rng(3)
+    n, full = 1200, embed.USE_DIM + embed.E5_DIM
+    # vectors that live in 100 directions: their 256 leading ones keep every dot product
+    V = (rng.standard_normal((n, 100)) @ rng.standard_normal((100, full))).astype(np.float32)
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    P = embed.basis(V)
+    assert P is not None and P.shape == (full, embed.REDUCED_DIM)
+    assert np.allclose(P.T @ P, np.eye(embed.REDUCED_DIM), atol=1e-4)
+    R = embed.project(V.astype(np.float16), P)
+    assert R.dtype == np.float32 and np.allclose(R[:50] @ R[:50].T, V[:50] @ V[:50].T, atol=2e-3)
+    assert embed.basis(V[:100]) is None  # a small corpus stays as encoded
+
+    docs = [(i, f"question number {i}\nabout thing {i % 37}") for i in range(n)]
+    index = SimilarityIndex.build(docs, Analyzer(Synonyms.from_lines([])), vectors=V, embed_weight=0.6)
+    assert index._P is not None and index._matrices() and index._E.shape == (n, embed.REDUCED_DIM)
+    again = SimilarityIndex.from_bytes(bytes(index.to_bytes()), Analyzer(Synonyms.from_lines([])))
+    assert np.array_equal(again._P, index._P)
+    for text in ("question number 7 about thing 7", "thing 12"):
+        hits, stored = index.query(text, 5), again.query(text, 5)  # the blob keeps float16
+        assert hits and [d for d, _ in stored] == [d for d, _ in hits]
+        assert np.allclose([s for _, s in stored], [s for _, s in hits], atol=1e-3)
