@@ -52,7 +52,7 @@ async def test_dashboard_shows_figures_charts_and_definitions(client, staff, mar
     assert "67%" in page  # answered and solved: 2 of 3
     assert page.count("<svg") == 3
     assert "Definitions" in page
-    assert "The asker's own replies never count as a response" in page
+    assert "replies hidden or deleted by moderators, never count as a response" in page
     assert "도움이" in page  # the top community answerer
     assert "/support/metrics/questions.csv?from=2025-03-01&amp;to=2025-03-31" in page
 
