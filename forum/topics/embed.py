@@ -84,6 +84,8 @@ BODY_CHARS = 300
 #: a corpus of more than 4 × REDUCED_DIM threads works with its vectors projected onto
 #: their REDUCED_DIM leading directions (see :func:`basis`): under a third of the memory and work
 REDUCED_DIM = 256
+#: rows converted to float32 at a time when fitting or applying a basis
+_BLOCK = 16384
 #: texts encoded together at most for USE to run on one thread: a query does not need
 #: the second core, and BLAS threads left spinning after it slow e5's OpenMP threads tenfold
 FEW = 8
@@ -249,8 +251,8 @@ def basis(V: np.ndarray, dims: int | None = None) -> np.ndarray | None:
     if dims <= 0 or V.ndim != 2 or V.shape[1] <= dims or V.shape[0] <= 4 * dims:
         return None
     C = np.zeros((V.shape[1], V.shape[1]), dtype=np.float64)
-    for start in range(0, V.shape[0], 16384):
-        B = np.asarray(V[start : start + 16384], dtype=np.float32)
+    for start in range(0, V.shape[0], _BLOCK):
+        B = np.asarray(V[start : start + _BLOCK], dtype=np.float32)
         C += B.T @ B
     _, U = np.linalg.eigh(C)  # ascending eigenvalues
     return np.ascontiguousarray(U[:, ::-1][:, :dims], dtype=np.float32)
@@ -261,8 +263,8 @@ def project(V: np.ndarray, P: np.ndarray | None) -> np.ndarray:
     if P is None:
         return np.asarray(V, dtype=np.float32)
     out = np.empty((V.shape[0], P.shape[1]), dtype=np.float32)
-    for start in range(0, V.shape[0], 16384):
-        out[start : start + 16384] = np.asarray(V[start : start + 16384], dtype=np.float32) @ P
+    for start in range(0, V.shape[0], _BLOCK):
+        out[start : start + _BLOCK] = np.asarray(V[start : start + _BLOCK], dtype=np.float32) @ P
     return out
 
 

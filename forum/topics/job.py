@@ -236,7 +236,7 @@ class _Run:
         now: datetime,
         holder: str,
         rebuild_similar: bool,
-        release_models: bool = False,
+        release_models: bool,
     ) -> None:
         self.settings = settings
         self.engine = engine
