@@ -11,6 +11,13 @@ forum.topics.cluster.detect; similar questions are the titles of 500 random
 labelled items (random.Random(7)), limit 6, the query itself left out.
 In pairs mode the index holds every distinct question2 and each question1 of a
 same-meaning pair must find its partner in the top 5.
+In incremental mode (clusters files) topics are detected on a random share of the
+threads (random.Random(3)); the rest then arrive as an incremental run does it:
+they join topics (forum.topics.cluster.assign: nearest members and words, or words
+alone) and the ones that join nothing are grouped among themselves. Scored like
+clusters mode, beside a full run over everything.
+
+    python scripts/eval_topics.py incremental ../shared/data/ko_support_dev.jsonl --new-share 0.1
 """
 
 from __future__ import annotations
@@ -96,6 +103,44 @@ def cmd_clusters(args, tq) -> None:
             )
 
 
+def cmd_incremental(args, tq) -> None:
+    from forum.text import get_analyzer
+    from forum.topics.cluster import Doc, assign, detect, doc_vectors
+
+    with open(args.file, encoding="utf-8") as f:
+        items = [json.loads(line) for line in f if line.strip()]
+    labels = {str(i["id"]): i.get("label") for i in items}
+    ext = [str(i["id"]) for i in items]
+    analyzer = get_analyzer()
+    docs = [Doc(id=n, title=i["title"], body=i.get("body") or i["title"]) for n, i in enumerate(items)]
+    order = list(range(len(docs)))
+    random.Random(3).shuffle(order)
+    cut = len(docs) - int(len(docs) * args.new_share)
+    first, rest = sorted(order[:cut]), sorted(order[cut:])
+    V = doc_vectors(docs)
+    k = args.min_topic_size
+
+    def line(name: str, groups) -> None:  # type: ignore[no-untyped-def]
+        sc = tq.suggestion_scores(labels, [[ext[d] for d in g] for g in groups], k)
+        print(f"{name}: b3_f1={sc['b3_f1']:.3f} (P={sc['b3_precision']:.3f} R={sc['b3_recall']:.3f})")
+
+    line("full run over everything", [t.doc_ids for t in detect(docs, analyzer, min_size=k, vectors=V)])
+    base = detect([docs[i] for i in first], analyzer, min_size=k, vectors=V[first])
+    line(f"full run over the first {len(first)}", [t.doc_ids for t in base])
+    members = sorted({d for t in base for d in t.doc_ids})
+    for name, kw in (
+        ("words alone", {}),
+        ("nearest members and words", {"vectors": V[rest], "members": (members, V[members])}),
+    ):
+        joined, left = assign([docs[i] for i in rest], base, analyzer, **kw)
+        ids = [d.id for d in left]
+        new = detect([docs[i] for i in ids], analyzer, min_size=k, vectors=V[ids]) if len(ids) >= k else []
+        line(
+            f"then {len(rest)} arrive, {len(rest) - len(left)} join by {name}",
+            [t.doc_ids for t in joined] + [t.doc_ids for t in new],
+        )
+
+
 def cmd_pairs(args, tq) -> None:
     from forum.text import get_analyzer
     from forum.topics.similarity import SimilarityIndex
@@ -132,7 +177,7 @@ def cmd_pairs(args, tq) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=["clusters", "pairs"])
+    p.add_argument("mode", choices=["clusters", "pairs", "incremental"])
     p.add_argument("file")
     p.add_argument("--tools", default=None, help="folder holding topic_quality.py (default: ../shared/tools)")
     p.add_argument("--queries", type=int, default=500)
@@ -140,11 +185,12 @@ def main() -> None:
     p.add_argument("--min-topic-size", type=int, default=3)
     p.add_argument("--threshold", type=float, default=None, help="override the clustering threshold (experiments)")
     p.add_argument("--show", type=int, default=0, help="print the first N topics")
+    p.add_argument("--new-share", type=float, default=0.1, help="incremental: share of threads that arrive later")
     args = p.parse_args()
     sys.path.insert(0, _tools_path(args.tools))
     import topic_quality as tq
 
-    (cmd_clusters if args.mode == "clusters" else cmd_pairs)(args, tq)
+    {"clusters": cmd_clusters, "pairs": cmd_pairs, "incremental": cmd_incremental}[args.mode](args, tq)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from forum.db import make_sync_engine
 from forum.models import Post, Thread, ThreadTerms
 from forum.text import Analyzer, Synonyms
 from forum.topics import embed, store
-from forum.topics.cluster import Doc, detect
+from forum.topics.cluster import Doc, assign, detect
 from forum.topics.similarity import SimilarityIndex
 from tests.factories import make_category, make_thread, make_user
 from tests.kb_helpers import cli
@@ -139,6 +139,28 @@ def test_topics_group_korean_paraphrases_that_share_few_words():
     assert any(len(g & set(refund)) >= 3 and not g & set(password) for g in groups), groups
     assert any(len(g & set(password)) >= 3 and not g & set(refund) for g in groups), groups
     assert not any(g & set(others) for g in groups), groups
+
+
+def test_a_new_wording_joins_its_topic_through_the_nearest_members():
+    # No synonyms: 종료 / 닫히다 share no word with 튕기다, only meaning.
+    crash = ["앱이 자꾸 튕겨요", "앱이 계속 튕깁니다", "앱 실행하면 튕겨요", "앱이 갑자기 튕겨요"]
+    refund = ["How do I get a refund for my subscription", "Can I get a refund for my subscription",
+              "Refund for my subscription please", "I want a refund for my subscription"]  # fmt: skip
+    analyzer = Analyzer(Synonyms.from_lines([]))
+    vectors = embed.encode(crash + refund)
+    topics = detect([Doc(id=i, title=t, body=t) for i, t in enumerate(crash + refund)], analyzer, vectors=vectors)
+    assert sorted(t.doc_ids for t in topics) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    new_titles = ["프로그램이 갑자기 종료돼요", "켜면 바로 닫혀버립니다", "다크 모드는 어디서 켜나요"]
+    new = [Doc(id=100 + i, title=t, body=t) for i, t in enumerate(new_titles)]
+    members = [d for t in topics for d in t.doc_ids]
+
+    joined, left = assign(new, topics, analyzer, vectors=embed.encode(new_titles), members=(members, vectors[members]))
+    by_first = {t.doc_ids[0]: t.doc_ids for t in joined}
+    assert by_first[0] == [0, 1, 2, 3, 100, 101] and by_first[4] == [4, 5, 6, 7]
+    assert [d.id for d in left] == [102]
+    # Words alone cannot tell.
+    _, left = assign(new, topics, analyzer)
+    assert [d.id for d in left] == [100, 101, 102]
 
 
 async def test_vectors_are_stored_once_and_renewed_when_the_text_changes(db, database_url):

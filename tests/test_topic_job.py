@@ -114,6 +114,18 @@ async def test_an_incremental_run_looks_only_at_new_threads_which_join_their_top
     assert nothing.mode == "incremental" and nothing.threads_changed == 0 and nothing.created == 0
 
 
+async def test_in_an_incremental_run_a_new_wording_joins_by_meaning(db, settings, seeded):
+    await run_job(settings)
+    crash = _find(await _suggestions(db), KOREAN_CRASH)
+    async with db.begin() as s:
+        await make_threads(s, ["프로그램이 갑자기 종료돼요", "Where do I see my order history"], category=seeded)
+    report = await run_job(settings)
+    assert report.mode == "incremental" and report.threads_changed == 2 and report.created == 0
+    after = await _suggestions(db)
+    assert after[crash][1] == set(KOREAN_CRASH) | {"프로그램이 갑자기 종료돼요"}
+    assert not any("Where do I see my order history" in m for _, m in after.values())
+
+
 async def test_a_new_topic_forms_from_new_threads_in_an_incremental_run(db, settings, seeded):
     await run_job(settings)
     async with db.begin() as s:

@@ -706,7 +706,14 @@ class _Run:
         joined: dict[int, list[int]] = defaultdict(list)
         leftovers = docs
         if topics and docs:
-            updated, leftovers = assign(docs, topics, self.analyzer, model=model)
+            # With embeddings, new threads join by their nearest members (see cluster.assign).
+            new_vectors = self._embeddings(texts)
+            members = None
+            if new_vectors is not None:
+                with self.engine.connect() as conn:
+                    members = store.stored_vectors(conn, {d for t in topics for d in t.doc_ids})
+            self._lap("member_vectors")
+            updated, leftovers = assign(docs, topics, self.analyzer, model=model, vectors=new_vectors, members=members)
             for s, t in zip(order, updated, strict=True):
                 extra = [d for d in t.doc_ids if d not in s.members]
                 if extra:

@@ -330,6 +330,22 @@ def vector_key(title: str, body: str, encoder: str | None = None) -> str:
     return f"{encoder or embed.fingerprint()}:{h}"[-40:]
 
 
+def stored_vectors(conn: Connection, ids: Iterable[int]) -> tuple[list[int], np.ndarray]:
+    """(thread ids, float16 embeddings) of those of ``ids`` whose stored vector comes from
+    the current encoder, whatever text it was encoded from (a thread edited since is
+    encoded again when it is next looked at as a changed thread)."""
+    encoder = vector_key("", "")[:-16]  # the key's encoder part, cut as every key is
+    found: list[int] = []
+    rows: list[bytes] = []
+    cols = (ThreadTerms.thread_id, ThreadTerms.vector_model, ThreadTerms.vector)
+    for tid, key, blob in _term_rows(conn, cols, ids):
+        if blob is not None and key is not None and key[:-16] == encoder:
+            found.append(int(tid))
+            rows.append(blob)
+    out = np.frombuffer(b"".join(rows), dtype=np.float16).reshape(len(rows), embed.dim())
+    return found, out
+
+
 def ensure_vectors(
     engine: Engine,
     texts: Sequence[ThreadText],
