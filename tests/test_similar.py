@@ -13,8 +13,10 @@ from forum.db import make_sync_engine
 from forum.models import Thread, TopicBlob
 from forum.services import kb, similar
 from forum.services.similar import SimilarIndex
+from forum.text import Analyzer, Synonyms
+from forum.topics.similarity import SimilarityIndex
 from tests.factories import make_category, make_thread
-from tests.kb_helpers import ONE_OFFS, PASSWORD, REFUND, cli, jsonl, make_threads
+from tests.kb_helpers import KOREAN_CRASH, ONE_OFFS, PASSWORD, REFUND, cli, jsonl, make_threads, run_job
 
 
 @pytest.fixture
@@ -171,6 +173,46 @@ async def test_the_index_catches_up_with_new_edited_and_hidden_threads(db, setti
         fresh.ensure()
         assert fresh.search("calendar sync", 3)[0].id == cal.id
         assert new.id in {m.id for m in fresh.search("reset password on my phone", 3) if m.type == "thread"}
+    finally:
+        engine.dispose()
+
+
+def test_the_best_matchs_topic_ranks_together():
+    texts = [
+        *KOREAN_CRASH,
+        "프로그램이 갑자기 종료돼요",  # same question, not one shared word
+        "앱이 자꾸 느려요",  # different question, shares 앱 and 자꾸
+        "How do I reset my password",
+    ]
+    index = SimilarityIndex.build([(i, f"{t}\n{t}") for i, t in enumerate(texts, 1)], Analyzer(Synonyms.from_lines([])))
+    before = [d for d, _ in index.query(KOREAN_CRASH[0], 6, exclude={1})]
+    assert 5 not in before and 6 in before
+    index.set_groups({1: 9, 2: 9, 3: 9, 4: 9, 5: 9})
+    after = index.query(KOREAN_CRASH[0], 6, exclude={1})
+    assert [d for d, _ in after][:3] == [4, 2, 3] and 5 in [d for d, _ in after]
+    assert all(0.0 < score <= 1.0 for _, score in after)
+    # Groups never make something out of nothing.
+    assert index.query("zzqx", 5) == []
+    index.set_groups({})
+    assert [d for d, _ in index.query(KOREAN_CRASH[0], 6, exclude={1})] == before
+
+
+async def test_related_questions_follow_the_topics_the_job_found(db, settings, staff):
+    async with db.begin() as s:
+        category = await make_category(s, slug="app")
+        crash = await make_threads(s, KOREAN_CRASH, category=category)
+        await make_threads(s, [*PASSWORD, *REFUND], category=category)
+    await run_job(settings)
+    async with db.begin() as s:
+        (paraphrase,) = await make_threads(s, ["프로그램이 갑자기 종료돼요"], category=category)
+    await run_job(settings)  # an incremental run: it joins the crash topic by meaning
+    engine = make_sync_engine(settings.database_url)
+    try:
+        index = SimilarIndex(engine, refresh_every=0)
+        index.ensure()
+        found = [m.id for m in index.search(KOREAN_CRASH[0], 5, exclude_thread=crash[0].id)]
+        # It shares no word with them: only the topic brings it in.
+        assert set(found[:3]) == {t.id for t in crash[1:]} and paraphrase.id in found
     finally:
         engine.dispose()
 

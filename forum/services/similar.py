@@ -10,6 +10,11 @@ its copy current itself: every ``similar_refresh`` seconds (when asked) it
 adds new and re-shown threads, re-reads edited ones and drops hidden, deleted
 and unpublished ones, using the stored terms of each thread (no text is
 analysed twice).
+
+Threads that the repeated-topic job grouped into one topic suggestion rank
+together: the best match's topic siblings gain a share of its score (see
+``TOPIC_BOOST`` in :mod:`forum.topics.similarity`), so a thread's related
+questions are first its own topic's, whatever words they use.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forum.clock import utcnow
-from forum.models import Article, ArticleStatus, Post, Thread, TopicBlob
+from forum.models import Article, ArticleStatus, Post, SuggestionState, Thread, TopicBlob, TopicMember, TopicSuggestion
 from forum.topics import embed, store
 from forum.topics.similarity import SimilarityIndex
 
@@ -215,6 +220,7 @@ class SimilarIndex:
             return
         texts = store.load_texts_by_id(conn, todo) if todo else []
         articles = store.published_articles(conn)
+        groups = topic_groups(conn)
         features: list[list[str]] = []
         vectors: np.ndarray | None = None
         if texts:
@@ -238,13 +244,13 @@ class SimilarIndex:
                 index.add([(t.id, t.index_text()) for t in texts], features, vectors)
             if new_articles:
                 index.add([(-a.id, a.index_text()) for a in new_articles], article_features, article_vectors)
+            index.set_groups(groups)
             self._threads = fresh
             self._articles = {a.id: _Meta(a.title, a.slug, True, None) for a in articles}
             self._article_stamp = {a.id: a.updated_at for a in articles}
             self._seen_at = started
             self._signature = signature
-            if todo or gone or new_articles or dropped_articles:
-                self._related.clear()
+            self._related.clear()
         added_since_blob = sum(1 for t in texts if t.id > self._blob_high_water)
         if self.persist and added_since_blob >= RESAVE_AFTER:
             self._resave(conn)
@@ -336,10 +342,22 @@ class SimilarIndex:
         return found
 
 
+def topic_groups(conn: Connection) -> dict[int, int]:
+    """thread id -> its topic suggestion (any state but expired): the threads the
+    repeated-topic job found asking the same thing (see ``TOPIC_BOOST`` in
+    :mod:`forum.topics.similarity`)."""
+    rows = conn.execute(
+        select(TopicMember.thread_id, TopicMember.suggestion_id)
+        .join(TopicSuggestion, TopicSuggestion.id == TopicMember.suggestion_id)
+        .where(TopicSuggestion.state != SuggestionState.expired.value)
+    )
+    return {int(t): int(g) for t, g in rows}
+
+
 def _signature(conn: Connection) -> tuple[object, ...]:
     """A summary that changes whenever a thread or article the index shows
-    appears, changes, is hidden, deleted, solved or published (one aggregate
-    query instead of reading every row)."""
+    appears, changes, is hidden, deleted, solved or published, or the topic
+    job regroups threads (one aggregate query each instead of reading every row)."""
     threads = conn.execute(
         select(
             func.count(),
@@ -360,7 +378,12 @@ def _signature(conn: Connection) -> tuple[object, ...]:
             Article.status == ArticleStatus.published.value
         )
     ).one()
-    return (*threads, *articles)
+    topics = conn.execute(
+        select(func.count(TopicMember.thread_id), func.max(TopicMember.added_at), func.max(TopicSuggestion.updated_at))
+        .select_from(TopicSuggestion)
+        .outerjoin(TopicMember, TopicMember.suggestion_id == TopicSuggestion.id)
+    ).one()
+    return (*threads, *articles, *topics)
 
 
 def build_index(
