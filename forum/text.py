@@ -20,8 +20,11 @@ so it is loaded lazily, once per process (:func:`get_analyzer`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import itertools
+import json
 import os
 import re
 import threading
@@ -525,7 +528,13 @@ class Analyzer:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[str, ...]] = {}
         self._cache_max = 100_000
+        # The synonym variants' terms are kept between processes: analysing them all
+        # costs Kiwi's start (1.4 s) and two more seconds, at every process start.
+        kept = _load_variant_terms()
+        self._cache.update(kept)
         self.synonyms.compile(self)
+        if len(self._cache) > len(kept):
+            _save_variant_terms(self._cache)
 
     # ---------------------------------------------------------------- kiwi
     @property
@@ -674,6 +683,55 @@ _LATIN_WORD = re.compile(r"[a-z]+")
 
 _kiwi_instance = None
 _kiwi_lock = threading.Lock()
+
+
+@functools.cache
+def analysis_fingerprint() -> str:
+    """Changes whenever the analyser could produce different terms (its code, Kiwi's
+    version)."""
+    try:
+        from kiwipiepy import __version__ as kiwi_version
+    except ImportError:  # pragma: no cover - kiwipiepy is a dependency
+        kiwi_version = "none"
+    try:
+        with open(__file__, "rb") as f:
+            source = f.read()
+    except OSError:  # pragma: no cover
+        source = b""
+    h = hashlib.sha256(source)
+    h.update(str(kiwi_version).encode())
+    return h.hexdigest()[:16]
+
+
+def _variant_terms_path() -> str:
+    folder = os.environ.get("FORUM_DATA_DIR") or "data"
+    return os.path.join(folder, "cache", f"synonym-terms-{analysis_fingerprint()}.json")
+
+
+def _load_variant_terms() -> dict[str, tuple[str, ...]]:
+    """The terms of texts analysed while compiling synonyms before, by normalised text
+    (nothing when there is no such file for this analyser, or it cannot be read)."""
+    try:
+        with open(_variant_terms_path(), encoding="utf-8") as f:
+            data = json.load(f)
+        return {str(k): tuple(str(t) for t in v) for k, v in data.items() if isinstance(v, list)}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _save_variant_terms(cache: dict[str, tuple[str, ...]]) -> None:
+    """Writes them for the next process (atomically; a read-only data folder just
+    means the next process analyses them again)."""
+    path = _variant_terms_path()
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({k: list(v) for k, v in cache.items()}, f, ensure_ascii=False)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
 
 
 def release_kiwi() -> None:

@@ -112,3 +112,26 @@ def test_a_phrase_that_analysis_reduces_to_one_plain_word_does_not_capture_it():
     a = Analyzer(Synonyms.from_lines(["double charge, 두 번 결제, 중복 결제", "payment, 결제"]))
     assert a.expand(a.terms("결제")) == ["~payment"]
     assert a.expand(a.terms("중복 결제")) == ["~doubl_charg"]
+
+
+def test_the_synonym_variants_terms_are_kept_for_the_next_process(tmp_path, monkeypatch):
+    import forum.text as text
+
+    monkeypatch.setenv("FORUM_DATA_DIR", str(tmp_path))
+    first = analyzer_with("환불, 돈 돌려받다", "refund, money back")
+    kept = list((tmp_path / "cache").glob("synonym-terms-*.json"))
+    assert len(kept) == 1 and "돌려받다" in kept[0].read_text(encoding="utf-8")
+
+    def no_kiwi():  # type: ignore[no-untyped-def]
+        raise AssertionError("the kept terms should have spared the analysis")
+
+    monkeypatch.setattr(text, "_shared_kiwi", no_kiwi)
+    again = analyzer_with("환불, 돈 돌려받다", "refund, money back")  # compiles from the kept terms alone
+    assert again.synonyms._table == first.synonyms._table
+    monkeypatch.undo()
+
+    monkeypatch.setenv("FORUM_DATA_DIR", str(tmp_path))
+    kept[0].write_text("{not json", encoding="utf-8")  # a damaged file is ignored and written again
+    assert analyzer_with("환불, 돈 돌려받다").synonyms._table
+    assert kept[0].read_text(encoding="utf-8").startswith("{")
+    assert "{not json" not in kept[0].read_text(encoding="utf-8")

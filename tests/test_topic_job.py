@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from forum.clock import utcnow
 from forum.models import (
@@ -15,6 +15,7 @@ from forum.models import (
     JobLease,
     SuggestionState,
     Thread,
+    TopicBlob,
     TopicEvent,
     TopicMember,
     TopicRun,
@@ -114,9 +115,13 @@ async def test_an_incremental_run_looks_only_at_new_threads_which_join_their_top
     assert nothing.mode == "incremental" and nothing.threads_changed == 0 and nothing.created == 0
 
 
-async def test_in_an_incremental_run_a_new_wording_joins_by_meaning(db, settings, seeded):
+@pytest.mark.parametrize("similar_index", [True, False], ids=["members-from-the-similar-index", "from-thread-terms"])
+async def test_in_an_incremental_run_a_new_wording_joins_by_meaning(db, settings, seeded, similar_index):
     await run_job(settings)
     crash = _find(await _suggestions(db), KOREAN_CRASH)
+    if not similar_index:  # members' vectors then come from thread_terms
+        async with db.begin() as s:
+            await s.execute(delete(TopicBlob).where(TopicBlob.name == "similar"))
     async with db.begin() as s:
         await make_threads(s, ["프로그램이 갑자기 종료돼요", "Where do I see my order history"], category=seeded)
     report = await run_job(settings)

@@ -69,7 +69,9 @@ JOIN_MARGIN = 0.65
 JOIN_K = 5
 JOIN_SIMILARITY_KOREAN = 0.45
 JOIN_SIMILARITY_OTHER = 0.65
-_JOIN_BLOCK = 16384  # members compared at a time
+#: ... among the members of the thread's JOIN_SHORTLIST most similar topics on average
+JOIN_SHORTLIST = 10
+_JOIN_BLOCK = 16384  # new threads compared at a time
 BODY_CHARS = 1500
 #: Neighbour smoothing: each vector borrows this share of its nearest neighbours'
 #: vectors (weighted by similarity) before clustering, so paraphrases that share
@@ -727,37 +729,48 @@ def assign(
 def _join_by_neighbours(
     new_docs: Sequence[Doc], vectors: np.ndarray, topics: Sequence[Topic], members: tuple[Sequence[int], np.ndarray]
 ) -> list[int]:
-    """The topic (index) each doc joins by its nearest members' votes, or -1. The
-    members' embeddings are read a block at a time (float16 as stored is fine)."""
+    """The topic (index) each doc joins by its nearest members' votes, or -1.
+
+    Two steps, so the work does not grow with docs x members: each doc's
+    ``JOIN_SHORTLIST`` topics by average similarity (its dot product with the topic's
+    mean member vector), then its nearest members among those topics' members only."""
     from . import embed
 
     topic_of = {d: ti for ti, t in enumerate(topics) for d in t.doc_ids}
     ids, M = members
     owner = np.array([topic_of.get(int(i), -1) for i in ids], dtype=np.int64)
-    n, k = len(new_docs), min(JOIN_K, len(owner))
+    n_topics = len(topics)
+    if not len(owner) or not (owner >= 0).any():
+        return [-1] * len(new_docs)
+    M = np.asarray(M, dtype=np.float32)
+    ok = np.flatnonzero(owner >= 0)
+    A = sp.csr_matrix((np.ones(len(ok), np.float32), (owner[ok], ok)), shape=(n_topics, len(owner)))
+    counts = np.bincount(owner[ok], minlength=n_topics).astype(np.float32)
+    means = (A @ M) / np.maximum(counts, 1.0)[:, None]  # each topic's mean member vector
     Q = np.asarray(vectors, dtype=np.float32)
-    best_sim = np.full((n, k), -np.inf, dtype=np.float32)
-    best_pos = np.full((n, k), -1, dtype=np.int64)
-    for start in range(0, len(owner), _JOIN_BLOCK):
-        S = Q @ np.asarray(M[start : start + _JOIN_BLOCK], dtype=np.float32).T
-        S[:, owner[start : start + _JOIN_BLOCK] < 0] = -np.inf  # not a member of any topic
-        sim = np.hstack([best_sim, S])
-        pos = np.hstack([best_pos, np.broadcast_to(np.arange(start, start + S.shape[1]), S.shape)])
-        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-        best_sim = np.take_along_axis(sim, top, axis=1)
-        best_pos = np.take_along_axis(pos, top, axis=1)
+    short = min(JOIN_SHORTLIST, n_topics)
+    by_topic = np.argsort(owner, kind="stable")
+    first = np.searchsorted(owner[by_topic], np.arange(n_topics + 1))
     out: list[int] = []
-    for d, sims, poss in zip(new_docs, best_sim.tolist(), best_pos.tolist(), strict=True):
-        floor = JOIN_SIMILARITY_KOREAN if embed.is_korean(f"{d.title} {_body(d)[:300]}") else JOIN_SIMILARITY_OTHER
-        votes: dict[int, float] = {}
-        for sim, p in zip(sims, poss, strict=True):
-            if p >= 0 and sim >= floor:
-                votes[int(owner[p])] = votes.get(int(owner[p]), 0.0) + sim
-        if not votes:
-            out.append(-1)
-            continue
-        ti, v = max(votes.items(), key=lambda kv: (kv[1], -kv[0]))
-        out.append(ti if v >= 0.5 * sum(votes.values()) else -1)
+    for start in range(0, len(Q), _JOIN_BLOCK):
+        S = Q[start : start + _JOIN_BLOCK] @ means.T
+        shortlist = np.argpartition(-S, short - 1, axis=1)[:, :short] if short < n_topics else None
+        for r, d in enumerate(new_docs[start : start + _JOIN_BLOCK]):
+            cand_topics = range(n_topics) if shortlist is None else shortlist[r]
+            rows = np.sort(np.concatenate([by_topic[first[t] : first[t + 1]] for t in cand_topics]))
+            sims = M[rows] @ Q[start + r]
+            top = np.argsort(-sims, kind="stable")[:JOIN_K]
+            floor = JOIN_SIMILARITY_KOREAN if embed.is_korean(f"{d.title} {_body(d)[:300]}") else JOIN_SIMILARITY_OTHER
+            votes: dict[int, float] = {}
+            for p in top.tolist():
+                if sims[p] >= floor:
+                    t = int(owner[rows[p]])
+                    votes[t] = votes.get(t, 0.0) + float(sims[p])
+            if not votes:
+                out.append(-1)
+                continue
+            ti, v = max(votes.items(), key=lambda kv: (kv[1], -kv[0]))
+            out.append(ti if v >= 0.5 * sum(votes.values()) else -1)
     return out
 
 

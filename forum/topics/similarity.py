@@ -819,6 +819,15 @@ class SimilarityIndex:
         del arrays
         return buf.getbuffer()  # no second copy of a blob that can weigh 100+ MB
 
+    @staticmethod
+    def stored_embeddings(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+        """(doc ids, embeddings as kept: float16, in the basis; the basis or None) of a
+        stored index (:meth:`to_bytes`), without loading the rest; None when it has none."""
+        z = np.load(io.BytesIO(blob))
+        if "embed" not in z.files:
+            return None
+        return z["ids"], z["embed"], z["embed_basis"] if "embed_basis" in z.files else None
+
     @classmethod
     def from_bytes(cls, blob: bytes, analyzer) -> SimilarityIndex:
         z = np.load(io.BytesIO(blob))
