@@ -729,6 +729,9 @@ def _save_variant_terms(cache: dict[str, tuple[str, ...]]) -> None:
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump({k: list(v) for k, v in cache.items()}, f, ensure_ascii=False)
         os.replace(tmp, path)
+        for name in os.listdir(os.path.dirname(path)):  # an older analyser's terms are of no use
+            if name.startswith("synonym-terms-") and name.endswith(".json") and name != os.path.basename(path):
+                os.remove(os.path.join(os.path.dirname(path), name))
     except OSError:
         with contextlib.suppress(OSError):
             os.remove(tmp)

@@ -294,3 +294,30 @@ def test_a_large_corpus_keeps_its_vectors_in_their_leading_directions():
         hits, stored = index.query(text, 5), again.query(text, 5)  # the blob keeps float16
         assert hits and [d for d, _ in stored] == [d for d, _ in hits]
         assert np.allclose([s for _, s in stored], [s for _, s in hits], atol=1e-3)
+
+
+async def test_stored_vectors_are_read_by_thread_whatever_their_count(db, database_url):
+    async with db.begin() as s:
+        category = await make_category(s)
+        author = await make_user(s, username="reader")
+        threads = [
+            await make_thread(
+                s, title=f"Question number {i}", body="A body long enough", category=category, author=author
+            )
+            for i in range(3)
+        ]
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            texts = store.load_texts_by_id(conn, [t.id for t in threads])
+        store.ensure_terms(engine, texts, Analyzer(Synonyms.from_lines([])))
+        encoded = store.ensure_vectors(engine, texts)
+        with engine.connect() as conn:
+            none, empty = store.stored_vectors(conn, [])
+            assert none == [] and empty.shape == (0, embed.dim())
+            ids, vectors = store.stored_vectors(conn, [threads[2].id, threads[0].id, 10**9])
+        assert sorted(ids) == sorted([threads[2].id, threads[0].id])
+        by_id = {t.id: v for t, v in zip(texts, encoded, strict=True)}
+        assert all(np.allclose(v, by_id[i].astype(np.float32)) for i, v in zip(ids, vectors, strict=True))
+    finally:
+        engine.dispose()

@@ -71,7 +71,7 @@ JOIN_SIMILARITY_KOREAN = 0.45
 JOIN_SIMILARITY_OTHER = 0.65
 #: ... among the members of the thread's JOIN_SHORTLIST most similar topics on average
 JOIN_SHORTLIST = 10
-_JOIN_BLOCK = 16384  # new threads compared at a time
+_JOIN_BLOCK = 2048  # new threads compared at a time
 BODY_CHARS = 1500
 #: Neighbour smoothing: each vector borrows this share of its nearest neighbours'
 #: vectors (weighted by similarity) before clustering, so paraphrases that share

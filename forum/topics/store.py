@@ -336,13 +336,15 @@ def stored_vectors(conn: Connection, ids: Iterable[int]) -> tuple[list[int], np.
     blobs: list[bytes] = []
 
     def flush() -> None:  # many rows at a time: one join, one copy
+        if not blobs:
+            return
         start = len(found) - len(blobs)
         out[start : len(found)] = np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), -1)
         blobs.clear()
 
     cols = (ThreadTerms.thread_id, ThreadTerms.vector_model, ThreadTerms.vector)
     for tid, key, blob in _term_rows(conn, cols, wanted):
-        if blob is not None and len(blob) == width and key[:-16] == encoder and tid in wanted:
+        if blob is not None and key is not None and len(blob) == width and key[:-16] == encoder and tid in wanted:
             found.append(int(tid))
             blobs.append(blob)
             if len(blobs) >= ENCODE_BATCH:
