@@ -176,6 +176,13 @@ def _body(doc: Doc) -> str:
     return "" if body.strip() == (doc.title or "").strip() else body
 
 
+def _is_korean(doc: Doc) -> bool:
+    """Whether a thread is grouped (and joins) as a Korean one: by its title and the start of its post."""
+    from . import embed
+
+    return embed.is_korean(f"{doc.title} {_body(doc)[:300]}")
+
+
 def doc_features(docs: Sequence[Doc], analyzer) -> list[list[str]]:
     terms = doc_terms(docs, analyzer)
     return [analyzer.features(doc_text(d), t) for d, t in zip(docs, terms, strict=False)]
@@ -622,7 +629,7 @@ def detect(
         label = _cluster_rows(model, X, th, k, SMOOTH if smooth is None else smooth, smooth_k, linkage)
     else:
         V = doc_vectors(docs) if vectors is None else vectors
-        korean = np.array([embed.is_korean(f"{d.title} {_body(d)[:300]}") for d in docs], dtype=bool)
+        korean = np.array([_is_korean(d) for d in docs], dtype=bool)
         for rows, th, w in (
             (np.flatnonzero(korean), KOREAN_THRESHOLD, embed.TOPIC_WEIGHT_KOREAN),
             (np.flatnonzero(~korean), OTHER_THRESHOLD, embed.TOPIC_WEIGHT_OTHER),
@@ -734,7 +741,6 @@ def _join_by_neighbours(
     Two steps, so the work does not grow with docs x members: each doc's
     ``JOIN_SHORTLIST`` topics by average similarity (its dot product with the topic's
     mean member vector), then its nearest members among those topics' members only."""
-    from . import embed
 
     topic_of = {d: ti for ti, t in enumerate(topics) for d in t.doc_ids}
     ids, M = members
@@ -760,7 +766,7 @@ def _join_by_neighbours(
             rows = np.sort(np.concatenate([by_topic[first[t] : first[t + 1]] for t in cand_topics]))
             sims = M[rows] @ Q[start + r]
             top = np.argsort(-sims, kind="stable")[:JOIN_K]
-            floor = JOIN_SIMILARITY_KOREAN if embed.is_korean(f"{d.title} {_body(d)[:300]}") else JOIN_SIMILARITY_OTHER
+            floor = JOIN_SIMILARITY_KOREAN if _is_korean(d) else JOIN_SIMILARITY_OTHER
             votes: dict[int, float] = {}
             for p in top.tolist():
                 if sims[p] >= floor:

@@ -534,6 +534,7 @@ class SimilarityIndex:
         self._alive: np.ndarray = np.zeros(0, dtype=bool)
         #: each row's topic (see :meth:`set_groups`), -1: none
         self._group: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._grouped = False
         #: share of the sentence-embedding cosine in the score (0: lexical only)
         self.embed_weight = 0.0
 
@@ -670,6 +671,7 @@ class SimilarityIndex:
             if p is not None:
                 group[p] = g
         self._group = group
+        self._grouped = bool((group >= 0).any())
 
     def _matrices(self):
         if self._X is None:
@@ -780,7 +782,7 @@ class SimilarityIndex:
         """``s`` with the best match's topic siblings raised by ``TOPIC_BOOST`` times its
         score. Chosen before ``exclude`` applies: for a thread's related questions the
         best match is the thread itself, and its own topic is the best evidence."""
-        if not len(s) or not (self._group >= 0).any():
+        if not self._grouped or not len(s):
             return s
         best = int(np.argmax(s))
         g = self._group[best]
