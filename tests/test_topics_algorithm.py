@@ -217,3 +217,29 @@ def test_key_terms_leave_out_particles_and_lone_syllables():
     assert not _readable_key_term("쓰")
     assert not _readable_key_term("쓰 노트")
     assert not _readable_key_term("#환불")
+
+
+def test_a_group_holding_too_large_a_share_is_grouped_again_against_a_higher_bar(monkeypatch):
+    from forum.topics import cluster
+
+    refund = [
+        "How do I get a refund for my subscription",
+        "Can I get a refund for my subscription",
+        "Refund for my subscription please",
+        "I want a refund for my subscription",
+    ]
+    password = [
+        "How do I reset my password",
+        "I forgot my password",
+        "Password reset email never arrives",
+        "Can't reset my password",
+    ]
+    docs = [Doc(id=i, title=t, body=t) for i, t in enumerate(refund + password)]
+    # A bar this low chains both questions into one group ...
+    monkeypatch.setattr(cluster, "BLOB_MIN", 1000)
+    assert [t.doc_ids for t in detect(docs, analyzer(), threshold=0.1)] == [list(range(8))]
+    # ... which, holding more than the allowed share, is grouped again against a higher bar.
+    monkeypatch.setattr(cluster, "BLOB_MIN", 5)
+    monkeypatch.setattr(cluster, "BLOB_SHARE", 0.5)
+    monkeypatch.setattr(cluster, "BLOB_RAISE", 0.3)
+    assert sorted(t.doc_ids for t in detect(docs, analyzer(), threshold=0.1)) == [[0, 1, 2, 3], [4, 5, 6, 7]]
