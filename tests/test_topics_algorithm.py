@@ -243,3 +243,14 @@ def test_a_group_holding_too_large_a_share_is_grouped_again_against_a_higher_bar
     monkeypatch.setattr(cluster, "BLOB_SHARE", 0.5)
     monkeypatch.setattr(cluster, "BLOB_RAISE", 0.3)
     assert sorted(t.doc_ids for t in detect(docs, analyzer(), threshold=0.1)) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+def test_the_same_question_asked_very_often_stays_one_topic(monkeypatch):
+    from forum.topics import cluster
+
+    monkeypatch.setattr(cluster, "BLOB_MIN", 5)
+    monkeypatch.setattr(cluster, "BLOB_SHARE", 0.1)
+    titles = ["How do I reset my password"] * 8 + ["Can I get a refund for my subscription"] * 4
+    docs = [Doc(id=i, title=t, body=t) for i, t in enumerate(titles)]
+    # Far over the allowed share, but a higher bar does not split it: it stays.
+    assert sorted(t.doc_ids for t in detect(docs, analyzer())) == [list(range(8)), [8, 9, 10, 11]]

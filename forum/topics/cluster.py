@@ -81,13 +81,15 @@ SMOOTH = 0.5
 SMOOTH_WITH_EMBEDDINGS = 0.7
 LINKAGE = "centroid"
 #: A group of more than BLOB_SHARE of a language part's threads (and more than BLOB_MIN)
-#: is grouped again, its bar raised by BLOB_RAISE each time, until no group is that large.
+#: is grouped again, its bar raised by BLOB_RAISE each time, until no group is that large
+#: or the higher bar no longer splits it.
 #: On the 6,034 everyday Korean questions of the pairs file, 5,042 had chained into one
 #: group (largest now 208); on CLINC a 381-thread group of a dozen card intents splits
 #: (B-cubed F1 over four slightly perturbed copies of the vectors 0.712 -> 0.720).
 BLOB_SHARE = 0.05
 BLOB_MIN = 50
 BLOB_RAISE = 0.05
+BLOB_MAX_BAR = 0.95  # ... but never above this: paraphrases are not copies
 SMOOTH_K = 10
 #: ... but at most one neighbour per this many threads being grouped
 SMOOTH_PER = 15
@@ -647,6 +649,7 @@ def detect(
             th = th + SMALL_RAISE * max(0.0, 1.0 - len(rows) / SMALL_FORUM) if threshold is None else threshold
             sm = SMOOTH_WITH_EMBEDDINGS if smooth is None else smooth
             bound = max(BLOB_MIN, int(BLOB_SHARE * len(rows)))
+            start_th = th
             work = [(rows, th)]
             while work:
                 rows, th = work.pop()
@@ -659,8 +662,14 @@ def detect(
                 label[rows] = rows[_cluster_rows(model, parts, th, k, sm, smooth_k, linkage)]
                 # A group holding a large share of everything is a chain of related questions
                 # (centroid linkage chains through a dense region), not one question: its
-                # threads are grouped again against a higher bar.
-                work += [(rows[np.asarray(g)], th + BLOB_RAISE) for g in groups_of(label[rows]) if len(g) > bound]
+                # threads are grouped again against a higher bar. A group that the higher bar
+                # no longer splits (the same question asked very often) stays as it is.
+                work += [
+                    (rows[np.asarray(g)], th + BLOB_RAISE)
+                    for g in groups_of(label[rows])
+                    if (bound < len(g) < len(rows) or (len(g) > bound and th == start_th))
+                    and th + BLOB_RAISE <= BLOB_MAX_BAR
+                ]
         del V
     groups = [g for g in groups_of(label) if len(g) >= min_size]
     ids = [d.id for d in docs]
