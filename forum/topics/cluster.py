@@ -649,10 +649,9 @@ def detect(
             th = th + SMALL_RAISE * max(0.0, 1.0 - len(rows) / SMALL_FORUM) if threshold is None else threshold
             sm = SMOOTH_WITH_EMBEDDINGS if smooth is None else smooth
             bound = max(BLOB_MIN, int(BLOB_SHARE * len(rows)))
-            start_th = th
-            work = [(rows, th)]
+            work = [(rows, th, True)]
             while work:
-                rows, th = work.pop()
+                rows, th, whole_part = work.pop()
                 part = V[rows]
                 dense = embed.project(part, embed.basis(part))
                 del part
@@ -665,10 +664,9 @@ def detect(
                 # threads are grouped again against a higher bar. A group that the higher bar
                 # no longer splits (the same question asked very often) stays as it is.
                 work += [
-                    (rows[np.asarray(g)], th + BLOB_RAISE)
+                    (rows[np.asarray(g)], th + BLOB_RAISE, False)
                     for g in groups_of(label[rows])
-                    if (bound < len(g) < len(rows) or (len(g) > bound and th == start_th))
-                    and th + BLOB_RAISE <= BLOB_MAX_BAR
+                    if bound < len(g) and (len(g) < len(rows) or whole_part) and th + BLOB_RAISE <= BLOB_MAX_BAR
                 ]
         del V
     groups = [g for g in groups_of(label) if len(g) >= min_size]
