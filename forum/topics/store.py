@@ -315,11 +315,13 @@ ENCODE_BATCH = 1000
 
 
 def vector_key(title: str, body: str, encoder: str | None = None) -> str:
-    """What a stored vector must carry to describe this text: the encoder and a hash
-    of exactly what it encoded (independent of the analyser, so a new analyser does
-    not mean encoding every thread again)."""
+    """What a stored vector must carry to describe this text: a hash of the encoders
+    (:func:`forum.topics.embed.fingerprint`, whole: the column is shorter than it) and a
+    hash of exactly what they encoded (independent of the analyser, so a new analyser
+    does not mean encoding every thread again)."""
     h = hashlib.blake2b(embed.text_of(title, body).encode(), digest_size=8).hexdigest()
-    return f"{encoder or embed.fingerprint()}:{h}"[-40:]
+    e = hashlib.blake2b((encoder or embed.fingerprint()).encode(), digest_size=8).hexdigest()
+    return f"{e}:{h}"
 
 
 def stored_vectors(conn: Connection, ids: Iterable[int]) -> tuple[list[int], np.ndarray]:
@@ -329,7 +331,7 @@ def stored_vectors(conn: Connection, ids: Iterable[int]) -> tuple[list[int], np.
     caller computes with them: converted here a thousand rows at a time, where numpy
     converts fast, instead of a few rows at a time later, where it does not."""
     wanted = set(ids)
-    encoder = vector_key("", "")[:-16]  # the key's encoder part, cut as every key is
+    encoder = vector_key("", "")[:-16]  # the key's encoder part
     width = embed.dim() * 2  # bytes of a float16 vector
     found: list[int] = []
     out = np.empty((len(wanted), embed.dim()), dtype=np.float32)
