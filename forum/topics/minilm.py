@@ -6,7 +6,7 @@ duplicates among them) tells English paraphrases apart better than the two
 multilingual encoders do, and knows no Korean. :mod:`forum.topics.embed` puts it
 beside them for text that is not Korean.
 
-Its weights ship with the forum in 8 bits (``forum/data/minilm-l6.npz``, 21 MB,
+Its weights ship with the forum in 8 bits (``forum/data/minilm-l6.npz``, 23 MB,
 written by ``scripts/minilm_weights.py``); this module is the BERT tokenizer
 (lower case, accents stripped, punctuation split, WordPiece) and the forward pass
 (mean of the last layer over the tokens, unit length), in plain numpy: no
