@@ -99,6 +99,22 @@ def test_english_text_is_read_by_all_three_encoders():
     assert not refund_ko[mini].any()
 
 
+def test_a_query_is_read_without_minilm_and_scores_one_against_its_own_text():
+    texts = ["How do I cancel my card", "환불 받고 싶어요", "please block my credit card"]
+    stored = embed.encode(texts)
+    queries = embed.encode(texts, query=True)
+    mini = slice(embed.USE_DIM + embed.E5_DIM, None)
+    assert not queries[:, mini].any()
+    assert np.allclose((stored * queries).sum(axis=1), 1.0, atol=1e-5)
+    # against another text: the mean of the two multilingual encoders' cosines
+    use, e5 = slice(0, embed.USE_DIM), slice(embed.USE_DIM, embed.USE_DIM + embed.E5_DIM)
+    s_use, s_e5, _ = embed.shares(korean=False)
+    mean = (stored[0, use] @ stored[2, use] / s_use + stored[0, e5] @ stored[2, e5] / s_e5) / 2
+    assert np.isclose(queries[0] @ stored[2], mean, atol=1e-5)
+    # a Korean query is read as a Korean thread is
+    assert np.allclose(queries[1], stored[1], atol=1e-6)
+
+
 def test_shares_sum_to_one_among_the_encoders_installed(monkeypatch):
     assert np.isclose(sum(embed.shares(korean=True)), 1.0) and np.isclose(sum(embed.shares(korean=False)), 1.0)
     monkeypatch.setattr(embed, "mini_available", lambda: False)

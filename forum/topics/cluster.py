@@ -92,15 +92,15 @@ BLOB_SHARE = 0.05
 BLOB_MIN = 50
 BLOB_RAISE = 0.05
 BLOB_MAX_BAR = 0.95  # ... but never above this: paraphrases are not copies
-#: neighbours a vector borrows from in smoothing (15 rather than 10: CLINC B-cubed F1 0.749 ->
-#: 0.754 over four slightly perturbed copies of the vectors; the 6,034 Korean pairs questions
-#: chain less: 5,080 in topics, the largest 208 -> 4,726, 150)
+#: neighbours a vector borrows from in smoothing: 15 rather than 10 since MiniLM joined the
+#: encoders (CLINC B-cubed F1 over four slightly perturbed copies of the vectors 0.741 -> 0.758;
+#: a graph of 20 or 25 neighbours instead of KNN_K's 15 scored 0.749-0.754 and took longer); the
+#: 6,034 Korean pairs questions chain less (4,973 in topics, the largest 208 -> 4,705, 139)
 SMOOTH_K = 15
 #: ... but at most one neighbour per this many threads being grouped
 SMOOTH_PER = 15
-#: neighbours per thread in the kNN graph that proposes merges (CLINC with MiniLM, B-cubed
-#: F1 over four slightly perturbed copies of the vectors: 0.741 at 15, 0.749 at 20, 0.750 at 25)
-KNN_K = 20
+#: neighbours per thread in the kNN graph that proposes merges
+KNN_K = 15
 
 
 def smooth_vectors(

@@ -693,7 +693,7 @@ class SimilarityIndex:
             return None
         from . import embed
 
-        return embed.project(embed.encode(list(texts)), self._P)
+        return embed.project(embed.encode(list(texts), query=True), self._P)
 
     # ------------------------------------------------------------ querying
     def query_vector(self, text: str):
