@@ -332,8 +332,8 @@ def encode(texts: Sequence[str], *, batch: int = 256, query: bool = False) -> np
         return out
     use = _use()
     e5 = _e5() if e5_available() else None
-    mini = mini_available() and not query
-    if mini:
+    mini = mini_available()  # the vectors have MiniLM's part (zero for Korean text and for queries)
+    if mini and not query:
         from . import minilm
     weights = {
         korean: _query_scales(korean) if query else np.sqrt(np.asarray(shares(korean), dtype=np.float32))
@@ -355,14 +355,11 @@ def encode(texts: Sequence[str], *, batch: int = 256, query: bool = False) -> np
                 parts.append(_unit(F - _models["e5_center"]))
             if mini:
                 M = np.zeros((len(chunk), MINI_DIM), dtype=np.float32)
-                other = np.flatnonzero(~korean)
+                other = [] if query else np.flatnonzero(~korean)
                 if len(other):
                     M[other] = minilm.encode([heads[i] for i in other])
                 parts.append(M)
-        if mini_available() and not mini:
-            parts.append(np.zeros((len(chunk), MINI_DIM), dtype=np.float32))  # a query: stored vectors' layout
-        scales = [share[:, 0:1], *([share[:, 1:2]] if e5 is not None else [])]
-        scales += [share[:, 2:3]] if mini_available() else []
+        scales = [share[:, 0:1], *([share[:, 1:2]] if e5 is not None else []), *([share[:, 2:3]] if mini else [])]
         out[rows] = np.hstack([p * s for p, s in zip(parts, scales, strict=True)])
     return out
 
