@@ -320,8 +320,12 @@ def vector_key(title: str, body: str, encoder: str | None = None) -> str:
     hash of exactly what they encoded (independent of the analyser, so a new analyser
     does not mean encoding every thread again)."""
     h = hashlib.blake2b(embed.text_of(title, body).encode(), digest_size=8).hexdigest()
-    e = hashlib.blake2b((encoder or embed.fingerprint()).encode(), digest_size=8).hexdigest()
-    return f"{e}:{h}"
+    return f"{_encoder_tag(encoder)}:{h}"
+
+
+def _encoder_tag(encoder: str | None = None) -> str:
+    """The encoder part of :func:`vector_key`."""
+    return hashlib.blake2b((encoder or embed.fingerprint()).encode(), digest_size=8).hexdigest()
 
 
 def stored_vectors(conn: Connection, ids: Iterable[int]) -> tuple[list[int], np.ndarray]:
@@ -331,7 +335,7 @@ def stored_vectors(conn: Connection, ids: Iterable[int]) -> tuple[list[int], np.
     caller computes with them: converted here a thousand rows at a time, where numpy
     converts fast, instead of a few rows at a time later, where it does not."""
     wanted = set(ids)
-    encoder = vector_key("", "")[:-16]  # the key's encoder part
+    encoder = _encoder_tag() + ":"
     width = embed.dim() * 2  # bytes of a float16 vector
     found: list[int] = []
     out = np.empty((len(wanted), embed.dim()), dtype=np.float32)
