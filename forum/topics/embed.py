@@ -292,8 +292,11 @@ def basis(V: np.ndarray, dims: int | None = None) -> np.ndarray | None:
     for start in range(0, V.shape[0], _BLOCK * step):
         B = np.asarray(V[start : start + _BLOCK * step : step], dtype=np.float32)
         C += B.T @ B
-    _, U = np.linalg.eigh(C)  # ascending eigenvalues
-    return np.ascontiguousarray(U[:, ::-1][:, :dims], dtype=np.float32)
+    from scipy.linalg import eigh
+
+    # only the leading ``dims`` eigenvectors: half the time of all of them (~1 s at 1,280)
+    _, U = eigh(C, subset_by_index=[C.shape[0] - dims, C.shape[0] - 1])  # ascending eigenvalues
+    return np.ascontiguousarray(U[:, ::-1], dtype=np.float32)
 
 
 def project(V: np.ndarray, P: np.ndarray | None) -> np.ndarray:

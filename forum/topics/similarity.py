@@ -22,7 +22,7 @@ import io
 import json
 import math
 from collections.abc import Iterable, Sequence
-from itertools import chain, repeat
+from itertools import chain, pairwise, repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -258,16 +258,27 @@ def _remap_columns(C: sp.csr_matrix, remap: np.ndarray, width: int) -> sp.csr_ma
     return out
 
 
+#: entries of the rows :func:`pair_dots` copies at a time (~100 MB): smoothed vectors and
+#: group sums have thousands each, so a fixed number of pairs could take gigabytes
+PAIR_ENTRIES = 8_000_000
+
+
 def pair_dots(
-    X: sp.csr_matrix, a: np.ndarray, b: np.ndarray, *, E: np.ndarray | None = None, chunk: int = 100_000
+    X: sp.csr_matrix, a: np.ndarray, b: np.ndarray, *, E: np.ndarray | None = None, entries: int = PAIR_ENTRIES
 ) -> np.ndarray:
     """Row-wise dot products ``X[a[i]] . X[b[i]]`` for many pairs, vectorised in chunks
-    (plus ``E[a[i]] . E[b[i]]`` when rows also have a dense part ``E``)."""
+    of about ``entries`` row entries (plus ``E[a[i]] . E[b[i]]`` when rows also have a
+    dense part ``E``)."""
     out = np.zeros(len(a), dtype=np.float32)
-    for s in range(0, len(a), chunk):
-        A = X[a[s : s + chunk]]
-        B = X[b[s : s + chunk]]
-        out[s : s + chunk] = np.asarray(A.multiply(B).sum(axis=1), dtype=np.float32).ravel()
+    if len(a):
+        lens = np.diff(X.indptr).astype(np.int64)
+        cum = np.cumsum(lens[a] + lens[b])
+        cuts = np.unique(np.searchsorted(cum, np.arange(entries, int(cum[-1]), entries), side="right"))
+        bounds = [0, *[int(c) for c in cuts if 0 < c < len(a)], len(a)]
+        for s, t in pairwise(bounds):
+            A = X[a[s:t]]
+            B = X[b[s:t]]
+            out[s:t] = np.asarray(A.multiply(B).sum(axis=1), dtype=np.float32).ravel()
     if E is not None:
         step = 16_384  # two (step x dim) float32 blocks at a time: ~64 MB for 512 dimensions
         for s in range(0, len(a), step):
