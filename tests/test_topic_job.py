@@ -461,3 +461,33 @@ async def test_the_demo_forum_suggests_its_repeated_korean_questions(db, setting
     crash = {"앱이 자꾸 튕겨요", "실행하자마자 강제 종료돼요", "업데이트 후 앱이 켜지자마자 꺼져요"}
     assert refund in found
     assert any(crash <= members and len(members) <= len(crash) + 1 for members in found), found
+
+
+async def test_the_full_runs_similar_index_is_the_one_built_on_its_own(db, settings, database_url, seeded):
+    """The full run hands the index the terms and vectors of its window; the index reads
+    the rest (an old thread) itself, and ends up as if it had read everything."""
+    import numpy as np
+
+    from forum.db import make_sync_engine
+    from forum.services import similar
+    from forum.topics.similarity import SimilarityIndex
+
+    async with db.begin() as s:
+        (old,) = await make_threads(s, ["How do I export my invoices as PDF"], category=seeded)
+        await s.execute(update(Thread).where(Thread.id == old.id).values(created_at=utcnow() - timedelta(days=200)))
+    await run_job(settings, mode="full")
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            stored = SimilarityIndex.from_bytes(store.load_blob(conn, similar.BLOB).data, None)
+            lines = store.synonym_lines(conn)
+            fresh, _, _ = similar.build_index(
+                engine, conn, store.analyzer_for(lines), store.model_fingerprint(lines), persist=False
+            )
+    finally:
+        engine.dispose()
+    assert old.id in stored.ids and sorted(stored.ids) == sorted(fresh.ids) and len(stored) == 19
+    X, _ = stored._matrices()
+    Y, _ = fresh._matrices()
+    assert stored.model.vocab == fresh.model.vocab and abs(X - Y).max() < 1e-6
+    assert np.allclose(stored._E, fresh._E, atol=1e-3)

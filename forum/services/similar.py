@@ -393,20 +393,25 @@ def build_index(
     fingerprint: str,
     *,
     persist: bool = True,  # type: ignore[no-untyped-def]
+    known: Known | None = None,
 ) -> tuple[SimilarityIndex, int, datetime]:
-    """A new index of all public threads (from stored terms), saved as the blob."""
+    """A new index of all public threads (from stored terms), saved as the blob.
+    ``known``: terms and vectors the caller has already read, of the same texts."""
     started = utcnow()
     high_water = store.max_thread_id(conn)
     texts = store.load_texts(conn, Thread.id <= high_water)
+    known_terms, known_vectors = _known(known, texts)
 
     def feature_chunks():  # type: ignore[no-untyped-def]
         # a chunk at a time: the features of 100,000 threads at once take gigabytes
         for start in range(0, len(texts), FEATURE_CHUNK):
             part = texts[start : start + FEATURE_CHUNK]
-            terms = store.ensure_terms(engine, part, analyzer)
+            terms = store.ensure_terms(engine, [t for t in part if t.id not in known_terms], analyzer)
+            terms.update((t.id, known_terms[t.id]) for t in part if t.id in known_terms)
             yield [analyzer.features(t.index_text(), terms[t.id][0] + terms[t.id][1]) for t in part]
 
-    vectors = store.ensure_vectors(engine, texts)
+    vectors = _vectors(engine, texts, known_vectors)
+    del known_vectors
     index = SimilarityIndex.build_chunked(
         [t.id for t in texts],
         feature_chunks(),
@@ -427,6 +432,45 @@ def build_index(
                 built_at=started,
             )
     return index, high_water, started
+
+
+#: (texts, their terms by thread id, their vectors in the same order or None): what the
+#: topic job has read for its window, which the index need not read again
+Known = tuple[Sequence[store.ThreadText], dict[int, store.Terms], np.ndarray | None]
+
+
+def _known(
+    known: Known | None, texts: Sequence[store.ThreadText]
+) -> tuple[dict[int, store.Terms], dict[int, np.ndarray]]:
+    """Of ``known``, the terms and vectors of those ``texts`` that are unchanged."""
+    if known is None:
+        return {}, {}
+    ktexts, kterms, kvectors = known
+    digest = {t.id: t.digest for t in texts}
+    same = [(i, t.id) for i, t in enumerate(ktexts) if digest.get(t.id) == t.digest and t.id in kterms]
+    terms = {tid: kterms[tid] for _, tid in same}
+    vectors = {tid: kvectors[i] for i, tid in same} if kvectors is not None else {}
+    return terms, vectors
+
+
+def _vectors(engine: Engine, texts: Sequence[store.ThreadText], known: dict[int, np.ndarray]) -> np.ndarray | None:
+    """Every text's vector (float16, as stored): the known ones, the rest read or encoded."""
+    if not known:
+        return store.ensure_vectors(engine, texts)
+    rest = [t for t in texts if t.id not in known]
+    more = store.ensure_vectors(engine, rest) if rest else None
+    if not embed.enabled():
+        return None
+    out = np.empty((len(texts), embed.dim()), dtype=np.float16)
+    j = 0
+    for i, t in enumerate(texts):
+        row = known.get(t.id)
+        if row is None:
+            out[i] = more[j]  # type: ignore[index]
+            j += 1
+        else:
+            out[i] = row
+    return out
 
 
 def needs_rebuild(engine: Engine, *, now: datetime | None = None) -> bool:
@@ -455,11 +499,12 @@ def needs_rebuild(engine: Engine, *, now: datetime | None = None) -> bool:
     return public - doc_count >= max(REBUILD_AFTER, REBUILD_SHARE * doc_count)
 
 
-def rebuild(engine: Engine) -> int:
-    """Rebuilds and stores the index (the topic job's full runs call this)."""
+def rebuild(engine: Engine, *, known: Known | None = None) -> int:
+    """Rebuilds and stores the index (the topic job's full runs call this, with the
+    texts, terms and vectors of their window as ``known``)."""
     with engine.connect() as conn:
         lines = store.synonym_lines(conn)
-        index, _, _ = build_index(engine, conn, store.analyzer_for(lines), store.model_fingerprint(lines))
+        index, _, _ = build_index(engine, conn, store.analyzer_for(lines), store.model_fingerprint(lines), known=known)
     return len(index)
 
 

@@ -386,12 +386,19 @@ class _Run:
         self._lap("load")
         terms = self._terms(texts, "Analysing")
         vectors = self._embeddings(texts)
+        self._lap("analyse")
+        from forum.services import similar
+
+        if self.rebuild_similar and similar.needs_rebuild(self.engine):
+            # now, while the window's terms and vectors are at hand (the index reads the rest)
+            with self._phase("Indexing similar questions", None):
+                similar.rebuild(self.engine, known=(texts, terms, vectors))
+            self._lap("similar_index")
         docs = self._docs(texts, terms)
         del terms, texts  # the clustering needs all the memory it can get
         if self.release_models:
             release_kiwi()
-            release_memory()
-        self._lap("analyse")
+        release_memory()
         with self._phase("Clustering", None):
             topics = detect(docs, self.analyzer, min_size=self.min_size, vectors=vectors)
         del vectors
@@ -426,14 +433,6 @@ class _Run:
                         doc_count=model.n_docs,
                     )
         self._lap("save")
-        del model, found
-        from forum.services import similar
-
-        if self.rebuild_similar and similar.needs_rebuild(self.engine):
-            release_memory()  # the clustering's freed arrays, before the index needs as much again
-            with self._phase("Indexing similar questions", None):
-                similar.rebuild(self.engine)
-            self._lap("similar_index")
         return high_water
 
     def _write_full(self, found: list[Found]) -> None:
