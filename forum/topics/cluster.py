@@ -665,7 +665,7 @@ def detect(
     features: list[list[str]] | None = None,
     linkage: str = LINKAGE,
     embeddings: bool | None = None,
-    vectors: np.ndarray | None = None,
+    vectors: np.ndarray | list[np.ndarray] | None = None,
 ) -> list[Topic]:
     """Group ``docs`` into topics of at least ``min_size`` threads asking the same thing.
 
@@ -675,9 +675,13 @@ def detect(
     :mod:`forum.topics.embed`; None: when they are on or ``vectors`` are given).  Korean
     and other threads are then grouped separately, each against its own threshold
     (``threshold`` overrides both; without embeddings it defaults to ``DEFAULT_THRESHOLD``).
-    ``vectors``: the docs' embeddings, a row per doc in the order given (else encoded now).
+    ``vectors``: the docs' embeddings, a row per doc in the order given (else encoded now);
+    or a list holding them, which this function empties (so that they can be freed while
+    it clusters).
     ``smooth``: the neighbour smoothing share (None: ``SMOOTH``, or ``SMOOTH_WITH_EMBEDDINGS``).
     """
+    if isinstance(vectors, list):  # handed over: this function holds the only reference
+        vectors = vectors.pop()
     order = sorted(range(len(docs)), key=lambda i: docs[i].id)
     if order != list(range(len(docs))):
         docs = [docs[i] for i in order]
@@ -698,24 +702,30 @@ def detect(
         label = _cluster_rows(model, X, th, k, SMOOTH if smooth is None else smooth, smooth_k, linkage)
     else:
         V = doc_vectors(docs) if vectors is None else vectors
+        del vectors
         korean = np.array([_is_korean(d) for d in docs], dtype=bool)
+        # every part's vectors in its own basis first, so that the full-length ones can go
+        # before the clustering needs the memory (when the caller handed them over)
+        todo = []
         for rows, th, w in (
             (np.flatnonzero(korean), KOREAN_THRESHOLD, embed.TOPIC_WEIGHT_KOREAN),
             (np.flatnonzero(~korean), OTHER_THRESHOLD, embed.TOPIC_WEIGHT_OTHER),
         ):
             if len(rows) < max(2, min_size):
                 continue
-            th = th + SMALL_RAISE * max(0.0, 1.0 - len(rows) / SMALL_FORUM) if threshold is None else threshold
-            sm = SMOOTH_WITH_EMBEDDINGS if smooth is None else smooth
-            bound = max(BLOB_MIN, int(BLOB_SHARE * len(rows)))
             part = V[rows]
             dense = embed.project(part, embed.basis(part))
             del part
             dense *= np.float32(math.sqrt(w))
-            parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), dense]
+            todo.append((rows, th, w, [dense]))
             del dense
-            label[rows] = rows[_cluster_rows(model, parts, th, k, sm, smooth_k, linkage, blob=bound)]
         del V
+        for rows, th, w, dense in todo:
+            th = th + SMALL_RAISE * max(0.0, 1.0 - len(rows) / SMALL_FORUM) if threshold is None else threshold
+            sm = SMOOTH_WITH_EMBEDDINGS if smooth is None else smooth
+            bound = max(BLOB_MIN, int(BLOB_SHARE * len(rows)))
+            parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), dense.pop()]
+            label[rows] = rows[_cluster_rows(model, parts, th, k, sm, smooth_k, linkage, blob=bound)]
     groups = [g for g in groups_of(label) if len(g) >= min_size]
     ids = [d.id for d in docs]
     titles = [d.title for d in docs]

@@ -400,8 +400,9 @@ class _Run:
             release_kiwi()
         release_memory()
         with self._phase("Clustering", None):
-            topics = detect(docs, self.analyzer, min_size=self.min_size, vectors=vectors)
-        del vectors
+            handed = [vectors] if vectors is not None else None
+            del vectors  # detect frees them once it has them in its smaller bases
+            topics = detect(docs, self.analyzer, min_size=self.min_size, vectors=handed)
         self._lap("detect")
         model = next((t.model for t in topics if t.model is not None), None)
         if model is None and docs:
