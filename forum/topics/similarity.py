@@ -280,9 +280,16 @@ def pair_dots(
             B = X[b[s:t]]
             out[s:t] = np.asarray(A.multiply(B).sum(axis=1), dtype=np.float32).ravel()
     if E is not None:
-        step = 16_384  # two (step x dim) float32 blocks at a time: ~64 MB for 512 dimensions
-        for s in range(0, len(a), step):
-            out[s : s + step] += np.einsum("ij,ij->i", E[a[s : s + step]], E[b[s : s + step]])
+        out += dense_dots(E, a, b)
+    return out
+
+
+def dense_dots(E: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot products ``E[a[i]] . E[b[i]]`` of a dense matrix, in blocks."""
+    out = np.zeros(len(a), dtype=np.float32)
+    step = 16_384  # two (step x dim) float32 blocks at a time: ~64 MB for 512 dimensions
+    for s in range(0, len(a), step):
+        out[s : s + step] = np.einsum("ij,ij->i", E[a[s : s + step]], E[b[s : s + step]])
     return out
 
 
