@@ -89,7 +89,7 @@ LINKAGE = "centroid"
 #: is grouped again, its bar raised by BLOB_RAISE each time, until no group is that large
 #: or the higher bar no longer splits it (:func:`_split_blobs`).
 #: On the 6,034 everyday Korean questions of the pairs file, 5,042 had chained into one
-#: group (largest now 162); on CLINC a 381-thread group of a dozen card intents splits
+#: group (largest now 201); on CLINC a 381-thread group of a dozen card intents splits
 #: (B-cubed F1 over four slightly perturbed copies of the vectors 0.712 -> 0.720).
 #: A group is grouped again along the part's own neighbour graph and smoothed vectors,
 #: not a graph and basis of its own: the bench's clustering of 101,000 threads took 20.6 s
