@@ -491,3 +491,37 @@ async def test_the_full_runs_similar_index_is_the_one_built_on_its_own(db, setti
     Y, _ = fresh._matrices()
     assert stored.model.vocab == fresh.model.vocab and abs(X - Y).max() < 1e-6
     assert np.allclose(stored._E, fresh._E, atol=1e-3)
+
+
+async def test_a_failed_similar_index_rebuild_does_not_cost_the_run_its_topics(
+    db, settings, database_url, seeded, monkeypatch, caplog
+):
+    """The index is rebuilt before the clustering; if that fails (memory, say), the run
+    still saves its topics, says why, and the next full run builds the index."""
+    from forum.db import make_sync_engine
+    from forum.services import similar
+
+    def stored_index() -> bool:
+        engine = make_sync_engine(database_url)
+        try:
+            with engine.connect() as conn:
+                return store.blob_info(conn, similar.BLOB) is not None
+        finally:
+            engine.dispose()
+
+    real = similar.rebuild
+
+    def fails(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise MemoryError("no room for the index")
+
+    monkeypatch.setattr(similar, "rebuild", fails)
+    report = await run_job(settings, mode="full")
+    assert report.similar_error == "MemoryError: no room for the index"
+    assert "similar-questions index failed" in caplog.text and not stored_index()
+    found = await _suggestions(db)
+    assert {frozenset(m) for _, m in found.values()} == {frozenset(PASSWORD), frozenset(REFUND), frozenset(KOREAN_CRASH)}
+
+    monkeypatch.setattr(similar, "rebuild", real)
+    again = await run_job(settings, mode="full")
+    assert again.similar_error is None and stored_index()
+    assert (await _suggestions(db)).keys() == found.keys()

@@ -37,6 +37,8 @@ def cmd_detect(settings: Settings, args: argparse.Namespace) -> None:
         f"{report.covered:,} covered by articles, {report.expired:,} expired; "
         f"{report.suggestions_open:,} open; {report.seconds:.1f}s."
     )
+    if report.similar_error:
+        print(f"forum: the similar-questions index was not rebuilt ({report.similar_error}).", file=sys.stderr)
     if args.verbose:
         print(json.dumps(report.timings))
 

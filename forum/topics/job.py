@@ -98,6 +98,8 @@ class RunReport:
     suggestions_open: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    #: why the similar-questions index could not be rebuilt (the topics were saved all the same)
+    similar_error: str | None = None
 
 
 def saving_score(threads: int, views: int, unsolved: int) -> float:
@@ -391,8 +393,14 @@ class _Run:
 
         if self.rebuild_similar and similar.needs_rebuild(self.engine):
             # now, while the window's terms and vectors are at hand (the index reads the rest)
-            with self._phase("Indexing similar questions", None):
-                similar.rebuild(self.engine, known=(texts, terms, vectors))
+            # A failure here must not cost the run its topics: the index keeps its last
+            # build (the web process rebuilds it when stale) and the next full run tries again.
+            try:
+                with self._phase("Indexing similar questions", None):
+                    similar.rebuild(self.engine, known=(texts, terms, vectors))
+            except Exception as exc:
+                log.exception("rebuilding the similar-questions index failed; the topics are detected all the same")
+                self.report.similar_error = f"{type(exc).__name__}: {exc}"
             self._lap("similar_index")
         docs = self._docs(texts, terms)
         del terms, texts  # the clustering needs all the memory it can get
