@@ -519,7 +519,11 @@ async def test_a_failed_similar_index_rebuild_does_not_cost_the_run_its_topics(
     assert report.similar_error == "MemoryError: no room for the index"
     assert "similar-questions index failed" in caplog.text and not stored_index()
     found = await _suggestions(db)
-    assert {frozenset(m) for _, m in found.values()} == {frozenset(PASSWORD), frozenset(REFUND), frozenset(KOREAN_CRASH)}
+    assert {frozenset(m) for _, m in found.values()} == {
+        frozenset(PASSWORD),
+        frozenset(REFUND),
+        frozenset(KOREAN_CRASH),
+    }
 
     monkeypatch.setattr(similar, "rebuild", real)
     again = await run_job(settings, mode="full")
