@@ -23,6 +23,7 @@ from forum.i18n import lazy, using_locale
 from forum.middleware import RequestContextMiddleware
 from forum.ratelimit import RateLimiter
 from forum.routes import forum_routes
+from forum.routes.notifications import install as install_notifications
 from forum.routes.similar import install as install_similar
 from forum.templating import make_templates
 from forum.web import csrf_for, login_url, redirect
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         user_url=urls.user_url,
     )
     app.state.templates = templates
+    install_notifications(app)  # the unread count in the header
     install_moderation(app)
     install_similar(app)  # "Related questions" on thread pages
     return app

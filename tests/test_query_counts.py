@@ -75,3 +75,20 @@ async def test_profile_queries_do_not_grow_with_activity(client, db, app):
             thread = await make_thread(s, author=busy)
             await make_reply(s, thread, author=busy)
     assert await _queries_for(client, app, "/u/quiet") == await _queries_for(client, app, "/u/busy")
+
+
+async def test_notifications_page_queries_do_not_grow_with_notifications(client, db, app):
+    async with db.begin() as s:
+        quiet = await make_user(s, username="quietasker")
+        busy = await make_user(s, username="busyasker")
+        await make_reply(s, await make_thread(s, author=quiet))
+        for _ in range(10):
+            thread = await make_thread(s, author=busy)
+            for _ in range(3):
+                await make_reply(s, thread)
+    await client.login_as(quiet)
+    a = await _queries_for(client, app, "/notifications")
+    await client.login_as(busy)
+    b = await _queries_for(client, app, "/notifications")
+    assert a == b
+    assert a <= 6

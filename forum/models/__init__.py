@@ -12,6 +12,14 @@ SQLModel.metadata.naming_convention = {
 
 from forum.models.category import Category  # noqa: E402
 from forum.models.kb import Article, ArticleFeedback, ArticleStatus, SynonymLine  # noqa: E402
+from forum.models.notifications import (  # noqa: E402
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    OutboxEmail,
+    OutboxStatus,
+    ThreadWatch,
+)
 from forum.models.revision import PostRevision  # noqa: E402
 from forum.models.search import FailedSearch, SearchDocument  # noqa: E402
 from forum.models.support import (  # noqa: E402
@@ -43,3 +51,4 @@ __all__ += ["Article", "ArticleFeedback", "ArticleStatus", "SynonymLine"]
 __all__ += ["JobLease", "SuggestionState", "ThreadTerms", "TopicBlob", "TopicEvent", "TopicMember", "TopicRun"]
 __all__ += ["TopicSuggestion"]
 __all__ += ["FailedSearch", "SearchDocument"]
+__all__ += ["Notification", "NotificationKind", "NotificationPreference", "OutboxEmail", "OutboxStatus", "ThreadWatch"]

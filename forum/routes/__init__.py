@@ -6,6 +6,7 @@ from starlette.staticfiles import StaticFiles
 from forum.paths import STATIC_DIR
 from forum.routes import accounts, api_support, support, threads
 from forum.routes import kb as kb_routes
+from forum.routes import notifications as notification_routes
 from forum.routes import search as search_routes
 from forum.routes import similar as similar_routes
 from forum.routes import topics as topics_routes
@@ -22,6 +23,7 @@ def forum_routes() -> list[BaseRoute]:
         *kb_routes.routes,
         *similar_routes.routes,
         *topics_routes.routes,
+        *notification_routes.routes,
         Route("/healthz", healthz, name="healthz"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]

@@ -13,6 +13,7 @@ from forum.i18n import LOCALES
 from forum.i18n import gettext as _
 from forum.middleware import LOCALE_COOKIE, SESSION_COOKIE, cookie_header, session_signer
 from forum.services import accounts
+from forum.services import notifications as notification_service
 from forum.services import threads as thread_service
 from forum.web import (
     current_user,
@@ -130,7 +131,14 @@ async def profile(request: Request) -> Response:
     async with reading(request) as session:
         user = await accounts.get_user_by_username_or_404(session, request.path_params["username"])
         data = await thread_service.load_profile(session, user)
-    return render(request, "accounts/profile.html", profile=data)
+        viewer = current_user(request)
+        # Only the owner sees (and may change) their email choices.
+        choices = (
+            await notification_service.email_choices(session, user)
+            if viewer is not None and viewer.id == user.id
+            else None
+        )
+    return render(request, "accounts/profile.html", profile=data, email_choices=choices)
 
 
 async def set_language(request: Request) -> Response:

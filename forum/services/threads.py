@@ -22,7 +22,7 @@ from forum.clock import utcnow
 from forum.config import Settings
 from forum.errors import NotAllowed, NotFound, ValidationError
 from forum.i18n import gettext as _
-from forum.models import Category, Post, PostRevision, Thread, ThreadKind, User, Vote
+from forum.models import Category, NotificationKind, Post, PostRevision, Thread, ThreadKind, User, Vote
 from forum.pagination import Page
 from forum.permissions import (
     can_accept,
@@ -34,7 +34,7 @@ from forum.permissions import (
     can_vote,
     is_moderator,
 )
-from forum.services import assignments, kb, state
+from forum.services import assignments, kb, notifications, state
 from forum.textutil import detect_language, normalise, one_line, slugify
 
 
@@ -166,6 +166,7 @@ async def reply(
         post.hidden_at, post.hidden_reason = now, "review"
         await session.flush()
         await hooks.run_after_post(session, attempt, post)
+        await notifications.watch_after_reply(session, thread, user=author)
         return post
     thread.reply_count += 1
     thread.last_activity_at = max(thread.last_activity_at, now)
@@ -180,6 +181,8 @@ async def reply(
     await session.flush()
     await hooks.run_after_post(session, attempt, post)
     await search.add_post(session, post)
+    await notifications.notify_reply(session, thread, post, author=author)
+    await notifications.watch_after_reply(session, thread, user=author)
     return post
 
 
@@ -308,7 +311,10 @@ def _check_can_mark_official(user: User, post: Post) -> None:
 
 async def accept(session: AsyncSession, post: Post, *, user: User, at: datetime | None = None) -> bool:
     _check_can_accept(user, post)
-    return await _mark(session, post, column="accepted_post_id", marked=True, at=at)
+    changed = await _mark(session, post, column="accepted_post_id", marked=True, at=at)
+    if changed:
+        await notifications.notify_marked(session, post, kind=NotificationKind.accepted, by=user)
+    return changed
 
 
 async def unaccept(session: AsyncSession, post: Post, *, user: User) -> bool:
@@ -318,7 +324,10 @@ async def unaccept(session: AsyncSession, post: Post, *, user: User) -> bool:
 
 async def mark_official(session: AsyncSession, post: Post, *, user: User, at: datetime | None = None) -> bool:
     _check_can_mark_official(user, post)
-    return await _mark(session, post, column="official_post_id", marked=True, at=at)
+    changed = await _mark(session, post, column="official_post_id", marked=True, at=at)
+    if changed:
+        await notifications.notify_marked(session, post, kind=NotificationKind.official, by=user)
+    return changed
 
 
 async def unmark_official(session: AsyncSession, post: Post, *, user: User) -> bool:
@@ -416,6 +425,8 @@ class ThreadPage:
     support: Any = None
     # The knowledge-base article that answers it (forum.services.kb), if linked.
     article: Any = None
+    # Whether the viewer hears of new replies (forum.services.notifications).
+    watching: bool = False
 
 
 def answer_order(thread: Thread, post: Post) -> tuple[int, int, int, datetime, int]:
@@ -464,6 +475,7 @@ async def load_thread_page(session: AsyncSession, thread: Thread, *, viewer: Use
         duplicate_of = await session.get(Thread, thread.duplicate_of_id)
     support = await assignments.thread_panel(session, thread, viewer=viewer)
     article = await kb.linked_article(session, thread, viewer=viewer)
+    watching = await notifications.is_watching(session, thread, viewer)
     return ThreadPage(
         thread=thread,
         question=question,
@@ -472,6 +484,7 @@ async def load_thread_page(session: AsyncSession, thread: Thread, *, viewer: Use
         duplicate_of=duplicate_of,
         support=support,
         article=article,
+        watching=watching,
     )
 
 

@@ -1,0 +1,248 @@
+"""Who hears about answers: notifications in the forum, thread watches,
+email preferences, and the outbox rows that ``forum.mail`` sends after
+commit.
+
+The ``notify_*`` functions are called by ``forum.services.threads`` inside
+the request's transaction; they flush, never commit. Nobody hears about
+their own action, about a post others cannot see, or while banned; each
+user gets at most one notification per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from forum.clock import utcnow
+from forum.errors import NotFound
+from forum.i18n import gettext as _
+from forum.models import (
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    OutboxEmail,
+    Post,
+    Thread,
+    ThreadWatch,
+    User,
+)
+from forum.pagination import Page
+
+OWN_KINDS = frozenset({NotificationKind.answer, NotificationKind.accepted, NotificationKind.official})
+
+
+# ---------------------------------------------------------------- watching
+
+
+async def is_watching(session: AsyncSession, thread: Thread, user: User | None) -> bool:
+    """The asker watches their thread unless they stopped; others once they
+    replied or chose to."""
+    if user is None:
+        return False
+    row = await session.get(ThreadWatch, (thread.id, user.id))
+    if row is not None:
+        return row.watching
+    return thread.author_id == user.id
+
+
+async def set_watching(session: AsyncSession, thread: Thread, *, user: User, watching: bool) -> bool:
+    """Watch or stop watching; says whether anything changed."""
+    if await is_watching(session, thread, user) == watching:
+        return False
+    row = await session.get(ThreadWatch, (thread.id, user.id))
+    if row is None:
+        row = ThreadWatch(thread_id=thread.id, user_id=user.id, watching=watching)
+    row.watching = watching
+    session.add(row)
+    await session.flush()
+    return True
+
+
+async def watch_after_reply(session: AsyncSession, thread: Thread, *, user: User) -> None:
+    """Someone who replies watches the thread, unless they stopped watching it."""
+    if thread.author_id == user.id:
+        return
+    exists = await session.scalar(
+        select(ThreadWatch.watching).where(ThreadWatch.thread_id == thread.id, ThreadWatch.user_id == user.id)
+    )
+    if exists is not None:
+        return
+    try:
+        # A savepoint: a concurrent first reply by the same user loses on the primary key.
+        async with session.begin_nested():
+            session.add(ThreadWatch(thread_id=thread.id, user_id=user.id))
+    except IntegrityError:
+        pass
+
+
+# ---------------------------------------------------------------- fan-out
+
+
+async def _preferences(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, NotificationPreference]:
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(NotificationPreference).where(NotificationPreference.user_id.in_(ids))  # type: ignore[attr-defined]
+    )
+    return {row.user_id: row for row in rows}
+
+
+def wants_email(kind: NotificationKind, preference: NotificationPreference | None) -> bool:
+    preference = preference or NotificationPreference()
+    return bool(preference.email_own if kind in OWN_KINDS else preference.email_watched)
+
+
+async def _deliver(
+    session: AsyncSession, post: Post, *, actor: User, recipients: dict[int, NotificationKind]
+) -> list[Notification]:
+    """One notification (and an outbox row if they want email) per recipient
+    who may still hear from the forum."""
+    recipients.pop(actor.id, None)
+    if not recipients or not post.visible:
+        return []
+    users = {
+        u.id: u
+        for u in await session.scalars(
+            select(User).where(User.id.in_(list(recipients)), User.banned_at.is_(None))  # type: ignore[union-attr,attr-defined]
+        )
+    }
+    preferences = await _preferences(session, users)
+    now = utcnow()
+    created: list[Notification] = []
+    for user_id in sorted(users):
+        kind = recipients[user_id]
+        notification = Notification(
+            user_id=user_id,
+            kind=kind.value,
+            thread_id=post.thread_id,
+            post_id=post.id,
+            actor_id=actor.id,
+            created_at=now,
+        )
+        session.add(notification)
+        created.append(notification)
+    await session.flush()
+    for notification in created:
+        user = users[notification.user_id]
+        if user.email and wants_email(NotificationKind(notification.kind), preferences.get(user.id)):
+            session.add(OutboxEmail(notification_id=notification.id, created_at=now, next_attempt_at=now))
+    await session.flush()
+    return created
+
+
+async def notify_reply(session: AsyncSession, thread: Thread, post: Post, *, author: User) -> list[Notification]:
+    """A new visible reply: the asker hears of an answer, the watchers of a reply."""
+    if not post.visible or not thread.visible:
+        return []
+    rows = (
+        await session.execute(
+            select(ThreadWatch.user_id, ThreadWatch.watching).where(ThreadWatch.thread_id == thread.id)
+        )
+    ).all()
+    choices = {user_id: watching for user_id, watching in rows}
+    recipients = {user_id: NotificationKind.reply for user_id, watching in choices.items() if watching}
+    if choices.get(thread.author_id, True):
+        recipients[thread.author_id] = NotificationKind.answer if thread.is_question else NotificationKind.reply
+    return await _deliver(session, post, actor=author, recipients=recipients)
+
+
+async def notify_marked(session: AsyncSession, post: Post, *, kind: NotificationKind, by: User) -> list[Notification]:
+    """An answer accepted or marked official: its author hears of it."""
+    if not post.thread.visible:
+        return []
+    return await _deliver(session, post, actor=by, recipients={post.author_id: kind})
+
+
+# ---------------------------------------------------------------- reading
+
+
+async def unread_count(session: AsyncSession, user: User) -> int:
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))  # type: ignore[union-attr]
+        )
+        or 0
+    )
+
+
+async def list_notifications(session: AsyncSession, user: User, *, page: int = 1, size: int = 30) -> Page[Notification]:
+    """A user's notifications, newest first, with their thread, post and actor."""
+    where = (Notification.user_id == user.id,)
+    total = await session.scalar(select(func.count()).select_from(Notification).where(*where)) or 0
+    rows = await session.scalars(
+        select(Notification)
+        .options(
+            joinedload(Notification.thread),  # type: ignore[arg-type]
+            joinedload(Notification.post),  # type: ignore[arg-type]
+            joinedload(Notification.actor),  # type: ignore[arg-type]
+        )
+        .where(*where)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())  # type: ignore[attr-defined,union-attr]
+        .limit(size)
+        .offset((page - 1) * size)
+    )
+    return Page(items=rows.all(), number=page, size=size, total=total)
+
+
+async def get_own_notification_or_404(session: AsyncSession, notification_id: int, *, user: User) -> Notification:
+    """Another user's notification is a 404, the same as none at all."""
+    notification = await session.scalar(
+        select(Notification)
+        .options(joinedload(Notification.thread), joinedload(Notification.post))  # type: ignore[arg-type]
+        .where(Notification.id == notification_id)
+    )
+    if notification is None or notification.user_id != user.id:
+        raise NotFound(_("No such notification."))
+    return notification
+
+
+async def mark_read(session: AsyncSession, notification: Notification) -> bool:
+    if notification.read_at is not None:
+        return False
+    notification.read_at = utcnow()
+    session.add(notification)
+    await session.flush()
+    return True
+
+
+async def mark_all_read(session: AsyncSession, *, user: User) -> int:
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))  # type: ignore[union-attr]
+        .values(read_at=utcnow())
+    )
+    return result.rowcount  # type: ignore[attr-defined,no-any-return]
+
+
+# ---------------------------------------------------------------- preferences
+
+
+@dataclass(frozen=True)
+class EmailChoices:
+    own: bool
+    watched: bool
+
+
+async def email_choices(session: AsyncSession, user: User) -> EmailChoices:
+    row = await session.get(NotificationPreference, user.id)
+    row = row or NotificationPreference()
+    return EmailChoices(own=row.email_own, watched=row.email_watched)
+
+
+async def set_email_choices(session: AsyncSession, *, user: User, own: bool, watched: bool) -> None:
+    row = await session.get(NotificationPreference, user.id) or NotificationPreference(user_id=user.id)
+    row.email_own, row.email_watched = own, watched
+    session.add(row)
+    await session.flush()
+
+
+def kinds() -> Sequence[str]:
+    return [k.value for k in NotificationKind]
