@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
@@ -66,6 +66,18 @@ class Settings:
     # How stale (seconds) a process's similar-questions index may get before it
     # picks up new, edited, hidden and deleted threads.
     similar_refresh: int = 30
+    # The forum's address as people reach it: links in emails are absolute.
+    base_url: str = "http://127.0.0.1:8000"
+    # Email: smtp://user:pass@host:25 (plain, for a local relay),
+    # smtp+starttls://user:pass@host:587 or smtps://user:pass@host:465.
+    # Empty: no email is sent (notifications still show in the forum).
+    smtp_url: str = field(default="", repr=False)  # may hold a password
+    smtp_from: str = ""
+    # How often the outbox is sent (seconds; 0 = never in-process), how many
+    # attempts a message gets, and how long a sender may hold a claimed row.
+    mail_interval: int = 30
+    mail_max_attempts: int = 5
+    mail_claim_seconds: int = 600
 
     @property
     def secure_cookies(self) -> bool:
@@ -122,6 +134,12 @@ TUNABLE = (
     "topics_min_size",
     "topics_full_every",
     "similar_refresh",
+    "base_url",
+    "smtp_url",
+    "smtp_from",
+    "mail_interval",
+    "mail_max_attempts",
+    "mail_claim_seconds",
 )
 
 

@@ -1,6 +1,10 @@
 """Periodic jobs, run in-process (the embedded default) or by ``forum worker``.
 
-One job so far: the repeated-topic job (``forum.topics.job``), every
+The email outbox (``forum.mail``) is sent every ``mail_interval`` seconds
+when SMTP is configured, and soon after a request that wrote a notification
+(``wake_mail``); senders in several processes claim rows, never the same.
+
+The repeated-topic job (``forum.topics.job``) runs every
 ``topics_interval`` seconds (0 turns the in-process schedule off, e.g. when
 a ``forum worker`` runs it instead). The job itself takes a lease row in the
 database, so two processes never run it at once: the web processes and a
@@ -108,6 +112,85 @@ class Scheduler:
         return report
 
 
+class MailSender:
+    """Sends the email outbox every ``interval`` seconds and when woken."""
+
+    def __init__(self, settings: Settings, *, interval: float | None = None) -> None:
+        self.settings = settings
+        self.interval = float(settings.mail_interval if interval is None else interval)
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._engine: Any = None
+        self._current: asyncio.Future[Any] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run_forever())
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval if self.interval > 0 else None)
+            self._wake.clear()
+            await self.run_once()
+
+    async def run_once(self) -> Any:
+        from forum import mail
+        from forum.db import make_sync_engine
+
+        if self._engine is None:
+            self._engine = make_sync_engine(self.settings.database_url)
+        try:
+            self._current = asyncio.ensure_future(asyncio.to_thread(mail.run, self.settings, engine=self._engine))
+            report = await asyncio.shield(self._current)
+        except Exception:
+            log.exception("sending the email outbox failed")
+            return None
+        if report.sent or report.retrying or report.failed:
+            log.info(
+                "email: %s sent, %s to retry, %s failed, %s dropped",
+                report.sent,
+                report.retrying,
+                report.failed,
+                report.dropped,
+            )
+        return report
+
+    async def stop(self, *, wait: float = 30.0) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._current is not None and not self._current.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._current), timeout=wait)
+        if self._engine is not None and (self._current is None or self._current.done()):
+            self._engine.dispose()
+            self._engine = None
+
+
+def start_mail(settings: Settings) -> MailSender | None:
+    """A running sender, or None when SMTP is off (``FORUM_SMTP_URL`` empty)."""
+    from forum import mail
+
+    if mail.smtp_config(settings) is None:
+        return None
+    sender = MailSender(settings)
+    sender.start()
+    return sender
+
+
+def wake_mail(app: Starlette) -> None:
+    """After a commit that may have written emails: send them soon."""
+    sender: MailSender | None = getattr(app.state, "mail_sender", None)
+    if sender is not None:
+        sender.wake()
+
+
 def start(app: Starlette) -> None:
     """Lifespan startup: loads the similar-questions index in the background
     and starts the in-process schedule unless it is off."""
@@ -119,11 +202,17 @@ def start(app: Starlette) -> None:
         scheduler = Scheduler(settings)
         app.state.scheduler = scheduler
         scheduler.start()
+    if settings.mail_interval > 0:
+        app.state.mail_sender = start_mail(settings)
 
 
 async def stop(app: Starlette) -> None:
     from forum.services import similar
 
+    sender: MailSender | None = getattr(app.state, "mail_sender", None)
+    if sender is not None:
+        await sender.stop()
+        app.state.mail_sender = None
     scheduler: Scheduler | None = getattr(app.state, "scheduler", None)
     if scheduler is not None:
         await scheduler.stop()

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from forum import jobs
 from forum.errors import NotAllowed, ValidationError
 from forum.i18n import gettext as _
 from forum.models import ThreadKind
@@ -143,6 +144,7 @@ async def reply(request: Request) -> Response:
             return await _thread_page(
                 request, session, thread, status_code=422, reply_errors=exc.errors, reply_body=body
             )
+    jobs.wake_mail(request.app)  # after commit: the notifications' emails
     return redirect(post_url(thread, post))
 
 
@@ -200,6 +202,7 @@ def _post_action(action):  # type: ignore[no-untyped-def]
         async with writing(request) as session:
             post = await service.get_post_or_404(session, request.path_params["post_id"], viewer=user)
             await action(session, post, user=user)
+        jobs.wake_mail(request.app)  # after commit: an accepted or official answer's email
         return redirect(post_url(post.thread, post))
 
     return endpoint

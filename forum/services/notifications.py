@@ -10,7 +10,7 @@ user gets at most one notification per event.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
@@ -242,7 +242,3 @@ async def set_email_choices(session: AsyncSession, *, user: User, own: bool, wat
     row.email_own, row.email_watched = own, watched
     session.add(row)
     await session.flush()
-
-
-def kinds() -> Sequence[str]:
-    return [k.value for k in NotificationKind]

@@ -1,0 +1,337 @@
+"""Sends the email outbox, after commit, through SMTP.
+
+Events write ``OutboxEmail`` rows in their own transaction
+(``forum.services.notifications``); this job sends them later, from the web
+processes' scheduler or ``forum worker``. Without ``FORUM_SMTP_URL`` it does
+nothing and the rows wait.
+
+Two processes may run it at once. Each claims rows with one UPDATE that only
+matches rows nobody holds (``claim_token`` plus a lease end, ``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL; SQLite serialises writers), then records each
+outcome in its own transaction, so a message is sent once unless a sender
+dies between the SMTP reply and that commit (then the lease expires and the
+message goes again: at least once, never twice in the normal course).
+
+A temporary failure (a 4xx reply, a refused or dropped connection) is tried
+again after 1, 2, 4, ... minutes, up to ``mail_max_attempts`` attempts; a
+permanent one (5xx) fails at once. Either way the error is kept in
+``last_error``.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from forum.clock import utcnow
+from forum.config import ConfigError, Settings
+from forum.i18n import LOCALES, lazy, using_locale
+from forum.i18n import gettext as _
+from forum.models import Notification, NotificationKind, NotificationPreference, OutboxEmail, OutboxStatus, Post
+from forum.search.snippets import plain_text
+from forum.urls import post_url, user_url
+
+log = logging.getLogger("forum.mail")
+
+EXCERPT_CHARS = 500
+BATCH = 50
+SMTP_TIMEOUT = 30.0
+SECURITY = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "ssl"}
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: str  # plain | starttls | ssl
+    sender: str
+    username: str = ""
+    password: str = ""
+
+    def __repr__(self) -> str:  # never print the password
+        return f"SmtpConfig({self.security}://{self.host}:{self.port}, from {self.sender!r})"
+
+
+def smtp_config(settings: Settings) -> SmtpConfig | None:
+    """The SMTP server from ``FORUM_SMTP_URL`` and ``FORUM_SMTP_FROM``, or
+    None when email is off."""
+    if not settings.smtp_url:
+        return None
+    parts = urlsplit(settings.smtp_url)
+    security = SECURITY.get(parts.scheme)
+    if security is None or not parts.hostname:
+        raise ConfigError("FORUM_SMTP_URL must look like smtp://, smtp+starttls:// or smtps://user:pass@host:port.")
+    if not settings.smtp_from:
+        raise ConfigError("FORUM_SMTP_FROM must be set when FORUM_SMTP_URL is.")
+    try:
+        port = parts.port or (465 if security == "ssl" else 587 if security == "starttls" else 25)
+    except ValueError:
+        raise ConfigError("FORUM_SMTP_URL has a bad port.") from None
+    return SmtpConfig(
+        host=parts.hostname,
+        port=port,
+        security=security,
+        sender=settings.smtp_from,
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+    )
+
+
+class SendError(Exception):
+    def __init__(self, message: str, *, temporary: bool) -> None:
+        super().__init__(message)
+        self.temporary = temporary
+
+
+class Connection:
+    """One SMTP connection for a batch, opened on first use and again after an error."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+        self._smtp: smtplib.SMTP | None = None
+
+    def _open(self) -> smtplib.SMTP:
+        c = self.config
+        smtp: smtplib.SMTP
+        if c.security == "ssl":
+            smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(c.host, c.port, timeout=SMTP_TIMEOUT)
+            if c.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+        if c.username:
+            smtp.login(c.username, c.password)
+        return smtp
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            if self._smtp is None:
+                self._smtp = self._open()
+            refused = self._smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _msg in exc.recipients.values()]
+            self.close()
+            raise SendError(_describe(exc), temporary=all(400 <= code < 500 for code in codes)) from exc
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            raise SendError(_describe(exc), temporary=400 <= exc.smtp_code < 500) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise SendError(_describe(exc), temporary=True) from exc
+        if refused:  # one recipient per message: not reached, but never claim success for a refusal
+            raise SendError(f"refused: {refused!r}", temporary=False)
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{exc.smtp_code} {text}"[:1000]
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+# ---------------------------------------------------------------- the message
+
+
+SUBJECTS = {
+    NotificationKind.answer: lazy("New answer to your question: %(title)s"),
+    NotificationKind.reply: lazy("New reply in a thread you watch: %(title)s"),
+    NotificationKind.accepted: lazy("Your answer was accepted: %(title)s"),
+    NotificationKind.official: lazy("Your answer was marked official: %(title)s"),
+}
+HEADLINES = {
+    NotificationKind.answer: lazy("%(name)s answered your question “%(title)s”:"),
+    NotificationKind.reply: lazy("%(name)s replied in “%(title)s”:"),
+    NotificationKind.accepted: lazy("%(name)s accepted your answer to “%(title)s”:"),
+    NotificationKind.official: lazy("%(name)s marked your answer to “%(title)s” as the official answer:"),
+}
+
+
+def excerpt(post: Post, limit: int = EXCERPT_CHARS) -> str:
+    """The start of a post as plain text (from its Markdown, never its HTML)."""
+    text = plain_text(post.body)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def compose(settings: Settings, sender: str, notification: Notification, address: str, locale: str) -> EmailMessage:
+    """The email about one notification, in the recipient's language."""
+    kind = NotificationKind(notification.kind)
+    thread, post = notification.thread, notification.post
+    base = settings.base_url.rstrip("/")
+    with using_locale(locale):
+        name = notification.actor.display_name if notification.actor else _("Someone")
+        subject = _(SUBJECTS[kind], title=thread.title)
+        quoted = "\n".join(f"> {line}" for line in excerpt(post).splitlines() or [""])
+        body = "\n\n".join(
+            [
+                _(HEADLINES[kind], name=name, title=thread.title),
+                quoted,
+                _("Read it and reply: %(url)s", url=base + post_url(thread, post)),
+                "-- \n"
+                + _(
+                    "You get this email because of your notification settings. Change them here: %(url)s",
+                    url=f"{base}{user_url(notification.user)}#email-choices",
+                ),
+            ]
+        )
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = address
+    message["Subject"] = " ".join(subject.split())
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=urlsplit(base).hostname or "localhost")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body + "\n")
+    message["Content-Language"] = locale  # after set_content, which replaces Content-* headers
+    return message
+
+
+# ---------------------------------------------------------------- the job
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    dropped: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, ... minutes after the first, second, third attempt; at most 6 hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def claim(engine: Engine, token: str, *, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Takes up to ``limit`` due rows for this sender and counts the attempt."""
+    due = (
+        OutboxEmail.status == OutboxStatus.pending.value,
+        OutboxEmail.next_attempt_at <= now,
+        or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now),  # type: ignore[union-attr,operator]
+    )
+    candidates = (
+        select(OutboxEmail.id)
+        .where(*due)
+        .order_by(OutboxEmail.id)  # type: ignore[arg-type]
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with engine.begin() as conn:
+        # Two steps, not UPDATE ... WHERE id IN (SELECT ... LIMIT): PostgreSQL
+        # may run such a subquery more than once and claim more than ``limit``.
+        # On PostgreSQL the SELECT locks its rows (skipping others' locked
+        # ones) until commit; on SQLite it reads outside the write, so the
+        # UPDATE checks the conditions again and only our token counts.
+        ids = list(conn.scalars(candidates))
+        if not ids:
+            return []
+        conn.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.id.in_(ids), *due)  # type: ignore[union-attr]
+            .values(claim_token=token, claimed_until=now + lease, attempts=OutboxEmail.attempts + 1)
+        )
+        return list(
+            conn.scalars(
+                select(OutboxEmail.id)
+                .where(OutboxEmail.claim_token == token, OutboxEmail.status == OutboxStatus.pending.value)
+                .order_by(OutboxEmail.id)  # type: ignore[arg-type]
+            )
+        )
+
+
+def _finish(engine: Engine, row_id: int, token: str, **values: object) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.id == row_id, OutboxEmail.claim_token == token)
+            .values(claim_token=None, claimed_until=None, **values)
+        )
+
+
+def _load(session: Session, row_id: int) -> tuple[OutboxEmail, Notification, NotificationPreference | None]:
+    row = session.get(OutboxEmail, row_id)
+    assert row is not None
+    notification = session.scalars(
+        select(Notification)
+        .options(
+            joinedload(Notification.thread),  # type: ignore[arg-type]
+            joinedload(Notification.post),  # type: ignore[arg-type]
+            joinedload(Notification.actor),  # type: ignore[arg-type]
+            joinedload(Notification.user),  # type: ignore[arg-type]
+        )
+        .where(Notification.id == row.notification_id)
+    ).one()
+    return row, notification, session.get(NotificationPreference, notification.user_id)
+
+
+def _still_wanted(notification: Notification, preference: NotificationPreference | None) -> bool:
+    from forum.services.notifications import wants_email
+
+    user = notification.user
+    return (
+        notification.post.visible
+        and notification.thread.visible
+        and user.banned_at is None
+        and bool(user.email)
+        and wants_email(NotificationKind(notification.kind), preference)
+    )
+
+
+def run(settings: Settings, *, engine: Engine, now: datetime | None = None, limit: int = BATCH) -> SendReport:
+    """Sends what is due. Safe to run in several processes at once."""
+    report = SendReport()
+    config = smtp_config(settings)
+    if config is None:
+        return report
+    now = now or utcnow()
+    token = uuid.uuid4().hex
+    ids = claim(engine, token, now=now, limit=limit, lease=timedelta(seconds=settings.mail_claim_seconds))
+    connection = Connection(config)
+    try:
+        for row_id in ids:
+            with Session(engine) as session:
+                row, notification, preference = _load(session, row_id)
+                attempts = row.attempts
+                if not _still_wanted(notification, preference):
+                    message = None
+                else:
+                    locale = notification.user.locale
+                    locale = locale if locale in LOCALES else settings.default_locale
+                    message = compose(settings, config.sender, notification, notification.user.email or "", locale)
+            if message is None:
+                _finish(engine, row_id, token, status=OutboxStatus.dropped.value)
+                report.dropped += 1
+                continue
+            try:
+                connection.send(message)
+            except SendError as exc:
+                if exc.temporary and attempts < settings.mail_max_attempts:
+                    _finish(engine, row_id, token, last_error=str(exc), next_attempt_at=now + backoff(attempts))
+                    report.retrying += 1
+                else:
+                    _finish(engine, row_id, token, status=OutboxStatus.failed.value, last_error=str(exc))
+                    report.failed += 1
+                log.warning("email %s not sent (attempt %s): %s", row_id, attempts, exc)
+                continue
+            _finish(engine, row_id, token, status=OutboxStatus.sent.value, sent_at=utcnow(), last_error=None)
+            report.sent += 1
+    finally:
+        connection.close()
+    return report

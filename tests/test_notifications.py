@@ -1,0 +1,510 @@
+"""Customers hear of answers: in the forum, and by email through a real SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from email.message import Message
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+
+from forum import mail
+from forum.clock import utcnow
+from forum.db import make_sync_engine
+from forum.models import Notification, OutboxEmail, Thread, ThreadWatch, User
+from forum.services import notifications, state, threads
+from tests.factories import make_reply, make_thread, make_user
+
+
+async def _notifications(db, user: User) -> list[Notification]:
+    async with db() as s:
+        return list(
+            await s.scalars(
+                select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)  # type: ignore[arg-type]
+            )
+        )
+
+
+async def _all(db) -> list[Notification]:
+    async with db() as s:
+        return list(await s.scalars(select(Notification).order_by(Notification.id)))  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- who hears of what
+
+
+async def test_asker_is_notified_when_someone_answers_through_the_page(client, db, member, other_member):
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+    await client.login_as(other_member)
+    r = await client.submit(f"/t/{thread.id}/reply", {"body": "Restart the sync service."})
+    assert r.status_code == 303
+    [n] = await _notifications(db, member)
+    assert (n.kind, n.thread_id, n.actor_id) == ("answer", thread.id, other_member.id)
+    assert await _notifications(db, other_member) == []
+
+
+async def test_asker_replying_to_their_own_thread_hears_nothing(db, member):
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+        await make_reply(s, thread, author=member)
+    assert await _all(db) == []
+
+
+async def test_watchers_hear_of_a_reply_once_each_and_the_actor_never(db, member, other_member):
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+        third = await make_user(s)
+        await make_reply(s, thread, author=other_member)  # member: answer
+        await make_reply(s, thread, author=member)  # other_member: reply (member is asker and watcher)
+        await make_reply(s, thread, author=third)  # member: answer, other_member: reply
+    mine = await _notifications(db, member)
+    theirs = await _notifications(db, other_member)
+    assert [n.kind for n in mine] == ["answer", "answer"]
+    assert [n.kind for n in theirs] == ["reply", "reply"]
+    assert [n.actor_id for n in theirs] == [member.id, third.id]
+    assert await _notifications(db, third) == []
+
+
+async def test_a_discussion_reply_is_a_reply_for_the_author_too(db, member, other_member):
+    from forum.models import ThreadKind
+
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member, kind=ThreadKind.discussion)
+        await make_reply(s, thread, author=other_member)
+    assert [n.kind for n in await _notifications(db, member)] == ["reply"]
+
+
+async def test_stop_watching_sticks_even_after_replying_again(client, db, member, other_member):
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+        await make_reply(s, thread, author=other_member)
+    await client.login_as(other_member)
+    page = await client.get(f"/t/{thread.id}/{thread.slug}")
+    assert "Stop watching" in page.text
+    r = await client.submit(f"/t/{thread.id}/unwatch")
+    assert r.status_code == 303 and r.headers["location"] == f"/t/{thread.id}/{thread.slug}"
+    assert ">Watch<" in (await client.get(f"/t/{thread.id}/{thread.slug}")).text
+    async with db.begin() as s:
+        await make_reply(s, (await s.get(Thread, thread.id)), author=other_member)
+        await make_reply(s, (await s.get(Thread, thread.id)), author=member)
+    assert await _notifications(db, other_member) == []
+
+
+async def test_asker_can_stop_and_start_watching_their_question(client, db, member):
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+    await client.login_as(member)
+    await client.submit(f"/t/{thread.id}/unwatch")
+    async with db.begin() as s:
+        await make_reply(s, await s.get(Thread, thread.id))
+    assert await _notifications(db, member) == []
+    await client.submit(f"/t/{thread.id}/watch")
+    async with db.begin() as s:
+        await make_reply(s, await s.get(Thread, thread.id))
+    assert [n.kind for n in await _notifications(db, member)] == ["answer"]
+
+
+async def test_member_can_watch_a_thread_they_have_not_replied_to(client, db, member, other_member):
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+    await client.login_as(other_member)
+    assert (await client.submit(f"/t/{thread.id}/watch")).status_code == 303
+    async with db.begin() as s:
+        await make_reply(s, await s.get(Thread, thread.id))
+    assert [n.kind for n in await _notifications(db, other_member)] == ["reply"]
+
+
+async def test_watching_needs_a_signed_in_user_a_visible_thread_and_a_csrf_token(
+    client, other_client, db, member, other_member
+):
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+        hidden = await make_thread(s, author=member)
+    r = await client.submit(f"/t/{thread.id}/watch")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    await client.login_as(other_member)
+    assert (await client.post(f"/t/{thread.id}/watch", data={"csrf_token": "forged"})).status_code == 403
+    assert (await client.submit("/t/999999/watch")).status_code == 404
+    async with db.begin() as s:
+        row = await s.get(Thread, hidden.id)
+        row.hidden_at = utcnow()
+        s.add(row)
+    r = await client.submit(f"/t/{hidden.id}/watch")
+    assert r.status_code == 404
+    async with db() as s:
+        assert await s.scalar(select(func.count()).select_from(ThreadWatch)) == 0
+
+
+async def test_accepted_and_official_answers_notify_their_author(client, db, member, other_member, staff):
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+        answer = await make_reply(s, thread, author=other_member)
+    await client.login_as(member)
+    assert (await client.submit(f"/p/{answer.id}/accept")).status_code == 303
+    await client.submit(f"/p/{answer.id}/unaccept")
+    await client.submit(f"/p/{answer.id}/accept")
+    await client.login_as(staff)
+    assert (await client.submit(f"/p/{answer.id}/official")).status_code == 303
+    assert (await client.submit(f"/p/{answer.id}/official")).status_code == 303  # no change, no notice
+    kinds = [n.kind for n in await _notifications(db, other_member)]
+    assert kinds == ["accepted", "accepted", "official"]
+
+
+async def test_staff_marking_their_own_answer_official_hears_nothing(db, member, staff):
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+        answer = await make_reply(s, thread, author=staff)
+        await threads.mark_official(s, answer, user=staff)
+    assert await _notifications(db, staff) == []
+
+
+async def test_hidden_posts_and_banned_users_are_not_notified(db, member, other_member):
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+        answer = await make_reply(s, thread, author=other_member)
+        await s.execute(Notification.__table__.delete())
+        await state.hide_post(s, answer, reason="moderator")
+        assert await notifications.notify_reply(s, thread, answer, author=other_member) == []
+        await state.ban_user(s, member)
+        await make_reply(s, thread, author=other_member)
+    assert await _all(db) == []
+
+
+# ---------------------------------------------------------------- the page
+
+
+async def test_notifications_page_lists_newest_first_and_the_header_counts_unread(client, db, member):
+    async with db.begin() as s:
+        first = await make_thread(s, author=member, title="First question here")
+        second = await make_thread(s, author=member, title="Second question here")
+        await make_reply(s, first)
+        await make_reply(s, second)
+    await client.login_as(member)
+    page = await client.get("/notifications")
+    assert page.status_code == 200
+    assert page.text.index("Second question here") < page.text.index("First question here")
+    assert "answered your question" in page.text
+    assert 'class="notifications-link">Notifications <span class="badge badge-unanswered"' in page.text
+    assert ">2</span>" in page.text
+
+
+async def test_opening_a_notification_marks_it_read_and_goes_to_the_post(client, db, member, other_member):
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+        answer = await make_reply(s, thread)
+    [n] = await _notifications(db, member)
+    await client.login_as(member)
+    r = await client.submit(f"/notifications/{n.id}/open")
+    assert r.status_code == 303 and r.headers["location"] == f"/t/{thread.id}/{thread.slug}#post-{answer.id}"
+    [n] = await _notifications(db, member)
+    assert n.read_at is not None
+    assert "badge-unanswered" not in (await client.get("/notifications")).text
+
+
+async def test_only_the_owner_can_open_a_notification(client, db, member, other_member):
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+        await make_reply(s, thread)
+    [n] = await _notifications(db, member)
+    await client.login_as(other_member)
+    r = await client.submit(f"/notifications/{n.id}/open")
+    assert r.status_code == 404 and "No such notification." in r.text
+    assert (await client.submit("/notifications/999999/open")).status_code == 404
+    [n] = await _notifications(db, member)
+    assert n.read_at is None
+    assert "answered your question" not in (await client.get("/notifications")).text
+
+
+async def test_mark_all_read_reads_only_your_own(client, db, member, other_member):
+    async with db.begin() as s:
+        mine = await make_thread(s, author=member)
+        theirs = await make_thread(s, author=other_member)
+        await make_reply(s, mine)
+        await make_reply(s, mine)
+        await make_reply(s, theirs)
+    await client.login_as(member)
+    assert (await client.post("/notifications/read", data={"csrf_token": "forged"})).status_code == 403
+    r = await client.submit("/notifications/read")
+    assert r.status_code == 303 and r.headers["location"] == "/notifications"
+    assert all(n.read_at is not None for n in await _notifications(db, member))
+    assert all(n.read_at is None for n in await _notifications(db, other_member))
+
+
+async def test_notifications_page_needs_login_and_pages(client, db, member, settings, app):
+    r = await client.get("/notifications")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    async with db.begin() as s:
+        thread = await make_thread(s, author=member)
+        for _ in range(35):
+            await make_reply(s, thread)
+    await client.login_as(member)
+    first = await client.get("/notifications")
+    assert "Page 1 of 2" in first.text and 'rel="next"' in first.text
+    second = await client.get("/notifications?page=2")
+    assert second.status_code == 200 and second.text.count('id="notification-') == 5
+    assert (await client.get("/notifications?page=abc")).status_code == 200
+
+
+async def test_the_pages_are_in_korean_for_korean_users(client, db):
+    async with db.begin() as s:
+        korean = await make_user(s, locale="ko")
+        thread = await make_thread(s, author=korean)
+        await make_reply(s, thread)
+    await client.login_as(korean)
+    page = await client.get("/notifications")
+    assert "알림" in page.text and "Notifications" not in page.text
+
+
+# ---------------------------------------------------------------- email choices
+
+
+async def test_owner_sees_and_changes_email_choices_on_their_profile(client, other_client, db, member):
+    await client.login_as(member)
+    page = await client.get(f"/u/{member.username}")
+    assert 'name="email_own" checked' in page.text and 'name="email_watched" >' in page.text
+    assert "email_own" not in (await other_client.get(f"/u/{member.username}")).text
+    r = await client.submit("/me/email", {"email_watched": "on"})
+    assert r.status_code == 303 and r.headers["location"] == f"/u/{member.username}#email-choices"
+    async with db() as s:
+        choices = await notifications.email_choices(s, member)
+    assert (choices.own, choices.watched) == (False, True)
+    assert (await other_client.submit("/me/email", {"email_own": "on"})).status_code == 303  # to /login
+
+
+# ---------------------------------------------------------------- email through SMTP
+
+
+class Recorder:
+    """An aiosmtpd handler that keeps what it receives, or answers ``reply``."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], Message]] = []
+        self.reply = "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        if not self.reply.startswith("250"):
+            return self.reply
+        self.messages.append(
+            (list(envelope.rcpt_tos), email.message_from_bytes(envelope.content, policy=email.policy.default))
+        )
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Recorder, int]]:
+    handler = Recorder()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail_settings(settings, smtp):  # type: ignore[no-untyped-def]
+    return settings.with_(
+        smtp_url=f"smtp://127.0.0.1:{smtp[1]}",
+        smtp_from="Cloudnote Community <help@example.com>",
+        base_url="https://forum.example.com/",
+        mail_max_attempts=3,
+    )
+
+
+@pytest.fixture
+def sync_engine(settings):  # type: ignore[no-untyped-def]
+    engine = make_sync_engine(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+async def _send(mail_settings, engine, **kwargs) -> mail.SendReport:  # type: ignore[no-untyped-def]
+    return await asyncio.to_thread(mail.run, mail_settings, engine=engine, **kwargs)
+
+
+async def _outbox(db) -> list[OutboxEmail]:
+    async with db() as s:
+        return list(await s.scalars(select(OutboxEmail).order_by(OutboxEmail.id)))  # type: ignore[arg-type]
+
+
+def _body(message: Message) -> str:
+    return message.get_payload(decode=True).decode(message.get_content_charset())  # type: ignore[union-attr]
+
+
+async def test_an_answer_is_emailed_to_the_asker_in_their_language(db, smtp, mail_settings, sync_engine):
+    async with db.begin() as s:
+        asker = await make_user(s, email="asker@example.com", locale="ko")
+        english = await make_user(s, email="peer@example.com", locale="en", display_name="Peer")
+        thread = await make_thread(s, author=asker, title="동기화가 멈췄어요")
+        answer = await make_reply(
+            s, thread, author=english, body="**Restart** the [sync service](https://example.com/x).\n\n<b>x</b>"
+        )
+        nobody = await make_user(s)  # no address: told in the forum only
+        await make_reply(s, await make_thread(s, author=nobody), author=english)
+    report = await _send(mail_settings, sync_engine)
+    assert (report.sent, report.failed) == (1, 0)
+    [(rcpt, message)] = smtp[0].messages
+    assert rcpt == ["asker@example.com"]
+    assert message["Subject"] == "질문에 새 답변이 달렸습니다: 동기화가 멈췄어요"
+    assert message["Content-Language"] == "ko"
+    assert message["From"] == "Cloudnote Community <help@example.com>"
+    body = _body(message)
+    assert "Peer님이" in body and "> Restart the sync service." in body
+    assert "<p>" not in body and "**" not in body
+    assert f"https://forum.example.com/t/{thread.id}/" in body and f"#post-{answer.id}" in body
+    [row] = await _outbox(db)
+    assert row.status == "sent" and row.sent_at is not None and row.attempts == 1
+    assert len(await _notifications(db, nobody)) == 1
+
+
+async def test_an_english_watcher_who_opted_in_gets_an_english_email(client, db, smtp, mail_settings, sync_engine):
+    async with db.begin() as s:
+        asker = await make_user(s)
+        watcher = await make_user(s, email="watcher@example.com", locale="en")
+        thread = await make_thread(s, author=asker, title="Sync stopped working")
+        await make_reply(s, thread, author=watcher)
+    await client.login_as(watcher)
+    await client.submit("/me/email", {"email_own": "on", "email_watched": "on"})
+    async with db.begin() as s:
+        await make_reply(s, await s.get(Thread, thread.id))
+    await _send(mail_settings, sync_engine)
+    [(rcpt, message)] = smtp[0].messages
+    assert rcpt == ["watcher@example.com"]
+    assert message["Subject"] == "New reply in a thread you watch: Sync stopped working"
+    assert "Read it and reply: https://forum.example.com/t/" in _body(message)
+
+
+async def test_nothing_is_emailed_to_opted_out_users_or_watchers_by_default(
+    client, db, smtp, mail_settings, sync_engine
+):
+    async with db.begin() as s:
+        asker = await make_user(s, email="asker@example.com")
+        watcher = await make_user(s, email="watcher@example.com")
+        thread = await make_thread(s, author=asker)
+        await make_reply(s, thread, author=watcher)
+    await client.login_as(asker)
+    await client.submit("/me/email", {})
+    async with db.begin() as s:
+        await make_reply(s, await s.get(Thread, thread.id))
+    # The first answer's email to the asker was written before they opted out:
+    # it is dropped when sent, not delivered.
+    report = await _send(mail_settings, sync_engine)
+    assert smtp[0].messages == []
+    assert report.dropped == 1
+    assert len(await _notifications(db, watcher)) == 1  # still told in the forum
+    assert [r.status for r in await _outbox(db)] == ["dropped"]
+
+
+async def test_an_email_is_never_sent_twice(db, smtp, mail_settings, sync_engine):
+    async with db.begin() as s:
+        asker = await make_user(s, email="asker@example.com")
+        thread = await make_thread(s, author=asker)
+        await make_reply(s, thread)
+    await _send(mail_settings, sync_engine)
+    await _send(mail_settings, sync_engine, now=utcnow() + timedelta(days=1))
+    assert len(smtp[0].messages) == 1
+
+
+async def test_two_senders_never_claim_the_same_rows(db, mail_settings, sync_engine):
+    async with db.begin() as s:
+        asker = await make_user(s, email="asker@example.com")
+        thread = await make_thread(s, author=asker)
+        for _ in range(6):
+            await make_reply(s, thread)
+    now = utcnow() + timedelta(seconds=1)
+    lease = timedelta(minutes=10)
+    first = mail.claim(sync_engine, "a" * 32, now=now, limit=4, lease=lease)
+    second = mail.claim(sync_engine, "b" * 32, now=now, limit=4, lease=lease)
+    assert len(first) == 4 and len(second) == 2 and not set(first) & set(second)
+    assert mail.claim(sync_engine, "c" * 32, now=now, limit=4, lease=lease) == []
+    # A claim whose sender died is taken over once its lease ends.
+    assert len(mail.claim(sync_engine, "d" * 32, now=now + lease * 2, limit=10, lease=lease)) == 6
+
+
+async def test_a_temporary_failure_is_retried_with_backoff_then_recorded(db, smtp, mail_settings, sync_engine):
+    handler = smtp[0]
+    handler.reply = "451 4.3.0 Try again later"
+    async with db.begin() as s:
+        asker = await make_user(s, email="asker@example.com")
+        thread = await make_thread(s, author=asker)
+        await make_reply(s, thread)
+    now = utcnow() + timedelta(seconds=1)
+    assert (await _send(mail_settings, sync_engine, now=now)).retrying == 1
+    [row] = await _outbox(db)
+    assert (row.status, row.attempts) == ("pending", 1) and "451" in (row.last_error or "")
+    assert row.next_attempt_at >= now + timedelta(minutes=1)
+    assert (await _send(mail_settings, sync_engine, now=now)).retrying == 0  # not due yet
+    assert (await _send(mail_settings, sync_engine, now=now + timedelta(minutes=2))).retrying == 1
+    assert (await _send(mail_settings, sync_engine, now=now + timedelta(hours=1))).failed == 1
+    [row] = await _outbox(db)
+    assert (row.status, row.attempts) == ("failed", 3) and "Try again later" in (row.last_error or "")
+    handler.reply = "250 OK"
+    await _send(mail_settings, sync_engine, now=now + timedelta(days=1))
+    assert handler.messages == []
+
+
+async def test_a_permanent_failure_is_recorded_at_once(db, smtp, mail_settings, sync_engine):
+    smtp[0].reply = "550 5.1.1 No such mailbox"
+    async with db.begin() as s:
+        asker = await make_user(s, email="gone@example.com")
+        thread = await make_thread(s, author=asker)
+        await make_reply(s, thread)
+    assert (await _send(mail_settings, sync_engine)).failed == 1
+    [row] = await _outbox(db)
+    assert (row.status, row.attempts) == ("failed", 1) and "550" in (row.last_error or "")
+
+
+async def test_an_unreachable_server_is_a_temporary_failure(db, settings, sync_engine):
+    unreachable = settings.with_(smtp_url=f"smtp://127.0.0.1:{_free_port()}", smtp_from="help@example.com")
+    async with db.begin() as s:
+        asker = await make_user(s, email="asker@example.com")
+        thread = await make_thread(s, author=asker)
+        await make_reply(s, thread)
+    assert (await _send(unreachable, sync_engine)).retrying == 1
+    [row] = await _outbox(db)
+    assert row.status == "pending" and "ConnectionRefusedError" in (row.last_error or "")
+
+
+async def test_without_smtp_nothing_is_sent_and_the_forum_still_notifies(db, settings, sync_engine):
+    async with db.begin() as s:
+        asker = await make_user(s, email="asker@example.com")
+        thread = await make_thread(s, author=asker)
+        await make_reply(s, thread)
+    assert await _send(settings, sync_engine) == mail.SendReport()
+    assert [r.status for r in await _outbox(db)] == ["pending"]
+    assert len(await _notifications(db, asker)) == 1
+
+
+def test_smtp_settings_are_checked(settings):
+    from forum.config import ConfigError
+
+    config = mail.smtp_config(
+        settings.with_(smtp_url="smtp+starttls://me%40x.com:p%3Ass@mail.example.com", smtp_from="a@b.c")
+    )
+    assert config is not None
+    assert (config.host, config.port, config.security, config.username, config.password) == (
+        "mail.example.com",
+        587,
+        "starttls",
+        "me@x.com",
+        "p:ss",
+    )
+    assert "p:ss" not in repr(config) and "p%3Ass" not in repr(settings.with_(smtp_url="smtp://u:p%3Ass@h"))
+    with pytest.raises(ConfigError):
+        mail.smtp_config(settings.with_(smtp_url="http://mail.example.com", smtp_from="a@b.c"))
+    with pytest.raises(ConfigError):
+        mail.smtp_config(settings.with_(smtp_url="smtp://mail.example.com"))
