@@ -15,7 +15,9 @@ message goes again: at least once, never twice in the normal course).
 A temporary failure (a 4xx reply, a refused or dropped connection) is tried
 again after 1, 2, 4, ... minutes, up to ``mail_max_attempts`` attempts; a
 permanent one (5xx) fails at once. Either way the error is kept in
-``last_error``.
+``last_error``. A row is rendered when sent, with what is true then: a post
+hidden since, a recipient banned or opted out since, or a row older than
+``MAX_AGE`` is dropped instead.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from forum.urls import post_url, user_url
 log = logging.getLogger("forum.mail")
 
 EXCERPT_CHARS = 500
+# Older unsent rows (SMTP was off, or down for days) are dropped, not sent late.
+MAX_AGE = timedelta(days=2)
 BATCH = 50
 SMTP_TIMEOUT = 30.0
 SECURITY = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "ssl"}
@@ -309,7 +313,7 @@ def run(settings: Settings, *, engine: Engine, now: datetime | None = None, limi
             with Session(engine) as session:
                 row, notification, preference = _load(session, row_id)
                 attempts = row.attempts
-                if not _still_wanted(notification, preference):
+                if row.created_at < now - MAX_AGE or not _still_wanted(notification, preference):
                     message = None
                 else:
                     locale = notification.user.locale

@@ -508,3 +508,13 @@ def test_smtp_settings_are_checked(settings):
         mail.smtp_config(settings.with_(smtp_url="http://mail.example.com", smtp_from="a@b.c"))
     with pytest.raises(ConfigError):
         mail.smtp_config(settings.with_(smtp_url="smtp://mail.example.com"))
+
+
+async def test_mail_older_than_two_days_is_dropped_not_sent_late(db, smtp, mail_settings, sync_engine):
+    async with db.begin() as s:
+        asker = await make_user(s, email="asker@example.com")
+        thread = await make_thread(s, author=asker)
+        await make_reply(s, thread)
+    report = await _send(mail_settings, sync_engine, now=utcnow() + timedelta(days=3))
+    assert (report.sent, report.dropped) == (0, 1)
+    assert smtp[0].messages == []
