@@ -142,6 +142,49 @@ def test_similar_questions_blend_meaning_with_shared_words():
     assert index.query("환불 요청은 어떻게 하나요", 1)[0][0] == 3
 
 
+def test_a_query_blends_its_cosines_the_same_way_whatever_the_language_of_the_thread():
+    """A Korean thread's vector holds e5 at a larger share than an English one's: the
+    query is rescaled for each, so that a Korean query meets an English thread (and an
+    English query a Korean thread) with the mean of cosines it uses in its own language."""
+    texts = ["How do I get a refund?", "환불 받고 싶어요"]
+    stored = embed.encode(texts)
+    assert embed.stored_korean(stored).tolist() == [False, True]
+    assert not embed.stored_korean(np.zeros((1, embed.dim()), np.float32)).any()
+    use, e5 = slice(0, embed.USE_DIM), slice(embed.USE_DIM, embed.USE_DIM + embed.E5_DIM)
+
+    def cosines(a: int, b: int) -> tuple[float, float]:
+        ka, kb = embed.shares(korean=a == 1), embed.shares(korean=b == 1)
+        return (
+            float(stored[a, use] @ stored[b, use] / np.sqrt(ka[0] * kb[0])),
+            float(stored[a, e5] @ stored[b, e5] / np.sqrt(ka[1] * kb[1])),
+        )
+
+    queries = embed.encode(texts, query=True)
+    for_korean = embed.for_documents(queries, texts, korean_docs=True)
+    for_other = embed.for_documents(queries, texts, korean_docs=False)
+    # within a language nothing changes
+    assert np.allclose(for_other[0], queries[0]) and np.allclose(for_korean[1], queries[1])
+    cu, ce = cosines(0, 1)
+    s_use, s_e5, _ = embed.shares(korean=True)
+    assert np.isclose(for_other[1] @ stored[0], (s_use * cu + s_e5 * ce) / (s_use + s_e5), atol=1e-4)
+    assert np.isclose(for_korean[0] @ stored[1], (cu + ce) / 2, atol=1e-4)
+    # the index does the same, and keeps each row's language through bytes
+    docs = [(1, "How do I get a refund?\nI was charged twice."), (2, "환불 받고 싶어요\n결제를 취소했어요.")]
+    index = SimilarityIndex.build(docs, Analyzer(Synonyms.from_lines([])))
+    again = SimilarityIndex.from_bytes(bytes(index.to_bytes()), index.analyzer)
+    assert index._korean.tolist() == again._korean.tolist() == [0, 1]
+    qe = again._query_vectors(["돈을 돌려받고 싶어요"])[0]
+    index._matrices()
+    again._matrices()
+    Q = embed.encode(["돈을 돌려받고 싶어요"], query=True)
+    V = embed.encode([embed.text_of(*d.split("\n")) for _, d in docs])
+    expected = [
+        float(embed.for_documents(Q, ["돈을 돌려받고 싶어요"], korean_docs=k)[0] @ v)
+        for k, v in zip((False, True), V, strict=True)
+    ]
+    assert np.allclose(again._embed_scores(qe, korean_query=True), expected, atol=2e-3)
+
+
 def test_a_match_must_share_something_with_the_query():
     index = _index()
     assert index.query("zzzz qqqq", 5) == []

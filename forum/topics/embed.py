@@ -65,10 +65,12 @@ __all__ = [
     "enabled",
     "encode",
     "fingerprint",
+    "for_documents",
     "from_bytes",
     "is_korean",
     "search_weight",
     "shares",
+    "stored_korean",
     "text_of",
     "to_bytes",
 ]
@@ -309,15 +311,64 @@ def project(V: np.ndarray, P: np.ndarray | None) -> np.ndarray:
     return out
 
 
-def _query_scales(korean: bool) -> np.ndarray:
+def _query_scales(korean: bool, korean_docs: bool | None = None) -> np.ndarray:
     """Scales of a query's (USE, e5, MiniLM) parts: MiniLM left out, and the other two
     weighted so that the dot product with a stored vector (:func:`shares`) is the mean
-    of their cosines in the proportions they have among themselves."""
-    stored = np.asarray(shares(korean), dtype=np.float32)
-    own = stored.copy()
+    of their cosines in the proportions they have among themselves (the query's
+    language's proportions). ``korean_docs``: the language of the stored vectors it
+    is meant for (default: the query's own)."""
+    own = np.asarray(shares(korean), dtype=np.float32)
     own[2] = 0.0
     own /= own.sum()
+    stored = np.asarray(shares(korean if korean_docs is None else korean_docs), dtype=np.float32)
     return np.where(stored > 0, own / np.sqrt(np.where(stored > 0, stored, 1.0)), 0.0).astype(np.float32)
+
+
+def _part_slices() -> list[slice]:
+    """Where each encoder's part sits in a vector: (USE, e5, MiniLM), empty when missing."""
+    e5 = E5_DIM if e5_available() else 0
+    mini = MINI_DIM if mini_available() else 0
+    return [slice(0, USE_DIM), slice(USE_DIM, USE_DIM + e5), slice(USE_DIM + e5, USE_DIM + e5 + mini)]
+
+
+def for_documents(Q: np.ndarray, texts: Sequence[str], korean_docs: bool) -> np.ndarray:
+    """Query vectors (:func:`encode` with ``query=True``) rescaled for stored vectors of
+    the other language, part by part: a Korean thread's vector holds e5 at a larger
+    share than an English one's, so the same query vector would score a Korean
+    query against English threads too low, and an English one against Korean threads
+    too high (up to 1.2). With this a query blends its cosines in its own proportions
+    whatever the language of the thread it meets."""
+    out = np.array(Q, dtype=np.float32, copy=True)
+    parts = _part_slices()
+    for korean in (True, False):
+        if korean == korean_docs:
+            continue
+        rows = np.array([is_korean(t) for t in texts], dtype=bool) == korean
+        if not rows.any():
+            continue
+        same, other = _query_scales(korean), _query_scales(korean, korean_docs)
+        ratio = np.where(same > 0, other / np.where(same > 0, same, 1.0), 0.0)
+        for part, r in zip(parts, ratio, strict=True):
+            out[np.ix_(rows, np.arange(part.start, part.stop))] *= r
+    return out
+
+
+def stored_korean(V: np.ndarray) -> np.ndarray:
+    """Which stored vectors (rows of :func:`encode`'s output, float16 or float32) were
+    put together as a Korean text's: told by how their length is shared among the
+    encoders' parts (:func:`shares`). False for an empty text's zeros, and for every
+    row when the two languages' shares are the same."""
+    korean, other = np.asarray(shares(True)), np.asarray(shares(False))
+    out = np.zeros(len(V), dtype=bool)
+    if np.allclose(korean, other) or V.ndim != 2 or V.shape[1] != dim():
+        return out
+    parts = _part_slices()
+    for start in range(0, len(V), _BLOCK):
+        B = np.asarray(V[start : start + _BLOCK], dtype=np.float32)
+        sq = np.stack([np.einsum("ij,ij->i", B[:, p], B[:, p]) for p in parts], axis=1)
+        near_korean = np.abs(sq - korean).sum(axis=1) < np.abs(sq - other).sum(axis=1)
+        out[start : start + _BLOCK] = near_korean & (sq.sum(axis=1) > 0.5)
+    return out
 
 
 def encode(texts: Sequence[str], *, batch: int = 256, query: bool = False) -> np.ndarray:

@@ -552,6 +552,9 @@ class SimilarityIndex:
         self._alive: np.ndarray = np.zeros(0, dtype=bool)
         #: each row's topic (see :meth:`set_groups`), -1: none
         self._group: np.ndarray = np.zeros(0, dtype=np.int64)
+        #: each row's embedding was put together as a Korean text's (1) or another's (0);
+        #: -1: not known (an index stored before this was kept), read as the query's language
+        self._korean: np.ndarray = np.zeros(0, dtype=np.int8)
         self._grouped = False
         #: share of the sentence-embedding cosine in the score (0: lexical only)
         self.embed_weight = 0.0
@@ -631,6 +634,9 @@ class SimilarityIndex:
                 self._P = embed.basis(vectors)
             self._blocks_E.append(embed.project(vectors, self._P))
             self._E = None
+            korean = embed.stored_korean(vectors).astype(np.int8)
+        else:
+            korean = np.full(len(ids), -1, dtype=np.int8)
         base = len(self.ids)
         for off, i in enumerate(ids):
             i = int(i)
@@ -641,6 +647,7 @@ class SimilarityIndex:
         self.ids.extend(int(i) for i in ids)
         self._alive = np.concatenate([self._alive, np.ones(len(ids), dtype=bool)])
         self._group = np.concatenate([self._group, np.full(len(ids), -1, dtype=np.int64)])
+        self._korean = np.concatenate([self._korean, korean])
         self._blocks_X.append(X)
         if D is not None:
             self._blocks_D.append(D)
@@ -707,11 +714,28 @@ class SimilarityIndex:
         return self._X, self._D
 
     def _query_vectors(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Each query's embedding, twice: (queries, 2, dims), the first for the rows of
+        Korean texts, the second for the others (see :func:`forum.topics.embed.for_documents`)."""
         if not self.embed_weight:
             return None
         from . import embed
 
-        return embed.project(embed.encode(list(texts), query=True), self._P)
+        texts = list(texts)
+        Q = embed.encode(texts, query=True)
+        pair = [embed.project(embed.for_documents(Q, texts, korean_docs=k), self._P) for k in (True, False)]
+        return np.stack(pair, axis=1)
+
+    def _embed_scores(self, qe: np.ndarray, korean_query: bool) -> np.ndarray:
+        """Embedding cosine of every row with a query (``qe``: its pair of vectors)."""
+        E, rows = self._E, self._korean
+        assert E is not None
+        own = 0 if korean_query else 1
+        korean, other = bool((rows == 1).any()), bool((rows == 0).any())
+        if not (korean and other):  # one language (or not known): one product
+            return E @ qe[0 if korean else 1 if other else own]
+        both = E @ qe.T
+        pick = np.where(rows == 1, 0, np.where(rows == 0, 1, own))
+        return np.take_along_axis(both, pick[:, None], axis=1).ravel()
 
     # ------------------------------------------------------------ querying
     def query_vector(self, text: str):
@@ -727,7 +751,7 @@ class SimilarityIndex:
         with embed.one_blas_thread():
             q, qd = self.query_vector(text)
             qe = self._query_vectors([text])
-            return self._top(q, qd, limit, exclude, None if qe is None else qe[0], self._weight(text))
+            return self._top(q, qd, limit, exclude, None if qe is None else qe[0], self._weight(text), text)
 
     def query_many(self, texts: Sequence[str], limit: int = 5) -> list[list[tuple[int, float]]]:
         terms = self.analyzer.terms_many(list(texts))
@@ -745,6 +769,7 @@ class SimilarityIndex:
                     None,
                     None if QE is None else QE[i],
                     self._weight(t),
+                    t,
                 )
                 for i, t in enumerate(texts)
             ]
@@ -770,7 +795,7 @@ class SimilarityIndex:
         w = sp.csr_matrix((q.data, (np.zeros(q.nnz, np.int64), np.arange(q.nnz))), shape=(1, q.nnz))
         return np.asarray((w @ XT[q.indices]).toarray(), dtype=np.float32).ravel()
 
-    def _top(self, q, qd, limit, exclude, qe=None, w=0.0):
+    def _top(self, q, qd, limit, exclude, qe=None, w=0.0, text=""):
         _, D = self._matrices()
         s = self._scores(q)
         if self.model.lsa_weight and D is not None and qd is not None:
@@ -779,7 +804,9 @@ class SimilarityIndex:
             # Meaning alone finds a "nearest" text even for gibberish: a query must share
             # something (a word, a concept, two Hangul syllables) with the corpus at all,
             # and a match must share something with the query or mean much the same.
-            e = np.clip(self._E @ qe, 0.0, None)
+            from . import embed
+
+            e = np.clip(self._embed_scores(qe, embed.is_korean(text)), 0.0, None)
             s = np.where((s > 0) | (e >= MEANING_ALONE), (1.0 - w) * s + w * e, 0.0)
         s = np.where(self._alive, s, -1.0)
         s = self._boost_best_topic(s)
@@ -832,6 +859,7 @@ class SimilarityIndex:
             arrays["dense"] = live(D).astype(np.float16)
         if self.embed_weight and self._E is not None:
             arrays["embed"] = live(self._E).astype(np.float16)
+            arrays["embed_korean"] = live(self._korean)
             arrays["embed_weight"] = np.asarray([self.embed_weight], dtype=np.float64)
             if self._P is not None:
                 arrays["embed_basis"] = self._P
@@ -859,6 +887,9 @@ class SimilarityIndex:
         index._pos = {i: p for p, i in enumerate(index.ids)}
         index._alive = np.ones(len(ids), dtype=bool)
         index._group = np.full(len(ids), -1, dtype=np.int64)
+        index._korean = (
+            z["embed_korean"].astype(np.int8) if "embed_korean" in z.files else np.full(len(ids), -1, dtype=np.int8)
+        )
         index._blocks_X = [X]
         if "dense" in z.files:
             index._blocks_D = [z["dense"].astype(np.float32)]
