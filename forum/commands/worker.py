@@ -29,7 +29,9 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
         if args.once:
             await scheduler.run_once()
             if mail.smtp_config(settings) is not None:
-                await MailSender(settings).run_once()
+                once = MailSender(settings)
+                await once.run_once()
+                await once.stop()  # disposes its engine
             return
         sender = start_mail(settings.with_(mail_interval=settings.mail_interval or DEFAULT_MAIL_INTERVAL))
         try:
