@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from forum import mail
 from forum.clock import utcnow
 from forum.db import make_sync_engine
-from forum.models import Notification, OutboxEmail, Thread, ThreadWatch, User
+from forum.models import Notification, OutboxEmail, Post, Thread, ThreadWatch, User
 from forum.services import notifications, state, threads
 from tests.factories import make_reply, make_thread, make_user
 
@@ -175,6 +175,34 @@ async def test_hidden_posts_and_banned_users_are_not_notified(db, member, other_
         await state.ban_user(s, member)
         await make_reply(s, thread, author=other_member)
     assert await _all(db) == []
+
+
+async def test_a_reply_held_for_review_is_heard_of_when_a_moderator_lets_it_through(
+    client, other_client, db, member, other_member, moderator
+):
+    from moderation.models import Word
+    from moderation.spam import word_key
+
+    async with db.begin() as s:
+        s.add(Word(kind="watched", word="crypto*", word_key=word_key("crypto*")))
+        thread = await make_thread(s, author=member)
+    await client.login_as(other_member)
+    assert (await client.submit(f"/t/{thread.id}/reply", {"body": "Try the crypto wallet sync."})).status_code == 303
+    assert await _notifications(db, member) == []  # held: nobody sees it yet
+    async with db() as s:
+        held = await s.scalar(select(Post).where(Post.author_id == other_member.id))
+    await other_client.login_as(moderator)
+    assert (await other_client.submit(f"/mod/p/{held.id}/dismiss")).status_code == 303
+    [n] = await _notifications(db, member)
+    assert (n.kind, n.post_id, n.actor_id) == ("answer", held.id, other_member.id)
+    # hidden and restored again later: it was heard of already
+    assert (await other_client.submit(f"/mod/p/{held.id}/hide", {"reason": "spam"})).status_code == 303
+    async with db() as s:
+        assert not (await s.get(Post, held.id)).visible
+    assert (await other_client.submit(f"/mod/p/{held.id}/restore")).status_code == 303
+    async with db() as s:
+        assert (await s.get(Post, held.id)).visible
+    assert len(await _notifications(db, member)) == 1
 
 
 # ---------------------------------------------------------------- the page

@@ -159,6 +159,12 @@ async def notify_marked(session: AsyncSession, post: Post, *, kind: Notification
     return await _deliver(session, post, actor=by, recipients={post.author_id: kind})
 
 
+async def notified_about(session: AsyncSession, post: Post) -> bool:
+    """Whether anyone has been told of this post already."""
+    found = await session.scalar(select(Notification.id).where(Notification.post_id == post.id).limit(1))
+    return found is not None
+
+
 # ---------------------------------------------------------------- reading
 
 

@@ -22,7 +22,7 @@ from sqlmodel import col
 from forum import search
 from forum.clock import utcnow
 from forum.models import Category, Post, Thread, User
-from forum.services import accounts
+from forum.services import accounts, notifications
 
 HIDDEN_REASONS = ("flags", "review", "moderator")
 
@@ -124,6 +124,7 @@ async def restore_post(session: AsyncSession, post: Post) -> bool:
     if post.hidden_at is None and post.deleted_at is None and not thread_changed:
         return False
     was_visible = post.visible
+    held = not post.is_first and post.hidden_reason == "review"
     post.hidden_at = None
     post.hidden_reason = None
     post.deleted_at = None
@@ -132,6 +133,12 @@ async def restore_post(session: AsyncSession, post: Post) -> bool:
         thread.deleted_at = None
         session.add(thread)
     await _post_visibility_changed(session, post, was_visible)
+    if held and post.visible and not await notifications.notified_about(session, post):
+        # A reply held for review from the start reaches the asker and watchers now,
+        # as when it is posted (one edited back into review was told of then).
+        author = await session.get(User, post.author_id)
+        if author is not None:
+            await notifications.notify_reply(session, thread, post, author=author)
     return True
 
 
