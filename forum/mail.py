@@ -39,9 +39,17 @@ from forum.clock import utcnow
 from forum.config import ConfigError, Settings
 from forum.i18n import LOCALES, lazy, using_locale
 from forum.i18n import gettext as _
-from forum.models import Notification, NotificationKind, NotificationPreference, OutboxEmail, OutboxStatus, Post
+from forum.models import (
+    Article,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    OutboxEmail,
+    OutboxStatus,
+    Post,
+)
 from forum.search.snippets import plain_text
-from forum.urls import post_url, user_url
+from forum.urls import article_url, post_url, user_url
 
 log = logging.getLogger("forum.mail")
 
@@ -159,35 +167,51 @@ SUBJECTS = {
     NotificationKind.reply: lazy("New reply in a thread you watch: %(title)s"),
     NotificationKind.accepted: lazy("Your answer was accepted: %(title)s"),
     NotificationKind.official: lazy("Your answer was marked official: %(title)s"),
+    NotificationKind.article: lazy("Your question is answered in the knowledge base: %(title)s"),
 }
 HEADLINES = {
     NotificationKind.answer: lazy("%(name)s answered your question “%(title)s”:"),
     NotificationKind.reply: lazy("%(name)s replied in “%(title)s”:"),
     NotificationKind.accepted: lazy("%(name)s accepted your answer to “%(title)s”:"),
     NotificationKind.official: lazy("%(name)s marked your answer to “%(title)s” as the official answer:"),
+    NotificationKind.article: lazy("%(name)s answered your question “%(title)s” with a knowledge-base article:"),
 }
 
 
-def excerpt(post: Post, limit: int = EXCERPT_CHARS) -> str:
-    """The start of a post as plain text (from its Markdown, never its HTML)."""
+def excerpt(post: Post | Article, limit: int = EXCERPT_CHARS) -> str:
+    """The start of a post or article as plain text (from its Markdown, never its HTML)."""
     text = plain_text(post.body)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def compose(settings: Settings, sender: str, notification: Notification, address: str, locale: str) -> EmailMessage:
-    """The email about one notification, in the recipient's language."""
+def compose(
+    settings: Settings,
+    sender: str,
+    notification: Notification,
+    address: str,
+    locale: str,
+    article: Article | None = None,
+) -> EmailMessage:
+    """The email about one notification, in the recipient's language (``article``:
+    the one that answers the question, for that kind)."""
     kind = NotificationKind(notification.kind)
     thread, post = notification.thread, notification.post
     base = settings.base_url.rstrip("/")
     with using_locale(locale):
         name = notification.actor.display_name if notification.actor else _("Someone")
         subject = _(SUBJECTS[kind], title=thread.title)
-        quoted = "\n".join(f"> {line}" for line in excerpt(post).splitlines() or [""])
+        if article is not None:
+            shown = f"{article.title}\n\n{excerpt(article)}"
+            link = _("Read the article: %(url)s", url=base + article_url(article))
+        else:
+            shown = excerpt(post)
+            link = _("Read it and reply: %(url)s", url=base + post_url(thread, post))
+        quoted = "\n".join(f"> {line}".rstrip() for line in shown.splitlines() or [""])
         body = "\n\n".join(
             [
                 _(HEADLINES[kind], name=name, title=thread.title),
                 quoted,
-                _("Read it and reply: %(url)s", url=base + post_url(thread, post)),
+                link,
                 "-- \n"
                 + _(
                     "You get this email because of your notification settings. Change them here: %(url)s",
@@ -269,7 +293,9 @@ def _finish(engine: Engine, row_id: int, token: str, **values: object) -> None:
         )
 
 
-def _load(session: Session, row_id: int) -> tuple[OutboxEmail, Notification, NotificationPreference | None]:
+def _load(
+    session: Session, row_id: int
+) -> tuple[OutboxEmail, Notification, NotificationPreference | None, Article | None]:
     row = session.get(OutboxEmail, row_id)
     assert row is not None
     notification = session.scalars(
@@ -282,13 +308,20 @@ def _load(session: Session, row_id: int) -> tuple[OutboxEmail, Notification, Not
         )
         .where(Notification.id == row.notification_id)
     ).one()
-    return row, notification, session.get(NotificationPreference, notification.user_id)
+    article = None
+    if notification.kind == NotificationKind.article.value and notification.thread.article_id is not None:
+        article = session.get(Article, notification.thread.article_id)
+    return row, notification, session.get(NotificationPreference, notification.user_id), article
 
 
-def _still_wanted(notification: Notification, preference: NotificationPreference | None) -> bool:
+def _still_wanted(
+    notification: Notification, preference: NotificationPreference | None, article: Article | None
+) -> bool:
     from forum.services.notifications import wants_email
 
     user = notification.user
+    if notification.kind == NotificationKind.article.value and (article is None or not article.published):
+        return False  # unlinked or unpublished since
     return (
         notification.post.visible
         and notification.thread.visible
@@ -311,14 +344,16 @@ def run(settings: Settings, *, engine: Engine, now: datetime | None = None, limi
     try:
         for row_id in ids:
             with Session(engine) as session:
-                row, notification, preference = _load(session, row_id)
+                row, notification, preference, article = _load(session, row_id)
                 attempts = row.attempts
-                if row.created_at < now - MAX_AGE or not _still_wanted(notification, preference):
+                if row.created_at < now - MAX_AGE or not _still_wanted(notification, preference, article):
                     message = None
                 else:
                     locale = notification.user.locale
                     locale = locale if locale in LOCALES else settings.default_locale
-                    message = compose(settings, config.sender, notification, notification.user.email or "", locale)
+                    message = compose(
+                        settings, config.sender, notification, notification.user.email or "", locale, article
+                    )
             if message is None:
                 _finish(engine, row_id, token, status=OutboxStatus.dropped.value)
                 report.dropped += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from forum.models import Category, Post, Thread, User
+from forum.models import Article, Category, Post, Thread, User
 
 
 def thread_url(thread: Thread) -> str:
@@ -13,6 +13,10 @@ def thread_url(thread: Thread) -> str:
 
 def post_url(thread: Thread, post: Post) -> str:
     return f"{thread_url(thread)}#post-{post.id}"
+
+
+def article_url(article: Article) -> str:
+    return f"/kb/{article.id}/{quote(article.slug)}"
 
 
 def category_url(category: Category) -> str:

@@ -546,3 +546,54 @@ async def test_mail_older_than_two_days_is_dropped_not_sent_late(db, smtp, mail_
     report = await _send(mail_settings, sync_engine, now=utcnow() + timedelta(days=3))
     assert (report.sent, report.dropped) == (0, 1)
     assert smtp[0].messages == []
+
+
+async def test_an_unsolved_question_linked_to_an_article_tells_the_asker_by_email(
+    client, db, smtp, mail_settings, sync_engine, staff
+):
+    from forum.services import kb
+
+    async with db.begin() as s:
+        asker = await make_user(s, email="asker@example.com", locale="ko")
+        solved_asker = await make_user(s, email="solved@example.com")
+        thread = await make_thread(s, author=asker, title="환불은 어떻게 받나요?")
+        solved = await make_thread(s, author=solved_asker, title="How do I get a refund?")
+        answer = await make_reply(s, solved, author=asker)
+        await threads.accept(s, answer, user=solved_asker)
+        article = await kb.create_article(
+            s, author=staff, title="환불 받는 방법", body="설정 > 결제 > **환불**을 누르세요."
+        )
+        await kb.publish(s, article, user=staff)
+    await client.login_as(staff)
+    for t in (thread, solved):
+        assert (await client.submit(f"/t/{t.id}/article", {"article": str(article.id)})).status_code == 303
+    [n] = [n for n in await _notifications(db, asker) if n.kind == "article"]
+    assert (n.thread_id, n.actor_id) == (thread.id, staff.id)
+    # already solved: nothing new for its asker (who heard of the answer when it came)
+    assert [n.kind for n in await _notifications(db, solved_asker)] == ["answer"]
+    await _send(mail_settings, sync_engine)
+    about = [m for rcpt, m in smtp[0].messages if "지식 베이스" in m["Subject"] or "knowledge" in m["Subject"]]
+    [message] = about
+    assert message["To"] == "asker@example.com"
+    assert message["Subject"] == "내 질문의 답이 지식 베이스에 있습니다: 환불은 어떻게 받나요?"
+    body = _body(message)
+    assert "> 환불 받는 방법" in body and "> 설정 > 결제 > 환불을 누르세요." in body
+    assert f"https://forum.example.com/kb/{article.id}/" in body
+    await client.login_as(asker)
+    assert "내 질문에 지식 베이스 문서로 답했습니다" in (await client.get("/notifications")).text
+
+
+async def test_an_article_email_is_dropped_if_the_link_is_gone_before_it_is_sent(
+    client, db, smtp, mail_settings, sync_engine, staff
+):
+    from forum.services import kb
+
+    async with db.begin() as s:
+        asker = await make_user(s, email="asker@example.com")
+        thread = await make_thread(s, author=asker)
+        article = await kb.create_article(s, author=staff, title="Refunds", body="Settings > Billing.")
+        await kb.publish(s, article, user=staff)
+        await kb.link_thread(s, thread, article, user=staff)
+        await kb.unpublish(s, article, user=staff)
+    report = await _send(mail_settings, sync_engine)
+    assert (report.sent, report.dropped) == (0, 1) and smtp[0].messages == []

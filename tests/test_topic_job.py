@@ -13,6 +13,7 @@ from forum.clock import utcnow
 from forum.models import (
     Article,
     JobLease,
+    Notification,
     SuggestionState,
     Thread,
     TopicBlob,
@@ -281,6 +282,15 @@ async def test_publishing_a_drafted_suggestion_links_its_threads(db, settings, s
         assert (await s.get(TopicSuggestion, password)).state == "covered"
         linked = (await s.scalars(select(Thread).where(Thread.article_id == article_id))).all()
         assert {t.title for t in linked} == set(PASSWORD) and all(t.solved for t in linked)
+        # the askers of the questions still unsolved hear that the article answers them
+        told = (
+            await s.execute(
+                select(Notification.thread_id, Notification.user_id, Notification.actor_id).where(
+                    Notification.kind == "article"
+                )
+            )
+        ).all()
+        assert sorted(told) == sorted((t.id, t.author_id, staff.id) for t in linked)
     await run_job(settings, mode="full")
     state, _ = (await _suggestions(db))[password]
     assert state == "covered"

@@ -17,6 +17,7 @@ class NotificationKind(enum.StrEnum):
     reply = "reply"  # a new reply in a thread the recipient watches
     accepted = "accepted"  # the recipient's answer was accepted
     official = "official"  # the recipient's answer was marked official
+    article = "article"  # the recipient's unsolved question was answered by a knowledge-base article
 
 
 class Notification(SQLModel, table=True):

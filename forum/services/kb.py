@@ -29,12 +29,14 @@ from forum.models import (
     SuggestionState,
     SynonymLine,
     Thread,
+    ThreadKind,
     TopicEvent,
     TopicMember,
     TopicSuggestion,
     User,
 )
 from forum.pagination import Page
+from forum.services import notifications
 from forum.textutil import normalise, one_line, slugify
 
 TITLE_MIN = 4
@@ -246,7 +248,7 @@ async def publish(session: AsyncSession, article: Article, *, user: User) -> boo
         thread_ids = (
             await session.scalars(select(TopicMember.thread_id).where(TopicMember.suggestion_id == suggestion.id))
         ).all()
-        await link_threads(session, article, thread_ids, at=now)
+        await link_threads(session, article, thread_ids, at=now, by=user)
         suggestion.state = SuggestionState.covered.value
         suggestion.updated_at = now
         session.add(suggestion)
@@ -281,16 +283,36 @@ async def unpublish(session: AsyncSession, article: Article, *, user: User) -> b
 
 
 async def link_threads(
-    session: AsyncSession, article: Article, thread_ids: Sequence[int], *, at: datetime | None = None
+    session: AsyncSession,
+    article: Article,
+    thread_ids: Sequence[int],
+    *,
+    at: datetime | None = None,
+    by: User | None = None,
 ) -> int:
-    """Links threads not yet linked to any article; they count as solved from now."""
+    """Links threads not yet linked to any article; they count as solved from now.
+    ``by``: the staff member doing it; the askers of the questions that were still
+    unsolved hear that the article answers them."""
     if not thread_ids:
         return 0
     at = at or utcnow()
     done = 0
+    unsolved: list[int] = []
     ids = sorted(set(thread_ids))
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
+        if by is not None:
+            unsolved += (
+                await session.scalars(
+                    select(Thread.id).where(
+                        Thread.id.in_(chunk),  # type: ignore[union-attr]
+                        Thread.article_id.is_(None),  # type: ignore[union-attr]
+                        Thread.deleted_at.is_(None),  # type: ignore[union-attr]
+                        Thread.solved_at.is_(None),  # type: ignore[union-attr]
+                        Thread.kind == ThreadKind.question.value,
+                    )
+                )
+            ).all()
         result = await session.execute(
             update(Thread)
             .where(Thread.id.in_(chunk), Thread.article_id.is_(None), Thread.deleted_at.is_(None))  # type: ignore[union-attr]
@@ -298,6 +320,8 @@ async def link_threads(
             .execution_options(synchronize_session=False)
         )
         done += result.rowcount or 0  # type: ignore[attr-defined]
+    if by is not None and unsolved and article.published:
+        await notifications.notify_answered_by_article(session, unsolved, by=by)
     return done
 
 
@@ -308,11 +332,14 @@ async def link_thread(session: AsyncSession, thread: Thread, article: Article, *
         raise ValidationError({"article": _("Only a published article can answer a thread.")})
     if thread.article_id == article.id:
         return False
+    unsolved = thread.solved_at is None and thread.is_question
     thread.article_id = article.id
     if thread.solved_at is None:
         thread.solved_at = utcnow()
     session.add(thread)
     await session.flush()
+    if unsolved:
+        await notifications.notify_answered_by_article(session, [thread.id], by=user)  # type: ignore[list-item]
     return True
 
 

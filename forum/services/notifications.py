@@ -33,7 +33,9 @@ from forum.models import (
 )
 from forum.pagination import Page
 
-OWN_KINDS = frozenset({NotificationKind.answer, NotificationKind.accepted, NotificationKind.official})
+OWN_KINDS = frozenset(
+    {NotificationKind.answer, NotificationKind.accepted, NotificationKind.official, NotificationKind.article}
+)
 
 
 # ---------------------------------------------------------------- watching
@@ -101,29 +103,37 @@ def wants_email(kind: NotificationKind, preference: NotificationPreference | Non
 async def _deliver(
     session: AsyncSession, post: Post, *, actor: User, recipients: dict[int, NotificationKind]
 ) -> list[Notification]:
-    """One notification (and an outbox row if they want email) per recipient
-    who may still hear from the forum."""
+    """One notification about ``post`` per recipient who may still hear from the forum."""
     recipients.pop(actor.id, None)
     if not recipients or not post.visible:
         return []
-    users = {
-        u.id: u
-        for u in await session.scalars(
-            select(User).where(User.id.in_(list(recipients)), User.banned_at.is_(None))  # type: ignore[union-attr,attr-defined]
+    return await _write(
+        session, [(user_id, kind, post.thread_id, post.id) for user_id, kind in recipients.items()], actor=actor
+    )
+
+
+async def _write(
+    session: AsyncSession, entries: list[tuple[int, NotificationKind, int, int]], *, actor: User
+) -> list[Notification]:
+    """The notifications (user, kind, thread, post) of users who are not banned, and
+    an outbox row for each whose owner wants it by email."""
+    entries = [e for e in entries if e[0] != actor.id]
+    users: dict[int, User] = {}
+    ids = sorted({e[0] for e in entries})
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        found = await session.scalars(
+            select(User).where(User.id.in_(chunk), User.banned_at.is_(None))  # type: ignore[union-attr,attr-defined]
         )
-    }
+        users.update((u.id, u) for u in found)
     preferences = await _preferences(session, users)
     now = utcnow()
     created: list[Notification] = []
-    for user_id in sorted(users):
-        kind = recipients[user_id]
+    for user_id, kind, thread_id, post_id in sorted(entries, key=lambda e: (e[0], e[2])):
+        if user_id not in users:
+            continue
         notification = Notification(
-            user_id=user_id,
-            kind=kind.value,
-            thread_id=post.thread_id,
-            post_id=post.id,
-            actor_id=actor.id,
-            created_at=now,
+            user_id=user_id, kind=kind.value, thread_id=thread_id, post_id=post_id, actor_id=actor.id, created_at=now
         )
         session.add(notification)
         created.append(notification)
@@ -163,6 +173,23 @@ async def notified_about(session: AsyncSession, post: Post) -> bool:
     """Whether anyone has been told of this post already."""
     found = await session.scalar(select(Notification.id).where(Notification.post_id == post.id).limit(1))
     return found is not None
+
+
+async def notify_answered_by_article(
+    session: AsyncSession, thread_ids: Iterable[int], *, by: User
+) -> list[Notification]:
+    """Unsolved questions just linked to a published knowledge-base article: each
+    asker hears that the answer is there (about their opening post)."""
+    ids = sorted(set(thread_ids))
+    entries: list[tuple[int, NotificationKind, int, int]] = []
+    for start in range(0, len(ids), 900):
+        rows = await session.execute(
+            select(Thread.author_id, Thread.id, Post.id)
+            .join(Post, (Post.thread_id == Thread.id) & Post.is_first.is_(True))  # type: ignore[attr-defined]
+            .where(Thread.id.in_(ids[start : start + 900]), Thread.hidden_at.is_(None), Thread.deleted_at.is_(None))  # type: ignore[union-attr,attr-defined]
+        )
+        entries += [(author_id, NotificationKind.article, thread_id, post_id) for author_id, thread_id, post_id in rows]
+    return await _write(session, entries, actor=by) if entries else []
 
 
 # ---------------------------------------------------------------- reading

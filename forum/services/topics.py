@@ -329,7 +329,7 @@ async def mark_covered(
         ids = (
             await session.scalars(select(TopicMember.thread_id).where(TopicMember.suggestion_id == suggestion.id))
         ).all()
-        linked = await kb.link_threads(session, article, ids, at=now)
+        linked = await kb.link_threads(session, article, ids, at=now, by=user)
     session.add(
         _event(
             suggestion,
