@@ -30,24 +30,26 @@ log = logging.getLogger("forum.jobs")
 FIRST_RUN_DELAY = 120.0
 
 
-class Scheduler:
-    def __init__(self, settings: Settings, *, interval: float | None = None) -> None:
+class _InThread:
+    """A periodic job that runs in a worker thread with its own synchronous engine."""
+
+    def __init__(self, settings: Settings, interval: float) -> None:
         self.settings = settings
-        self.interval = float(settings.topics_interval if interval is None else interval)
+        self.interval = float(interval)
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self._running = False
         self._engine: Any = None
         self._current: asyncio.Future[Any] | None = None
 
-    @property
-    def running(self) -> bool:
-        return self._running
+    async def _in_thread(self, run: Any) -> Any:
+        """``run(settings, engine=...)`` in a worker thread; a cancelled caller leaves
+        it to finish (``stop`` waits for it)."""
+        from forum.db import make_sync_engine
 
-    def start(self) -> None:
-        if self._task is None:
-            delay = min(self.interval, FIRST_RUN_DELAY) if self.interval > 0 else None
-            self._task = asyncio.get_running_loop().create_task(self.run_forever(first_delay=delay))
+        if self._engine is None:
+            self._engine = make_sync_engine(self.settings.database_url)
+        self._current = asyncio.ensure_future(asyncio.to_thread(run, self.settings, engine=self._engine))
+        return await asyncio.shield(self._current)
 
     async def stop(self, *, wait: float = 30.0) -> None:
         """Stops the schedule. A run in progress (a thread) cannot be
@@ -63,6 +65,21 @@ class Scheduler:
         if self._engine is not None and (self._current is None or self._current.done()):
             self._engine.dispose()
             self._engine = None
+
+
+class Scheduler(_InThread):
+    def __init__(self, settings: Settings, *, interval: float | None = None) -> None:
+        super().__init__(settings, settings.topics_interval if interval is None else interval)
+        self._running = False
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def start(self) -> None:
+        if self._task is None:
+            delay = min(self.interval, FIRST_RUN_DELAY) if self.interval > 0 else None
+            self._task = asyncio.get_running_loop().create_task(self.run_forever(first_delay=delay))
 
     def trigger(self) -> None:
         """Run as soon as possible (the job is skipped if another process runs it)."""
@@ -83,15 +100,11 @@ class Scheduler:
             delay = self.interval if self.interval > 0 else None
 
     async def run_once(self) -> Any:
-        from forum.db import make_sync_engine
         from forum.topics import job
 
-        if self._engine is None:
-            self._engine = make_sync_engine(self.settings.database_url)
         self._running = True
         try:
-            self._current = asyncio.ensure_future(asyncio.to_thread(job.run, self.settings, engine=self._engine))
-            report = await asyncio.shield(self._current)
+            report = await self._in_thread(job.run)
         except Exception:
             log.exception("the repeated-topic job failed")
             return None
@@ -112,16 +125,11 @@ class Scheduler:
         return report
 
 
-class MailSender:
+class MailSender(_InThread):
     """Sends the email outbox every ``interval`` seconds and when woken."""
 
     def __init__(self, settings: Settings, *, interval: float | None = None) -> None:
-        self.settings = settings
-        self.interval = float(settings.mail_interval if interval is None else interval)
-        self._task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._engine: Any = None
-        self._current: asyncio.Future[Any] | None = None
+        super().__init__(settings, settings.mail_interval if interval is None else interval)
 
     def start(self) -> None:
         if self._task is None:
@@ -139,13 +147,9 @@ class MailSender:
 
     async def run_once(self) -> Any:
         from forum import mail
-        from forum.db import make_sync_engine
 
-        if self._engine is None:
-            self._engine = make_sync_engine(self.settings.database_url)
         try:
-            self._current = asyncio.ensure_future(asyncio.to_thread(mail.run, self.settings, engine=self._engine))
-            report = await asyncio.shield(self._current)
+            report = await self._in_thread(mail.run)
         except Exception:
             log.exception("sending the email outbox failed")
             return None
@@ -158,19 +162,6 @@ class MailSender:
                 report.dropped,
             )
         return report
-
-    async def stop(self, *, wait: float = 30.0) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._current is not None and not self._current.done():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(self._current), timeout=wait)
-        if self._engine is not None and (self._current is None or self._current.done()):
-            self._engine.dispose()
-            self._engine = None
 
 
 def start_mail(settings: Settings) -> MailSender | None:

@@ -597,3 +597,30 @@ async def test_an_article_email_is_dropped_if_the_link_is_gone_before_it_is_sent
         await kb.unpublish(s, article, user=staff)
     report = await _send(mail_settings, sync_engine)
     assert (report.sent, report.dropped) == (0, 1) and smtp[0].messages == []
+
+
+async def test_the_web_process_sends_an_answers_email_right_after_the_reply(
+    db, smtp, mail_settings, sync_engine, member
+):
+    """The in-process sender is woken once the reply's transaction has committed: the
+    email goes out at once, not at the next scheduled send (an hour away here)."""
+    from forum import jobs
+    from tests.moderation_helpers import app_with, client_for
+
+    async with db.begin() as s:
+        asker = await make_user(s, email="asker@example.com")
+        thread = await make_thread(s, author=asker)
+    async with app_with(mail_settings, mail_interval=3600, topics_interval=0) as app:
+        jobs.start(app)
+        try:
+            async with client_for(app) as client:
+                await client.login_as(member)
+                assert (await client.submit(f"/t/{thread.id}/reply", {"body": "Restart it."})).status_code == 303
+            for _ in range(100):
+                if smtp[0].messages:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await jobs.stop(app)
+    [(rcpt, message)] = smtp[0].messages
+    assert rcpt == ["asker@example.com"] and thread.title in message["Subject"]
