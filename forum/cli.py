@@ -92,6 +92,7 @@ def cmd_users_create(settings: Settings, args: argparse.Namespace) -> None:
             email=args.email or "",
             display_name=args.display_name or "",
             role=Role(args.role),
+            email_confirmed=bool(args.email),  # an administrator vouches for it
         )
 
     run_in_session(settings, work)

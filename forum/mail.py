@@ -47,6 +47,7 @@ from forum.models import (
     OutboxEmail,
     OutboxStatus,
     Post,
+    User,
 )
 from forum.search.snippets import plain_text
 from forum.urls import article_url, post_url, user_url
@@ -231,6 +232,46 @@ def compose(
     return message
 
 
+def compose_confirmation(
+    settings: Settings, sender: str, user: User, address: str, link: str, locale: str
+) -> EmailMessage:
+    """The email that asks the owner of ``address`` to confirm it is theirs."""
+    base = settings.base_url.rstrip("/")
+    with using_locale(locale):
+        subject = _("Confirm your email address")
+        body = "\n\n".join(
+            [
+                _(
+                    "%(name)s (%(username)s) asked to use this address for email from the forum.",
+                    name=user.display_name,
+                    username=user.username,
+                ),
+                _("To confirm it is yours, open this link within three days: %(url)s", url=base + link),
+                _("If you did not ask for this, ignore this email: nothing changes."),
+            ]
+        )
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = address
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=urlsplit(base).hostname or "localhost")
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(body + "\n")
+    message["Content-Language"] = locale
+    return message
+
+
+def send_now(config: SmtpConfig, message: EmailMessage) -> None:
+    """Sends one message at once (a confirmation link: the person is waiting for it,
+    and only they can ask again). Raises :class:`SendError`."""
+    connection = Connection(config)
+    try:
+        connection.send(message)
+    finally:
+        connection.close()
+
+
 # ---------------------------------------------------------------- the job
 
 
@@ -327,6 +368,7 @@ def _still_wanted(
         and notification.thread.visible
         and user.banned_at is None
         and bool(user.email)
+        and user.email_confirmed_at is not None
         and wants_email(NotificationKind(notification.kind), preference)
     )
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from forum.clock import utcnow
 from forum.models import Category, Post, Role, Thread, ThreadKind, User
 from forum.security import hash_password
 from forum.services import threads
@@ -30,7 +31,9 @@ async def make_user(
     display_name: str | None = None,
     email: str | None = None,
     locale: str | None = None,
+    email_confirmed: bool = True,
 ) -> User:
+    """A user; an ``email`` given counts as confirmed unless ``email_confirmed=False``."""
     username = username or f"user{_n()}"
     user = User(
         username=username,
@@ -38,6 +41,7 @@ async def make_user(
         display_name=display_name or username.title(),
         email=email,
         email_key=email.casefold() if email else None,
+        email_confirmed_at=utcnow() if email and email_confirmed else None,
         password_hash=_HASH,
         role=role.value,
         locale=locale,

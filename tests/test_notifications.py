@@ -624,3 +624,95 @@ async def test_the_web_process_sends_an_answers_email_right_after_the_reply(
             await jobs.stop(app)
     [(rcpt, message)] = smtp[0].messages
     assert rcpt == ["asker@example.com"] and thread.title in message["Subject"]
+
+
+# ---------------------------------------------------------------- confirming an address
+
+
+async def test_no_email_goes_to_an_address_not_confirmed(db, smtp, mail_settings, sync_engine):
+    async with db.begin() as s:
+        asker = await make_user(s, email="typo@example.com", email_confirmed=False)
+        thread = await make_thread(s, author=asker)
+        await make_reply(s, thread)
+    assert [n.kind for n in await _notifications(db, asker)] == ["answer"]  # told in the forum
+    assert await _outbox(db) == []
+    assert (await _send(mail_settings, sync_engine)).sent == 0 and smtp[0].messages == []
+
+
+def _link(message: Message) -> str:
+    body = _body(message)
+    return body[body.index("/me/email-address/confirm?token=") :].split()[0]
+
+
+async def test_a_new_address_is_used_only_once_its_owner_opens_the_link(db, smtp, mail_settings, member, other_member):
+    from tests.moderation_helpers import app_with, client_for
+
+    async with app_with(mail_settings) as app, client_for(app) as client, client_for(app, "127.0.0.2") as other:
+        await client.login_as(member)
+        r = await client.submit("/me/email-address", {"email": "me@example.com"})
+        assert r.status_code == 303 and r.headers["location"] == f"/u/{member.username}?email_sent=1#email-choices"
+        assert "We sent a confirmation link" in (await client.get(r.headers["location"])).text
+        [(rcpt, message)] = smtp[0].messages
+        assert rcpt == ["me@example.com"] and message["Subject"] == "Confirm your email address"
+        link = _link(message)
+        assert "https://forum.example.com/me/email-address/confirm?token=" in _body(message)
+        async with db() as s:
+            assert (await s.get(User, member.id)).email is None  # nothing changes before the link
+        page = await client.get(link)
+        assert page.status_code == 200 and "me@example.com" in page.text
+        async with db() as s:
+            assert (await s.get(User, member.id)).email is None  # nor on opening it (GET)
+        token = link.split("token=", 1)[1]
+        # someone else's link, or a broken one, changes nothing
+        await other.login_as(other_member)
+        assert (await other.get(link)).status_code == 422
+        assert (await other.submit("/me/email-address/confirm", {"token": token})).status_code == 422
+        assert (await client.submit("/me/email-address/confirm", {"token": token[:-2] + "xx"})).status_code == 422
+        r = await client.submit("/me/email-address/confirm", {"token": token})
+        assert r.status_code == 303
+        async with db() as s:
+            fresh = await s.get(User, member.id)
+            assert fresh.email == "me@example.com" and fresh.email_confirmed_at is not None
+        assert "Email goes to me@example.com" in (await client.get(f"/u/{member.username}")).text
+        # the address is now taken: another account cannot ask for it
+        r = await other.submit("/me/email-address", {"email": "ME@example.com"})
+        assert r.status_code == 422 and "already exists" in r.text
+        assert (await other.submit("/me/email-address", {"email": "not an address"})).status_code == 422
+        assert len(smtp[0].messages) == 1
+
+
+async def test_a_link_expires_and_a_failed_send_says_so(db, smtp, mail_settings, member):
+    from forum.errors import ValidationError
+    from forum.services import accounts
+    from tests.moderation_helpers import app_with, client_for
+
+    token = accounts.email_token(mail_settings.secret_key, member, "me@example.com")
+    assert accounts.read_email_token(mail_settings.secret_key, token, member) == "me@example.com"
+    with pytest.raises(ValidationError, match="expired"):
+        accounts.read_email_token(mail_settings.secret_key, token, member, max_age=-1)
+    smtp[0].reply = "451 Try again later"
+    async with app_with(mail_settings) as app, client_for(app) as client:
+        await client.login_as(member)
+        r = await client.submit("/me/email-address", {"email": "me@example.com"})
+        assert r.status_code == 503 and "could not be sent" in r.text and 'value="me@example.com"' in r.text
+
+
+async def test_without_smtp_an_address_cannot_be_confirmed(client, member):
+    await client.login_as(member)
+    r = await client.submit("/me/email-address", {"email": "me@example.com"})
+    assert r.status_code == 409 and "does not send email" in r.text
+
+
+async def test_signing_up_with_an_address_sends_its_confirmation_link(db, smtp, mail_settings):
+    from tests.moderation_helpers import app_with, client_for
+
+    async with app_with(mail_settings) as app, client_for(app) as client:
+        r = await client.submit(
+            "/signup", {"username": "newbie", "email": "newbie@example.com", "password": "a long password"}
+        )
+        assert r.status_code == 303
+    [(rcpt, message)] = smtp[0].messages
+    assert rcpt == ["newbie@example.com"] and "/me/email-address/confirm?token=" in _body(message)
+    async with db() as s:
+        user = await s.scalar(select(User).where(User.username == "newbie"))
+        assert user.email == "newbie@example.com" and user.email_confirmed_at is None

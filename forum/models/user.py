@@ -32,6 +32,9 @@ class User(SQLModel, table=True):
     display_name: str = Field(max_length=50)
     email: str | None = Field(default=None, max_length=254)
     email_key: str | None = Field(default=None, max_length=254, unique=True)
+    # When the owner proved the address is theirs (a link sent to it): notification
+    # emails go to confirmed addresses only.
+    email_confirmed_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
     password_hash: str = Field(max_length=255)
     role: str = Field(default=Role.member.value, sa_column=Column(String(16), nullable=False))
     locale: str | None = Field(default=None, max_length=8)

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from forum import ratelimit
-from forum.errors import NotAllowed, ValidationError
+from forum import mail, ratelimit
+from forum.errors import Conflict, NotAllowed, ValidationError
 from forum.i18n import LOCALES
 from forum.i18n import gettext as _
 from forum.middleware import LOCALE_COOKIE, SESSION_COOKIE, cookie_header, session_signer
+from forum.models import User
 from forum.services import accounts
 from forum.services import notifications as notification_service
 from forum.services import threads as thread_service
+from forum.urls import user_url
 from forum.web import (
     current_user,
     field,
@@ -22,10 +27,13 @@ from forum.web import (
     reading,
     redirect,
     render,
+    require_user,
     safe_next,
     settings_of,
     writing,
 )
+
+log = logging.getLogger("forum.accounts")
 
 
 def _login_response(request: Request, token: str, target: str) -> Response:
@@ -60,6 +68,11 @@ async def signup(request: Request) -> Response:
                 locale=request.state.locale,
             )
             token = await accounts.start_session(session, user, max_age=settings_of(request).session_max_age)
+        if user.email and mail.smtp_config(settings_of(request)) is not None:
+            try:  # the account exists either way; the link can be asked for again from the profile
+                await _send_confirmation(request, user, user.email)
+            except mail.SendError as exc:
+                log.warning("confirmation email to new user %s not sent: %s", user.id, exc)
     except ValidationError as exc:
         return render(
             request,
@@ -128,17 +141,93 @@ async def logout(request: Request) -> Response:
 
 
 async def profile(request: Request) -> Response:
+    return await _profile_page(request, request.path_params["username"])
+
+
+async def _profile_page(request: Request, username: str, status_code: int = 200, **extra: object) -> Response:
     async with reading(request) as session:
-        user = await accounts.get_user_by_username_or_404(session, request.path_params["username"])
+        user = await accounts.get_user_by_username_or_404(session, username)
         data = await thread_service.load_profile(session, user)
         viewer = current_user(request)
-        # Only the owner sees (and may change) their email choices.
+        # Only the owner sees (and may change) their email address and choices.
         choices = (
             await notification_service.email_choices(session, user)
             if viewer is not None and viewer.id == user.id
             else None
         )
-    return render(request, "accounts/profile.html", profile=data, email_choices=choices)
+    extra.setdefault("email_error", None)
+    extra.setdefault("email_value", None)
+    notice = {
+        "email_sent": request.query_params.get("email_sent"),
+        "email_confirmed": "email_confirmed" in request.query_params,
+    }
+    return render(
+        request,
+        "accounts/profile.html",
+        status_code=status_code,
+        profile=data,
+        email_choices=choices,
+        email_notice=notice,
+        **extra,
+    )
+
+
+async def _send_confirmation(request: Request, user: User, address: str) -> None:
+    """Mails ``address`` a link that confirms it for ``user``. Raises ``Conflict`` when
+    this forum sends no email, ``mail.SendError`` when the server refused or failed."""
+    settings = settings_of(request)
+    config = mail.smtp_config(settings)
+    if config is None:
+        raise Conflict(_("This forum does not send email, so an address cannot be confirmed."))
+    token = accounts.email_token(settings.secret_key, user, address)
+    message = mail.compose_confirmation(
+        settings, config.sender, user, address, f"/me/email-address/confirm?token={token}", request.state.locale
+    )
+    await asyncio.to_thread(mail.send_now, config, message)
+
+
+async def change_email(request: Request) -> Response:
+    """Sends a confirmation link to a new address; it becomes the account's when the
+    link is opened (nothing changes before)."""
+    user = require_user(request)
+    form = await read_form(request)
+    await ratelimit.hit_or_429(request, "signup", f"email:{user.id}")
+    wanted = field(form, "email")
+    try:
+        async with reading(request) as session:
+            address = await accounts.check_new_email(session, user, wanted)
+        await _send_confirmation(request, user, address)
+    except ValidationError as exc:
+        return await _profile_page(request, user.username, 422, email_error=exc.errors.get("email"), email_value=wanted)
+    except mail.SendError as exc:
+        log.warning("confirmation email to user %s not sent: %s", user.id, exc)
+        return await _profile_page(
+            request,
+            user.username,
+            503,
+            email_error=_("The email could not be sent just now. Try again in a few minutes."),
+            email_value=wanted,
+        )
+    return redirect(f"{user_url(user)}?email_sent=1#email-choices")
+
+
+async def confirm_email_form(request: Request) -> Response:
+    """The link in the email: shows what would change; the button confirms (POST)."""
+    user = require_user(request)
+    token = request.query_params.get("token", "")
+    address = accounts.read_email_token(settings_of(request).secret_key, token, user)
+    return render(request, "accounts/confirm_email.html", address=address, token=token)
+
+
+async def confirm_email(request: Request) -> Response:
+    user = require_user(request)
+    form = await read_form(request)
+    address = accounts.read_email_token(settings_of(request).secret_key, field(form, "token"), user)
+    async with writing(request) as session:
+        fresh = await session.get(User, user.id)
+        assert fresh is not None
+        await accounts.confirm_email(session, fresh, address)
+    return redirect(f"{user_url(user)}?email_confirmed=1#email-choices")
 
 
 async def set_language(request: Request) -> Response:
@@ -165,5 +254,8 @@ routes = [
     Route("/login", login, methods=["POST"], name="accounts:login-post"),
     Route("/logout", logout, methods=["POST"], name="accounts:logout"),
     Route("/u/{username}", profile, name="accounts:profile"),
+    Route("/me/email-address", change_email, methods=["POST"], name="accounts:email-address"),
+    Route("/me/email-address/confirm", confirm_email_form, methods=["GET"], name="accounts:email-confirm-form"),
+    Route("/me/email-address/confirm", confirm_email, methods=["POST"], name="accounts:email-confirm"),
     Route("/language", set_language, methods=["POST"], name="accounts:language"),
 ]

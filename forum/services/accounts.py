@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -53,7 +55,11 @@ async def do_signup(
     display_name: str = "",
     locale: str | None = None,
     role: Role = Role.member,
+    email_confirmed: bool = False,
 ) -> User:
+    """A new account. Its email address counts as confirmed only when the person
+    creating it vouches for it (``email_confirmed``: an administrator on the
+    command line); otherwise its owner confirms it by a link (:func:`email_token`)."""
     username = one_line(username)
     email = one_line(email)
     display_name = one_line(display_name) or username
@@ -72,6 +78,7 @@ async def do_signup(
         display_name=display_name,
         email=email or None,
         email_key=email.casefold() or None,
+        email_confirmed_at=utcnow() if email and email_confirmed else None,
         password_hash=hash_password(password),
         role=role.value,
         locale=locale if locale in LOCALES else None,
@@ -158,3 +165,56 @@ async def set_locale(session: AsyncSession, user_id: int, locale: str) -> None:
         user.locale = locale
         session.add(user)
         await session.flush()
+
+
+# ---------------------------------------------------------------- email addresses
+
+#: a confirmation link works this long
+EMAIL_TOKEN_MAX_AGE = 3 * 24 * 3600
+_EMAIL_SALT = "forum.email-confirm"
+
+
+def email_token(secret_key: str, user: User, address: str) -> str:
+    """A signed, dated token saying ``user`` asked to use ``address``: sent to the
+    address as a link; nothing is stored until it comes back."""
+    return URLSafeTimedSerializer(secret_key, salt=_EMAIL_SALT).dumps({"u": user.id, "e": address})
+
+
+def read_email_token(secret_key: str, token: str, user: User, *, max_age: int = EMAIL_TOKEN_MAX_AGE) -> str:
+    """The address ``user`` asked to confirm with ``token``; a clear error when the
+    link is broken, expired or someone else's."""
+    try:
+        data = URLSafeTimedSerializer(secret_key, salt=_EMAIL_SALT).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise ValidationError({"token": _("This confirmation link has expired. Ask for a new one.")}) from None
+    except BadSignature:
+        raise ValidationError({"token": _("This confirmation link is not valid.")}) from None
+    if not isinstance(data, dict) or data.get("u") != user.id or not isinstance(data.get("e"), str):
+        raise ValidationError({"token": _("This confirmation link is for another account.")})
+    return data["e"]
+
+
+async def check_new_email(session: AsyncSession, user: User, address: str) -> str:
+    """``address`` cleaned up, if it may become ``user``'s email address."""
+    address = one_line(address)
+    if not address or len(address) > 254 or not EMAIL_RE.match(address):
+        raise ValidationError({"email": _("Enter a valid email address.")})
+    taken = await session.scalar(select(User.id).where(User.email_key == address.casefold(), User.id != user.id))
+    if taken is not None:
+        raise ValidationError({"email": _("An account with that email address already exists.")})
+    return address
+
+
+async def confirm_email(session: AsyncSession, user: User, address: str) -> bool:
+    """Makes ``address`` (which its owner just proved they read) ``user``'s confirmed
+    email address; says whether anything changed."""
+    address = await check_new_email(session, user, address)
+    if user.email == address and user.email_confirmed_at is not None:
+        return False
+    try:
+        async with session.begin_nested():  # another account may take it at the same moment
+            user.email, user.email_key, user.email_confirmed_at = address, address.casefold(), utcnow()
+            session.add(user)
+    except IntegrityError:
+        raise ValidationError({"email": _("An account with that email address already exists.")}) from None
+    return True

@@ -140,7 +140,11 @@ async def _write(
     await session.flush()
     for notification in created:
         user = users[notification.user_id]
-        if user.email and wants_email(NotificationKind(notification.kind), preferences.get(user.id)):
+        if (
+            user.email
+            and user.email_confirmed_at is not None
+            and wants_email(NotificationKind(notification.kind), preferences.get(user.id))
+        ):
             session.add(OutboxEmail(notification_id=notification.id, created_at=now, next_attempt_at=now))
     await session.flush()
     return created
