@@ -185,6 +185,31 @@ def test_a_query_blends_its_cosines_the_same_way_whatever_the_language_of_the_th
     assert np.allclose(again._embed_scores(qe, korean_query=True), expected, atol=2e-3)
 
 
+def test_only_the_best_rows_of_the_other_language_are_scored_again(monkeypatch):
+    """One pass with the query's own vector, then its vector for the other language on
+    that language's best rows: those are exact, the same language's rows always."""
+    from forum.topics import similarity
+
+    rng = np.random.default_rng(3)
+    index = SimilarityIndex(None)  # type: ignore[arg-type]
+    index._E = rng.standard_normal((1000, 16)).astype(np.float32)
+    index._korean = np.where(rng.random(1000) < 0.5, 1, 0).astype(np.int8)
+    index._korean[:10] = -1  # not known: read as the query's language
+    qe = rng.standard_normal((2, 16)).astype(np.float32)
+    exact = np.where(index._korean == 0, index._E @ qe[1], index._E @ qe[0])
+    monkeypatch.setattr(similarity, "CROSS_RESCORE", 50)
+    e = index._embed_scores(qe, korean_query=True)
+    same = index._korean != 0
+    assert np.allclose(e[same], exact[same], atol=1e-5)
+    redone = np.flatnonzero(~same & np.isclose(e, exact, atol=1e-5))
+    first = index._E @ qe[0]
+    assert len(redone) >= 50 and set(np.argsort(-first[~same])[:50]) <= set(
+        np.searchsorted(np.flatnonzero(~same), redone)
+    )
+    monkeypatch.setattr(similarity, "CROSS_RESCORE", 1000)
+    assert np.allclose(index._embed_scores(qe, korean_query=True), exact, atol=1e-5)
+
+
 def test_a_match_must_share_something_with_the_query():
     index = _index()
     assert index.query("zzzz qqqq", 5) == []
