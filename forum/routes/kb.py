@@ -16,9 +16,8 @@ from forum.services import categories as category_service
 from forum.services import kb as service
 from forum.services import threads as thread_service
 from forum.services import topics as topic_service
-from forum.services.similar import article_path
 from forum.textutil import normalise, one_line
-from forum.urls import thread_url
+from forum.urls import article_url, thread_url
 from forum.web import (
     current_user,
     field,
@@ -31,10 +30,6 @@ from forum.web import (
     settings_of,
     writing,
 )
-
-
-def article_url(article: Article) -> str:
-    return article_path(article.id or 0, article.slug)
 
 
 def _browser_key(request: Request) -> str | None:
