@@ -220,12 +220,17 @@ def compose(
                 ),
             ]
         )
+    return _message(settings, sender, address, subject, body, locale)
+
+
+def _message(settings: Settings, sender: str, address: str, subject: str, body: str, locale: str) -> EmailMessage:
+    """A plain-text email from the forum."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = address
     message["Subject"] = " ".join(subject.split())
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=urlsplit(base).hostname or "localhost")
+    message["Message-ID"] = make_msgid(domain=urlsplit(settings.base_url).hostname or "localhost")
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body + "\n")
     message["Content-Language"] = locale  # after set_content, which replaces Content-* headers
@@ -250,16 +255,7 @@ def compose_confirmation(
                 _("If you did not ask for this, ignore this email: nothing changes."),
             ]
         )
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = address
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=urlsplit(base).hostname or "localhost")
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(body + "\n")
-    message["Content-Language"] = locale
-    return message
+    return _message(settings, sender, address, subject, body, locale)
 
 
 def send_now(config: SmtpConfig, message: EmailMessage) -> None:
