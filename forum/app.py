@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from forum import jobs, urls
 from forum.config import Settings
-from forum.db import make_async_engine, make_sessionmaker
+from forum.db import make_async_engine, make_read_engine, make_sessionmaker
 from forum.errors import ForumError, LoginRequired
 from forum.hooks import Hooks, HooksMiddleware
 from forum.i18n import gettext as _
@@ -98,6 +98,8 @@ async def close_app(app: Starlette) -> None:
     await jobs.stop(app)
     await app.state.rate_limiter.close()
     await app.state.engine.dispose()
+    if app.state.read_engine is not app.state.engine:
+        await app.state.read_engine.dispose()
 
 
 def warm_analyzer() -> None:
@@ -110,6 +112,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     engine = make_async_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
+    read_engine = make_read_engine(settings.database_url, engine)
+    read_sessionmaker = make_sessionmaker(read_engine) if read_engine is not engine else sessionmaker
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -128,7 +132,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         debug=False,
         routes=[*forum_routes(), *moderation_routes],
         middleware=[
-            Middleware(RequestContextMiddleware, settings=settings, sessionmaker=sessionmaker),
+            Middleware(
+                RequestContextMiddleware,
+                settings=settings,
+                sessionmaker=sessionmaker,
+                read_sessionmaker=read_sessionmaker,
+            ),
             Middleware(HooksMiddleware, hooks=hooks),
         ],
         exception_handlers={
@@ -141,6 +150,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
+    # Sessions that only read (pages, header counts): see forum.db.make_read_engine.
+    app.state.read_engine = read_engine
+    app.state.read_sessionmaker = read_sessionmaker
     app.state.hooks = hooks
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     templates = make_templates()

@@ -6,8 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+registry.register("sqlite.forum_inline", "forum.sqlite_inline", "InlineSQLiteDialect")
 
 
 def is_sqlite(url: str) -> bool:
@@ -47,6 +50,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # In WAL mode a reader does not wait for writers; the short busy timeout only
+    # covers the rare moments SQLite itself needs (opening the WAL index), since a
+    # wait here holds up the event loop.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=1000")
+    cursor.close()
+
+
 def make_sync_engine(url: str, **kwargs: Any) -> Engine:
     ensure_sqlite_folder(url)
     engine = create_engine(sync_url(url), **kwargs)
@@ -62,6 +75,18 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(async_url(url), **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_read_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
+    """The engine of sessions that only read. On SQLite: sqlite3 run on the event
+    loop's thread (:mod:`forum.sqlite_inline`), no thread hand-off per query; on
+    PostgreSQL the write engine itself (psycopg's async driver has no hand-off)."""
+    if not is_sqlite(url):
+        return write_engine
+    u = make_url(url).set(drivername="sqlite+forum_inline")
+    engine = create_async_engine(u.render_as_string(hide_password=False))
+    event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas)
     return engine
 
 

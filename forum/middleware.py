@@ -44,10 +44,11 @@ def cookie_header(name: str, value: str, settings: Settings, *, max_age: int | N
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, settings: Settings, sessionmaker: Any) -> None:
+    def __init__(self, app: ASGIApp, *, settings: Settings, sessionmaker: Any, read_sessionmaker: Any) -> None:
         self.app = app
         self.settings = settings
         self.sessionmaker = sessionmaker
+        self.read_sessionmaker = read_sessionmaker
         self.signer = session_signer(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -90,7 +91,7 @@ class RequestContextMiddleware:
             except BadSignature:
                 token = None
             if token:
-                async with self.sessionmaker() as session:
+                async with self.read_sessionmaker() as session:
                     user = await accounts.session_user(session, token)
                 state["session_token"] = token if user is not None else None
             if user is None:

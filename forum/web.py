@@ -38,8 +38,8 @@ def require_user(request: Request) -> User:
 
 @asynccontextmanager
 async def reading(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session for a page that only reads."""
-    async with request.app.state.sessionmaker() as session:
+    """A session for a page that only reads (see ``forum.db.make_read_engine``)."""
+    async with request.app.state.read_sessionmaker() as session:
         yield session
 
 

@@ -26,7 +26,7 @@ def install(app: Starlette) -> None:
 
     state = app.state
     spam.register(state.hooks, settings=state.settings, limiter=state.rate_limiter)
-    sessionmaker = state.sessionmaker
+    sessionmaker = state.read_sessionmaker
 
     async def load_banner(scope: Scope) -> None:
         request_state: dict[str, Any] = scope.setdefault("state", {})

@@ -53,21 +53,24 @@ async def official_at(session: AsyncSession, post: Post, *, user: User, at: date
 
 
 class QueryCounter:
-    """Counts the SQL statements an app's engine runs inside a ``with`` block."""
+    """Counts the SQL statements an app's engines run inside a ``with`` block (the
+    write engine and, on SQLite, the engine of read-only sessions)."""
 
     def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self.engine = app.state.engine.sync_engine
+        self.engines = {app.state.engine.sync_engine, app.state.read_engine.sync_engine}
         self.statements: list[str] = []
 
     def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
         self.statements.append(statement)
 
     def __enter__(self) -> QueryCounter:
-        event.listen(self.engine, "before_cursor_execute", self._before)
+        for engine in self.engines:
+            event.listen(engine, "before_cursor_execute", self._before)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._before)
+        for engine in self.engines:
+            event.remove(engine, "before_cursor_execute", self._before)
 
     def __len__(self) -> int:
         return len(self.statements)

@@ -2,24 +2,14 @@
 
 from contextlib import contextmanager
 
-from sqlalchemy import event
-
 from tests.factories import make_category, make_reply, make_thread, make_user
+from tests.support_helpers import QueryCounter
 
 
 @contextmanager
 def count_queries(app):
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+    with QueryCounter(app) as counter:
+        yield counter.statements
 
 
 async def _thread_with_answers(db, n):

@@ -77,7 +77,7 @@ async def email_choices(request: Request) -> Response:
 def install(app: Starlette) -> None:
     """A request hook that counts the signed-in user's unread notifications
     for the header (one indexed count) into ``scope["state"]["unread_notifications"]``."""
-    sessionmaker = app.state.sessionmaker
+    sessionmaker = app.state.read_sessionmaker
 
     async def load_unread(scope: Scope) -> None:
         state: dict[str, Any] = scope.setdefault("state", {})
