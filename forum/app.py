@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -13,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from forum import jobs, urls
+from forum import jobs, urls, views
 from forum.config import Settings
 from forum.db import make_async_engine, make_read_engine, make_sessionmaker
 from forum.errors import ForumError, LoginRequired
@@ -24,7 +25,6 @@ from forum.middleware import RequestContextMiddleware
 from forum.ratelimit import RateLimiter
 from forum.routes import forum_routes
 from forum.routes.notifications import install as install_notifications
-from forum.routes.similar import install as install_similar
 from forum.templating import make_templates
 from forum.web import csrf_for, login_url, redirect
 
@@ -97,6 +97,7 @@ async def close_app(app: Starlette) -> None:
     database pool. The lifespan calls it; so do tests, which run no lifespan."""
     await jobs.stop(app)
     await app.state.rate_limiter.close()
+    await app.state.views.close()
     await app.state.engine.dispose()
     if app.state.read_engine is not app.state.engine:
         await app.state.read_engine.dispose()
@@ -120,8 +121,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Kiwi (the Korean analyser) takes a few seconds to load: load it now,
         # beside start-up, rather than in the first search or post.
         threading.Thread(target=warm_analyzer, name="warm-analyzer", daemon=True).start()
-        jobs.start(app)  # the repeated-topic job, every settings.topics_interval seconds
+        jobs.start(app)  # unless FORUM_JOBS=off (forum serve runs them in a process of their own)
+        flusher = asyncio.get_running_loop().create_task(
+            views.flush_forever(app.state.views, sessionmaker, settings.views_flush)
+        )
         yield
+        flusher.cancel()  # it writes what it has counted, then stops
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
         await close_app(app)
 
     from moderation import install as install_moderation
@@ -155,6 +162,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.read_sessionmaker = read_sessionmaker
     app.state.hooks = hooks
     app.state.rate_limiter = RateLimiter.from_settings(settings)
+    app.state.views = views.make_counter(settings.views_storage, settings.rate_limit_prefix)
     templates = make_templates()
     templates.env.globals.update(
         thread_url=urls.thread_url,
@@ -165,5 +173,4 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.templates = templates
     install_notifications(app)  # the unread count in the header
     install_moderation(app)
-    install_similar(app)  # "Related questions" on thread pages
     return app

@@ -39,13 +39,21 @@ def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from forum.app import create_app
+    from forum import server
 
     if is_sqlite(settings.database_url):
         migrations.upgrade(settings.database_url)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, proxy_headers=True, log_level="info")
+    workers = args.workers if args.workers is not None else server.default_workers()
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1.")
+    server.serve(
+        settings,
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        jobs=not args.no_jobs and settings.jobs != "off",
+        access_log=not args.no_access_log,
+    )
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
@@ -65,7 +73,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     if args.no_serve:
         return
     print(f"\nServing on http://{args.host}:{args.port}  (Ctrl+C to stop)\n")
-    args_serve = argparse.Namespace(host=args.host, port=args.port)
+    args_serve = argparse.Namespace(
+        host=args.host, port=args.port, workers=args.workers, no_jobs=False, no_access_log=False
+    )
     cmd_serve(settings, args_serve)
 
 
@@ -123,12 +133,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the forum over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=None, help="web worker processes (default: one per core)")
+    serve.add_argument(
+        "--no-jobs",
+        action="store_true",
+        help="do not start the job runner (a `forum worker` runs the jobs elsewhere; same as FORUM_JOBS=off)",
+    )
+    serve.add_argument("--no-access-log", action="store_true", help="do not log every request")
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="create a fresh demo database, fill it and serve it")
     demo.add_argument("--folder", default=str(DEMO_DIR))
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--workers", type=int, default=None, help="web worker processes (default: one per core)")
     demo.add_argument("--no-serve", action="store_true", help="only create the database")
     demo.set_defaults(func=cmd_demo)
 

@@ -66,6 +66,16 @@ class Settings:
     # How stale (seconds) a process's similar-questions index may get before it
     # picks up new, edited, hidden and deleted threads.
     similar_refresh: int = 30
+    # Where the background jobs run (forum.jobs): "in-process" (an app on its
+    # own), or "off" (web processes of `forum serve`, which runs them in a
+    # process of their own, or beside a `forum worker`).
+    jobs: str = "in-process"
+    # Seconds between the job runner's looks at the related-questions queue.
+    related_interval: int = 2
+    # Thread views are counted in memory by each process ("memory://") or in
+    # Redis ("redis://host:6379/0"), and written every views_flush seconds.
+    views_storage: str = "memory://"
+    views_flush: int = 5
     # The forum's address as people reach it: links in emails are absolute.
     base_url: str = "http://127.0.0.1:8000"
     # Email: smtp://user:pass@host:25 (plain, for a local relay),
@@ -134,6 +144,10 @@ TUNABLE = (
     "topics_min_size",
     "topics_full_every",
     "similar_refresh",
+    "jobs",
+    "related_interval",
+    "views_storage",
+    "views_flush",
     "base_url",
     "smtp_url",
     "smtp_from",
@@ -157,7 +171,12 @@ def tuning_from_env(env: Mapping[str, str]) -> dict[str, object]:
                 raise ConfigError(f"FORUM_{name.upper()} must be a whole number, not {raw!r}.") from None
         else:
             out[name] = raw.strip()
+    if out.get("jobs", "in-process") not in JOB_PLACES:
+        raise ConfigError(f"FORUM_JOBS must be one of {', '.join(JOB_PLACES)}, not {out['jobs']!r}.")
     return out
+
+
+JOB_PLACES = ("in-process", "off")
 
 
 def default_database_url(data_dir: Path) -> str:

@@ -1,17 +1,28 @@
-"""Periodic jobs, run in-process (the embedded default) or by ``forum worker``.
+"""Background jobs: the work no request does.
 
-The email outbox (``forum.mail``) is sent every ``mail_interval`` seconds
-when SMTP is configured, and soon after a request that wrote a notification
-(``wake_mail``); senders in several processes claim rows, never the same.
+One job runner serves the whole forum. ``forum serve`` starts it as a process
+of its own beside the web workers (``forum worker`` is the same runner, for
+deployments that run it elsewhere); an app created on its own (tests, a plain
+ASGI server) runs it in-process unless ``FORUM_JOBS=off``. Several runners at
+once are safe: each job takes a lease in the database or claims its rows.
 
-The repeated-topic job (``forum.topics.job``) runs every
-``topics_interval`` seconds (0 turns the in-process schedule off, e.g. when
-a ``forum worker`` runs it instead). The job itself takes a lease row in the
-database, so two processes never run it at once: the web processes and a
-worker can all keep their schedules without doubling the work.
+* **related** (every ``related_interval`` seconds, and at once when there is
+  more): analyses and encodes threads whose terms or vector are missing (the
+  backlog of an upgraded forum, a batch at a time), keeps a similar-questions
+  index, and computes the queued related-questions lists
+  (:mod:`forum.topics.related`). Leased: one process does it.
+* **topics** (every ``topics_interval`` seconds, or when staff ask): the
+  repeated-topic job (:mod:`forum.topics.job`, leased); then the lists of the
+  topics it changed are queued.
+* **mail** (every ``mail_interval`` seconds, and when woken after a commit in
+  the same process): sends the email outbox (:mod:`forum.mail`).
+* **views** (every ``views_flush`` seconds, when views are counted in Redis):
+  writes them to the threads (:mod:`forum.views`).
 
-The job is CPU-bound (numpy, Kiwi) and uses its own synchronous database
-engine; it runs in a worker thread so the event loop keeps serving requests.
+Each job runs in a daemon thread with its own synchronous engine (numpy, Kiwi
+and the encoders are CPU-bound; the event loop keeps serving). Stopping does
+not wait for the backlog: its batches check a stop flag, and a thread still
+running when the process exits is abandoned (its transaction rolls back).
 """
 
 from __future__ import annotations
@@ -19,41 +30,111 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Engine, Table, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
+from forum.clock import utcnow
 from forum.config import Settings
 
 log = logging.getLogger("forum.jobs")
 
 FIRST_RUN_DELAY = 120.0
+RELATED_LEASE = "related"
+RELATED_LEASE_TTL = timedelta(minutes=5)
+TOPICS_REQUEST = "topics"
 
 
-class _InThread:
-    """A periodic job that runs in a worker thread with its own synchronous engine."""
+class Loop:
+    """A periodic job run in a daemon thread with its own synchronous engine."""
+
+    name = "job"
 
     def __init__(self, settings: Settings, interval: float) -> None:
         self.settings = settings
         self.interval = float(interval)
+        self.stopping = threading.Event()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self._engine: Any = None
+        self._engine: Engine | None = None
         self._current: asyncio.Future[Any] | None = None
+        self.running = False
 
-    async def _in_thread(self, run: Any) -> Any:
-        """``run(settings, engine=...)`` in a worker thread; a cancelled caller leaves
-        it to finish (``stop`` waits for it)."""
-        from forum.db import make_sync_engine
-
+    def engine(self) -> Engine:
         if self._engine is None:
+            from forum.db import make_sync_engine
+
             self._engine = make_sync_engine(self.settings.database_url)
-        self._current = asyncio.ensure_future(asyncio.to_thread(run, self.settings, engine=self._engine))
-        return await asyncio.shield(self._current)
+        return self._engine
+
+    def start(self, *, first_delay: float | None = 0.0) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run_forever(first_delay=first_delay))
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self, *, first_delay: float | None = 0.0) -> None:
+        """Runs after ``first_delay`` seconds (None: only when woken), then every
+        ``interval`` seconds (0: only when woken); at once again while a run says
+        there is more to do."""
+        delay = first_delay
+        while not self.stopping.is_set():
+            if delay is None:
+                await self._wake.wait()
+            elif delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            self._wake.clear()
+            more = await self.run_once()
+            delay = 0.0 if more else (self.interval if self.interval > 0 else None)
+
+    async def run_once(self) -> Any:
+        self.running = True
+        try:
+            return await self._in_thread(self.step)
+        except Exception:
+            log.exception("the %s job failed", self.name)
+            return None
+        finally:
+            self.running = False
+
+    def step(self, engine: Engine) -> Any:
+        """One run, in the job's thread; a true result means "run again at once"."""
+        raise NotImplementedError
+
+    async def _in_thread(self, fn: Callable[[Engine], Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        engine = self.engine()
+
+        def settle(setter: Callable[[Any], None], value: Any) -> None:
+            if not future.done():
+                setter(value)
+
+        def target() -> None:
+            try:
+                result = fn(engine)
+            except BaseException as exc:  # handed to the awaiting task
+                with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                    loop.call_soon_threadsafe(settle, future.set_exception, exc)
+            else:
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(settle, future.set_result, result)
+
+        self._current = future
+        threading.Thread(target=target, name=f"forum-{self.name}", daemon=True).start()
+        return await asyncio.shield(future)
 
     async def stop(self, *, wait: float = 30.0) -> None:
-        """Stops the schedule. A run in progress (a thread) cannot be
-        interrupted: it is given ``wait`` seconds to finish its transaction."""
+        """Stops the schedule. A run in progress is told to stop and given ``wait``
+        seconds to finish its batch; after that it is abandoned (a daemon thread)."""
+        self.stopping.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -63,96 +144,85 @@ class _InThread:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._current), timeout=wait)
         if self._engine is not None and (self._current is None or self._current.done()):
+            with contextlib.suppress(Exception):
+                self.cleanup(self._engine)
             self._engine.dispose()
             self._engine = None
 
+    def cleanup(self, engine: Engine) -> None:
+        """After the last run, before the engine goes (e.g. releasing a lease)."""
 
-class Scheduler(_InThread):
-    def __init__(self, settings: Settings, *, interval: float | None = None) -> None:
+
+class TopicsLoop(Loop):
+    """The repeated-topic job, then the related lists of the topics it changed."""
+
+    name = "topics"
+
+    def __init__(self, settings: Settings, *, interval: float | None = None, poll: float = 5.0) -> None:
         super().__init__(settings, settings.topics_interval if interval is None else interval)
-        self._running = False
-
-    @property
-    def running(self) -> bool:
-        return self._running
-
-    def start(self) -> None:
-        if self._task is None:
-            delay = min(self.interval, FIRST_RUN_DELAY) if self.interval > 0 else None
-            self._task = asyncio.get_running_loop().create_task(self.run_forever(first_delay=delay))
-
-    def trigger(self) -> None:
-        """Run as soon as possible (the job is skipped if another process runs it)."""
-        self._wake.set()
+        self.poll = poll
+        self._due = 0.0
 
     async def run_forever(self, *, first_delay: float | None = 0.0) -> None:
-        """Runs after ``first_delay`` seconds (None: only when triggered), then
-        every ``interval`` seconds (0: only when triggered)."""
-        delay = first_delay
-        while True:
-            if delay is None:
-                await self._wake.wait()
-            elif delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        """Runs every ``interval`` seconds and whenever a request (staff's "Update
+        now", from any process) is found, looking for one every ``poll`` seconds."""
+        loop = asyncio.get_running_loop()
+        self._due = loop.time() + first_delay if first_delay is not None and self.interval > 0 else float("inf")
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
             self._wake.clear()
-            await self.run_once()
-            delay = self.interval if self.interval > 0 else None
+            requested = await self._in_thread(_take_request)
+            if requested or loop.time() >= self._due:
+                await self.run_once()
+                self._due = loop.time() + self.interval if self.interval > 0 else float("inf")
 
-    async def run_once(self) -> Any:
-        from forum.topics import job
+    def step(self, engine: Engine) -> Any:
+        from forum.topics import job, related
 
-        self._running = True
-        try:
-            report = await self._in_thread(job.run)
-        except Exception:
-            log.exception("the repeated-topic job failed")
-            return None
-        finally:
-            self._running = False
+        started = utcnow()
+        report = job.run(self.settings, engine=engine)
         if report.skipped:
             log.info("topic job skipped: another process is running it")
-        else:
-            log.info(
-                "topic job (%s): %s threads looked at, %s created, %s updated, %s open, %.1fs",
-                report.mode,
-                report.threads_changed,
-                report.created,
-                report.updated,
-                report.suggestions_open,
-                report.seconds,
-            )
-        return report
+            return None
+        log.info(
+            "topic job (%s): %s threads looked at, %s created, %s updated, %s open, %.1fs",
+            report.mode,
+            report.threads_changed,
+            report.created,
+            report.updated,
+            report.suggestions_open,
+            report.seconds,
+        )
+        related.queue_topic_changes(engine, started)
+        return None
 
 
-class MailSender(_InThread):
+def _requests() -> Table:
+    from forum.models import JobRequest
+
+    return JobRequest.__table__  # type: ignore[attr-defined,no-any-return]
+
+
+def _take_request(engine: Engine) -> bool:
+    """Whether a run of the topic job was asked for (and takes the request)."""
+    table = _requests()
+    with engine.begin() as conn:
+        return bool(conn.execute(delete(table).where(table.c.name == TOPICS_REQUEST)).rowcount)
+
+
+class MailLoop(Loop):
     """Sends the email outbox every ``interval`` seconds and when woken."""
+
+    name = "mail"
 
     def __init__(self, settings: Settings, *, interval: float | None = None) -> None:
         super().__init__(settings, settings.mail_interval if interval is None else interval)
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self.run_forever())
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run_forever(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval if self.interval > 0 else None)
-            self._wake.clear()
-            await self.run_once()
-
-    async def run_once(self) -> Any:
+    def step(self, engine: Engine) -> Any:
         from forum import mail
 
-        try:
-            report = await self._in_thread(mail.run)
-        except Exception:
-            log.exception("sending the email outbox failed")
-            return None
+        report = mail.run(self.settings, engine=engine)
         if report.sent or report.retrying or report.failed:
             log.info(
                 "email: %s sent, %s to retry, %s failed, %s dropped",
@@ -161,53 +231,116 @@ class MailSender(_InThread):
                 report.failed,
                 report.dropped,
             )
-        return report
-
-
-def start_mail(settings: Settings) -> MailSender | None:
-    """A running sender, or None when SMTP is off (``FORUM_SMTP_URL`` empty)."""
-    from forum import mail
-
-    if mail.smtp_config(settings) is None:
         return None
-    sender = MailSender(settings)
-    sender.start()
-    return sender
 
 
-def wake_mail(app: Starlette) -> None:
-    """After a commit that may have written emails: send them soon."""
-    sender: MailSender | None = getattr(app.state, "mail_sender", None)
-    if sender is not None:
-        sender.wake()
+class RelatedLoop(Loop):
+    """The backlog of threads to analyse and encode, and the queued related lists."""
+
+    name = "related"
+
+    def __init__(self, settings: Settings, *, interval: float | None = None) -> None:
+        super().__init__(settings, settings.related_interval if interval is None else interval)
+        from forum.topics import store
+
+        self.holder = store.new_holder()
+        self._index: Any = None
+        self._backlog_after: int | None = 0  # None: the backlog is done
+
+    def step(self, engine: Engine) -> bool:
+        from forum.services.similar import SimilarIndex
+        from forum.topics import related, store
+
+        if not store.acquire_lease(engine, RELATED_LEASE, self.holder, RELATED_LEASE_TTL):
+            return False
+        if self._backlog_after is not None:
+            done, self._backlog_after = related.encode_backlog(
+                engine, after_id=self._backlog_after, stop=self.stopping.is_set
+            )
+            if done:
+                log.info("analysed and encoded %s threads of the backlog", done)
+            if self._backlog_after is not None:
+                return not self.stopping.is_set()
+        if self._index is None:
+            self._index = SimilarIndex(engine, refresh_every=0)
+        self._index.ensure()
+        items = related.queued(engine)
+        if not items:
+            return related.queue_stale(engine) > 0
+        related.compute(engine, self._index, items)
+        return not self.stopping.is_set()
+
+    def cleanup(self, engine: Engine) -> None:
+        from forum.topics import store
+
+        store.release_lease(engine, RELATED_LEASE, self.holder)
+
+
+class ViewsLoop(Loop):
+    """Moves the views counted in Redis into the database (``forum.views``)."""
+
+    name = "views"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, settings.views_flush)
+
+    def step(self, engine: Engine) -> Any:
+        from forum import views
+
+        views.flush_redis(engine, self.settings.views_storage, self.settings.rate_limit_prefix)
+        return None
+
+
+class JobRunner:
+    """Every background job of the forum, in this process."""
+
+    def __init__(self, settings: Settings, *, mail_interval: float | None = None) -> None:
+        from forum import mail
+
+        self.settings = settings
+        self.related = RelatedLoop(settings)
+        self.topics = TopicsLoop(settings)
+        self.mail = MailLoop(settings, interval=mail_interval) if mail.smtp_config(settings) is not None else None
+        self.views = ViewsLoop(settings) if settings.views_storage.startswith(("redis", "unix")) else None
+
+    def start(self) -> None:
+        self.related.start(first_delay=0.0)
+        if self.views is not None:
+            self.views.start(first_delay=self.views.interval)
+        self.topics.start(first_delay=min(self.topics.interval, FIRST_RUN_DELAY))
+        if self.mail is not None:
+            self.mail.start(first_delay=0.0 if self.mail.interval > 0 else None)
+
+    async def stop(self) -> None:
+        for loop in (self.mail, self.views, self.topics, self.related):
+            if loop is not None:
+                await loop.stop()
+
+    def wake_mail(self) -> None:
+        if self.mail is not None:
+            self.mail.wake()
+
+
+# ---------------------------------------------------------------- the app's side
 
 
 def start(app: Starlette) -> None:
-    """Lifespan startup: loads the similar-questions index in the background
-    and starts the in-process schedule unless it is off."""
-    from forum.services import similar
-
-    similar.schedule_refresh(app, load=True)
+    """Lifespan startup: runs the jobs in this process unless ``FORUM_JOBS=off``
+    (``forum serve`` runs them in a process of their own)."""
     settings: Settings = app.state.settings
-    if settings.topics_interval > 0:
-        scheduler = Scheduler(settings)
-        app.state.scheduler = scheduler
-        scheduler.start()
-    if settings.mail_interval > 0:
-        app.state.mail_sender = start_mail(settings)
+    if settings.jobs == "in-process" and getattr(app.state, "job_runner", None) is None:
+        runner = JobRunner(settings)
+        app.state.job_runner = runner
+        runner.start()
 
 
 async def stop(app: Starlette) -> None:
     from forum.services import similar
 
-    sender: MailSender | None = getattr(app.state, "mail_sender", None)
-    if sender is not None:
-        await sender.stop()
-        app.state.mail_sender = None
-    scheduler: Scheduler | None = getattr(app.state, "scheduler", None)
-    if scheduler is not None:
-        await scheduler.stop()
-        app.state.scheduler = None
+    runner: JobRunner | None = getattr(app.state, "job_runner", None)
+    if runner is not None:
+        await runner.stop()
+        app.state.job_runner = None
     refreshing = getattr(app.state, "similar_refreshing", None)
     if refreshing is not None:
         with contextlib.suppress(Exception):
@@ -215,16 +348,38 @@ async def stop(app: Starlette) -> None:
     similar.close(app)
 
 
-def trigger(app: Starlette) -> None:
-    """Runs the topic job soon, in this process (staff's "Update now")."""
-    scheduler: Scheduler | None = getattr(app.state, "scheduler", None)
-    if scheduler is None:
-        scheduler = Scheduler(app.state.settings, interval=0)
-        app.state.scheduler = scheduler
-        scheduler.start()
-    scheduler.trigger()
+def wake_mail(app: Starlette) -> None:
+    """After a commit that may have written emails: send them soon (a runner in
+    another process finds them at its next look, within ``mail_interval``)."""
+    runner: JobRunner | None = getattr(app.state, "job_runner", None)
+    if runner is not None:
+        runner.wake_mail()
 
 
-def is_running(app: Starlette) -> bool:
-    scheduler: Scheduler | None = getattr(app.state, "scheduler", None)
-    return scheduler is not None and scheduler.running
+async def request_topics_run(session: AsyncSession) -> None:
+    """Staff's "Update now": asks whichever process runs the jobs to run the
+    topic job soon (a request row, in the caller's transaction; the runner looks
+    for one every few seconds, or at once when :func:`wake_topics` reaches it)."""
+    from forum.models import JobRequest
+
+    if await session.get(JobRequest, TOPICS_REQUEST) is None:
+        session.add(JobRequest(name=TOPICS_REQUEST, requested_at=utcnow()))
+
+
+def wake_topics(app: Starlette) -> None:
+    """After the commit of :func:`request_topics_run`: a runner in this process looks now."""
+    runner: JobRunner | None = getattr(app.state, "job_runner", None)
+    if runner is not None:
+        runner.topics.wake()
+
+
+async def topics_running(session: AsyncSession) -> bool:
+    """Whether some process is running the topic job, or a run was asked for."""
+    from forum.models import JobLease
+    from forum.topics.job import LEASE
+
+    leases: Table = JobLease.__table__  # type: ignore[attr-defined]
+    requests = _requests()
+    leased = select(leases.c.name).where(leases.c.name == LEASE, leases.c.expires_at >= utcnow()).exists()
+    asked = select(requests.c.name).where(requests.c.name == TOPICS_REQUEST).exists()
+    return bool(await session.scalar(select(leased | asked)))

@@ -142,7 +142,7 @@ class _Module(AsyncAdapt_aiosqlite_dbapi):
         # once; the pool hands each to one user at a time.
         kw["check_same_thread"] = False
         conn = sqlite3.connect(*arg, **kw)
-        return _AdaptedConnection(self, _Connection(conn))
+        return _AdaptedConnection(self, _Connection(conn))  # type: ignore[arg-type]
 
 
 class InlineSQLiteDialect(SQLiteDialect_aiosqlite):

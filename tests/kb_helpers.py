@@ -84,3 +84,16 @@ def cli(
 
 def jsonl(lines: list[object]) -> str:
     return "".join((x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)) + "\n" for x in lines)
+
+
+async def run_related(settings: Settings) -> None:
+    """The job runner's related-questions job until it has nothing left: the backlog
+    analysed and encoded, the similar-questions index stored, every queued list computed."""
+    from forum.jobs import RelatedLoop
+
+    loop = RelatedLoop(settings)
+    try:
+        while await loop.run_once():
+            pass
+    finally:
+        await loop.stop()

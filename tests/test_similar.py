@@ -11,16 +11,16 @@ from sqlalchemy import select, update
 from forum.clock import utcnow
 from forum.db import make_sync_engine
 from forum.models import Thread, TopicBlob
-from forum.services import kb, similar
+from forum.services import kb
 from forum.services.similar import SimilarIndex
 from forum.text import Analyzer, Synonyms
 from forum.topics.similarity import SimilarityIndex
 from tests.factories import make_category, make_thread
-from tests.kb_helpers import KOREAN_CRASH, ONE_OFFS, PASSWORD, REFUND, cli, jsonl, make_threads, run_job
+from tests.kb_helpers import KOREAN_CRASH, ONE_OFFS, PASSWORD, REFUND, cli, jsonl, make_threads, run_job, run_related
 
 
 @pytest.fixture
-async def forum_threads(db, staff):  # type: ignore[no-untyped-def]
+async def forum_threads(db, staff, settings):  # type: ignore[no-untyped-def]
     async with db.begin() as s:
         category = await make_category(s, slug="help")
         solved = await make_threads(s, PASSWORD[:3], category=category, solved=True)
@@ -32,6 +32,7 @@ async def forum_threads(db, staff):  # type: ignore[no-untyped-def]
             s, author=staff, title="How to reset my password", body="Open Settings and choose Reset my password."
         )
         await kb.publish(s, article, user=staff)
+    await run_related(settings)  # what the job runner does in the background
     return {"solved": solved, "unsolved": unsolved, "article": article, "draft": draft}
 
 
@@ -129,8 +130,6 @@ async def test_checking_needs_a_csrf_token_and_a_login(client, member):
 
 
 async def test_thread_pages_show_related_questions(client, app, forum_threads):
-    index = similar.index_of(app)
-    index.ensure()
     thread = forum_threads["solved"][0]
     r = await client.get(f"/t/{thread.id}/{thread.slug}")
     assert r.status_code == 200

@@ -421,6 +421,7 @@ async def test_staff_can_start_a_run_from_the_suggestions_page(app, db, seeded, 
 
     from forum import jobs
 
+    jobs.start(app)  # the job runner, here in the web process (forum serve runs it in its own)
     await client.login_as(staff)
     r = await client.submit("/topics/run")
     assert r.status_code == 303 and r.headers["location"] == "/topics?started=1"

@@ -1,58 +1,83 @@
-"""``forum worker``: runs the periodic jobs outside the web processes (then
-set FORUM_TOPICS_INTERVAL=0 for the web processes, or leave it: a lease
-in the database stops two processes from running a job at once)."""
+"""``forum worker``: the job runner (see :mod:`forum.jobs`) in the foreground:
+what ``forum serve`` starts beside its web workers, for deployments that run
+the jobs on a machine or container of their own (then ``forum serve --no-jobs``
+on the web machines, or FORUM_JOBS=off)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 
 from forum.config import Settings
 
-DEFAULT_INTERVAL = 3600
-DEFAULT_MAIL_INTERVAL = 30
+#: a runner in its own process cannot be woken by the web processes' commits: it looks this often
+MAIL_POLL = 5
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
-    from forum import mail
-    from forum.jobs import MailSender, Scheduler, start_mail
+    from forum.jobs import JobRunner
 
-    interval = args.interval if args.interval is not None else (settings.topics_interval or DEFAULT_INTERVAL)
+    if args.interval is not None:
+        settings = settings.with_(topics_interval=args.interval)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("forum").info("worker: running the topic job every %s seconds", interval)
-    if settings.smtp_url:
-        logging.getLogger("forum").info("worker: sending the email outbox")
+    mail_interval = min(settings.mail_interval, MAIL_POLL) if settings.mail_interval > 0 else MAIL_POLL
 
     async def main() -> None:
-        scheduler = Scheduler(settings, interval=interval)
+        runner = JobRunner(settings, mail_interval=mail_interval)
         if args.once:
-            await scheduler.run_once()
-            if mail.smtp_config(settings) is not None:
-                once = MailSender(settings)
-                await once.run_once()
-                await once.stop()  # disposes its engine
+            await run_once(runner)
             return
-        sender = start_mail(settings.with_(mail_interval=settings.mail_interval or DEFAULT_MAIL_INTERVAL))
+        log = logging.getLogger("forum")
+        log.info(
+            "worker: related questions, topics every %s s, %s",
+            settings.topics_interval or "(on request)",
+            "email" if runner.mail is not None else "no email (FORUM_SMTP_URL is not set)",
+        )
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, done.set)
+        runner.start()
         try:
-            await scheduler.run_forever(first_delay=0)
+            await done.wait()
         finally:
-            await scheduler.stop()
-            if sender is not None:
-                await sender.stop()
+            log.info("worker: stopping")
+            await runner.stop()
 
     asyncio.run(main())
 
 
+async def run_once(runner: object) -> None:
+    """Each job once: the backlog and every queued related list, a topic run, the outbox."""
+    from forum.jobs import JobRunner
+
+    assert isinstance(runner, JobRunner)
+    try:
+        while await runner.related.run_once():
+            pass
+        await runner.topics.run_once()
+        while await runner.related.run_once():  # the lists of the topics it changed
+            pass
+        if runner.mail is not None:
+            await runner.mail.run_once()
+    finally:
+        await runner.stop()
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
-        "worker", help="run the periodic jobs (the repeated-topic job, the email outbox) in the foreground"
+        "worker",
+        help="run the background jobs (related questions, repeated topics, the email outbox) in the foreground",
     )
     parser.add_argument(
         "--interval",
         type=int,
         default=None,
-        help="seconds between runs (default: FORUM_TOPICS_INTERVAL, or 3600 when that is 0)",
+        help="seconds between runs of the topic job (default: FORUM_TOPICS_INTERVAL)",
     )
-    parser.add_argument("--once", action="store_true", help="run the jobs once and exit")
+    parser.add_argument("--once", action="store_true", help="run each job once and exit")
     parser.set_defaults(func=cmd_worker)

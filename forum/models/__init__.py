@@ -20,6 +20,7 @@ from forum.models.notifications import (  # noqa: E402
     OutboxStatus,
     ThreadWatch,
 )
+from forum.models.related import JobRequest, RelatedItem, RelatedList  # noqa: E402
 from forum.models.revision import PostRevision  # noqa: E402
 from forum.models.search import FailedSearch, SearchDocument  # noqa: E402
 from forum.models.support import (  # noqa: E402
@@ -51,4 +52,5 @@ __all__ += ["Article", "ArticleFeedback", "ArticleStatus", "SynonymLine"]
 __all__ += ["JobLease", "SuggestionState", "ThreadTerms", "TopicBlob", "TopicEvent", "TopicMember", "TopicRun"]
 __all__ += ["TopicSuggestion"]
 __all__ += ["FailedSearch", "SearchDocument"]
+__all__ += ["JobRequest", "RelatedItem", "RelatedList"]
 __all__ += ["Notification", "NotificationKind", "NotificationPreference", "OutboxEmail", "OutboxStatus", "ThreadWatch"]

@@ -1,16 +1,14 @@
-"""Similar questions: ``GET /api/similar``, the ask page's "check for similar
-questions" step (for browsers without JavaScript), and "Related questions"
-on thread pages (a template function)."""
+"""Similar questions: ``GET /api/similar`` and the ask page's "check for similar
+questions" step (for browsers without JavaScript). "Related questions" on
+thread pages are stored lists (``forum.services.related``)."""
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from forum.i18n import gettext as _
-from forum.models import Post, Thread
 from forum.ratelimit import hit_or_429
 from forum.services import categories as category_service
 from forum.services import similar as service
@@ -36,9 +34,7 @@ async def api_similar(request: Request) -> Response:
     results: list[service.Match] = []
     if text.strip():
         async with reading(request) as session:
-            results = await service.find_similar(
-                session, service.index_of(request.app), text, limit=limit, solved_only=solved_only
-            )
+            results = await service.find_similar(session, request.app, text, limit=limit, solved_only=solved_only)
     response = JSONResponse({"results": [m.as_api() for m in results]})
     response.headers["cache-control"] = "no-store"
     return response
@@ -54,9 +50,7 @@ async def ask_check(request: Request) -> Response:
     async with reading(request) as session:
         categories = await category_service.all_categories(session)
         results = (
-            await service.find_similar(
-                session, service.index_of(request.app), query, limit=ASK_RESULTS, solved_only=True
-            )
+            await service.find_similar(session, request.app, query, limit=ASK_RESULTS, solved_only=True)
             if values["title"].strip() or values["body"].strip()
             else []
         )
@@ -69,20 +63,6 @@ async def ask_check(request: Request) -> Response:
         similar_results=results,
         similar_checked=True,
     )
-
-
-def install(app: Starlette) -> None:
-    """Template functions: ``related_questions(thread, question)`` for thread pages."""
-
-    def related_questions(thread: Thread, question: Post | None = None, limit: int = 5) -> list[service.Match]:
-        service.schedule_refresh(app)
-        index = getattr(app.state, "similar_index", None)
-        if index is None or not index.loaded or thread.id is None:
-            return []
-        body = question.body if question is not None else ""
-        return index.related(thread.id, f"{thread.title}\n{body[:1500]}", limit)
-
-    app.state.templates.env.globals["related_questions"] = related_questions
 
 
 routes = [

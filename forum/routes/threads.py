@@ -83,11 +83,11 @@ async def _thread_page(request: Request, session, thread, *, status_code: int = 
 
 async def detail(request: Request) -> Response:
     user = current_user(request)
-    async with writing(request) as session:
+    async with reading(request) as session:
         thread = await service.get_thread_or_404(session, request.path_params["thread_id"], viewer=user)
         if request.path_params.get("slug") != thread.slug:
             return redirect(thread_url(thread))
-        await service.count_view(session, thread)
+        await service.count_view(request.app.state.views, thread)
         return await _thread_page(request, session, thread)
 
 

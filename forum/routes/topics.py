@@ -28,6 +28,7 @@ async def suggestion_list(request: Request) -> Response:
             page=page_number(request.query_params.get("page")),
             size=settings_of(request).page_size,
         )
+        running = await jobs.topics_running(session)
     return render(
         request,
         "topics/list.html",
@@ -35,7 +36,7 @@ async def suggestion_list(request: Request) -> Response:
         state=state if state in service.STATES else "open",
         states=service.count_by_state(listing.counts),
         key_terms=service.key_terms,
-        running=jobs.is_running(request.app),
+        running=running,
         started=request.query_params.get("started") == "1",
     )
 
@@ -108,7 +109,9 @@ async def covered(request: Request) -> Response:
 async def run_now(request: Request) -> Response:
     _staff(request)
     await read_form(request)
-    jobs.trigger(request.app)
+    async with writing(request) as session:
+        await jobs.request_topics_run(session)
+    jobs.wake_topics(request.app)
     return redirect("/topics?started=1")
 
 

@@ -23,7 +23,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,9 +48,6 @@ RESAVE_AFTER = 2000
 REBUILD_AFTER = 50
 REBUILD_SHARE = 0.2
 REBUILD_DAYS = 7
-# Above this many threads a web process does not rebuild its index itself (it
-# takes a while); the topic job does, and the processes load the result.
-REBUILD_IN_PROCESS_MAX = 20_000
 # Threads analysed together when the index is built.
 FEATURE_CHUNK = 5_000
 
@@ -134,7 +130,8 @@ class SimilarIndex:
         self._blob_built_at = datetime.min
         self._seen_at: datetime | None = None  # edits after this are caught up on
         self._refreshed = 0.0
-        self._related: OrderedDict[tuple[int, str], list[Match]] = OrderedDict()
+        #: public threads a web process could not add yet: their terms or vector are not stored
+        self._pending = 0
 
     # ------------------------------------------------------------ state
 
@@ -163,14 +160,20 @@ class SimilarIndex:
             if self._index is None or fingerprint != self._fingerprint or newer:
                 # First use, new synonyms or analyser, or a rebuild by the topic job.
                 self._load(conn, analyzer, fingerprint)
-            self._catch_up(conn)
+            if self._index is not None:
+                self._catch_up(conn)
         self._refreshed = time.monotonic()
 
     def _load(self, conn: Connection, analyzer, fingerprint: str, *, rebuild: bool = False) -> None:  # type: ignore[no-untyped-def]
+        """Loads the stored index, or builds one (analysing and encoding what is not
+        stored yet). A web process never builds: it keeps what it has (or nothing)
+        until the job runner has stored an index for the current analyser."""
         blob = None if rebuild else store.load_blob(conn, BLOB)
         if blob is not None and blob.fingerprint == fingerprint:
             index = SimilarityIndex.from_bytes(blob.data, analyzer)
             high_water, seen_at = blob.high_water, blob.built_at
+        elif self.in_web:
+            return
         else:
             index, high_water, seen_at = build_index(self.engine, conn, analyzer, fingerprint, persist=self.persist)
         if index.embed_weight:
@@ -182,7 +185,6 @@ class SimilarIndex:
             self._threads, self._articles, self._article_stamp = threads, {}, {}
             self._blob_high_water, self._seen_at, self._blob_built_at = high_water, seen_at, seen_at
             self._signature = None
-            self._related.clear()
 
     def _catch_up(self, conn: Connection) -> None:
         """Brings the loaded index up to date with the database (one scan of
@@ -190,7 +192,7 @@ class SimilarIndex:
         assert self._index is not None
         started = utcnow()
         signature = _signature(conn)
-        if signature == self._signature:
+        if signature == self._signature and not self._pending:
             return  # nothing changed since the last look: skip the scan
         rows = conn.execute(
             select(Thread.id, Thread.title, Thread.slug, Thread.solved_at, Thread.external_id, Post.edited_at)
@@ -213,8 +215,7 @@ class SimilarIndex:
                 todo.append(tid)
         gone = [tid for tid in current if tid not in fresh]
         grown = len(fresh) - self._built_docs
-        may_rebuild = not self.in_web or self._built_docs < REBUILD_IN_PROCESS_MAX
-        if may_rebuild and grown >= max(self.rebuild_after, self.rebuild_share * self._built_docs):
+        if not self.in_web and grown >= max(self.rebuild_after, self.rebuild_share * self._built_docs):
             self._load(conn, self._analyzer, self._fingerprint, rebuild=True)
             self._catch_up(conn)
             return
@@ -223,11 +224,22 @@ class SimilarIndex:
         groups = topic_groups(conn)
         features: list[list[str]] = []
         vectors: np.ndarray | None = None
-        if texts:
+        self._pending = 0
+        if texts and self.in_web:
+            # Only what the job runner has analysed and encoded; the rest waits for it.
+            wanted = len(texts)
+            texts, terms, vectors = store.stored_only(conn, texts, vectors=bool(self._index.embed_weight))
+            added = {t.id for t in texts}
+            for tid in todo:
+                if tid not in added:
+                    fresh.pop(tid, None)
+            self._pending = wanted - len(texts)
+        elif texts:
             terms = store.ensure_terms(self.engine, texts, self._analyzer)  # type: ignore[arg-type]
-            features = [self._analyzer.features(t.index_text(), terms[t.id][0] + terms[t.id][1]) for t in texts]  # type: ignore[union-attr]
             if self._index.embed_weight:
                 vectors = store.ensure_vectors(self.engine, texts)
+        if texts:
+            features = [self._analyzer.features(t.index_text(), terms[t.id][0] + terms[t.id][1]) for t in texts]  # type: ignore[union-attr]
         new_articles = [a for a in articles if self._article_stamp.get(a.id) != a.updated_at]
         article_features = [self._analyzer.features(a.index_text()) for a in new_articles]  # type: ignore[union-attr]
         article_vectors = (
@@ -250,7 +262,6 @@ class SimilarIndex:
             self._article_stamp = {a.id: a.updated_at for a in articles}
             self._seen_at = started
             self._signature = signature
-            self._related.clear()
         added_since_blob = sum(1 for t in texts if t.id > self._blob_high_water)
         if self.persist and added_since_blob >= RESAVE_AFTER:
             self._resave(conn)
@@ -286,60 +297,58 @@ class SimilarIndex:
         exclude_thread: int | None = None,
         wait: bool = True,
     ) -> list[Match]:
-        """Best matches for ``text``, best first. With ``wait=False`` (page
-        rendering) a query that would wait for a refresh answers nothing."""
+        """Best matches for ``text``, best first. With ``wait=False`` a query that
+        would wait for a refresh answers nothing."""
         text = " ".join((text or "").split())[:MAX_QUERY_CHARS]
         if not text or limit <= 0 or self._index is None:
             return []
         if not self._lock.acquire(timeout=-1 if wait else 0.05):
             return []
         try:
-            index = self._index
             want = limit * 3 + 10 if solved_only else limit + 5
-            exclude = {exclude_thread} if exclude_thread else None
-            hits = index.query(text, want, exclude)
-            out: list[Match] = []
-            for doc_id, score in hits:
-                if doc_id > 0:
-                    meta = self._threads.get(doc_id)
-                    if meta is None or (solved_only and not meta.solved):
-                        continue
-                    out.append(
-                        Match(
-                            "thread",
-                            doc_id,
-                            meta.title,
-                            thread_path(doc_id, meta.slug),
-                            round(score, 4),
-                            meta.solved,
-                            meta.external_id,
-                        )
-                    )
-                else:
-                    meta = self._articles.get(-doc_id)
-                    if meta is None:
-                        continue
-                    out.append(
-                        Match("article", -doc_id, meta.title, article_path(-doc_id, meta.slug), round(score, 4), True)
-                    )
-                if len(out) >= limit:
-                    break
-            return out
+            hits = self._index.query(text, want, {exclude_thread} if exclude_thread else None)
+            return self._matches(hits, limit, solved_only)
         finally:
             self._lock.release()
 
-    def related(self, thread_id: int, text: str, limit: int = 5) -> list[Match]:
-        """Related questions for a thread page (cached until the next refresh)."""
-        key = (thread_id, text[:200])
-        hit = self._related.get(key)
-        if hit is not None:
-            return hit
-        found = self.search(text, limit, exclude_thread=thread_id, wait=False)
-        if self._index is not None:
-            self._related[key] = found
-            if len(self._related) > 2000:
-                self._related.popitem(last=False)
-        return found
+    def search_many(self, texts: Sequence[str], limit: int, *, exclude: Sequence[int]) -> list[list[Match]]:
+        """:meth:`search` for several texts at once, each leaving out its own thread
+        (``exclude``, one id per text): related questions, computed by a job."""
+        texts = [" ".join((t or "").split())[:MAX_QUERY_CHARS] for t in texts]
+        if not texts or self._index is None:
+            return [[] for _ in texts]
+        with self._lock:
+            hits = self._index.query_many(texts, limit + 5, [{tid} for tid in exclude])
+            return [self._matches(h, limit, False) for h in hits]
+
+    def _matches(self, hits: Sequence[tuple[int, float]], limit: int, solved_only: bool) -> list[Match]:
+        out: list[Match] = []
+        for doc_id, score in hits:
+            if doc_id > 0:
+                meta = self._threads.get(doc_id)
+                if meta is None or (solved_only and not meta.solved):
+                    continue
+                out.append(
+                    Match(
+                        "thread",
+                        doc_id,
+                        meta.title,
+                        thread_path(doc_id, meta.slug),
+                        round(score, 4),
+                        meta.solved,
+                        meta.external_id,
+                    )
+                )
+            else:
+                meta = self._articles.get(-doc_id)
+                if meta is None:
+                    continue
+                out.append(
+                    Match("article", -doc_id, meta.title, article_path(-doc_id, meta.slug), round(score, 4), True)
+                )
+            if len(out) >= limit:
+                break
+        return out
 
 
 def topic_groups(conn: Connection) -> dict[int, int]:
@@ -524,15 +533,21 @@ def parse_limit(raw: str | None, default: int = 5) -> int | None:
 
 async def find_similar(
     session: AsyncSession,
-    index: SimilarIndex,
+    app,  # type: ignore[no-untyped-def]
     text: str,
     *,
     limit: int = 5,
     solved_only: bool = False,
 ) -> list[Match]:
     """Matches for the web, checked against the database so that nothing
-    hidden, deleted or unpublished since the last refresh slips through."""
-    await asyncio.to_thread(index.ensure)
+    hidden, deleted or unpublished since the last refresh slips through. The
+    first lookup of a process loads the stored index; later ones use what is
+    loaded while it catches up in the background."""
+    index = index_of(app)
+    if not index.loaded:
+        await asyncio.to_thread(index.ensure)
+    else:
+        schedule_refresh(app)
     found = await asyncio.to_thread(index.search, text, limit + 5, solved_only=solved_only)
     return (await verified(session, found))[:limit]
 
@@ -595,14 +610,11 @@ def index_of(app) -> SimilarIndex:  # type: ignore[no-untyped-def]
     return found
 
 
-def schedule_refresh(app, *, load: bool = False) -> None:  # type: ignore[no-untyped-def]
-    """Refreshes the app's index in the background if it is stale (page
-    rendering never waits for it). Loading a not yet loaded index happens
-    only with ``load`` (at startup) or on an API call."""
+def schedule_refresh(app) -> None:  # type: ignore[no-untyped-def]
+    """Catches the app's loaded index up in the background if it is stale (a
+    lookup never waits for that)."""
     index = getattr(app.state, "similar_index", None)
-    if index is None and load:
-        index = index_of(app)
-    if index is None or (not index.loaded and not load) or not index.stale():
+    if index is None or not index.loaded or not index.stale():
         return
     if getattr(app.state, "similar_refreshing", None) is not None:
         return
@@ -615,8 +627,4 @@ def schedule_refresh(app, *, load: bool = False) -> None:  # type: ignore[no-unt
         finally:
             app.state.similar_refreshing = None
 
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    app.state.similar_refreshing = loop.create_task(run())
+    app.state.similar_refreshing = asyncio.get_running_loop().create_task(run())

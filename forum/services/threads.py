@@ -34,8 +34,9 @@ from forum.permissions import (
     can_vote,
     is_moderator,
 )
-from forum.services import assignments, kb, notifications, state
+from forum.services import assignments, kb, notifications, related, state
 from forum.textutil import detect_language, normalise, one_line, slugify
+from forum.views import ViewCounter
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ async def ask(
     await session.flush()
     await hooks.run_after_post(session, attempt, first)
     await search.index_thread(session, thread.id)  # type: ignore[arg-type]
+    await related.queue(session, [thread.id], at=now)  # type: ignore[list-item]
     return thread
 
 
@@ -245,6 +247,8 @@ async def edit_post(
             await state.hide_post(session, post, reason="review")
         await hooks.run_after_post(session, attempt, post)
         await search.index_thread(session, post.thread_id)
+        if post.is_first:
+            await related.queue(session, [post.thread_id])
     return changed
 
 
@@ -427,6 +431,8 @@ class ThreadPage:
     article: Any = None
     # Whether the viewer hears of new replies (forum.services.notifications).
     watching: bool = False
+    # Related questions, as the job last computed them (forum.services.related).
+    related: Sequence[Any] = ()
 
 
 def answer_order(thread: Thread, post: Post) -> tuple[int, int, int, datetime, int]:
@@ -476,6 +482,7 @@ async def load_thread_page(session: AsyncSession, thread: Thread, *, viewer: Use
     support = await assignments.thread_panel(session, thread, viewer=viewer)
     article = await kb.linked_article(session, thread, viewer=viewer)
     watching = await notifications.is_watching(session, thread, viewer)
+    related_list = await related.related_for(session, thread.id)  # type: ignore[arg-type]
     return ThreadPage(
         thread=thread,
         question=question,
@@ -485,13 +492,16 @@ async def load_thread_page(session: AsyncSession, thread: Thread, *, viewer: Use
         support=support,
         article=article,
         watching=watching,
+        related=related_list,
     )
 
 
-async def count_view(session: AsyncSession, thread: Thread) -> None:
-    await session.execute(update(Thread).where(Thread.id == thread.id).values(views=Thread.views + 1))
-    # Reflect the new count without marking the attribute dirty (a flush would add it again).
-    set_committed_value(thread, "views", thread.views + 1)
+async def count_view(counter: ViewCounter, thread: Thread) -> None:
+    """Counts a view (written in a batch later: see ``forum.views``); the thread
+    shows the views this process counted and has not written yet."""
+    await counter.hit(thread.id)  # type: ignore[arg-type]
+    # Reflect the count without marking the attribute dirty (a flush would write it).
+    set_committed_value(thread, "views", thread.views + counter.pending(thread.id))  # type: ignore[arg-type]
 
 
 @dataclass

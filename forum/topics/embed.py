@@ -232,6 +232,19 @@ def _make_e5():  # type: ignore[no-untyped-def]
     return E5()
 
 
+def load_for_queries() -> None:
+    """Loads what encoding a query needs (USE and e5; MiniLM reads no queries) in a
+    process that forks afterwards, so that its children share the weights: USE is
+    run once (numpy, safe across a fork), e5's weights are mapped but e5 is not run
+    here (its OpenMP threads do not survive a fork: a child would wait for them
+    forever), so each child starts its own threads on its first query."""
+    if not enabled():
+        return
+    _use()
+    if e5_available():
+        _e5()
+
+
 def _use():  # type: ignore[no-untyped-def]
     return _loaded("use", _make_use)
 

@@ -774,7 +774,11 @@ class SimilarityIndex:
             qe = self._query_vectors([text])
             return self._top(q, qd, limit, exclude, None if qe is None else qe[0], self._weight(text), text)
 
-    def query_many(self, texts: Sequence[str], limit: int = 5) -> list[list[tuple[int, float]]]:
+    def query_many(
+        self, texts: Sequence[str], limit: int = 5, exclude: Sequence[set[int] | None] | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """:meth:`query` for several texts at once (analysed and encoded together);
+        ``exclude``: ids to leave out, one set (or None) per text."""
         terms = self.analyzer.terms_many(list(texts))
         feats = [self.analyzer.features(t, tt) for t, tt in zip(texts, terms, strict=False)]
         Q, QD = self.model.vectors(feats)
@@ -787,7 +791,7 @@ class SimilarityIndex:
                     Q[i],
                     None if QD is None else QD[i : i + 1],
                     limit,
-                    None,
+                    exclude[i] if exclude is not None else None,
                     None if QE is None else QE[i],
                     self._weight(t),
                     t,

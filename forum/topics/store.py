@@ -191,9 +191,10 @@ def _to_text(row) -> ThreadText:  # type: ignore[no-untyped-def]
     )
 
 
-def load_texts(conn: Connection, *where) -> list[ThreadText]:  # type: ignore[no-untyped-def]
-    """Public threads matching ``where`` (conditions on Thread/Post), by id."""
-    return [_to_text(r) for r in conn.execute(_text_query(*where))]
+def load_texts(conn: Connection, *where, limit: int | None = None) -> list[ThreadText]:  # type: ignore[no-untyped-def]
+    """Public threads matching ``where`` (conditions on Thread/Post), by id (the first ``limit``)."""
+    query = _text_query(*where)
+    return [_to_text(r) for r in conn.execute(query if limit is None else query.limit(limit))]
 
 
 def load_texts_by_id(conn: Connection, ids: Iterable[int], *, public: bool = True) -> list[ThreadText]:
@@ -236,6 +237,12 @@ def cached_terms(conn: Connection, ids: Sequence[int] | None = None) -> dict[int
     """Stored (digest, terms) per thread id; all rows when ``ids`` is None."""
     cols = (ThreadTerms.thread_id, ThreadTerms.digest, ThreadTerms.title_terms, ThreadTerms.body_terms)
     return {tid: (digest, (_split(tt), _split(bt))) for tid, digest, tt, bt in _term_rows(conn, cols, ids)}
+
+
+def current_keys(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    """(terms digest, vector key) stored for each of ``ids`` that has a row."""
+    cols = (ThreadTerms.thread_id, ThreadTerms.digest, ThreadTerms.vector_model)
+    return {tid: (digest, key) for tid, digest, key in _term_rows(conn, cols, ids)}
 
 
 def analyse(analyzer: Analyzer, texts: Sequence[ThreadText]) -> list[Terms]:
@@ -359,6 +366,38 @@ def stored_vectors(conn: Connection, ids: Iterable[int]) -> tuple[list[int], np.
     return found, out[: len(found)]
 
 
+def _read_vectors(conn: Connection, texts: Sequence[ThreadText], keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The stored vectors of ``texts`` whose key is ``keys`` (float16 rows, zero where
+    none), and which were found."""
+    pos = {t.id: i for i, t in enumerate(texts)}
+    out = np.zeros((len(texts), embed.dim()), dtype=np.float16)
+    found = np.zeros(len(texts), dtype=bool)
+    cols = (ThreadTerms.thread_id, ThreadTerms.vector_model, ThreadTerms.vector)
+    for tid, key, blob in _term_rows(conn, cols, pos):
+        i = pos.get(tid)
+        if i is not None and blob is not None and keys[i] == key:
+            out[i] = np.frombuffer(blob, dtype=np.float16)
+            found[i] = True
+    return out, found
+
+
+def stored_only(
+    conn: Connection, texts: Sequence[ThreadText], *, vectors: bool
+) -> tuple[list[ThreadText], dict[int, Terms], np.ndarray | None]:
+    """Of ``texts``, those whose terms (and, with ``vectors``, sentence embedding) are
+    stored and current, with them: what a web process may add to its index without
+    analysing or encoding anything (the job runner stores the rest)."""
+    cache = cached_terms(conn, [t.id for t in texts])
+    have = [t for t in texts if (hit := cache.get(t.id)) is not None and hit[0] == t.digest]
+    if not vectors or not embed.enabled():
+        return have, {t.id: cache[t.id][1] for t in have}, None
+    encoder = embed.fingerprint()
+    V, found = _read_vectors(conn, have, [vector_key(t.title, t.body, encoder) for t in have])
+    keep = np.flatnonzero(found)
+    have = [have[i] for i in keep.tolist()]
+    return have, {t.id: cache[t.id][1] for t in have}, V[keep]
+
+
 def ensure_vectors(
     engine: Engine,
     texts: Sequence[ThreadText],
@@ -372,18 +411,10 @@ def ensure_vectors(
     (call :func:`ensure_terms` first: it writes the rows). None when embeddings are off."""
     if not embed.enabled():
         return None
-    pos = {t.id: i for i, t in enumerate(texts)}
     encoder = embed.fingerprint()
     keys = [vector_key(t.title, t.body, encoder) for t in texts]
-    out = np.zeros((len(texts), embed.dim()), dtype=np.float16)
-    found = np.zeros(len(texts), dtype=bool)
     with engine.connect() as conn:
-        cols = (ThreadTerms.thread_id, ThreadTerms.vector_model, ThreadTerms.vector)
-        for tid, key, blob in _term_rows(conn, cols, pos):
-            i = pos.get(tid)
-            if i is not None and blob is not None and keys[i] == key:
-                out[i] = np.frombuffer(blob, dtype=np.float16)
-                found[i] = True
+        out, found = _read_vectors(conn, texts, keys)
     if advance and found.any():
         advance(int(found.sum()))
     todo = np.flatnonzero(~found).tolist()
