@@ -163,7 +163,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.hooks = hooks
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     app.state.views = views.make_counter(settings.views_storage, settings.rate_limit_prefix)
-    templates = make_templates()
+    templates = make_templates(auto_reload=bool(settings.reload_templates))
     templates.env.globals.update(
         thread_url=urls.thread_url,
         post_url=urls.post_url,

@@ -76,6 +76,9 @@ class Settings:
     # Redis ("redis://host:6379/0"), and written every views_flush seconds.
     views_storage: str = "memory://"
     views_flush: int = 5
+    # Read template files again when they change (while editing them); off, each
+    # is compiled once per process.
+    reload_templates: bool = False
     # The forum's address as people reach it: links in emails are absolute.
     base_url: str = "http://127.0.0.1:8000"
     # Email: smtp://user:pass@host:25 (plain, for a local relay),
@@ -148,6 +151,7 @@ TUNABLE = (
     "related_interval",
     "views_storage",
     "views_flush",
+    "reload_templates",
     "base_url",
     "smtp_url",
     "smtp_from",

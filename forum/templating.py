@@ -11,9 +11,14 @@ from forum import i18n
 from forum.paths import TEMPLATES_DIR
 
 
-def make_templates() -> Jinja2Templates:
+def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
+    """``auto_reload``: look at every template file's time on every render, to pick
+    up edits (``FORUM_RELOAD_TEMPLATES=1`` while working on them); off, each
+    template is read and compiled once per process."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        auto_reload=auto_reload,
+        cache_size=-1,
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
@@ -30,6 +35,7 @@ def make_templates() -> Jinja2Templates:
     env.globals.update(
         format_datetime=i18n.format_datetime,
         format_ago=i18n.format_ago,
+        format_utc=i18n.format_utc,
         format_number=i18n.format_number,
         get_locale=i18n.get_locale,
         LOCALES=i18n.LOCALES,

@@ -1,9 +1,28 @@
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlmodel import Field, SQLModel
 
 
-class Category(SQLModel, table=True):
+class _CategoryNames(Protocol):
+    name_en: str
+    name_ko: str
+    description_en: str
+    description_ko: str
+
+
+class CategoryRules:
+    """A category's name in a locale: for the table model and ``forum.read.CategoryRow``."""
+
+    def name(self: _CategoryNames, locale: str) -> str:
+        return self.name_ko if locale == "ko" else self.name_en
+
+    def description(self: _CategoryNames, locale: str) -> str:
+        return self.description_ko if locale == "ko" else self.description_en
+
+
+class Category(CategoryRules, SQLModel, table=True):
     __tablename__ = "categories"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -13,9 +32,3 @@ class Category(SQLModel, table=True):
     description_en: str = Field(default="", max_length=300)
     description_ko: str = Field(default="", max_length=300)
     position: int = Field(default=0)
-
-    def name(self, locale: str) -> str:
-        return self.name_ko if locale == "ko" else self.name_en
-
-    def description(self, locale: str) -> str:
-        return self.description_ko if locale == "ko" else self.description_en

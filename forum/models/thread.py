@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Protocol
 
 from markupsafe import Markup
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -17,7 +18,61 @@ class ThreadKind(enum.StrEnum):
     discussion = "discussion"
 
 
-class Thread(SQLModel, table=True):
+class _ThreadState(Protocol):
+    kind: str
+    reply_count: int
+    solved_at: datetime | None
+    locked_at: datetime | None
+    hidden_at: datetime | None
+    deleted_at: datetime | None
+
+
+class ThreadRules:
+    """What a thread's columns mean: one owner for the table model and the read
+    model of the hot pages (``forum.read.ThreadRow``)."""
+
+    @property
+    def is_question(self: _ThreadState) -> bool:
+        return self.kind == ThreadKind.question.value
+
+    @property
+    def solved(self: _ThreadState) -> bool:
+        return self.solved_at is not None
+
+    @property
+    def answered(self: _ThreadState) -> bool:
+        return self.reply_count > 0
+
+    @property
+    def locked(self: _ThreadState) -> bool:
+        return self.locked_at is not None
+
+    @property
+    def visible(self: _ThreadState) -> bool:
+        return self.hidden_at is None and self.deleted_at is None
+
+
+class _PostState(Protocol):
+    body_html: str
+    hidden_at: datetime | None
+    deleted_at: datetime | None
+
+
+class PostRules:
+    """What a post's columns mean, for the table model and ``forum.read.PostRow``."""
+
+    @property
+    def visible(self: _PostState) -> bool:
+        return self.hidden_at is None and self.deleted_at is None
+
+    @property
+    def html(self: _PostState) -> Markup:
+        """The rendered body. Safe to emit: ``forum.markdown.render`` parsed it
+        with raw HTML off and sanitised the result when the post was saved."""
+        return Markup(self.body_html)
+
+
+class Thread(ThreadRules, SQLModel, table=True):
     """A question or discussion. The opening text is the first ``Post``; the
     counters and times below are kept by the services so lists and metrics
     never have to scan posts."""
@@ -67,28 +122,8 @@ class Thread(SQLModel, table=True):
     category: Category = Relationship(sa_relationship_kwargs={"lazy": "raise"})
     author: User = Relationship(sa_relationship_kwargs={"lazy": "raise"})
 
-    @property
-    def is_question(self) -> bool:
-        return self.kind == ThreadKind.question.value
 
-    @property
-    def solved(self) -> bool:
-        return self.solved_at is not None
-
-    @property
-    def answered(self) -> bool:
-        return self.reply_count > 0
-
-    @property
-    def locked(self) -> bool:
-        return self.locked_at is not None
-
-    @property
-    def visible(self) -> bool:
-        return self.hidden_at is None and self.deleted_at is None
-
-
-class Post(SQLModel, table=True):
+class Post(PostRules, SQLModel, table=True):
     __tablename__ = "posts"
     __table_args__ = (
         Index("ix_posts_thread_id_created_at", "thread_id", "created_at"),
@@ -115,16 +150,6 @@ class Post(SQLModel, table=True):
 
     author: User = Relationship(sa_relationship_kwargs={"lazy": "raise"})
     thread: Thread = Relationship(sa_relationship_kwargs={"lazy": "raise"})
-
-    @property
-    def visible(self) -> bool:
-        return self.hidden_at is None and self.deleted_at is None
-
-    @property
-    def html(self) -> Markup:
-        """The rendered body. Safe to emit: ``forum.markdown.render`` parsed it
-        with raw HTML off and sanitised the result when the post was saved."""
-        return Markup(self.body_html)
 
 
 class Vote(SQLModel, table=True):

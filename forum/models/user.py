@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Column, DateTime, Index, String
 from sqlmodel import Field, Relationship, SQLModel
@@ -22,7 +23,32 @@ class Role(enum.StrEnum):
         return self is not Role.member
 
 
-class User(SQLModel, table=True):
+class _UserState(Protocol):
+    role: str
+    banned_at: datetime | None
+    suspended_until: datetime | None
+    silenced_until: datetime | None
+
+
+class UserRules:
+    """What a user's role and sanctions mean: for the table model and ``forum.read.UserRow``."""
+
+    def can_log_in(self: _UserState, now: datetime) -> bool:
+        return self.banned_at is None and (self.suspended_until is None or self.suspended_until <= now)
+
+    def can_post(self: _UserState, now: datetime) -> bool:
+        return self.can_log_in(now) and (self.silenced_until is None or self.silenced_until <= now)  # type: ignore[attr-defined]
+
+    @property
+    def role_enum(self: _UserState) -> Role:
+        return Role(self.role)
+
+    @property
+    def is_staff(self: _UserState) -> bool:
+        return Role(self.role).is_staff
+
+
+class User(UserRules, SQLModel, table=True):
     __tablename__ = "users"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -43,20 +69,6 @@ class User(SQLModel, table=True):
     silenced_until: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
     suspended_until: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
     banned_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
-
-    def can_log_in(self, now: datetime) -> bool:
-        return self.banned_at is None and (self.suspended_until is None or self.suspended_until <= now)
-
-    def can_post(self, now: datetime) -> bool:
-        return self.can_log_in(now) and (self.silenced_until is None or self.silenced_until <= now)
-
-    @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role_enum.is_staff
 
 
 class UserSession(SQLModel, table=True):

@@ -84,7 +84,7 @@ async def _thread_page(request: Request, session, thread, *, status_code: int = 
 async def detail(request: Request) -> Response:
     user = current_user(request)
     async with reading(request) as session:
-        thread = await service.get_thread_or_404(session, request.path_params["thread_id"], viewer=user)
+        thread = await service.get_thread_row_or_404(session, request.path_params["thread_id"], viewer=user)
         if request.path_params.get("slug") != thread.slug:
             return redirect(thread_url(thread))
         await service.count_view(request.app.state.views, thread)
@@ -140,10 +140,8 @@ async def reply(request: Request) -> Response:
             post = await service.reply(session, thread, author=user, body=body, limits=_limits(request))
     except ValidationError as exc:
         async with reading(request) as session:
-            thread = await service.get_thread_or_404(session, request.path_params["thread_id"], viewer=user)
-            return await _thread_page(
-                request, session, thread, status_code=422, reply_errors=exc.errors, reply_body=body
-            )
+            row = await service.get_thread_row_or_404(session, request.path_params["thread_id"], viewer=user)
+            return await _thread_page(request, session, row, status_code=422, reply_errors=exc.errors, reply_body=body)
     jobs.wake_mail(request.app)  # after commit: the notifications' emails
     return redirect(post_url(thread, post))
 
