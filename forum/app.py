@@ -26,7 +26,7 @@ from forum.ratelimit import RateLimiter
 from forum.routes import forum_routes
 from forum.routes.notifications import install as install_notifications
 from forum.templating import make_templates
-from forum.web import csrf_for, login_url, redirect
+from forum.web import LazyCsrf, login_url, redirect
 
 log = logging.getLogger("forum")
 
@@ -62,7 +62,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
                 "message": message,
                 "user": state.get("user"),
                 "locale": state.get("locale", "en"),
-                "csrf_token": csrf_for(request) if "csrf_seed" in state else "",
+                "csrf_token": LazyCsrf(request) if "csrf_seed" in state else "",
             },
             status_code=status,
         )

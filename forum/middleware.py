@@ -1,8 +1,10 @@
 """One pure-ASGI middleware that prepares every request: body size limit,
-CSRF seed cookie, the logged-in user, the locale, and security headers."""
+CSRF seed cookie, the logged-in user, the locale, security and cache headers,
+and ETag revalidation (304) for GET pages."""
 
 from __future__ import annotations
 
+import hashlib
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -13,7 +15,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum import i18n
 from forum.config import Settings
-from forum.security import new_token
 from forum.services import accounts, tokens
 
 SESSION_COOKIE = "forum_session"
@@ -28,6 +29,16 @@ CSP = (
 
 class BodyTooLarge(Exception):
     pass
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match compared weakly (RFC 9110 13.1.2): the W/ prefix is ignored."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    ours = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == ours for tag in header.split(","))
 
 
 def session_signer(settings: Settings) -> Signer:
@@ -77,11 +88,11 @@ class RequestContextMiddleware:
         state = scope.setdefault("state", {})
         set_cookies: list[str] = []
 
+        # The CSRF seed cookie is set only when a page renders a form
+        # (``forum.web.csrf_for``), so that a reader's plain page views carry
+        # no cookie and a shared cache can keep them.
         seed = cookies.get(CSRF_COOKIE)
-        if not seed or len(seed) > 100:
-            seed = new_token()
-            set_cookies.append(cookie_header(CSRF_COOKIE, seed, self.settings))
-        state["csrf_seed"] = seed
+        state["csrf_seed"] = seed if seed and len(seed) <= 100 else None
 
         user = None
         raw = cookies.get(SESSION_COOKIE)
@@ -125,9 +136,16 @@ class RequestContextMiddleware:
                     raise BodyTooLarge()
             return message
 
+        dynamic = not scope["path"].startswith("/static/")
+        revalidate = dynamic and scope["method"] == "GET"
+        held: Message | None = None
+
         async def send_wrapper(message: Message) -> None:
+            nonlocal held
             if message["type"] == "http.response.start":
                 h = MutableHeaders(scope=message)
+                if state.get("csrf_new"):
+                    set_cookies.append(cookie_header(CSRF_COOKIE, state["csrf_seed"], self.settings))
                 for cookie in set_cookies:
                     h.append("set-cookie", cookie)
                 h.setdefault("x-content-type-options", "nosniff")
@@ -136,6 +154,30 @@ class RequestContextMiddleware:
                 h.setdefault("content-security-policy", CSP)
                 if "vary" not in h:
                     h["vary"] = "Cookie, Accept-Language"
+                if dynamic and ("cache-control" not in h or (set_cookies and "public" in h["cache-control"])):
+                    # Nothing is shared that was not meant to be, and never
+                    # a response that sets a cookie.
+                    h["cache-control"] = "private, no-cache"
+                if revalidate and message["status"] == 200:
+                    held = message
+                    return
+            elif message["type"] == "http.response.body" and held is not None:
+                start, held = held, None
+                if message.get("more_body"):
+                    await send(start)  # a stream: sent as it comes, no ETag
+                else:
+                    body = message.get("body", b"")
+                    etag = 'W/"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+                    h = MutableHeaders(scope=start)
+                    h["etag"] = etag
+                    if _etag_matches(headers.get("if-none-match"), etag):
+                        for name in ("content-length", "content-type"):
+                            if name in h:
+                                del h[name]
+                        await send({"type": "http.response.start", "status": 304, "headers": h.raw})
+                        await send({"type": "http.response.body", "body": b""})
+                        return
+                    await send(start)
             await send(message)
 
         try:

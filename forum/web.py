@@ -18,7 +18,7 @@ from forum.config import Settings
 from forum.errors import LoginRequired
 from forum.i18n import gettext as _
 from forum.models import User
-from forum.security import check_csrf, csrf_token
+from forum.security import check_csrf, csrf_token, new_token
 
 
 def settings_of(request: Request) -> Settings:
@@ -52,11 +52,34 @@ async def writing(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 def csrf_for(request: Request) -> str:
-    return csrf_token(settings_of(request).secret_key, request.state.csrf_seed)
+    """The form token; the browser's seed cookie is made (and sent with the
+    response) the first time a page needs one."""
+    state = request.state
+    if state.csrf_seed is None:
+        state.csrf_seed = new_token()
+        state.csrf_new = True
+    return csrf_token(settings_of(request).secret_key, state.csrf_seed)
 
 
-async def read_form(request: Request) -> FormData:
-    """The POSTed form, after the CSRF check. Files are not accepted."""
+class LazyCsrf:
+    """``csrf_token`` in templates: computed, and the seed cookie set, only if
+    the page renders a form."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def __str__(self) -> str:
+        return csrf_for(self.request)
+
+    def __html__(self) -> str:
+        return csrf_for(self.request)
+
+
+async def read_form(request: Request, *, csrf: bool = True) -> FormData:
+    """The POSTed form, after the CSRF check (``csrf=False`` only where the
+    form changes nothing but the sender's own cookies). Files are not accepted."""
     try:
         form = await request.form(max_files=0, max_fields=50, max_part_size=settings_of(request).max_body_bytes)
     except HTTPException:
@@ -64,7 +87,7 @@ async def read_form(request: Request) -> FormData:
     except Exception as exc:
         raise HTTPException(400, _("The form could not be read.")) from exc
     token = form.get("csrf_token")
-    if not check_csrf(
+    if csrf and not check_csrf(
         settings_of(request).secret_key, request.state.csrf_seed, token if isinstance(token, str) else None
     ):
         raise HTTPException(403, _("The form expired or came from another site. Reload the page and try again."))
@@ -84,11 +107,22 @@ def int_field(form: FormData, name: str) -> int | None:
         return None
 
 
-def render(request: Request, template: str, status_code: int = 200, **ctx: Any) -> Response:
-    ctx.setdefault("user", current_user(request))
-    ctx.setdefault("csrf_token", csrf_for(request))
+# Pages that look the same to every anonymous reader: a shared cache (reverse
+# proxy, CDN) may keep them this long; browsers revalidate with the ETag.
+PUBLIC_CACHE = "public, max-age=0, s-maxage=60, stale-while-revalidate=30"
+
+
+def render(request: Request, template: str, status_code: int = 200, *, public: bool = False, **ctx: Any) -> Response:
+    """A page. ``public``: it does not depend on who asks, so an anonymous
+    reader's copy may be cached (``forum.middleware`` adds the ETag and keeps
+    any response that sets a cookie private)."""
+    user = ctx.setdefault("user", current_user(request))
+    ctx.setdefault("csrf_token", LazyCsrf(request))
     ctx.setdefault("locale", request.state.locale)
-    return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    response = request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    if public and user is None and status_code == 200:
+        response.headers["cache-control"] = PUBLIC_CACHE
+    return response
 
 
 def render_form(request: Request, template: str, *, errors: dict[str, str], **ctx: Any) -> Response:

@@ -231,12 +231,14 @@ async def confirm_email(request: Request) -> Response:
 
 
 async def set_language(request: Request) -> Response:
-    form = await read_form(request)
+    user = current_user(request)
+    # A signed-in member's choice is saved on the account, so it needs the
+    # token; an anonymous reader's only sets a cookie in their own browser.
+    form = await read_form(request, csrf=user is not None)
     locale = field(form, "locale")
     target = safe_next(field(form, "next"))
     if locale not in LOCALES:
         raise HTTPException(400, _("Unknown language."))
-    user = current_user(request)
     if user is not None:
         async with writing(request) as session:
             await accounts.set_locale(session, user.id, locale)

@@ -59,7 +59,14 @@ async def article_list(request: Request) -> Response:
             size=settings_of(request).page_size,
             drafts=drafts,
         )
-    return render(request, "kb/list.html", articles=articles, drafts=drafts, can_write=service.can_write_articles(user))
+    return render(
+        request,
+        "kb/list.html",
+        public=True,
+        articles=articles,
+        drafts=drafts,
+        can_write=service.can_write_articles(user),
+    )
 
 
 async def article_bare(request: Request) -> Response:

@@ -45,7 +45,7 @@ async def latest(request: Request) -> Response:
             size=settings_of(request).page_size,
         )
         categories = await category_service.all_categories(session)
-    return render(request, "threads/list.html", threads=threads, categories=categories, category=None)
+    return render(request, "threads/list.html", public=True, threads=threads, categories=categories, category=None)
 
 
 async def category(request: Request) -> Response:
@@ -59,7 +59,7 @@ async def category(request: Request) -> Response:
             size=settings_of(request).page_size,
         )
         categories = await category_service.all_categories(session)
-    return render(request, "threads/list.html", threads=threads, categories=categories, category=cat)
+    return render(request, "threads/list.html", public=True, threads=threads, categories=categories, category=cat)
 
 
 async def _thread_page(request: Request, session, thread, *, status_code: int = 200, **extra) -> Response:  # type: ignore[no-untyped-def]
@@ -69,6 +69,7 @@ async def _thread_page(request: Request, session, thread, *, status_code: int = 
         request,
         "threads/detail.html",
         status_code=status_code,
+        public=True,
         page=page,
         thread=thread,
         can_reply=can_reply(viewer, thread),
