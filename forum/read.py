@@ -12,7 +12,7 @@ Pages that change data keep the table models.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +83,9 @@ class ThreadRow(ThreadRules):
     article_id: int | None
     category: CategoryRow
     author: UserRow
+    # Every value read for the row (its own, its category's and its author's):
+    # what a list row shows depends on nothing else (``forum.templating``).
+    values: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(slots=True)
@@ -129,6 +132,7 @@ def thread_row(row: Sequence[Any]) -> ThreadRow:
         *row[:_NT],
         category=CategoryRow(*row[_NT : _NT + _NC]),
         author=UserRow(*row[_NT + _NC : _NT + _NC + _NU]),
+        values=tuple(row),
     )
 
 
@@ -156,3 +160,11 @@ async def posts_of(session: AsyncSession, thread_id: int) -> list[PostRow]:
 async def threads(session: AsyncSession, stmt: Select[Any], params: dict[str, Any] | None = None) -> list[ThreadRow]:
     """The threads a statement from :func:`thread_select` finds."""
     return [thread_row(r) for r in await session.execute(stmt, params or {})]
+
+
+CATEGORIES_IN_ORDER = select(*_CATEGORY_COLS).order_by(CATEGORIES.c.position, CATEGORIES.c.id)
+
+
+async def categories(session: AsyncSession) -> list[CategoryRow]:
+    """Every category, in their order (a handful: read whole)."""
+    return [CategoryRow(*r) for r in await session.execute(CATEGORIES_IN_ORDER)]

@@ -1,3 +1,4 @@
+import re
 from urllib.parse import unquote
 
 import pytest
@@ -445,3 +446,28 @@ async def test_wrong_types_in_forms_are_refused_cleanly(client, db, member):
     # A non-numeric id in the URL is simply not a page.
     assert (await client.submit("/p/abc/vote")).status_code == 404
     assert await _count(db, Thread) == 0
+
+
+# ---------------------------------------------------------------- list rows kept between requests
+
+
+def _text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+async def test_a_list_row_shows_the_threads_change_and_each_language(client, db, member):
+    """Rendered list rows are kept per locale and row values (forum.templating.ItemCache):
+    a reply, a new title or another language shows at once."""
+    async with db.begin() as s:
+        thread = await make_thread(s, title="Sync stopped on my phone")
+    assert "0 replies" in _text((await client.get("/")).text)
+    await client.login_as(member)
+    assert (await client.submit(f"/t/{thread.id}/reply", {"body": "Same here since the update."})).status_code == 303
+    page = _text((await client.get("/")).text)
+    assert "1 reply" in page and "0 replies" not in page
+    async with db.begin() as s:
+        (await s.get(Thread, thread.id)).title = "Sync stopped on my Android phone"
+    assert "Sync stopped on my Android phone" in (await client.get("/")).text
+    await client.submit("/language", {"locale": "ko", "next": "/"})
+    korean = _text((await client.get("/")).text)
+    assert "Sync stopped on my Android phone" in korean and "1 reply" not in korean and "답글" in korean

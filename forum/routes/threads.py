@@ -44,13 +44,14 @@ async def latest(request: Request) -> Response:
             page=page_number(request.query_params.get("page")),
             size=settings_of(request).page_size,
         )
-        categories = await category_service.all_categories(session)
+        categories = await category_service.category_rows(session)
     return render(request, "threads/list.html", public=True, threads=threads, categories=categories, category=None)
 
 
 async def category(request: Request) -> Response:
     async with reading(request) as session:
-        cat = await category_service.get_category_by_slug_or_404(session, request.path_params["slug"])
+        categories = await category_service.category_rows(session)
+        cat = category_service.pick_or_404(categories, request.path_params["slug"])
         threads = await service.latest(
             session,
             viewer=current_user(request),
@@ -58,7 +59,6 @@ async def category(request: Request) -> Response:
             page=page_number(request.query_params.get("page")),
             size=settings_of(request).page_size,
         )
-        categories = await category_service.all_categories(session)
     return render(request, "threads/list.html", public=True, threads=threads, categories=categories, category=cat)
 
 

@@ -609,7 +609,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
                     id=row.doc_id,
                     title=thread.title,
                     url=thread_url(thread),
-                    snippet=make_snippet([plain_text(b) for b in visible], highlighter),
+                    snippet=make_snippet(map(plain_text, visible), highlighter),  # lazily: stops at a good window
                     solved=thread.solved,
                     official=thread.official_post_id is not None,
                     kind=thread.kind,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from forum.search.query import ParsedQuery, is_hangul
@@ -120,7 +120,7 @@ class Highlighter:
         return (start, end) if end > start else None
 
 
-def make_snippet(texts: Sequence[str], highlighter: Highlighter, *, size: int = SNIPPET_CHARS) -> Snippet:
+def make_snippet(texts: Iterable[str], highlighter: Highlighter, *, size: int = SNIPPET_CHARS) -> Snippet:
     """The window of ``size`` characters of the texts (in order) with the most
     matches, starting a little before its first one; the start of the first
     text when nothing matches."""

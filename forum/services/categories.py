@@ -5,13 +5,28 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from forum import read
 from forum.errors import NotFound, ValidationError
 from forum.i18n import gettext as _
 from forum.models import Category
+from forum.read import CategoryRow
 
 
 async def all_categories(session: AsyncSession) -> Sequence[Category]:
     return (await session.scalars(select(Category).order_by(Category.position, Category.id))).all()
+
+
+async def category_rows(session: AsyncSession) -> list[CategoryRow]:
+    """Every category as read rows, for pages that only show them."""
+    return await read.categories(session)
+
+
+def pick_or_404(categories: Sequence[CategoryRow], slug: str) -> CategoryRow:
+    """The category of ``slug`` among those already read (no query)."""
+    for category in categories:
+        if category.slug == slug:
+            return category
+    raise NotFound(_("No such category."))
 
 
 async def get_category_by_slug(session: AsyncSession, slug: str) -> Category | None:
