@@ -15,9 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from forum import jobs, urls, views
+from forum.admission import Admission, AdmissionMiddleware
 from forum.config import Settings
 from forum.db import make_async_engine, make_read_engine, make_sessionmaker
-from forum.errors import ForumError, LoginRequired
+from forum.errors import ForumError, LoginRequired, wants_json
 from forum.hooks import Hooks, HooksMiddleware
 from forum.i18n import gettext as _
 from forum.i18n import lazy, using_locale
@@ -43,12 +44,8 @@ ERROR_TITLES = {
 }
 
 
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
-
-
 def error_page(request: Request, status: int, message: str) -> Response:
-    if _wants_json(request):
+    if wants_json(request.scope):
         return JSONResponse({"error": message or _(ERROR_TITLES.get(status, ERROR_TITLES[400]))}, status_code=status)
     state = request.scope.get("state", {})
     # The 500 handler runs outside the middleware that set the locale: set it again.
@@ -70,7 +67,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
 
 async def handle_forum_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ForumError)
-    if isinstance(exc, LoginRequired) and not _wants_json(request):
+    if isinstance(exc, LoginRequired) and not wants_json(request.scope):
         return redirect(login_url(request) if request.method == "GET" else "/login")
     response = error_page(request, exc.status_code, exc.message)
     response.headers.update(getattr(exc, "headers", None) or {})  # Retry-After on 429
@@ -135,10 +132,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     from moderation.routes import routes as moderation_routes
 
     hooks = Hooks()
+    templates = make_templates(auto_reload=bool(settings.reload_templates))
+    admission = Admission(settings, read_engine, templates)
     app = Starlette(
         debug=False,
         routes=[*forum_routes(), *moderation_routes],
         middleware=[
+            Middleware(AdmissionMiddleware, admission=admission),  # outermost: a refusal costs nothing more
             Middleware(
                 RequestContextMiddleware,
                 settings=settings,
@@ -161,9 +161,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.read_engine = read_engine
     app.state.read_sessionmaker = read_sessionmaker
     app.state.hooks = hooks
+    app.state.admission = admission
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     app.state.views = views.make_counter(settings.views_storage, settings.rate_limit_prefix)
-    templates = make_templates(auto_reload=bool(settings.reload_templates))
     templates.env.globals.update(
         thread_url=urls.thread_url,
         post_url=urls.post_url,

@@ -91,6 +91,13 @@ class Settings:
     mail_interval: int = 30
     mail_max_attempts: int = 5
     mail_claim_seconds: int = 600
+    # Admission control (forum.admission): each process serves at most this many
+    # requests at once and answers the rest at once with a 503 (0: no limit);
+    # Retry-After on those 503s (seconds); and, once the database is found
+    # unreachable, how long requests are answered 503 without trying it again.
+    max_in_flight: int = 16
+    retry_after: int = 5
+    db_retry_interval: int = 5
 
     @property
     def secure_cookies(self) -> bool:
@@ -158,6 +165,9 @@ TUNABLE = (
     "mail_interval",
     "mail_max_attempts",
     "mail_claim_seconds",
+    "max_in_flight",
+    "retry_after",
+    "db_retry_interval",
 )
 
 
@@ -175,6 +185,10 @@ def tuning_from_env(env: Mapping[str, str]) -> dict[str, object]:
                 raise ConfigError(f"FORUM_{name.upper()} must be a whole number, not {raw!r}.") from None
         else:
             out[name] = raw.strip()
+    for name in ("max_in_flight", "retry_after", "db_retry_interval"):
+        value = out.get(name, 0)
+        if isinstance(value, int) and value < 0:
+            raise ConfigError(f"FORUM_{name.upper()} must be 0 or more, not {value}.")
     if out.get("jobs", "in-process") not in JOB_PLACES:
         raise ConfigError(f"FORUM_JOBS must be one of {', '.join(JOB_PLACES)}, not {out['jobs']!r}.")
     return out

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+
+def wants_json(scope: Mapping[str, Any]) -> bool:
+    """Errors are answered in JSON under /api/, as pages everywhere else."""
+    return str(scope["path"]).startswith("/api/")
+
 
 class ForumError(Exception):
     status_code = 400

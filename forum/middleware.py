@@ -5,6 +5,7 @@ and ETag revalidation (304) for GET pages."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -25,6 +26,12 @@ CSP = (
     "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+SECURITY_HEADERS = (
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "same-origin"),
+    ("content-security-policy", CSP),
+)
 
 
 class BodyTooLarge(Exception):
@@ -39,6 +46,27 @@ def _etag_matches(header: str | None, etag: str) -> bool:
         return True
     ours = etag.removeprefix("W/")
     return any(tag.strip().removeprefix("W/") == ours for tag in header.split(","))
+
+
+def read_cookies(header: str | None) -> dict[str, str]:
+    if not header:
+        return {}
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except Exception:
+        return {}
+    return {k: m.value for k, m in jar.items()}
+
+
+def request_locale(
+    cookies: Mapping[str, str], accept_language: str | None, default: str, user_locale: str | None = None
+) -> str:
+    """The user's own choice, else the language cookie, else Accept-Language, else the default."""
+    for choice in (user_locale, cookies.get(LOCALE_COOKIE)):
+        if choice is not None and choice in i18n.LOCALES:
+            return choice
+    return i18n.negotiate(accept_language) or default
 
 
 def session_signer(settings: Settings) -> Signer:
@@ -76,14 +104,7 @@ class RequestContextMiddleware:
             await PlainTextResponse("Bad Content-Length", status_code=400)(scope, receive, send)
             return
 
-        cookies: dict[str, str] = {}
-        if "cookie" in headers:
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(headers["cookie"])
-            except Exception:
-                jar = SimpleCookie()
-            cookies = {k: m.value for k, m in jar.items()}
+        cookies = read_cookies(headers.get("cookie"))
 
         state = scope.setdefault("state", {})
         set_cookies: list[str] = []
@@ -116,12 +137,8 @@ class RequestContextMiddleware:
             state["auth"] = "token"
         state["user"] = user
 
-        locale = (
-            (user.locale if user is not None and user.locale in i18n.LOCALES else None)
-            or (cookies.get(LOCALE_COOKIE) if cookies.get(LOCALE_COOKIE) in i18n.LOCALES else None)
-            or i18n.negotiate(headers.get("accept-language"))
-            or self.settings.default_locale
-        )
+        user_locale = user.locale if user is not None else None
+        locale = request_locale(cookies, headers.get("accept-language"), self.settings.default_locale, user_locale)
         state["locale"] = locale
         token_ctx = i18n.set_locale(locale)
 
@@ -148,10 +165,8 @@ class RequestContextMiddleware:
                     set_cookies.append(cookie_header(CSRF_COOKIE, state["csrf_seed"], self.settings))
                 for cookie in set_cookies:
                     h.append("set-cookie", cookie)
-                h.setdefault("x-content-type-options", "nosniff")
-                h.setdefault("x-frame-options", "DENY")
-                h.setdefault("referrer-policy", "same-origin")
-                h.setdefault("content-security-policy", CSP)
+                for name, value in SECURITY_HEADERS:
+                    h.setdefault(name, value)
                 if "vary" not in h:
                     h["vary"] = "Cookie, Accept-Language"
                 if dynamic and ("cache-control" not in h or (set_cookies and "public" in h["cache-control"])):

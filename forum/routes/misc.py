@@ -1,11 +1,15 @@
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from forum.web import reading
-
 
 async def healthz(request: Request) -> Response:
-    async with reading(request) as session:
-        await session.execute(text("SELECT 1"))
-    return JSONResponse({"status": "ok"})
+    """200 when the database answers SELECT 1, else 503 (never refused for load:
+    see forum.admission)."""
+    admission = request.app.state.admission
+    if await admission.check_database():
+        return JSONResponse({"status": "ok", "database": "ok"}, headers={"cache-control": "no-store"})
+    return JSONResponse(
+        {"status": "unavailable", "database": "unreachable"},
+        status_code=503,
+        headers={"cache-control": "no-store", "retry-after": str(admission.retry_after)},
+    )
