@@ -75,7 +75,23 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(async_url(url), **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "connect", _sqlite_own_begin)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
     return engine
+
+
+def _sqlite_own_begin(dbapi_connection: Any, _record: Any) -> None:
+    # The driver would start a transaction only at the first write; we start it ourselves.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    """A request's transaction takes SQLite's write lock when it starts, waiting
+    for it (busy_timeout) if another process holds it. Started as a reader (the
+    driver's default), a transaction that then writes fails at once with "database
+    is locked" when another process wrote since its first read (WAL snapshots
+    cannot be upgraded), which under a few replies a second was common."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_read_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:

@@ -61,7 +61,8 @@ class QueryCounter:
         self.statements: list[str] = []
 
     def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        self.statements.append(statement)
+        if statement != "BEGIN IMMEDIATE":  # how a write transaction starts on SQLite (forum.db), not a query
+            self.statements.append(statement)
 
     def __enter__(self) -> QueryCounter:
         for engine in self.engines:
