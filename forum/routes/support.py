@@ -156,7 +156,7 @@ async def stream_rows(
 ) -> AsyncIterator[str]:
     """Rows of a statement as CSV text, a batch at a time, in a session of its own."""
     yield _csv_chunk([header])
-    async with request.app.state.sessionmaker() as session:
+    async with request.app.state.read_sessionmaker() as session:
         await metrics.without_jit(session)
         result = await session.stream(stmt.execution_options(yield_per=2000))
         async for batch in result.partitions():
