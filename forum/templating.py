@@ -39,6 +39,7 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
         format_ago=i18n.format_ago,
         format_utc=i18n.format_utc,
         time_ago=time_ago,
+        csrf=csrf_field,
         format_number=i18n.format_number,
         get_locale=i18n.get_locale,
         LOCALES=i18n.LOCALES,
@@ -71,6 +72,11 @@ class ItemCache:
             if self.limit:
                 self.items[key] = html
         return html
+
+
+def csrf_field(token: Any) -> Markup:
+    """The hidden CSRF field of a form (a function: a page may have dozens of forms)."""
+    return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')
 
 
 def time_ago(value: datetime) -> Markup:

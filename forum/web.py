@@ -55,10 +55,13 @@ def csrf_for(request: Request) -> str:
     """The form token; the browser's seed cookie is made (and sent with the
     response) the first time a page needs one."""
     state = request.state
-    if state.csrf_seed is None:
-        state.csrf_seed = new_token()
-        state.csrf_new = True
-    return csrf_token(settings_of(request).secret_key, state.csrf_seed)
+    token: str | None = getattr(state, "csrf_token", None)
+    if token is None:
+        if state.csrf_seed is None:
+            state.csrf_seed = new_token()
+            state.csrf_new = True
+        token = state.csrf_token = csrf_token(settings_of(request).secret_key, state.csrf_seed)
+    return token
 
 
 class LazyCsrf:
