@@ -8,7 +8,9 @@ They flush, never commit.
 
 Preconditions: a post's ``thread`` relationship is loaded (as
 ``threads.get_post_or_404`` does). ``Thread.reply_count`` counts visible
-replies, so hiding, deleting or restoring a reply moves it.
+replies, so hiding, deleting or restoring a reply moves it; the counts of
+the categories' thread lists (``forum.services.categories``) move with the
+hiding, deletion, restoring, pinning and moving of threads.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlmodel import col
 from forum import search
 from forum.clock import utcnow
 from forum.models import Category, Post, Thread, User
-from forum.services import accounts, notifications
+from forum.services import accounts, categories, notifications
 
 HIDDEN_REASONS = ("flags", "review", "moderator")
 
@@ -92,6 +94,7 @@ async def hide_post(session: AsyncSession, post: Post, *, reason: str, at: datet
     if post.hidden_at is not None and post.hidden_reason == reason:
         return False
     was_visible = post.visible
+    counted = categories.place(post.thread)
     now = at or utcnow()
     if post.hidden_at is None:
         post.hidden_at = now
@@ -100,6 +103,7 @@ async def hide_post(session: AsyncSession, post: Post, *, reason: str, at: datet
         post.thread.hidden_at = post.hidden_at
         session.add(post.thread)
     await _post_visibility_changed(session, post, was_visible)
+    await categories.thread_changed(session, counted, post.thread)
     return True
 
 
@@ -109,11 +113,13 @@ async def delete_post(session: AsyncSession, post: Post, *, at: datetime | None 
     if post.deleted_at is not None:
         return False
     was_visible = post.visible
+    counted = categories.place(post.thread)
     post.deleted_at = at or utcnow()
     if post.is_first and post.thread.deleted_at is None:
         post.thread.deleted_at = post.deleted_at
         session.add(post.thread)
     await _post_visibility_changed(session, post, was_visible)
+    await categories.thread_changed(session, counted, post.thread)
     return True
 
 
@@ -124,6 +130,7 @@ async def restore_post(session: AsyncSession, post: Post) -> bool:
     if post.hidden_at is None and post.deleted_at is None and not thread_changed:
         return False
     was_visible = post.visible
+    counted = categories.place(thread)
     held = not post.is_first and post.hidden_reason == "review"
     post.hidden_at = None
     post.hidden_reason = None
@@ -133,6 +140,7 @@ async def restore_post(session: AsyncSession, post: Post) -> bool:
         thread.deleted_at = None
         session.add(thread)
     await _post_visibility_changed(session, post, was_visible)
+    await categories.thread_changed(session, counted, thread)
     if held and post.visible and not await notifications.notified_about(session, post):
         # A reply held for review from the start reaches the asker and watchers now,
         # as when it is posted (one edited back into review was told of then).
@@ -162,18 +170,28 @@ async def unlock_thread(session: AsyncSession, thread: Thread) -> bool:
     return await _set(session, thread, "locked_at", None)
 
 
+async def _set_counted(session: AsyncSession, thread: Thread, name: str, value: object) -> bool:
+    """``_set`` for a column that decides where the thread counts in the
+    categories' list sizes (pinned threads show apart; a move changes category)."""
+    counted = categories.place(thread)
+    changed = await _set(session, thread, name, value)
+    if changed:
+        await categories.thread_changed(session, counted, thread)
+    return changed
+
+
 async def pin_thread(session: AsyncSession, thread: Thread, *, at: datetime | None = None) -> bool:
     if thread.pinned_at is not None:
         return False
-    return await _set(session, thread, "pinned_at", at or utcnow())
+    return await _set_counted(session, thread, "pinned_at", at or utcnow())
 
 
 async def unpin_thread(session: AsyncSession, thread: Thread) -> bool:
-    return await _set(session, thread, "pinned_at", None)
+    return await _set_counted(session, thread, "pinned_at", None)
 
 
 async def move_thread(session: AsyncSession, thread: Thread, category: Category) -> bool:
-    changed = await _set(session, thread, "category_id", category.id)
+    changed = await _set_counted(session, thread, "category_id", category.id)
     if changed and "category" in thread.__dict__:
         thread.category = category
     return changed
