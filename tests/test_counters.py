@@ -282,3 +282,43 @@ def test_page_numbers_past_the_cap_are_not_found_and_odd_ones_mean_the_first():
     assert page_number(str(MAX_PAGES)) == MAX_PAGES
     with pytest.raises(NotFound):
         page_number(str(MAX_PAGES + 1))
+
+
+async def test_two_replies_written_at_once_both_count(db):
+    """Each reply adds to the stored count in the database (no read-modify-write),
+    so the second of two overlapping replies waits for the first and counts on
+    top of it. PostgreSQL only: SQLite lets one writer at a time in at all."""
+    import asyncio
+
+    import pytest
+
+    from tests.conftest import PG_URL
+
+    if not PG_URL:
+        pytest.skip("overlapping write transactions need PostgreSQL")
+    async with db.begin() as s:
+        thread = await make_thread(s)
+        first, second = await make_user(s), await make_user(s)
+    a_written, b_waiting = asyncio.Event(), asyncio.Event()
+
+    async def a() -> None:
+        async with db.begin() as s:
+            loaded = await s.get(Thread, thread.id)
+            assert loaded is not None
+            await threads.reply(s, loaded, author=first, body="The first of two replies.")
+            a_written.set()
+            await b_waiting.wait()
+            await asyncio.sleep(0.2)  # b is now blocked on the thread's row
+
+    async def b() -> None:
+        async with db.begin() as s:
+            loaded = await s.get(Thread, thread.id)
+            assert loaded is not None and loaded.reply_count == 0
+            await a_written.wait()
+            b_waiting.set()
+            await threads.reply(s, loaded, author=second, body="The second of two replies.")
+            assert loaded.reply_count == 2
+
+    await asyncio.gather(a(), b())
+    async with db() as s:
+        assert (await s.get(Thread, thread.id)).reply_count == 2  # type: ignore[union-attr]

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from forum import search
@@ -27,13 +28,27 @@ from forum.models import Category, Post, Thread, User
 from forum.services import accounts, categories, notifications
 
 HIDDEN_REASONS = ("flags", "review", "moderator")
+THREADS: Table = Thread.__table__  # type: ignore[attr-defined]
 
 
-def _count_visible_reply(thread: Thread, post: Post) -> None:
-    """A reply became visible: count it, and let it stand as the thread's
-    activity and first response if it is the earliest (a reply held for
-    review counts from when it was written, once approved)."""
-    thread.reply_count += 1
+async def add_replies(session: AsyncSession, thread: Thread, n: int) -> None:
+    """Moves ``thread.reply_count`` by ``n`` in one statement (two replies
+    written at once both count: no read-modify-write), never below zero, and
+    gives the loaded thread the stored value."""
+    c = THREADS.c
+    stored = await session.scalar(
+        update(THREADS)
+        .where(c.id == thread.id)
+        .values(reply_count=case((c.reply_count + n < 0, 0), else_=c.reply_count + n))
+        .returning(c.reply_count)
+    )
+    set_committed_value(thread, "reply_count", stored)
+
+
+def _visible_reply_times(thread: Thread, post: Post) -> None:
+    """A reply became visible: let it stand as the thread's activity and first
+    response if it is the earliest (a reply held for review counts from when
+    it was written, once approved)."""
     if post.created_at > thread.last_activity_at:
         thread.last_activity_at = post.created_at
     if post.author_id != thread.author_id:
@@ -72,9 +87,10 @@ async def _post_visibility_changed(session: AsyncSession, post: Post, was_visibl
     thread = post.thread
     if not post.is_first and was_visible != post.visible:
         if post.visible:
-            _count_visible_reply(thread, post)
+            _visible_reply_times(thread, post)
+            await add_replies(session, thread, 1)
         else:
-            thread.reply_count = max(0, thread.reply_count - 1)
+            await add_replies(session, thread, -1)
             session.add(post)
             await session.flush()
             await _recount_responses(session, thread)

@@ -174,7 +174,7 @@ async def reply(
         await hooks.run_after_post(session, attempt, post)
         await notifications.watch_after_reply(session, thread, user=author)
         return post
-    thread.reply_count += 1
+    await state.add_replies(session, thread, 1)
     thread.last_activity_at = max(thread.last_activity_at, now)
     if author.id != thread.author_id:
         if thread.first_response_at is None:
