@@ -58,3 +58,61 @@ def test_upgrade_downgrade_upgrade(tmp_path):
         assert {"users", "threads", "posts", "votes", "categories"} <= tables
     finally:
         drop()  # type: ignore[operator]
+
+
+def test_migration_0010_fills_the_category_counts_from_the_threads(tmp_path):
+    from sqlalchemy import text
+
+    url, drop = _fresh_database(tmp_path)
+    try:
+        migrations.upgrade(url, "0009")
+        engine = make_sync_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO categories (id, slug, name_en, name_ko, description_en, description_ko, position)"
+                        " VALUES (1, 'a', 'A', 'A', '', '', 0), (2, 'b', 'B', 'B', '', '', 1),"
+                        " (3, 'c', 'C', 'C', '', '', 2)"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO users (id, username, username_key, display_name, password_hash, role, created_at)"
+                        " VALUES (1, 'u', 'u', 'U', '!', 'member', '2026-01-01 00:00:00')"
+                    )
+                )
+                # Category 1: two listed, one hidden, one pinned, one deleted; category 2: one hidden and deleted.
+                states = [(1, None, None, None), (1, None, None, None), (1, "h", None, None), (1, None, "p", None)]
+                states += [(1, None, None, "d"), (2, "h", None, "d")]
+                for n, (category, hidden, pinned, deleted) in enumerate(states, start=1):
+                    at = "2026-01-01 00:00:00"
+                    conn.execute(
+                        text(
+                            "INSERT INTO threads (id, category_id, author_id, kind, title, slug, language, created_at,"
+                            " last_activity_at, views, reply_count, staff_replied, hidden_at, pinned_at, deleted_at)"
+                            " VALUES (:id, :category, 1, 'question', 't', 't', 'en', :at, :at, 0, 0, false,"
+                            " :hidden, :pinned, :deleted)"
+                        ),
+                        {
+                            "id": n,
+                            "category": category,
+                            "at": at,
+                            "hidden": at if hidden else None,
+                            "pinned": at if pinned else None,
+                            "deleted": at if deleted else None,
+                        },
+                    )
+        finally:
+            engine.dispose()
+        migrations.upgrade(url)
+        engine = make_sync_engine(url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(text("SELECT id, listed_threads, hidden_threads FROM categories ORDER BY id")).all()
+        finally:
+            engine.dispose()
+        assert [tuple(r) for r in rows] == [(1, 2, 1), (2, 0, 0), (3, 0, 0)]
+        migrations.downgrade(url, "0009")
+    finally:
+        drop()  # type: ignore[operator]

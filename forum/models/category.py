@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from sqlalchemy import Column, Integer
 from sqlmodel import Field, SQLModel
 
 
@@ -32,3 +33,10 @@ class Category(CategoryRules, SQLModel, table=True):
     description_en: str = Field(default="", max_length=300)
     description_ko: str = Field(default="", max_length=300)
     position: int = Field(default=0)
+    # The size of the category's thread list, kept by the transactions that change
+    # it (forum.services.categories owns the rule) so list pages never count threads.
+    # Threads on the list's pages: neither deleted, hidden nor pinned (pinned ones
+    # show above the list on its first page).
+    listed_threads: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # The same but hidden (held for review or by a moderator): moderators' lists add them.
+    hidden_threads: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))

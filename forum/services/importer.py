@@ -39,7 +39,7 @@ from forum import markdown, search
 from forum.clock import utcnow
 from forum.i18n import gettext as _
 from forum.models import Category, Post, Role, Thread, ThreadKind, ThreadTerms, User
-from forum.services import related
+from forum.services import categories, related
 from forum.services.accounts import USERNAME_RE, username_key
 from forum.text import get_analyzer
 from forum.textutil import normalise, one_line, slugify
@@ -456,6 +456,8 @@ async def _save(session: AsyncSession, records: list[Record], names: _Names, now
     ]
     await session.execute(insert(ThreadTerms.__table__), rows)  # type: ignore[attr-defined]
     await related.queue(session, thread_ids, at=now)
+    # In the batch's savepoint: a batch retried line by line counts only what it saved.
+    await categories.threads_added(session, [t for t, _p, _a in built])
 
 
 async def _import_batch(

@@ -35,7 +35,7 @@ from forum.models import (
     TopicSuggestion,
     User,
 )
-from forum.pagination import Page
+from forum.pagination import Page, check_page, count_up_to_last_page
 from forum.services import notifications
 from forum.textutil import normalise, one_line, slugify
 
@@ -91,7 +91,9 @@ async def list_articles(
     if category is not None:
         where.append(Article.category_id == category.id)
     order = Article.updated_at.desc() if status == ArticleStatus.draft.value else Article.published_at.desc()  # type: ignore[union-attr]
-    total = await session.scalar(select(func.count()).select_from(Article).where(*where)) or 0
+    # Counted only as far as the list's pages reach (forum.pagination).
+    total = await session.scalar(count_up_to_last_page(select(Article.id).where(*where), size)) or 0
+    check_page(page, total=total, size=size)
     rows = await session.scalars(
         select(Article)
         .options(joinedload(Article.category))  # type: ignore[arg-type]

@@ -31,7 +31,7 @@ from forum.models import (
     ThreadWatch,
     User,
 )
-from forum.pagination import Page
+from forum.pagination import Page, check_page, count_up_to_last_page
 
 OWN_KINDS = frozenset(
     {NotificationKind.answer, NotificationKind.accepted, NotificationKind.official, NotificationKind.article}
@@ -199,21 +199,28 @@ async def notify_answered_by_article(
 # ---------------------------------------------------------------- reading
 
 
+# The header shows "99+" past this: counting further is work no one reads.
+UNREAD_SHOWN = 99
+
+
 async def unread_count(session: AsyncSession, user: User) -> int:
-    return (
-        await session.scalar(
-            select(func.count())
-            .select_from(Notification)
-            .where(Notification.user_id == user.id, Notification.read_at.is_(None))  # type: ignore[union-attr]
-        )
-        or 0
+    """Unread notifications, counted up to ``UNREAD_SHOWN + 1`` (every page a
+    signed-in member loads asks)."""
+    unread = (
+        select(Notification.id)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))  # type: ignore[union-attr]
+        .limit(UNREAD_SHOWN + 1)
+        .subquery()
     )
+    return await session.scalar(select(func.count()).select_from(unread)) or 0
 
 
 async def list_notifications(session: AsyncSession, user: User, *, page: int = 1, size: int = 30) -> Page[Notification]:
     """A user's notifications, newest first, with their thread, post and actor."""
     where = (Notification.user_id == user.id,)
-    total = await session.scalar(select(func.count()).select_from(Notification).where(*where)) or 0
+    # Counted only as far as the list's pages reach (forum.pagination).
+    total = await session.scalar(count_up_to_last_page(select(Notification.id).where(*where), size)) or 0
+    check_page(page, total=total, size=size)
     rows = await session.scalars(
         select(Notification)
         .options(

@@ -8,30 +8,47 @@ They flush, never commit.
 
 Preconditions: a post's ``thread`` relationship is loaded (as
 ``threads.get_post_or_404`` does). ``Thread.reply_count`` counts visible
-replies, so hiding, deleting or restoring a reply moves it.
+replies, so hiding, deleting or restoring a reply moves it; the counts of
+the categories' thread lists (``forum.services.categories``) move with the
+hiding, deletion, restoring, pinning and moving of threads.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from forum import search
 from forum.clock import utcnow
 from forum.models import Category, Post, Thread, User
-from forum.services import accounts, notifications
+from forum.services import accounts, categories, notifications
 
 HIDDEN_REASONS = ("flags", "review", "moderator")
+THREADS: Table = Thread.__table__  # type: ignore[attr-defined]
 
 
-def _count_visible_reply(thread: Thread, post: Post) -> None:
-    """A reply became visible: count it, and let it stand as the thread's
-    activity and first response if it is the earliest (a reply held for
-    review counts from when it was written, once approved)."""
-    thread.reply_count += 1
+async def add_replies(session: AsyncSession, thread: Thread, n: int) -> None:
+    """Moves ``thread.reply_count`` by ``n`` in one statement (two replies
+    written at once both count: no read-modify-write), never below zero, and
+    gives the loaded thread the stored value."""
+    c = THREADS.c
+    stored = await session.scalar(
+        update(THREADS)
+        .where(c.id == thread.id)
+        .values(reply_count=case((c.reply_count + n < 0, 0), else_=c.reply_count + n))
+        .returning(c.reply_count)
+    )
+    set_committed_value(thread, "reply_count", stored)
+
+
+def _visible_reply_times(thread: Thread, post: Post) -> None:
+    """A reply became visible: let it stand as the thread's activity and first
+    response if it is the earliest (a reply held for review counts from when
+    it was written, once approved)."""
     if post.created_at > thread.last_activity_at:
         thread.last_activity_at = post.created_at
     if post.author_id != thread.author_id:
@@ -70,9 +87,10 @@ async def _post_visibility_changed(session: AsyncSession, post: Post, was_visibl
     thread = post.thread
     if not post.is_first and was_visible != post.visible:
         if post.visible:
-            _count_visible_reply(thread, post)
+            _visible_reply_times(thread, post)
+            await add_replies(session, thread, 1)
         else:
-            thread.reply_count = max(0, thread.reply_count - 1)
+            await add_replies(session, thread, -1)
             session.add(post)
             await session.flush()
             await _recount_responses(session, thread)
@@ -92,6 +110,7 @@ async def hide_post(session: AsyncSession, post: Post, *, reason: str, at: datet
     if post.hidden_at is not None and post.hidden_reason == reason:
         return False
     was_visible = post.visible
+    counted = categories.place(post.thread)
     now = at or utcnow()
     if post.hidden_at is None:
         post.hidden_at = now
@@ -100,6 +119,7 @@ async def hide_post(session: AsyncSession, post: Post, *, reason: str, at: datet
         post.thread.hidden_at = post.hidden_at
         session.add(post.thread)
     await _post_visibility_changed(session, post, was_visible)
+    await categories.thread_changed(session, counted, post.thread)
     return True
 
 
@@ -109,11 +129,13 @@ async def delete_post(session: AsyncSession, post: Post, *, at: datetime | None 
     if post.deleted_at is not None:
         return False
     was_visible = post.visible
+    counted = categories.place(post.thread)
     post.deleted_at = at or utcnow()
     if post.is_first and post.thread.deleted_at is None:
         post.thread.deleted_at = post.deleted_at
         session.add(post.thread)
     await _post_visibility_changed(session, post, was_visible)
+    await categories.thread_changed(session, counted, post.thread)
     return True
 
 
@@ -124,6 +146,7 @@ async def restore_post(session: AsyncSession, post: Post) -> bool:
     if post.hidden_at is None and post.deleted_at is None and not thread_changed:
         return False
     was_visible = post.visible
+    counted = categories.place(thread)
     held = not post.is_first and post.hidden_reason == "review"
     post.hidden_at = None
     post.hidden_reason = None
@@ -133,6 +156,7 @@ async def restore_post(session: AsyncSession, post: Post) -> bool:
         thread.deleted_at = None
         session.add(thread)
     await _post_visibility_changed(session, post, was_visible)
+    await categories.thread_changed(session, counted, thread)
     if held and post.visible and not await notifications.notified_about(session, post):
         # A reply held for review from the start reaches the asker and watchers now,
         # as when it is posted (one edited back into review was told of then).
@@ -162,18 +186,28 @@ async def unlock_thread(session: AsyncSession, thread: Thread) -> bool:
     return await _set(session, thread, "locked_at", None)
 
 
+async def _set_counted(session: AsyncSession, thread: Thread, name: str, value: object) -> bool:
+    """``_set`` for a column that decides where the thread counts in the
+    categories' list sizes (pinned threads show apart; a move changes category)."""
+    counted = categories.place(thread)
+    changed = await _set(session, thread, name, value)
+    if changed:
+        await categories.thread_changed(session, counted, thread)
+    return changed
+
+
 async def pin_thread(session: AsyncSession, thread: Thread, *, at: datetime | None = None) -> bool:
     if thread.pinned_at is not None:
         return False
-    return await _set(session, thread, "pinned_at", at or utcnow())
+    return await _set_counted(session, thread, "pinned_at", at or utcnow())
 
 
 async def unpin_thread(session: AsyncSession, thread: Thread) -> bool:
-    return await _set(session, thread, "pinned_at", None)
+    return await _set_counted(session, thread, "pinned_at", None)
 
 
 async def move_thread(session: AsyncSession, thread: Thread, category: Category) -> bool:
-    changed = await _set(session, thread, "category_id", category.id)
+    changed = await _set_counted(session, thread, "category_id", category.id)
     if changed and "category" in thread.__dict__:
         thread.category = category
     return changed

@@ -22,7 +22,7 @@ from forum.config import Settings
 from forum.errors import NotAllowed, NotFound, ValidationError
 from forum.i18n import gettext as _
 from forum.models import Category, NotificationKind, Post, PostRevision, Thread, ThreadKind, User, Vote
-from forum.pagination import Page
+from forum.pagination import Page, check_page
 from forum.permissions import (
     can_accept,
     can_edit_post,
@@ -34,7 +34,7 @@ from forum.permissions import (
     is_moderator,
 )
 from forum.read import PostRow, ThreadRow
-from forum.services import assignments, kb, notifications, related, state
+from forum.services import assignments, categories, kb, notifications, related, state
 from forum.textutil import detect_language, normalise, one_line, slugify
 from forum.views import ViewCounter
 
@@ -141,6 +141,10 @@ async def ask(
     await hooks.run_after_post(session, attempt, first)
     await search.index_thread(session, thread.id)  # type: ignore[arg-type]
     await related.queue(session, [thread.id], at=now)  # type: ignore[list-item]
+    # Last, so the category's row is locked for as short a time as possible
+    # (on PostgreSQL every new thread of a category waits for that lock).
+    # A thread held for review counts among the hidden ones.
+    await categories.thread_changed(session, None, thread)
     return thread
 
 
@@ -170,7 +174,7 @@ async def reply(
         await hooks.run_after_post(session, attempt, post)
         await notifications.watch_after_reply(session, thread, user=author)
         return post
-    thread.reply_count += 1
+    await state.add_replies(session, thread, 1)
     thread.last_activity_at = max(thread.last_activity_at, now)
     if author.id != thread.author_id:
         if thread.first_response_at is None:
@@ -379,14 +383,6 @@ async def get_post_or_404(session: AsyncSession, post_id: int, *, viewer: User |
     return post
 
 
-def listed_threads(viewer: User | None) -> list:  # type: ignore[type-arg]
-    """Conditions for threads shown in lists: moderators see held ones too."""
-    where = [Thread.deleted_at.is_(None)]  # type: ignore[union-attr]
-    if not is_moderator(viewer):
-        where.append(Thread.hidden_at.is_(None))  # type: ignore[union-attr]
-    return where
-
-
 @dataclass(frozen=True)
 class ThreadList:
     pinned: Sequence[ThreadRow]
@@ -424,23 +420,26 @@ async def latest(
     session: AsyncSession,
     *,
     viewer: User | None = None,
-    category: Category | None = None,
+    category: Category | read.CategoryRow | None = None,
     page: int = 1,
     size: int = 30,
 ) -> ThreadList:
     """Pinned threads (on the first page), then the rest by last activity.
-    Three indexed queries whatever the number of threads."""
+    Three indexed queries whatever the number of threads: the list's size is
+    the categories' stored count (``forum.services.categories``), never a
+    count of threads, and pages stop at ``MAX_PAGES`` (the deepest offset is
+    bounded). A page past the list's last one is not found (without reading
+    any thread)."""
     moderator = is_moderator(viewer)
     params: dict[str, Any] = {"category_id": category.id if category is not None else None}
+    total = await categories.listed_total(
+        session, category_id=category.id if category is not None else None, hidden=moderator
+    )
+    check_page(page, total=total, size=size)
     pinned: Sequence[ThreadRow] = []
     if page == 1:
         stmt = _list_statement(moderator=moderator, by_category=category is not None, pinned=True)
         pinned = await read.threads(session, stmt, {**params, "limit": 20})
-    where = listed_threads(viewer)
-    if category is not None:
-        where.append(Thread.category_id == category.id)
-    where.append(Thread.pinned_at.is_(None))  # type: ignore[union-attr]
-    total = await session.scalar(select(func.count()).select_from(Thread).where(*where)) or 0
     stmt = _list_statement(moderator=moderator, by_category=category is not None, pinned=False)
     rows = await read.threads(session, stmt, {**params, "limit": size, "offset": (page - 1) * size})
     return ThreadList(pinned=pinned, page=Page(items=rows, number=page, size=size, total=total))

@@ -30,7 +30,7 @@ from forum.models import (
     TopicSuggestion,
     User,
 )
-from forum.pagination import Page
+from forum.pagination import Page, check_page, count_up_to_last_page
 from forum.services import kb
 from forum.textutil import one_line
 
@@ -78,7 +78,9 @@ async def list_suggestions(
     if state not in STATES:
         state = SuggestionState.open.value
     where = [TopicSuggestion.state == state]
-    total = await session.scalar(select(func.count()).select_from(TopicSuggestion).where(*where)) or 0
+    # Counted only as far as the list's pages reach (forum.pagination).
+    total = await session.scalar(count_up_to_last_page(select(TopicSuggestion.id).where(*where), size)) or 0
+    check_page(page, total=total, size=size)
     rows = await session.scalars(
         select(TopicSuggestion)
         .where(*where)
