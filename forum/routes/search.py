@@ -57,7 +57,7 @@ async def search_page(request: Request) -> Response:
     }
     results = None
     async with reading(request) as session:
-        categories = await category_service.all_categories(session)
+        categories = await category_service.category_rows(session)
         category = next((c for c in categories if c.slug == form["category"]), None)
         if not category:
             form["category"] = ""

@@ -33,9 +33,10 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import DateTime, delete, func, insert, select, text, update
+from sqlalchemy import DateTime, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from forum import read
 from forum.clock import utcnow
 from forum.models import Category, Post, Thread, ThreadKind, User
 from forum.models.search import DocType, FailedSearch, SearchDocument
@@ -110,7 +111,7 @@ class Hit:
     solved: bool
     official: bool
     kind: str
-    category: Category | None
+    category: Category | read.CategoryRow | None
     created_at: datetime
     reply_count: int
     score: float
@@ -548,6 +549,9 @@ async def search(
     return Results(parsed, Page(items=hits, number=page, size=size, total=max(total, len(hits))), capped=capped)
 
 
+_THREADS_BY_ID = read.thread_select().where(read.THREADS.c.id.in_(bindparam("ids", expanding=True)))
+
+
 async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[Any]) -> list[Hit]:
     indexed_at: dict[int, datetime] = {}
     if rows:
@@ -562,13 +566,10 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
         )
     thread_ids = [r.doc_id for r in rows if r.doc_type == DocType.thread.value]
     article_ids = [r.doc_id for r in rows if r.doc_type == DocType.article.value]
-    threads: dict[int, Thread] = {}
+    threads: dict[int, read.ThreadRow] = {}
     posts: dict[int, list[Any]] = {}
     if thread_ids:
-        threads = {
-            t.id: t  # type: ignore[misc]
-            for t in (await session.scalars(select(Thread).where(Thread.id.in_(thread_ids)))).all()  # type: ignore[union-attr]
-        }
+        threads = {t.id: t for t in await read.threads(session, _THREADS_BY_ID, {"ids": thread_ids})}
         for p in (
             await session.execute(
                 select(Post.thread_id, Post.body, Post.hidden_at, Post.deleted_at, Post.edited_at, Post.is_first)
@@ -583,13 +584,9 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
         articles = {
             a.id: a for a in (await session.scalars(select(source.model).where(source.model.id.in_(article_ids)))).all()
         }
-    category_ids = {t.category_id for t in threads.values()} | {a.category_id for a in articles.values()}
-    categories: dict[int, Category] = {}
-    if category_ids:
-        categories = {
-            c.id: c  # type: ignore[misc]
-            for c in (await session.scalars(select(Category).where(Category.id.in_(category_ids)))).all()  # type: ignore[union-attr]
-        }
+    categories: dict[int, Any] = {t.category_id: t.category for t in threads.values()}
+    if any(a.category_id not in categories for a in articles.values()):
+        categories.update((c.id, c) for c in await read.categories(session))
 
     highlighter = Highlighter(query)
     hits: list[Hit] = []

@@ -8,6 +8,7 @@ when they produce a query term.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -27,8 +28,10 @@ _LINE_MARK = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)", re.M)
 _EMPHASIS = re.compile(r"(\*\*|__|\*|`|~~)")
 
 
+@functools.lru_cache(maxsize=4096)
 def plain_text(markdown: str) -> str:
-    """Markdown source as one line of readable text."""
+    """Markdown source as one line of readable text (kept for the posts that
+    searches keep finding: a page of results converts up to a few hundred)."""
     text = _CODE_FENCE.sub(" ", markdown)
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
