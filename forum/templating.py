@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,8 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
         ngettext=i18n.translate_plural,
         newstyle=True,
     )
+    # While templates are being edited, every piece is rendered every time.
+    fragments = Fragments(limit=0 if auto_reload else 5000)
     env.globals.update(
         format_datetime=i18n.format_datetime,
         format_ago=i18n.format_ago,
@@ -44,34 +47,48 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
         get_locale=i18n.get_locale,
         LOCALES=i18n.LOCALES,
         language_name=i18n.language_name,
-        # While templates are being edited, rows are rendered every time.
-        thread_item=ItemCache(env, "threads/_item.html", "thread_item", limit=0 if auto_reload else 5000),
+        thread_item=ThreadItems(env, fragments),
     )
     return Jinja2Templates(env=env)
 
 
-class ItemCache:
-    """The HTML of a list row, rendered once per locale, row values and relative
-    time ('3 minutes ago'), then kept: the rows of the thread lists are the same
-    for every reader and change only when their thread does, and rendering one
-    costs ~200 µs (thirty a page). ``row.values`` must hold everything the macro
-    shows. Bounded: emptied when it holds ``limit`` rows (0: nothing is kept)."""
+class Fragments:
+    """Rendered pieces of pages, kept by a key that holds everything they show:
+    a thread list's rows are the same for every reader and many requests, change
+    only when their thread does, and cost ~200 µs each to render (thirty a
+    page). Bounded:
+    emptied when it holds ``limit`` pieces (0: nothing is kept, as while
+    templates are being edited)."""
 
-    def __init__(self, env: jinja2.Environment, template: str, macro: str, limit: int = 5000) -> None:
-        self.env, self.template, self.macro, self.limit = env, template, macro, limit
+    def __init__(self, limit: int = 5000) -> None:
+        self.limit = limit
         self.items: dict[tuple[Any, ...], Markup] = {}
 
-    def __call__(self, row: Any) -> Markup:
-        key = (i18n.get_locale(), i18n.format_ago(row.last_activity_at), row.values)
+    def __call__(self, key: tuple[Any, ...], render: Callable[..., Any], *args: Any) -> Markup:
         html = self.items.get(key)
         if html is None:
-            macro = getattr(self.env.get_template(self.template).module, self.macro)
-            html = Markup(macro(row))
+            html = Markup(render(*args))
             if len(self.items) >= self.limit:
                 self.items.clear()
             if self.limit:
                 self.items[key] = html
         return html
+
+
+class ThreadItems:
+    """``thread_item(thread)``: a thread list's row (templates/threads/_item.html),
+    kept per locale, relative time ('3 minutes ago') and the row's values (its
+    own, its category's and its author's: all the row shows)."""
+
+    def __init__(self, env: jinja2.Environment, fragments: Fragments) -> None:
+        self.env, self.fragments = env, fragments
+
+    def __call__(self, row: Any) -> Markup:
+        key = ("thread-item", i18n.get_locale(), i18n.format_ago(row.last_activity_at), row.values)
+        return self.fragments(key, self._render, row)
+
+    def _render(self, row: Any) -> Any:
+        return self.env.get_template("threads/_item.html").module.thread_item(row)  # type: ignore[attr-defined]
 
 
 def csrf_field(token: Any) -> Markup:
