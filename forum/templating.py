@@ -35,6 +35,10 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
         ngettext=i18n.translate_plural,
         newstyle=True,
     )
+    # The same newstyle semantics (the message is trusted, the values are escaped)
+    # without the extension's second context call and its formatting of every
+    # message: a page has dozens of them.
+    env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
     # While templates are being edited, every piece is rendered every time.
     fragments = Fragments(limit=0 if auto_reload else 5000)
     env.globals.update(
@@ -89,6 +93,16 @@ class ThreadItems:
 
     def _render(self, row: Any) -> Any:
         return self.env.get_template("threads/_item.html").module.thread_item(row)  # type: ignore[attr-defined]
+
+
+def template_gettext(message: str, /, **variables: Any) -> Markup:
+    translated = Markup(i18n.translate(message))
+    return translated % variables if variables else translated
+
+
+def template_ngettext(singular: str, plural: str, n: int, /, **variables: Any) -> Markup:
+    variables.setdefault("num", n)  # a template may pass num= itself (a formatted number)
+    return Markup(i18n.translate_plural(singular, plural, n)) % variables
 
 
 def csrf_field(token: Any) -> Markup:
