@@ -10,6 +10,8 @@ from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from forum.sqlite_inline import begin_immediate
+
 registry.register("sqlite.forum_inline", "forum.sqlite_inline", "InlineSQLiteDialect")
 
 
@@ -69,29 +71,41 @@ def make_sync_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """The engine of sessions that write (and of those that must read what the
+    request just wrote). On SQLite, sqlite3 runs on the event loop's thread as
+    for reads (:mod:`forum.sqlite_inline`): a transaction takes the write lock
+    when it begins, waiting for another process's without stopping the loop,
+    and then runs to its commit without a thread hand-off per statement."""
     ensure_sqlite_folder(url)
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
-    engine = create_async_engine(async_url(url), **kwargs)
-    if is_sqlite(url):
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "connect", _sqlite_own_begin)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        return create_async_engine(async_url(url), **kwargs)
+    u = make_url(url).set(drivername="sqlite+forum_inline")
+    engine = create_async_engine(u.render_as_string(hide_password=False), **kwargs)
+    event.listen(engine.sync_engine, "connect", _sqlite_write_pragmas)
+    event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
     return engine
 
 
-def _sqlite_own_begin(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_write_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # Never wait inside SQLite: it would stop the event loop. The one wait a
+    # transaction has, for the write lock, is at its BEGIN (below).
+    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.close()
     # The driver would start a transaction only at the first write; we start it ourselves.
     dbapi_connection.isolation_level = None
 
 
 def _sqlite_begin_immediate(conn: Any) -> None:
-    """A request's transaction takes SQLite's write lock when it starts, waiting
-    for it (busy_timeout) if another process holds it. Started as a reader (the
-    driver's default), a transaction that then writes fails at once with "database
-    is locked" when another process wrote since its first read (WAL snapshots
-    cannot be upgraded), which under a few replies a second was common."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    """A transaction takes SQLite's write lock when it starts. Started as a reader
+    (the driver's default), a transaction that then writes fails at once with
+    "database is locked" when another process wrote since its first read (WAL
+    snapshots cannot be upgraded), which under a few replies a second was common."""
+    begin_immediate(conn.connection.driver_connection.sqlite_connection)
 
 
 def make_read_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:

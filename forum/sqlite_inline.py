@@ -7,22 +7,29 @@ a reader never waits for a writer, so a read runs inline here instead: the same
 sqlite3 calls, wrapped in coroutines that complete without suspending (SQLAlchemy's
 async layer needs them to be awaitable), at the cost of a greenlet switch.
 
-Only *reads* use this dialect (``forum.db.make_read_engine``): a write may wait for
-another process's write lock (the busy timeout), and that wait must not stop the
-event loop, so writes keep aiosqlite's thread.
+Writes use it too (``forum.db.make_async_engine``): their one wait, for another
+process's write lock, is at the transaction's start (:func:`begin_immediate`),
+where it sleeps on the event loop between attempts instead of blocking it; once
+the transaction holds the lock, no statement of it waits, and it runs to its
+commit without giving way to other requests at every statement (which, under
+load, made other processes wait for the lock while this one served pages).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_dbapi,
     SQLiteDialect_aiosqlite,
 )
+from sqlalchemy.util import await_
 
 
 class _Cursor:
@@ -94,6 +101,10 @@ class _Connection:
         self._connection = conn  # what SQLAlchemy's adapter checks before commit / rollback
 
     @property
+    def sqlite_connection(self) -> sqlite3.Connection:
+        return self._conn
+
+    @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 
@@ -156,3 +167,24 @@ class InlineSQLiteDialect(SQLiteDialect_aiosqlite):
 
     def retrieve_dbapi_version(self, dbapi: Any) -> Any:
         return None
+
+
+#: how long a transaction waits for another process's write lock
+LOCK_WAIT = 10.0
+
+
+def begin_immediate(conn: sqlite3.Connection, wait: float = LOCK_WAIT) -> None:
+    """``BEGIN IMMEDIATE``: the write lock, or "database is locked" after ``wait``
+    seconds. Between attempts it sleeps on the event loop (from SQLAlchemy's
+    greenlet), so the process serves other requests meanwhile."""
+    deadline = time.monotonic() + wait
+    delay = 0.0005
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                raise sa_exc.OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+        await_(asyncio.sleep(delay))
+        delay = min(delay * 2, 0.02)

@@ -194,6 +194,11 @@ def serve_has_workers() -> bool:
     return "--workers" in _help("serve")
 
 
+def serve_has_no_jobs() -> bool:
+    """`forum serve --no-jobs` (the job runner left out) exists in this checkout."""
+    return "--no-jobs" in _help("serve")
+
+
 def worker_has_once() -> bool:
     """`forum worker --once` exists in this checkout."""
     return "--once" in _help("worker")
