@@ -83,6 +83,8 @@ class Thread(ThreadRules, SQLModel, table=True):
         Index("ix_threads_category_id_last_activity_at", "category_id", "last_activity_at"),
         Index("ix_threads_author_id_created_at", "author_id", "created_at"),
         Index("ix_threads_created_at", "created_at"),
+        # The pinned threads atop a list (few; most rows are NULL).
+        Index("ix_threads_pinned_at", "pinned_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
