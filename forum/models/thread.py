@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Protocol
 
 from markupsafe import Markup
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlmodel import Field, Relationship, SQLModel
 
 from forum.clock import utcnow
@@ -72,6 +72,9 @@ class PostRules:
         return Markup(self.body_html)
 
 
+_PINNED = text("pinned_at IS NOT NULL")
+
+
 class Thread(ThreadRules, SQLModel, table=True):
     """A question or discussion. The opening text is the first ``Post``; the
     counters and times below are kept by the services so lists and metrics
@@ -83,8 +86,16 @@ class Thread(ThreadRules, SQLModel, table=True):
         Index("ix_threads_category_id_last_activity_at", "category_id", "last_activity_at"),
         Index("ix_threads_author_id_created_at", "author_id", "created_at"),
         Index("ix_threads_created_at", "created_at"),
-        # The pinned threads atop a list (few; most rows are NULL).
-        Index("ix_threads_pinned_at", "pinned_at"),
+        # The pinned threads atop a list: partial, so that the list of the others
+        # ("pinned_at IS NULL") is never read through them.
+        Index("ix_threads_pinned_at", "pinned_at", sqlite_where=_PINNED, postgresql_where=_PINNED),
+        Index(
+            "ix_threads_category_id_pinned_at",
+            "category_id",
+            "pinned_at",
+            sqlite_where=_PINNED,
+            postgresql_where=_PINNED,
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
