@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.i18n import lazy
@@ -153,12 +154,26 @@ async def record(
     return entry
 
 
+#: Actions on posts, threads, flags and members' standing: what moderators may
+#: read in the log. Role changes and the word lists stay with administrators.
+MODERATION_ACTIONS = tuple(
+    a for a in ACTIONS if a.split(".")[0] in ("post", "thread", "flags", "user") and a != "user.role"
+)
+
+
+def readable_actions(*, admin: bool) -> dict[str, Any]:
+    """The actions a reader of the log may see, with their labels."""
+    return dict(ACTIONS) if admin else {a: ACTIONS[a] for a in MODERATION_ACTIONS}
+
+
 @dataclass(frozen=True)
 class AuditFilter:
     actor: User | None = None
     action: str | None = None
     since: date | None = None
     until: date | None = None  # inclusive
+    #: only these actions (None: all); moderators read moderation actions
+    actions: tuple[str, ...] | None = None
 
 
 async def browse(session: AsyncSession, filters: AuditFilter, *, page: int = 1, size: int = 50) -> Page[AuditEntry]:
@@ -168,6 +183,8 @@ async def browse(session: AsyncSession, filters: AuditFilter, *, page: int = 1, 
         where.append(AuditEntry.actor_id == filters.actor.id)
     if filters.action:
         where.append(AuditEntry.action == filters.action)
+    if filters.actions is not None:
+        where.append(col(AuditEntry.action).in_(filters.actions))
     if filters.since is not None:
         where.append(AuditEntry.created_at >= datetime.combine(filters.since, time.min))  # type: ignore[operator]
     if filters.until is not None:

@@ -45,7 +45,7 @@ from forum.web import (
     writing,
 )
 from moderation import actions, audit, flags, notices, revisions, sanctions, spam
-from moderation.permissions import GRANTABLE_ROLES, check_admin, check_flag, check_moderate
+from moderation.permissions import GRANTABLE_ROLES, can_admin, check_admin, check_flag, check_moderate
 
 # ---------------------------------------------------------------- helpers
 
@@ -397,7 +397,10 @@ def _date(value: str) -> date | None:
 
 
 async def audit_log(request: Request) -> Response:
-    check_admin(current_user(request))
+    """Administrators read everything; moderators read moderation actions."""
+    reader = check_moderate(current_user(request))
+    admin = can_admin(reader)
+    readable = audit.readable_actions(admin=admin)
     params = request.query_params
     values = {name: params.get(name, "").strip() for name in ("actor", "action", "since", "until")}
     errors: dict[str, str] = {}
@@ -412,13 +415,19 @@ async def audit_log(request: Request) -> Response:
             errors["since"] = _("Enter a date like 2024-05-31.")
         if values["until"] and until is None:
             errors["until"] = _("Enter a date like 2024-05-31.")
-        if values["action"] and values["action"] not in audit.ACTIONS:
+        if values["action"] and values["action"] not in readable:
             errors["action"] = _("Choose an action from the list.")
         entries = None
         if not errors:
             entries = await audit.browse(
                 session,
-                audit.AuditFilter(actor=actor, action=values["action"] or None, since=since, until=until),
+                audit.AuditFilter(
+                    actor=actor,
+                    action=values["action"] or None,
+                    since=since,
+                    until=until,
+                    actions=None if admin else audit.MODERATION_ACTIONS,
+                ),
                 page=page_number(params.get("page")),
             )
     query = "&".join(f"{k}={v}" for k, v in values.items() if v)
@@ -428,7 +437,7 @@ async def audit_log(request: Request) -> Response:
         entries=entries,
         values=values,
         errors=errors,
-        actions=audit.ACTIONS,
+        actions=readable,
         target_labels=audit.TARGET_LABELS,
         decoded=audit.decoded,
         query=query,

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from forum.models import Post, PostRevision, Role, Thread
+from forum.services import threads
 from moderation import audit
 from moderation.models import AuditEntry, Flag, Notice
 from tests.factories import make_category, make_reply, make_thread, make_user
@@ -255,3 +256,42 @@ async def test_hiding_the_only_answers_makes_the_thread_unanswered_again(client,
     after = await get(db, Thread, thread.id)
     assert after.first_response_at == spam.created_at and after.first_staff_response_at == official.created_at
     assert after.staff_replied and after.reply_count == 2
+
+
+async def test_hiding_the_accepted_answer_leaves_one_true_state(client, other_client, db, moderator):
+    """Hidden or deleted, an accepted or official answer is nobody's answer: the
+    thread is unsolved, unanswered and its clocks run again, on every page; a
+    restore brings the reply back but not the mark."""
+    async with db.begin() as s:
+        asker = await make_user(s)
+        staff = await make_user(s, role=Role.staff)
+        thread = await make_thread(s, author=asker, title="결제 취소가 안 돼요")
+        answer = await make_reply(s, thread, author=staff, body="설정 > 결제 > 취소를 누르세요")
+        await threads.accept(s, answer, user=asker)
+        await threads.mark_official(s, answer, user=staff)
+    solved = await get(db, Thread, thread.id)
+    assert solved.solved_at is not None and solved.accepted_post_id == answer.id
+
+    await client.login_as(moderator)
+    await client.submit(f"/mod/p/{answer.id}/hide", {"reason": "잘못된 안내"})
+    after = await get(db, Thread, thread.id)
+    assert after.accepted_post_id is None and after.official_post_id is None
+    assert after.solved_at is None and after.reply_count == 0 and after.first_response_at is None
+
+    await other_client.login_as(asker)
+    page = (await other_client.get(f"/t/{thread.id}/{thread.slug}")).text
+    assert "Accepted answer" not in page and "badge-solved" not in page
+    unanswered = (await client.get("/support/queues/unanswered")).text
+    assert f"/t/{thread.id}/" in unanswered
+
+    await client.submit(f"/mod/p/{answer.id}/restore")
+    after = await get(db, Thread, thread.id)
+    assert after.reply_count == 1 and after.first_response_at == answer.created_at
+    assert after.solved_at is None and after.accepted_post_id is None
+
+    async with db.begin() as s:
+        post = await threads.get_post_or_404(s, answer.id, viewer=asker)
+        await threads.accept(s, post, user=asker)
+    assert (await get(db, Thread, thread.id)).solved_at is not None
+    await client.submit(f"/mod/p/{answer.id}/delete", {"reason": "중복"})
+    assert (await get(db, Thread, thread.id)).solved_at is None

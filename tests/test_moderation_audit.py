@@ -54,10 +54,20 @@ async def test_admins_browse_and_filter_the_log(client, db, moderator, admin):
     assert "Enter a date like" in bad.text and "No such user" in bad.text
 
 
-async def test_moderators_and_members_cannot_read_the_log(client, db, moderator, member):
-    for user in (moderator, member):
-        await client.login_as(user)
-        assert (await client.get("/admin/audit")).status_code == 403
+async def test_moderators_read_moderation_actions_and_members_nothing(client, db, moderator, member, admin):
+    await _entries(db, moderator, admin)
+    await client.login_as(moderator)
+    page = await client.get("/admin/audit")
+    assert page.status_code == 200
+    assert "오래된 잠금" in page.text and "경고 사유" in page.text
+    assert "역할 변경" not in page.text  # role changes are the administrators'
+    assert 'value="user.role"' not in page.text and 'value="user.warn"' in page.text
+    refused = await client.get("/admin/audit?action=user.role")
+    assert refused.status_code == 422 and "역할 변경" not in refused.text
+    assert 'href="/admin/audit"' in (await client.get("/")).text
+    await client.login_as(member)
+    assert (await client.get("/admin/audit")).status_code == 403
+    assert 'href="/admin/audit"' not in (await client.get("/")).text
 
 
 def test_no_route_changes_the_audit_log(app):

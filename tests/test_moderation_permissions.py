@@ -67,7 +67,7 @@ CASES = [
     Case("history", "GET", "/mod/p/{reply}/history", MODERATORS, reads=True),
     Case("edit form", "GET", "/mod/p/{reply}/edit", MODERATORS, reads=True),
     Case("user record", "GET", "/mod/u/{author}", MODERATORS, reads=True),
-    Case("audit log", "GET", "/admin/audit", ADMINS, reads=True),
+    Case("audit log", "GET", "/admin/audit", MODERATORS, reads=True),
     Case("word lists", "GET", "/admin/words", ADMINS, reads=True),
     Case("add word", "POST", "/admin/words", ADMINS, {"kind": "blocked", "word": "바카라"}),
     Case("grant role", "POST", "/admin/roles", ADMINS, {"username": "{other}", "role": "staff"}),

@@ -236,6 +236,25 @@ async def test_opening_a_notification_marks_it_read_and_goes_to_the_post(client,
     assert "badge-unanswered" not in (await client.get("/notifications")).text
 
 
+async def test_opening_a_thread_reads_its_notifications_and_no_others(client, db, member):
+    async with db.begin() as s:
+        first = await make_thread(s, author=member, title="First question here")
+        second = await make_thread(s, author=member, title="Second question here")
+        await make_reply(s, first)
+        await make_reply(s, first)
+        await make_reply(s, second)
+    await client.login_as(member)
+    page = await client.get(f"/t/{first.id}/{first.slug}")
+    # the header of the same page already counts what is left
+    assert 'class="notifications-link">Notifications <span class="badge badge-unanswered"' in page.text
+    assert ">1</span>" in page.text
+    read = {n.thread_id: n.read_at is not None for n in await _notifications(db, member)}
+    assert read == {first.id: True, second.id: False}
+    await client.get(f"/t/{second.id}/{second.slug}")
+    assert all(n.read_at is not None for n in await _notifications(db, member))
+    assert "badge-unanswered" not in (await client.get("/notifications")).text
+
+
 async def test_only_the_owner_can_open_a_notification(client, db, member, other_member):
     async with db.begin() as s:
         thread = await make_thread(s, author=member)

@@ -20,6 +20,7 @@ from forum.permissions import (
     can_vote,
 )
 from forum.services import categories as category_service
+from forum.services import notifications as notification_service
 from forum.services import threads as service
 from forum.urls import post_url, thread_url
 from forum.web import (
@@ -89,6 +90,11 @@ async def detail(request: Request) -> Response:
         if request.path_params.get("slug") != thread.slug:
             return redirect(thread_url(thread))
         await service.count_view(request.app.state.views, thread)
+        unread = user is not None and getattr(request.state, "unread_notifications", 0) > 0
+        if unread and await notification_service.unread_about(session, user=user, thread_id=thread.id):
+            async with writing(request) as write:
+                read = await notification_service.mark_thread_read(write, user=user, thread_id=thread.id)
+            request.state.unread_notifications = max(0, request.state.unread_notifications - read)
         return await _thread_page(request, session, thread)
 
 

@@ -36,7 +36,7 @@ from forum.models import (
     User,
 )
 from forum.pagination import Page, check_page, count_up_to_last_page
-from forum.services import notifications
+from forum.services import notifications, state
 from forum.textutil import normalise, one_line, slugify
 
 TITLE_MIN = 4
@@ -350,8 +350,7 @@ async def unlink_thread(session: AsyncSession, thread: Thread, *, user: User) ->
     if thread.article_id is None:
         return False
     thread.article_id = None
-    if thread.accepted_post_id is None and thread.official_post_id is None:
-        thread.solved_at = None
+    state.update_solved(thread, utcnow())
     session.add(thread)
     await session.flush()
     return True

@@ -266,6 +266,36 @@ async def mark_all_read(session: AsyncSession, *, user: User) -> int:
     return result.rowcount  # type: ignore[attr-defined,no-any-return]
 
 
+async def unread_about(session: AsyncSession, *, user: User, thread_id: int) -> bool:
+    """Whether ``user`` has unread notifications about a thread (one indexed
+    lookup, asked only when the header says something is unread)."""
+    found = await session.scalar(
+        select(Notification.id)
+        .where(
+            Notification.user_id == user.id,
+            Notification.read_at.is_(None),  # type: ignore[union-attr]
+            Notification.thread_id == thread_id,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def mark_thread_read(session: AsyncSession, *, user: User, thread_id: int) -> int:
+    """Opening a thread reads what it was notified about: its notifications are
+    marked read. Returns how many were."""
+    result = await session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user.id,
+            Notification.read_at.is_(None),  # type: ignore[union-attr]
+            Notification.thread_id == thread_id,
+        )
+        .values(read_at=utcnow())
+    )
+    return result.rowcount  # type: ignore[attr-defined,no-any-return]
+
+
 # ---------------------------------------------------------------- preferences
 
 

@@ -83,6 +83,30 @@ async def _recount_responses(session: AsyncSession, thread: Thread) -> None:
     thread.staff_replied = first_staff is not None
 
 
+def update_solved(thread: Thread, now: datetime) -> None:
+    """The one rule for a thread's solved state: it is solved while it has an
+    accepted or official answer or is linked to a knowledge-base article
+    (``forum.services.kb``), since the first of these arrived."""
+    if thread.accepted_post_id is None and thread.official_post_id is None and thread.article_id is None:
+        thread.solved_at = None
+    elif thread.solved_at is None:
+        thread.solved_at = now
+
+
+def _unmark(thread: Thread, post: Post) -> None:
+    """A post nobody can read is nobody's answer: hiding or deleting the
+    accepted or official answer takes the mark off (restoring the post does not
+    put it back; the asker or staff mark it again), and the thread is solved only
+    if something else still solves it."""
+    if post.id not in (thread.accepted_post_id, thread.official_post_id):
+        return
+    if thread.accepted_post_id == post.id:
+        thread.accepted_post_id = None
+    if thread.official_post_id == post.id:
+        thread.official_post_id = None
+    update_solved(thread, utcnow())
+
+
 async def _post_visibility_changed(session: AsyncSession, post: Post, was_visible: bool) -> None:
     thread = post.thread
     if not post.is_first and was_visible != post.visible:
@@ -90,6 +114,7 @@ async def _post_visibility_changed(session: AsyncSession, post: Post, was_visibl
             _visible_reply_times(thread, post)
             await add_replies(session, thread, 1)
         else:
+            _unmark(thread, post)
             await add_replies(session, thread, -1)
             session.add(post)
             await session.flush()

@@ -286,22 +286,16 @@ async def unvote(session: AsyncSession, post: Post, *, user: User) -> bool:
     return True
 
 
-def _update_solved(thread: Thread, now: datetime) -> None:
-    # A thread linked to a knowledge-base article stays solved (forum.services.kb).
-    if thread.accepted_post_id is None and thread.official_post_id is None and thread.article_id is None:
-        thread.solved_at = None
-    elif thread.solved_at is None:
-        thread.solved_at = now
-
-
 async def _mark(session: AsyncSession, post: Post, *, column: str, marked: bool, at: datetime | None) -> bool:
     """Points the thread's accepted or official answer at ``post`` (or clears
     it) and keeps the solved time; says whether anything changed."""
     thread = post.thread
     if (getattr(thread, column) == post.id) == marked:
         return False
+    if marked and not post.visible:
+        raise ValidationError({"post": _("A hidden or deleted post cannot be the answer.")})
     setattr(thread, column, post.id if marked else None)
-    _update_solved(thread, at or utcnow())
+    state.update_solved(thread, at or utcnow())
     session.add(thread)
     await session.flush()
     return True
