@@ -26,6 +26,7 @@ from forum.middleware import RequestContextMiddleware
 from forum.ratelimit import RateLimiter
 from forum.routes import forum_routes
 from forum.routes.notifications import install as install_notifications
+from forum.services.threads import Limits as ThreadLimits
 from forum.templating import make_templates
 from forum.web import LazyCsrf, login_url, redirect
 
@@ -133,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     hooks = Hooks()
     templates = make_templates(auto_reload=bool(settings.reload_templates))
+    # The forms' maxlength is the services' limit, so a browser refuses what the server would.
+    templates.env.globals["text_limits"] = ThreadLimits.from_settings(settings)
     admission = Admission(settings, read_engine, templates)
     app = Starlette(
         debug=False,

@@ -11,7 +11,8 @@ from typing import Any
 
 from itsdangerous import BadSignature, Signer
 from starlette.datastructures import MutableHeaders
-from starlette.responses import PlainTextResponse
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum import i18n
@@ -98,7 +99,7 @@ class RequestContextMiddleware:
         limit = self.settings.max_body_bytes
         try:
             if int(headers.get("content-length") or 0) > limit:
-                await PlainTextResponse("Request too large", status_code=413)(scope, receive, send)
+                await too_large(scope, headers, self.settings)(scope, receive, send)
                 return
         except ValueError:
             await PlainTextResponse("Bad Content-Length", status_code=400)(scope, receive, send)
@@ -198,6 +199,20 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, limited_receive, send_wrapper)
         except BodyTooLarge:
-            await PlainTextResponse("Request too large", status_code=413)(scope, receive, send)
+            await too_large(scope, headers, self.settings)(scope, receive, send)
         finally:
             i18n._current.reset(token_ctx)
+
+
+def too_large(scope: Scope, headers: Mapping[str, str], settings: Settings) -> Response:
+    """The 413 page (JSON under /api/), in the reader's language, saying how much
+    may be sent."""
+    from forum.app import error_page  # the app's error pages; imported late (forum.app imports this module)
+
+    cookies = read_cookies(headers.get("cookie"))
+    locale = request_locale(cookies, headers.get("accept-language"), settings.default_locale)
+    scope.setdefault("state", {}).setdefault("locale", locale)
+    with i18n.using_locale(locale):
+        size = i18n.format_number(settings.max_body_bytes // 1024)
+        message = i18n.gettext("That is too much to send at once: at most %(size)s KB.", size=size)
+        return error_page(Request(scope), 413, message)

@@ -88,7 +88,8 @@ class ThreadItems:
         self.env, self.fragments = env, fragments
 
     def __call__(self, row: Any) -> Markup:
-        key = ("thread-item", i18n.get_locale(), i18n.format_ago(row.last_activity_at), row.values)
+        ago = (i18n.format_ago(row.created_at), i18n.format_ago(row.last_activity_at))
+        key = ("thread-item", i18n.get_locale(), ago, row.values)
         return self.fragments(key, self._render, row)
 
     def _render(self, row: Any) -> Any:

@@ -92,7 +92,12 @@ async def test_oversized_request_bodies_are_refused(client, db, member):
     await client.login_as(member)
     r = await client.submit("/ask", {"category": "c", "title": "t" * 10, "body": "x" * 400_000})
     assert r.status_code == 413
+    assert "That is too much to send at once: at most 256 KB." in r.text and "<html" in r.text
     assert await _count(db, Thread) == 0
+    r = await client.post("/ask", content=b"x" * 400_000, headers={"accept-language": "ko"})
+    assert r.status_code == 413 and "최대 256KB" in r.text
+    api = await client.post("/api/similar", content=b"x" * 400_000)
+    assert api.status_code == 413 and "at most 256 KB" in api.json()["error"]
 
 
 async def test_posts_without_a_csrf_token_are_refused(client, db, member):
