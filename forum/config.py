@@ -200,7 +200,7 @@ def tuning_from_env(env: Mapping[str, str]) -> dict[str, object]:
     if out.get("password_min_length", 10) < 8:  # type: ignore[operator]
         raise ConfigError("FORUM_PASSWORD_MIN_LENGTH must be at least 8 (ASVS).")
     for name in ("session_max_age", "session_idle_timeout"):
-        value = out.get(name, 1)
+        value = out.get(name, 60)
         if isinstance(value, int) and value < 60:
             raise ConfigError(f"FORUM_{name.upper()} must be at least 60 seconds, not {value}.")
     for name in ("max_in_flight", "retry_after", "db_retry_interval"):
