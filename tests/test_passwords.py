@@ -72,7 +72,8 @@ async def test_sign_up_refuses_common_and_short_passwords_in_english_and_korean(
         "/signup", {"username": "newcomer_1", "password": "qwertyuiop"}, headers={"Accept-Language": "ko"}
     )
     assert r.status_code == 422 and "가장 흔히 쓰이는 비밀번호" in r.text
-    r = await client.submit("/signup", {"username": "newcomer_1", "password": "short"}, headers={"Accept-Language": "ko"})
+    korean = {"Accept-Language": "ko"}
+    r = await client.submit("/signup", {"username": "newcomer_1", "password": "short"}, headers=korean)
     assert "비밀번호는 10자 이상이어야 해요." in r.text
     async with db() as s:
         assert await s.scalar(select(func.count()).select_from(User)) == 0
