@@ -3,8 +3,8 @@
 The policy follows OWASP ASVS 2.1 and Discourse: a minimum length
 (``FORUM_PASSWORD_MIN_LENGTH``, 10 by default), at most 256 characters, no
 composition rules, and no password that is one of the 30,000 most common ones
-(the list zxcvbn ships, from Mark Burnett's and xato's published dumps), nor
-the account's own username or email address. It applies whenever a password
+(the ranked list zxcvbn ships, counted from Mark Burnett's published
+10-million-password dump), nor the account's own username or email address. It applies whenever a password
 is set; existing passwords keep working until their owner changes them.
 
 A reset link carries a signed, dated token naming the account and a
