@@ -210,3 +210,34 @@ async def test_administrators_export_and_delete_an_account_from_the_command_line
         assert await s.scalar(select(func.count()).select_from(Thread).where(Thread.author_id == member.id)) == 1
     with pytest.raises(SystemExit, match="No such user"):
         await asyncio.to_thread(_cli, monkeypatch, settings, "users", "delete", "member", "--yes")
+
+
+async def test_an_administrator_downloads_and_deletes_a_users_account_from_their_moderation_page(
+    client, other_client, db, member, other_member, moderator, admin
+):
+    from moderation.models import AuditEntry
+
+    await _seed(db, member, other_member)
+    await client.login_as(moderator)
+    page = await client.get("/mod/u/member")
+    assert "delete-account" not in page.text  # moderators do not see it
+    assert (await client.get("/mod/u/member/data.json")).status_code == 403
+    r = await client.submit("/mod/u/member/delete-account", {"confirm": "member"})
+    assert r.status_code == 403
+    await other_client.login_as(admin)
+    page = await other_client.get("/mod/u/member")
+    assert 'action="/mod/u/member/delete-account"' in page.text
+    data = (await other_client.get("/mod/u/member/data.json")).json()
+    assert data["profile"]["username"] == "member" and "Their private worry." not in json.dumps(data)
+    r = await other_client.submit("/mod/u/member/delete-account", {"confirm": "someone"})
+    assert r.status_code == 422 and "Type the username to confirm" in r.text
+    assert (await _count(db, User, User.username == "member")) == 1
+    r = await other_client.submit("/mod/u/member/delete-account", {"confirm": "member"})
+    assert r.status_code == 303 and r.headers["location"] == f"/mod/u/deleted-user-{member.id}"
+    async with db() as s:
+        user = await s.get(User, member.id)
+        [entry] = list(await s.scalars(select(AuditEntry).where(AuditEntry.action == "user.delete_account")))
+    assert user.deleted_at is not None
+    assert (entry.actor_id, entry.subject_id, entry.target_id) == (admin.id, member.id, member.id)
+    page = await other_client.get("/admin/audit")
+    assert "Deleted a user's account" in page.text
