@@ -103,6 +103,7 @@ def cmd_users_create(settings: Settings, args: argparse.Namespace) -> None:
             display_name=args.display_name or "",
             role=Role(args.role),
             email_confirmed=bool(args.email),  # an administrator vouches for it
+            password_min_length=settings.password_min_length,
         )
 
     run_in_session(settings, work)

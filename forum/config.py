@@ -22,6 +22,10 @@ class Settings:
     production: bool = False
     data_dir: Path = Path("data")
     session_max_age: int = 60 * 60 * 24 * 30
+    # A session not used for this long ends (seconds), whatever its age.
+    session_idle_timeout: int = 60 * 60 * 24 * 30
+    # Passwords set from now on need this many characters (existing ones keep working).
+    password_min_length: int = 10
     max_body_bytes: int = 256 * 1024
     page_size: int = 30
     default_locale: str = "en"
@@ -55,6 +59,9 @@ class Settings:
     rate_limit_search: str = "30 per minute"
     # The ask page looks up similar questions as the title is typed (debounced).
     rate_limit_similar: str = "60 per minute"
+    # Password reset requests: per client address, and per email address asked for.
+    rate_limit_password_reset_ip: str = "10 per hour"
+    rate_limit_password_reset_address: str = "3 per hour"
     # Repeated-topic job: how often it runs in-process (seconds; 0 = never, e.g.
     # when `forum worker` runs it), which threads count (created in the last N
     # days), how many make a topic, and how often a run re-clusters everything
@@ -149,6 +156,11 @@ TUNABLE = (
     "rate_limit_flag",
     "rate_limit_search",
     "rate_limit_similar",
+    "rate_limit_password_reset_ip",
+    "rate_limit_password_reset_address",
+    "session_max_age",
+    "session_idle_timeout",
+    "password_min_length",
     "topics_interval",
     "topics_window_days",
     "topics_min_size",
@@ -185,6 +197,12 @@ def tuning_from_env(env: Mapping[str, str]) -> dict[str, object]:
                 raise ConfigError(f"FORUM_{name.upper()} must be a whole number, not {raw!r}.") from None
         else:
             out[name] = raw.strip()
+    if out.get("password_min_length", 10) < 8:  # type: ignore[operator]
+        raise ConfigError("FORUM_PASSWORD_MIN_LENGTH must be at least 8 (ASVS).")
+    for name in ("session_max_age", "session_idle_timeout"):
+        value = out.get(name, 60)
+        if isinstance(value, int) and value < 60:
+            raise ConfigError(f"FORUM_{name.upper()} must be at least 60 seconds, not {value}.")
     for name in ("max_in_flight", "retry_after", "db_retry_interval"):
         value = out.get(name, 0)
         if isinstance(value, int) and value < 0:

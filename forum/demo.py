@@ -14,7 +14,8 @@ from forum.services import accounts, categories, threads
 
 
 def demo_password(username: str) -> str:
-    return f"{username.split('_')[0]}-{secrets.token_hex(3)}"
+    # At least 12 characters, so that the password policy accepts it.
+    return f"{username.split('_')[0]}-{secrets.token_hex(5)}"
 
 
 async def load_demo(session: AsyncSession) -> list[tuple[User, str]]:

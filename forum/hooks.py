@@ -22,6 +22,11 @@ The contract:
   are known (``scope["state"]``) and before the route; it may add values to
   ``scope["state"]`` for templates. Keep it to one cheap query at most.
 
+- ``account_deleted(session, user_id)`` runs in
+  ``forum.services.account_data.delete_account`` once the account is
+  stripped, in the same transaction: the owner of other data about the
+  person removes it there.
+
 Hooks run in registration order and share the caller's session; they flush,
 never commit.
 """
@@ -69,6 +74,7 @@ class PostAttempt:
 BeforePost = Callable[[AsyncSession, PostAttempt], Awaitable[None]]
 AfterPost = Callable[[AsyncSession, PostAttempt, Post], Awaitable[None]]
 OnRequest = Callable[[Scope], Awaitable[None]]
+AccountDeleted = Callable[[AsyncSession, int], Awaitable[None]]
 
 
 @dataclass
@@ -76,6 +82,7 @@ class Hooks:
     before_post: list[BeforePost] = field(default_factory=list)
     after_post: list[AfterPost] = field(default_factory=list)
     on_request: list[OnRequest] = field(default_factory=list)
+    account_deleted: list[AccountDeleted] = field(default_factory=list)
 
 
 _EMPTY = Hooks()

@@ -258,6 +258,25 @@ def compose_confirmation(
     return _message(settings, sender, address, subject, body, locale)
 
 
+def compose_password_reset(settings: Settings, sender: str, user: User, link: str, locale: str) -> EmailMessage:
+    """The email with a password reset link, to the account's confirmed address."""
+    base = settings.base_url.rstrip("/")
+    with using_locale(locale):
+        subject = _("Reset your password")
+        body = "\n\n".join(
+            [
+                _(
+                    "Someone, probably you, asked to reset the password of %(name)s (%(username)s).",
+                    name=user.display_name,
+                    username=user.username,
+                ),
+                _("To choose a new password, open this link within an hour: %(url)s", url=base + link),
+                _("The link works once. If you did not ask for this, ignore this email: your password stays as it is."),
+            ]
+        )
+    return _message(settings, sender, user.email or "", subject, body, locale)
+
+
 def send_now(config: SmtpConfig, message: EmailMessage) -> None:
     """Sends one message at once (a confirmation link: the person is waiting for it,
     and only they can ask again). Raises :class:`SendError`."""

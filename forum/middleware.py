@@ -22,6 +22,19 @@ from forum.services import accounts, tokens
 SESSION_COOKIE = "forum_session"
 CSRF_COOKIE = "forum_csrf"
 LOCALE_COOKIE = "forum_locale"
+# With secure cookies (production) the session and CSRF cookies are named with
+# the __Host- prefix: the browser then only accepts them from a secure page,
+# with Path=/ and no Domain, so a sibling subdomain cannot plant or shadow them.
+HOST_PREFIX = "__Host-"
+
+
+def session_cookie(settings: Settings) -> str:
+    return HOST_PREFIX + SESSION_COOKIE if settings.secure_cookies else SESSION_COOKIE
+
+
+def csrf_cookie(settings: Settings) -> str:
+    return HOST_PREFIX + CSRF_COOKIE if settings.secure_cookies else CSRF_COOKIE
+
 
 CSP = (
     "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "
@@ -90,6 +103,8 @@ class RequestContextMiddleware:
         self.sessionmaker = sessionmaker
         self.read_sessionmaker = read_sessionmaker
         self.signer = session_signer(settings)
+        self.session_cookie = session_cookie(settings)
+        self.csrf_cookie = csrf_cookie(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -113,11 +128,11 @@ class RequestContextMiddleware:
         # The CSRF seed cookie is set only when a page renders a form
         # (``forum.web.csrf_for``), so that a reader's plain page views carry
         # no cookie and a shared cache can keep them.
-        seed = cookies.get(CSRF_COOKIE)
+        seed = cookies.get(self.csrf_cookie)
         state["csrf_seed"] = seed if seed and len(seed) <= 100 else None
 
         user = None
-        raw = cookies.get(SESSION_COOKIE)
+        raw = cookies.get(self.session_cookie)
         if raw:
             try:
                 token = self.signer.unsign(raw).decode()
@@ -125,10 +140,15 @@ class RequestContextMiddleware:
                 token = None
             if token:
                 async with self.read_sessionmaker() as session:
-                    user = await accounts.session_user(session, token)
+                    row = await accounts.load_session(session, token, idle_timeout=self.settings.session_idle_timeout)
+                if row is not None:
+                    user = row.user
+                    if accounts.needs_touch(row):  # at most once an hour per session
+                        async with self.sessionmaker.begin() as session:
+                            await accounts.touch_session(session, row.token_hash)
                 state["session_token"] = token if user is not None else None
             if user is None:
-                set_cookies.append(cookie_header(SESSION_COOKIE, "", self.settings, max_age=0))
+                set_cookies.append(cookie_header(self.session_cookie, "", self.settings, max_age=0))
         authorization = headers.get("authorization", "")
         if scope["path"].startswith("/api/") and authorization[:7].lower() == "bearer ":
             # An API token replaces the session cookie: a bad token is a 401
@@ -163,7 +183,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 h = MutableHeaders(scope=message)
                 if state.get("csrf_new"):
-                    set_cookies.append(cookie_header(CSRF_COOKIE, state["csrf_seed"], self.settings))
+                    set_cookies.append(cookie_header(self.csrf_cookie, state["csrf_seed"], self.settings))
                 for cookie in set_cookies:
                     h.append("set-cookie", cookie)
                 for name, value in SECURITY_HEADERS:

@@ -37,7 +37,17 @@ from forum.i18n import gettext as _
 
 log = logging.getLogger("forum.ratelimit")
 
-LIMIT_NAMES = ("login_ip", "login_account", "signup", "post", "flag", "search", "similar")
+LIMIT_NAMES = (
+    "login_ip",
+    "login_account",
+    "signup",
+    "post",
+    "flag",
+    "search",
+    "similar",
+    "password_reset_ip",
+    "password_reset_address",
+)
 
 MESSAGES = {
     "login_ip": lazy("Too many log-in attempts. Try again %(when)s."),
@@ -47,6 +57,8 @@ MESSAGES = {
     "flag": lazy("You are flagging too fast. Try again %(when)s."),
     "search": lazy("Too many searches. Try again %(when)s."),
     "similar": lazy("Too many searches. Try again %(when)s."),
+    "password_reset_ip": lazy("Too many password reset requests. Try again %(when)s."),
+    "password_reset_address": lazy("Too many password reset requests. Try again %(when)s."),
 }
 DEFAULT_MESSAGE = lazy("Too many requests. Try again %(when)s.")
 

@@ -38,6 +38,7 @@ def install(app: Starlette) -> None:
             request_state["moderation"] = await notices.load_banner(session, user)
 
     state.hooks.on_request.append(load_banner)
+    state.hooks.account_deleted.append(notices.forget_user)
     state.templates.env.globals.update(
         moderation_post_actions=permissions.post_actions,
         can_moderate=permissions.can_moderate,

@@ -47,6 +47,7 @@ ACTIONS: dict[str, str] = {
     "user.ban": lazy("Banned a user"),
     "user.lift": lazy("Lifted a sanction"),
     "user.role": lazy("Changed a user's role"),
+    "user.delete_account": lazy("Deleted a user's account"),
     "word.add": lazy("Added a word"),
     "word.remove": lazy("Removed a word"),
 }

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -132,3 +132,10 @@ async def mark_notices_read(session: AsyncSession, *, user: User) -> int:
         .values(read_at=utcnow())
     )
     return result.rowcount  # type: ignore[attr-defined,no-any-return]
+
+
+async def forget_user(session: AsyncSession, user_id: int) -> None:
+    """An account was deleted: the notices addressed to the person go. Sanctions
+    and the audit log stay (they hold ids and the moderators' reasons, not the
+    person's name), as the record of what moderators did."""
+    await session.execute(delete(Notice).where(Notice.user_id == user_id))  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ transaction → 303 redirect (or the form again with messages, 422).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from forum import seclog
 from forum.clock import utcnow
 from forum.errors import NotFound, ValidationError
 from forum.i18n import gettext as _
@@ -26,7 +28,7 @@ from forum.models import Post, Role, Thread, User
 from forum.pagination import page_number
 from forum.permissions import can_see_thread, is_moderator
 from forum.ratelimit import hit_or_429
-from forum.services import accounts
+from forum.services import account_data, accounts
 from forum.services import categories as category_service
 from forum.services import threads as thread_service
 from forum.urls import post_url, thread_url
@@ -354,6 +356,44 @@ def _sanction_action(kind: str) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
+async def export_user(request: Request) -> Response:
+    """An administrator downloads a user's data (a request under PIPA / GDPR)."""
+    admin = check_admin(current_user(request))
+    async with reading(request) as session:
+        target = await accounts.get_user_by_username_or_404(session, request.path_params["username"])
+        data = await account_data.export_data(session, target)
+    seclog.event("account.exported", request=request, user_id=target.id, by=admin.id)
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={
+            "content-disposition": f'attachment; filename="forum-data-{target.id}.json"',
+            "cache-control": "private, no-store",
+        },
+    )
+
+
+async def delete_user_account(request: Request) -> Response:
+    """An administrator deletes a user's account; the audit log keeps the action."""
+    admin = check_admin(current_user(request))
+    form = await read_form(request)
+    username = request.path_params["username"]
+    try:
+        async with writing(request) as session:
+            target = await accounts.get_user_by_username_or_404(session, username)
+            if field(form, "confirm").strip() != target.username:
+                raise ValidationError({"delete_confirm": _("Type the username to confirm")})
+            before = audit.user_snapshot(target)
+            if await account_data.delete_account(session, target):
+                await audit.record(
+                    session, actor=admin, action="user.delete_account", target=target, subject=target, before=before
+                )
+    except ValidationError as exc:
+        return await _user_page(request, username, errors=exc.errors)
+    seclog.event("account.deleted", request=request, user_id=target.id, by=admin.id)
+    return redirect(request.url_for("moderation:user", username=target.username).path)
+
+
 # ---------------------------------------------------------------- a user's own page
 
 
@@ -558,6 +598,8 @@ routes: list[BaseRoute] = [
         Route(f"/mod/u/{{username}}/{kind}", _sanction_action(kind), methods=["POST"], name=f"moderation:{kind}")
         for kind in sanctions.ACTIONS
     ),
+    Route("/mod/u/{username}/data.json", export_user, methods=["GET"], name="moderation:export-user"),
+    Route("/mod/u/{username}/delete-account", delete_user_account, methods=["POST"], name="moderation:delete-user"),
     Route("/me/moderation", mine, methods=["GET"], name="moderation:mine"),
     Route("/me/moderation/read", mark_read, methods=["POST"], name="moderation:mark-read"),
     Route("/me/warnings/{sanction_id:int}/acknowledge", acknowledge, methods=["POST"], name="moderation:acknowledge"),

@@ -23,6 +23,8 @@ from tests.factories import make_user
 from tests.webclient import WebClient
 
 PG_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
+# The SMTP server fixtures (``smtp``, ``mail_settings``).
+pytest_plugins = ["tests.mailbox"]
 
 
 def _pg_admin_dsn(url: str) -> str:

@@ -33,7 +33,7 @@ async def test_session_cookie_is_signed_httponly_and_samesite_lax(client):
 async def test_sign_up_refuses_bad_input_with_messages_and_saves_nothing(client, db, member):
     cases = [
         ({"username": "x", "password": "long enough pw"}, "Usernames are 2 to 30"),
-        ({"username": "good_name", "password": "short"}, "at least 8 characters"),
+        ({"username": "good_name", "password": "short"}, "at least 10 characters"),
         ({"username": "good_name", "password": "long enough pw", "email": "nope"}, "valid email"),
         ({"username": "MEMBER", "password": "long enough pw"}, "That username is taken"),
         ({"username": "a" * 31, "password": "long enough pw"}, "Usernames are 2 to 30"),

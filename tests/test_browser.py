@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import insert
@@ -30,13 +31,23 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[str]:
+    yield from _serve(settings, _free_port())
+
+
+@pytest.fixture
+def live_mail_server(mail_settings: Settings) -> Iterator[str]:
+    """A live server that sends email to the test SMTP server, with links to itself."""
+    port = _free_port()
+    yield from _serve(mail_settings.with_(base_url=f"http://127.0.0.1:{port}"), port)
+
+
+def _serve(settings: Settings, port: int) -> Iterator[str]:
     import uvicorn
 
     engine = make_sync_engine(settings.database_url)
     with engine.begin() as conn:
         conn.execute(insert(Category).values(slug="apps", name_en="Apps", name_ko="앱", position=1))
     engine.dispose()
-    port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -138,4 +149,65 @@ def test_core_loop_sign_up_ask_answer_accept_and_no_script_runs(live_server, bro
     page.wait_for_selector("text=채택된 답변")
     assert page.evaluate("window.__xss") is None
     assert dialogs == []
+    context.close()
+
+
+def test_a_forgotten_password_is_reset_through_the_emailed_link(live_mail_server, mail_settings, smtp, browser):
+    from forum.models import User
+    from forum.security import hash_password
+    from tests.mailbox import body_of
+
+    base = live_mail_server
+    engine = make_sync_engine(mail_settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(User).values(
+                username="forgetful",
+                username_key="forgetful",
+                display_name="Forgetful",
+                email="forgetful@example.com",
+                email_key="forgetful@example.com",
+                email_confirmed_at=datetime.now(UTC).replace(tzinfo=None),
+                password_hash=hash_password("the old password"),
+                role="member",
+                created_at=datetime.now(UTC).replace(tzinfo=None),
+            )
+        )
+    engine.dispose()
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    page.click("text=Forgot your password?")
+    page.fill("#email", "forgetful@example.com")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector("text=If an account has this confirmed email address")
+
+    deadline = time.monotonic() + 15
+    while not smtp[0].messages and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [(rcpt, message)] = smtp[0].messages
+    assert rcpt == ["forgetful@example.com"]
+    body = body_of(message)
+    link = body[body.index(f"{base}/password/reset/") :].split()[0]
+
+    page.goto(link)
+    page.wait_for_selector("h1:has-text('Choose a new password')")
+    page.fill("#password", "a fresh new password")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(f"{base}/u/forgetful?password_changed=1#account")
+    assert page.locator("text=Your password is changed.").count() == 1
+    _log_out(page)
+
+    page.goto(f"{base}/login")
+    page.fill("#login", "forgetful")
+    page.fill("#password", "the old password")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_selector("text=Wrong username or password.")
+    page.fill("#password", "a fresh new password")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    assert page.locator("text=Log out").count() >= 1
+
+    page.goto(link)  # the link worked once
+    assert page.locator("text=has already been used").count() == 1
     context.close()

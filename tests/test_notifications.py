@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
-import socket
-from collections.abc import Iterator
 from datetime import timedelta
 from email.message import Message
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from forum import mail
@@ -20,6 +15,7 @@ from forum.db import make_sync_engine
 from forum.models import Notification, OutboxEmail, Post, Thread, ThreadWatch, User
 from forum.services import notifications, state, threads
 from tests.factories import make_reply, make_thread, make_user
+from tests.mailbox import _free_port
 
 
 async def _notifications(db, user: User) -> list[Notification]:
@@ -326,50 +322,6 @@ async def test_owner_sees_and_changes_email_choices_on_their_profile(client, oth
 
 
 # ---------------------------------------------------------------- email through SMTP
-
-
-class Recorder:
-    """An aiosmtpd handler that keeps what it receives, or answers ``reply``."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-        self.reply = "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        if not self.reply.startswith("250"):
-            return self.reply
-        self.messages.append(
-            (list(envelope.rcpt_tos), email.message_from_bytes(envelope.content, policy=email.policy.default))
-        )
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Recorder, int]]:
-    handler = Recorder()
-    port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def mail_settings(settings, smtp):  # type: ignore[no-untyped-def]
-    return settings.with_(
-        smtp_url=f"smtp://127.0.0.1:{smtp[1]}",
-        smtp_from="Cloudnote Community <help@example.com>",
-        base_url="https://forum.example.com/",
-        mail_max_attempts=3,
-    )
 
 
 @pytest.fixture

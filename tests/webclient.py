@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from forum.middleware import CSRF_COOKIE, SESSION_COOKIE, session_signer
+from forum.middleware import csrf_cookie, session_cookie, session_signer
 from forum.models import User
 from forum.security import csrf_token, new_token
 from forum.services import accounts
@@ -20,10 +20,11 @@ class WebClient(httpx.AsyncClient):
         self.app = app
 
     async def csrf(self) -> str:
-        if CSRF_COOKIE not in self.cookies:
+        name = csrf_cookie(self.app.state.settings)
+        if name not in self.cookies:
             # What the first page with a form would have set (forum.web.csrf_for).
-            self.cookies.set(CSRF_COOKIE, new_token())
-        return csrf_token(self.app.state.settings.secret_key, self.cookies[CSRF_COOKIE])
+            self.cookies.set(name, new_token())
+        return csrf_token(self.app.state.settings.secret_key, self.cookies[name])
 
     async def submit(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> httpx.Response:
         """POST a form with a valid CSRF token."""
@@ -36,4 +37,4 @@ class WebClient(httpx.AsyncClient):
         async with self.app.state.sessionmaker.begin() as session:
             token = await accounts.start_session(session, user, max_age=3600)
         signed = session_signer(self.app.state.settings).sign(token).decode()
-        self.cookies.set(SESSION_COOKIE, signed)
+        self.cookies.set(session_cookie(self.app.state.settings), signed)

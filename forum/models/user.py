@@ -34,6 +34,8 @@ class UserRules:
     """What a user's role and sanctions mean: for the table model and ``forum.read.UserRow``."""
 
     def can_log_in(self: _UserState, now: datetime) -> bool:
+        if getattr(self, "deleted_at", None) is not None:
+            return False
         return self.banned_at is None and (self.suspended_until is None or self.suspended_until <= now)
 
     def can_post(self: _UserState, now: datetime) -> bool:
@@ -69,6 +71,9 @@ class User(UserRules, SQLModel, table=True):
     silenced_until: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
     suspended_until: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
     banned_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    # Set when the account was deleted: its personal data is gone, its posts stay
+    # under "deleted user N", and it can never log in again.
+    deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
 
 
 class UserSession(SQLModel, table=True):
@@ -82,5 +87,8 @@ class UserSession(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
     expires_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    # Written at most once an hour (a page view must not be a write): the idle
+    # timeout counts from here.
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
 
     user: User = Relationship(sa_relationship_kwargs={"lazy": "raise"})

@@ -14,8 +14,9 @@ from forum import mail, ratelimit
 from forum.errors import Conflict, NotAllowed, ValidationError
 from forum.i18n import LOCALES
 from forum.i18n import gettext as _
-from forum.middleware import LOCALE_COOKIE, SESSION_COOKIE, cookie_header, session_signer
+from forum.middleware import LOCALE_COOKIE, cookie_header, session_cookie, session_signer
 from forum.models import User
+from forum.security import token_hash
 from forum.services import accounts
 from forum.services import notifications as notification_service
 from forum.services import threads as thread_service
@@ -36,12 +37,12 @@ from forum.web import (
 log = logging.getLogger("forum.accounts")
 
 
-def _login_response(request: Request, token: str, target: str) -> Response:
+def login_response(request: Request, token: str, target: str) -> Response:
     settings = settings_of(request)
     response = redirect(target)
     signed = session_signer(settings).sign(token).decode()
     response.headers.append(
-        "set-cookie", cookie_header(SESSION_COOKIE, signed, settings, max_age=settings.session_max_age)
+        "set-cookie", cookie_header(session_cookie(settings), signed, settings, max_age=settings.session_max_age)
     )
     return response
 
@@ -49,7 +50,14 @@ def _login_response(request: Request, token: str, target: str) -> Response:
 async def signup_form(request: Request) -> Response:
     if current_user(request) is not None:
         return redirect("/")
-    return render(request, "accounts/signup.html", values={}, errors={}, next=request.query_params.get("next", ""))
+    return render(
+        request,
+        "accounts/signup.html",
+        values={},
+        errors={},
+        next=request.query_params.get("next", ""),
+        min_length=settings_of(request).password_min_length,
+    )
 
 
 async def signup(request: Request) -> Response:
@@ -66,6 +74,7 @@ async def signup(request: Request) -> Response:
                 display_name=values["display_name"],
                 password=field(form, "password"),
                 locale=request.state.locale,
+                password_min_length=settings_of(request).password_min_length,
             )
             token = await accounts.start_session(session, user, max_age=settings_of(request).session_max_age)
         if user.email and mail.smtp_config(settings_of(request)) is not None:
@@ -81,8 +90,9 @@ async def signup(request: Request) -> Response:
             values=values,
             errors=exc.errors,
             next=field(form, "next"),
+            min_length=settings_of(request).password_min_length,
         )
-    return _login_response(request, token, target)
+    return login_response(request, token, target)
 
 
 async def login_form(request: Request) -> Response:
@@ -126,7 +136,7 @@ async def login(request: Request) -> Response:
             next=field(form, "next"),
         )
     await ratelimit.clear(request, "login_account", account_key)
-    return _login_response(request, token, target)
+    return login_response(request, token, target)
 
 
 async def logout(request: Request) -> Response:
@@ -136,31 +146,36 @@ async def logout(request: Request) -> Response:
         async with writing(request) as session:
             await accounts.end_session(session, token)
     response = redirect("/")
-    response.headers.append("set-cookie", cookie_header(SESSION_COOKIE, "", settings_of(request), max_age=0))
+    settings = settings_of(request)
+    response.headers.append("set-cookie", cookie_header(session_cookie(settings), "", settings, max_age=0))
     return response
 
 
 async def profile(request: Request) -> Response:
-    return await _profile_page(request, request.path_params["username"])
+    return await profile_page(request, request.path_params["username"])
 
 
-async def _profile_page(request: Request, username: str, status_code: int = 200, **extra: object) -> Response:
+async def profile_page(request: Request, username: str, status_code: int = 200, **extra: object) -> Response:
     async with reading(request) as session:
         user = await accounts.get_user_by_username_or_404(session, username)
         data = await thread_service.load_profile(session, user)
         viewer = current_user(request)
         # Only the owner sees (and may change) their email address and choices.
-        choices = (
-            await notification_service.email_choices(session, user)
-            if viewer is not None and viewer.id == user.id
-            else None
-        )
+        owner = viewer is not None and viewer.id == user.id
+        choices = await notification_service.email_choices(session, user) if owner else None
+        # The owner's account section: their sessions, this one marked.
+        sessions = await accounts.list_sessions(session, user) if owner else []
     extra.setdefault("email_error", None)
     extra.setdefault("email_value", None)
+    extra.setdefault("password_errors", {})
+    extra.setdefault("delete_errors", {})
     notice = {
         "email_sent": request.query_params.get("email_sent"),
         "email_confirmed": "email_confirmed" in request.query_params,
+        "password_changed": "password_changed" in request.query_params,
+        "sessions_ended": "sessions_ended" in request.query_params,
     }
+    this_session = getattr(request.state, "session_token", None) if owner else None
     return render(
         request,
         "accounts/profile.html",
@@ -168,6 +183,9 @@ async def _profile_page(request: Request, username: str, status_code: int = 200,
         profile=data,
         email_choices=choices,
         email_notice=notice,
+        sessions=[(row, accounts.session_ref(row)) for row in sessions],
+        this_session_hash=token_hash(this_session) if this_session else None,
+        min_length=settings_of(request).password_min_length,
         **extra,
     )
 
@@ -198,10 +216,10 @@ async def change_email(request: Request) -> Response:
             address = await accounts.check_new_email(session, user, wanted)
         await _send_confirmation(request, user, address)
     except ValidationError as exc:
-        return await _profile_page(request, user.username, 422, email_error=exc.errors.get("email"), email_value=wanted)
+        return await profile_page(request, user.username, 422, email_error=exc.errors.get("email"), email_value=wanted)
     except mail.SendError as exc:
         log.warning("confirmation email to user %s not sent: %s", user.id, exc)
-        return await _profile_page(
+        return await profile_page(
             request,
             user.username,
             503,

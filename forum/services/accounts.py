@@ -6,10 +6,11 @@ import re
 from datetime import timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.errors import NotAllowed, NotFound, ValidationError
@@ -17,19 +18,23 @@ from forum.i18n import LOCALES, format_datetime
 from forum.i18n import gettext as _
 from forum.models import Role, User, UserSession
 from forum.security import dummy_hash, hash_password, new_token, token_hash, verify_password
+from forum.services.passwords import DEFAULT_MIN_LENGTH, check_password
 from forum.textutil import one_line
 
 USERNAME_RE = re.compile(r"^[0-9A-Za-z_가-힣][0-9A-Za-z_.가-힣-]{1,29}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-PASSWORD_MIN = 8
-PASSWORD_MAX = 256
+#: how often a session's last_seen_at is written: the idle timeout is coarse by
+#: this much, and a page view is a read in every other request
+LAST_SEEN_EVERY = timedelta(hours=1)
 
 
 def username_key(username: str) -> str:
     return one_line(username).casefold()
 
 
-def check_signup(username: str, email: str, password: str, display_name: str) -> dict[str, str]:
+def check_signup(
+    username: str, email: str, password: str, display_name: str, *, password_min_length: int = DEFAULT_MIN_LENGTH
+) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not USERNAME_RE.match(username):
         errors["username"] = _(
@@ -37,10 +42,9 @@ def check_signup(username: str, email: str, password: str, display_name: str) ->
         )
     if email and (len(email) > 254 or not EMAIL_RE.match(email)):
         errors["email"] = _("Enter a valid email address.")
-    if len(password) < PASSWORD_MIN:
-        errors["password"] = _("Passwords need at least %(n)s characters.", n=PASSWORD_MIN)
-    elif len(password) > PASSWORD_MAX:
-        errors["password"] = _("Passwords can have at most %(n)s characters.", n=PASSWORD_MAX)
+    problem = check_password(password, min_length=password_min_length, username=username, email=email)
+    if problem:
+        errors["password"] = problem
     if len(display_name) > 50:
         errors["display_name"] = _("Display names can have at most %(n)s characters.", n=50)
     return errors
@@ -56,6 +60,7 @@ async def do_signup(
     locale: str | None = None,
     role: Role = Role.member,
     email_confirmed: bool = False,
+    password_min_length: int = DEFAULT_MIN_LENGTH,
 ) -> User:
     """A new account. Its email address counts as confirmed only when the person
     creating it vouches for it (``email_confirmed``: an administrator on the
@@ -63,7 +68,7 @@ async def do_signup(
     username = one_line(username)
     email = one_line(email)
     display_name = one_line(display_name) or username
-    errors = check_signup(username, email, password, display_name)
+    errors = check_signup(username, email, password, display_name, password_min_length=password_min_length)
     if not errors.get("username") and await get_user_by_username(session, username) is not None:
         errors["username"] = _("That username is taken.")
     if email and not errors.get("email"):
@@ -130,6 +135,7 @@ async def start_session(session: AsyncSession, user: User, *, max_age: int) -> s
             token_hash=token_hash(token),
             user_id=user.id,
             created_at=now,
+            last_seen_at=now,
             expires_at=now + timedelta(seconds=max_age),
         )
     )
@@ -145,16 +151,67 @@ async def end_all_sessions(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
 
 
-async def session_user(session: AsyncSession, token: str) -> User | None:
-    """The user behind a session token, if the session still exists and has not expired."""
-    row = await session.scalar(
+async def load_session(session: AsyncSession, token: str, *, idle_timeout: int | None = None) -> UserSession | None:
+    """The session behind a token (with its user loaded), if it still exists, has
+    not expired, has been used within ``idle_timeout`` seconds and its user may
+    log in."""
+    now = utcnow()
+    query = (
         select(UserSession)
         .options(joinedload(UserSession.user))  # type: ignore[arg-type]
-        .where(UserSession.token_hash == token_hash(token), UserSession.expires_at > utcnow())
+        .where(UserSession.token_hash == token_hash(token), UserSession.expires_at > now)
     )
-    if row is None or not row.user.can_log_in(utcnow()):
+    if idle_timeout is not None:
+        query = query.where(col(UserSession.last_seen_at) > now - timedelta(seconds=idle_timeout))
+    row = await session.scalar(query)
+    if row is None or not row.user.can_log_in(now):
         return None
-    return row.user
+    return row
+
+
+def needs_touch(row: UserSession) -> bool:
+    """Whether ``row``'s last_seen_at is old enough to be written again."""
+    return row.last_seen_at <= utcnow() - LAST_SEEN_EVERY
+
+
+async def touch_session(session: AsyncSession, row_hash: str) -> None:
+    await session.execute(
+        update(UserSession).where(UserSession.token_hash == row_hash).values(last_seen_at=utcnow())  # type: ignore[arg-type]
+    )
+
+
+async def session_user(session: AsyncSession, token: str, *, idle_timeout: int | None = None) -> User | None:
+    """The user behind a session token, if the session is still good (see :func:`load_session`)."""
+    row = await load_session(session, token, idle_timeout=idle_timeout)
+    return row.user if row is not None else None
+
+
+async def list_sessions(session: AsyncSession, user: User) -> list[UserSession]:
+    """``user``'s open sessions, the most recently used first."""
+    rows = await session.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.expires_at > utcnow())  # type: ignore[arg-type]
+        .order_by(UserSession.last_seen_at.desc(), UserSession.created_at.desc())  # type: ignore[attr-defined]
+    )
+    return list(rows)
+
+
+def session_ref(row: UserSession) -> str:
+    """How a page names a session: a prefix of the token's hash (the hash gives
+    nothing away; the prefix keeps the page short)."""
+    return row.token_hash[:16]
+
+
+async def end_session_by_ref(session: AsyncSession, user: User, ref: str) -> bool:
+    """Ends one of ``user``'s own sessions, named by :func:`session_ref`."""
+    if len(ref) != 16 or not all(c in "0123456789abcdef" for c in ref):
+        return False
+    for row in await list_sessions(session, user):
+        if session_ref(row) == ref:
+            await session.delete(row)
+            await session.flush()
+            return True
+    return False
 
 
 async def set_locale(session: AsyncSession, user_id: int, locale: str) -> None:
