@@ -14,16 +14,17 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from forum import jobs, urls, views
+from forum import jobs, seclog, urls, views
 from forum.admission import Admission, AdmissionMiddleware
 from forum.config import Settings
 from forum.db import make_async_engine, make_read_engine, make_sessionmaker
-from forum.errors import ForumError, LoginRequired, wants_json
+from forum.errors import AlreadySubmitted, ForumError, LoginRequired, NotAllowed, wants_json
 from forum.hooks import Hooks, HooksMiddleware
 from forum.i18n import gettext as _
 from forum.i18n import lazy, using_locale
 from forum.middleware import RequestContextMiddleware
-from forum.ratelimit import RateLimiter
+from forum.ratelimit import RateLimited, RateLimiter, parse_trusted_proxies
+from forum.requestlog import RequestLogMiddleware
 from forum.routes import forum_routes
 from forum.routes.notifications import install as install_notifications
 from forum.templating import make_templates
@@ -67,8 +68,16 @@ def error_page(request: Request, status: int, message: str) -> Response:
 
 async def handle_forum_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ForumError)
+    if isinstance(exc, AlreadySubmitted):
+        return redirect(exc.url)  # the form was sent before: what it made
     if isinstance(exc, LoginRequired) and not wants_json(request.scope):
         return redirect(login_url(request) if request.method == "GET" else "/login")
+    user = request.scope.get("state", {}).get("user")
+    user_id = user.id if user is not None else None
+    if isinstance(exc, NotAllowed):
+        seclog.event("forbidden", request=request, user_id=user_id, method=request.method, path=request.url.path)
+    elif isinstance(exc, RateLimited):
+        seclog.event("rate_limited", request=request, user_id=user_id, limit=exc.name, path=request.url.path)
     response = error_page(request, exc.status_code, exc.message)
     response.headers.update(getattr(exc, "headers", None) or {})  # Retry-After on 429
     return response
@@ -84,8 +93,12 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def handle_server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_page(request, 500, "")
+    request_id = request.scope.get("state", {}).get("request_id")
+    log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, request_id, exc_info=exc)
+    response = error_page(request, 500, "")
+    if request_id:  # this answer does not pass through the middleware that adds it
+        response.headers["x-request-id"] = request_id
+    return response
 
 
 async def close_app(app: Starlette) -> None:
@@ -134,14 +147,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     hooks = Hooks()
     templates = make_templates(auto_reload=bool(settings.reload_templates))
     admission = Admission(settings, read_engine, templates)
+    trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
     app = Starlette(
         debug=False,
         routes=[*forum_routes(), *moderation_routes],
         middleware=[
-            Middleware(AdmissionMiddleware, admission=admission),  # outermost: a refusal costs nothing more
+            Middleware(RequestLogMiddleware, trusted_proxies=trusted_proxies),  # request ids, the access log
+            Middleware(AdmissionMiddleware, admission=admission),  # a refusal costs nothing more
             Middleware(
                 RequestContextMiddleware,
                 settings=settings,
+                trusted_proxies=trusted_proxies,
                 sessionmaker=sessionmaker,
                 read_sessionmaker=read_sessionmaker,
             ),
@@ -155,6 +171,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.trusted_proxies = trusted_proxies
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     # Sessions that only read (pages, header counts): see forum.db.make_read_engine.

@@ -102,8 +102,18 @@ async def get_user_by_username_or_404(session: AsyncSession, username: str) -> U
 async def authenticate(session: AsyncSession, *, login: str, password: str) -> User | None:
     """The user whose username or email and password match, else None.
     Takes the same time whether or not the account exists."""
+    return check_password(await find_login_user(session, login), password)
+
+
+async def find_login_user(session: AsyncSession, login: str) -> User | None:
+    """The account a log-in form names, by username or email."""
     key = one_line(login).casefold()
-    user = await session.scalar(select(User).where((User.username_key == key) | (User.email_key == key)))
+    return await session.scalar(select(User).where((User.username_key == key) | (User.email_key == key)))
+
+
+def check_password(user: User | None, password: str) -> User | None:
+    """``user`` if ``password`` is theirs, else None (as slow when there is no
+    user); ``NotAllowed`` when the password is right but the account may not log in."""
     if user is None:
         verify_password(password, dummy_hash())
         return None
