@@ -26,7 +26,7 @@ from forum.models import Post, Role, Thread, User
 from forum.pagination import page_number
 from forum.permissions import can_see_thread, is_moderator
 from forum.ratelimit import hit_or_429
-from forum.services import accounts
+from forum.services import accounts, formkeys
 from forum.services import categories as category_service
 from forum.services import threads as thread_service
 from forum.urls import post_url, thread_url
@@ -107,18 +107,22 @@ async def flag(request: Request) -> Response:
     user = require_user(request)
     form = await read_form(request)
     values = {"reason": field(form, "reason"), "text": field(form, "text")}
+    key = formkeys.check_key(field(form, formkeys.FIELD))
     await hit_or_429(request, "flag", f"user:{user.id}")
     try:
         async with writing(request) as session:
+            claimed = await formkeys.claim(session, user=user, key=key)
             post = await _post(session, request, user)
             await flags.flag_post(
                 session, post, user=user, reason=values["reason"], text=values["text"], settings=settings_of(request)
             )
+            target = post_url(post.thread, post) if post.visible else thread_url(post.thread)
+            await formkeys.record(session, claimed, target)
     except ValidationError as exc:
         async with reading(request) as session:
             post = await _post(session, request, user)
         return await _flag_page(request, post, values=values, errors=exc.errors, done=False)
-    return redirect(post_url(post.thread, post) if post.visible else thread_url(post.thread))
+    return redirect(target)
 
 
 # ---------------------------------------------------------------- the queue
