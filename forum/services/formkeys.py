@@ -68,11 +68,9 @@ async def claim(session: AsyncSession, *, user: User, key: str | None) -> FormSu
     except IntegrityError:
         # The first submission has committed (a key is only ever taken by a
         # committed transaction: see the module's docstring), so this sees it.
+        table = FormSubmission.__table__  # type: ignore[attr-defined]
         url = await session.scalar(
-            select(FormSubmission.result_url).where(
-                FormSubmission.user_id == user.id,  # type: ignore[arg-type]
-                FormSubmission.form_key == key,  # type: ignore[arg-type]
-            )
+            select(table.c.result_url).where(table.c.user_id == user.id, table.c.form_key == key)
         )
         if not url:
             raise Conflict(_("This form was sent already.")) from None
