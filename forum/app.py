@@ -61,6 +61,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
                 "user": state.get("user"),
                 "locale": state.get("locale", "en"),
                 "csrf_token": LazyCsrf(request) if "csrf_seed" in state else "",
+                "request_id": state.get("request_id"),
             },
             status_code=status,
         )

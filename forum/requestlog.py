@@ -112,13 +112,11 @@ def configure_logging(*, access: bool = True, stream: Any = None) -> None:
     warnings and errors with a UTC time, process and logger name. Without it nothing
     under INFO would be printed (Python's last-resort handler shows warnings only)."""
     stream = stream or sys.stderr
-    plain = logging.StreamHandler(stream)
-    plain.setFormatter(logging.Formatter("%(message)s"))
-    for name, enabled in (("forum.security", True), ("forum.access", access)):
-        logger = logging.getLogger(name)
-        logger.handlers = [plain]
-        logger.propagate = False
-        logger.setLevel(logging.INFO if enabled else logging.WARNING)
+    configure_security_log(stream)
+    logging.getLogger("forum.security").propagate = False  # not again through "forum" below
+    access_log.handlers = [_plain_handler(stream)]
+    access_log.propagate = False
+    access_log.setLevel(logging.INFO if access else logging.WARNING)
     forum = logging.getLogger("forum")
     if not forum.handlers:
         detailed = logging.StreamHandler(stream)
@@ -127,3 +125,19 @@ def configure_logging(*, access: bool = True, stream: Any = None) -> None:
         forum.propagate = False
     if forum.level == logging.NOTSET:
         forum.setLevel(logging.INFO)
+
+
+def _plain_handler(stream: Any) -> logging.Handler:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    return handler
+
+
+def configure_security_log(stream: Any = None) -> None:
+    """The security log's JSON lines on stderr (``forum serve``, and every command:
+    ``forum users create --role admin`` is a role change)."""
+    logger = logging.getLogger("forum.security")
+    logger.handlers = [_plain_handler(stream or sys.stderr)]
+    logger.setLevel(logging.INFO)
+    # Still propagates: nothing above it prints (the root logger has no handler
+    # under gunicorn or a command), and a test's log capture sees it.

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from forum import seclog
 from forum.clock import utcnow
 from forum.errors import NotFound, ValidationError
 from forum.i18n import gettext as _
@@ -336,7 +337,7 @@ def _sanction_action(kind: str) -> Callable[[Request], Awaitable[Response]]:
         try:
             async with writing(request) as session:
                 target = await accounts.get_user_by_username_or_404(session, username)
-                await sanctions.apply(
+                changed = await sanctions.apply(
                     session,
                     target,
                     action=kind,
@@ -345,6 +346,16 @@ def _sanction_action(kind: str) -> Callable[[Request], Awaitable[Response]]:
                     hours=int_field(form, "hours"),
                     lift_kind=values["kind"],
                     post_id=int_field(form, "post_id"),
+                )
+            if changed:  # after the commit: what was done
+                seclog.event(
+                    "sanction",
+                    request=request,
+                    user_id=user.id,
+                    target_user_id=target.id,
+                    action=kind,
+                    hours=int_field(form, "hours") if kind in ("silence", "suspend") else None,
+                    lifted=values["kind"] if kind == "lift" else None,
                 )
         except ValidationError as exc:
             return await _user_page(
@@ -506,9 +517,14 @@ async def set_role(request: Request) -> Response:
                 raise ValidationError({"username": _("No such user.")})
             if values["role"] not in GRANTABLE_ROLES:
                 raise ValidationError({"role": _("That role cannot be granted here.")})
-            await sanctions.set_role(session, target, values["role"], actor=user, reason=values["reason"])
+            before = target.role
+            changed = await sanctions.set_role(session, target, values["role"], actor=user, reason=values["reason"])
     except ValidationError as exc:
         return await _roles_page(request, values=values, errors=exc.errors)
+    if changed:
+        seclog.event(
+            "role.changed", request=request, user_id=user.id, target_user_id=target.id, before=before, after=target.role
+        )
     return redirect(_back(request, form, request.url_for("moderation:roles").path))
 
 
