@@ -24,7 +24,7 @@ from forum.i18n import gettext as _
 from forum.i18n import lazy, using_locale
 from forum.middleware import RequestContextMiddleware
 from forum.ratelimit import RateLimited, RateLimiter, parse_trusted_proxies
-from forum.requestlog import RequestLogMiddleware
+from forum.requestlog import RequestLogMiddleware, configure_logging_if_unset
 from forum.routes import forum_routes
 from forum.routes.notifications import install as install_notifications
 from forum.templating import make_templates
@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Kiwi (the Korean analyser) takes a few seconds to load: load it now,
         # beside start-up, rather than in the first search or post.
         threading.Thread(target=warm_analyzer, name="warm-analyzer", daemon=True).start()
+        configure_logging_if_unset()  # served by something other than forum serve
         jobs.start(app)  # unless FORUM_JOBS=off (forum serve runs them in a process of their own)
         flusher = asyncio.get_running_loop().create_task(
             views.flush_forever(app.state.views, sessionmaker, settings.views_flush)

@@ -141,3 +141,15 @@ def configure_security_log(stream: Any = None) -> None:
     logger.setLevel(logging.INFO)
     # Still propagates: nothing above it prints (the root logger has no handler
     # under gunicorn or a command), and a test's log capture sees it.
+
+
+def configure_logging_if_unset() -> None:
+    """For an app served by another ASGI server (``uvicorn --factory
+    forum.app:create_app``, which configures only its own loggers): the same lines
+    as under ``forum serve``, unless something configured logging already (``forum
+    serve`` itself, a test run, an operator's logging config)."""
+    if logging.getLogger().handlers or logging.getLogger("forum").handlers:
+        return
+    if logging.getLogger("forum.security").handlers or access_log.handlers:
+        return
+    configure_logging(access=True)

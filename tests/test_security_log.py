@@ -14,7 +14,7 @@ import pytest
 
 from forum import seclog
 from forum.cli import main as cli_main
-from forum.requestlog import configure_logging, loggable_path
+from forum.requestlog import configure_logging, configure_logging_if_unset, loggable_path
 from forum.server import ForumWorker
 from tests.factories import PASSWORD, make_thread
 from tests.moderation_helpers import app_with, client_for, unique_prefix
@@ -164,13 +164,12 @@ def test_emailed_tokens_are_left_out_of_the_access_log():
 
 @pytest.fixture
 def restored_logging() -> Iterator[None]:
-    names = ("forum", "forum.security", "forum.access")
-    saved = {
-        n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level, logging.getLogger(n).propagate) for n in names
-    }
+    loggers = [logging.getLogger(name) for name in ("forum", "forum.security", "forum.access")]
+    saved = [(logger, logger.handlers[:], logger.level, logger.propagate) for logger in loggers]
+    for logger in loggers:  # as in a fresh process (a command run by an earlier test adds one)
+        logger.handlers = []
     yield
-    for name, (handlers, level, propagate) in saved.items():
-        logger = logging.getLogger(name)
+    for logger, handlers, level, propagate in saved:
         logger.handlers, logger.propagate = handlers, propagate
         logger.setLevel(level)
 
@@ -185,6 +184,25 @@ def test_forum_serve_prints_the_security_and_access_logs(restored_logging):
     assert json.loads(lines[0])["event"] == "login.failed"
     assert lines[1].startswith("2026-12-05T11:40:00.000Z")
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[\d+\] WARNING forum\.jobs: something to see$", lines[2])
+
+
+def test_an_app_served_by_plain_uvicorn_prints_its_logs_too(restored_logging):
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = []
+    try:
+        configure_logging_if_unset()
+    finally:
+        root.handlers = saved
+    assert logging.getLogger("forum.security").handlers and logging.getLogger("forum.access").handlers
+    assert logging.getLogger("forum.access").isEnabledFor(logging.INFO)
+
+
+def test_logging_configured_elsewhere_is_left_alone(restored_logging):
+    assert logging.getLogger().handlers  # pytest's
+    before = logging.getLogger("forum.access").handlers[:]
+    configure_logging_if_unset()
+    assert logging.getLogger("forum.access").handlers == before
 
 
 def test_the_server_believes_no_forwarded_header_itself():
