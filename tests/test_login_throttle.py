@@ -12,6 +12,7 @@ import pytest
 from forum.login_throttle import DEVICE_COOKIE
 from tests.factories import PASSWORD, make_user
 from tests.moderation_helpers import app_with, client_for, unique_prefix
+from tests.test_ratelimit import REDIS_URL, needs_redis
 
 ACCOUNT_LIMITS = {
     "rate_limit_login_account": "2 per 15 minutes",
@@ -151,3 +152,18 @@ async def test_log_ins_are_in_the_security_log_without_the_password(settings, me
     assert form["password"] not in text
     for cookie in c.cookies.values():
         assert cookie not in text
+
+
+@needs_redis
+async def test_the_rule_holds_across_processes_sharing_redis(settings, member):
+    changes = {**ACCOUNT_LIMITS, "rate_limit_storage": REDIS_URL, "rate_limit_prefix": unique_prefix()}
+    async with app_with(settings, **changes) as one, app_with(settings, **changes) as two:
+        for app, address in ((one, "10.0.11.1"), (two, "10.0.11.2")):
+            await _guess_from(app, member, address)
+        async with client_for(two, "10.0.11.1") as c:  # failed (on the other process)
+            assert (await c.submit("/login", _right(member.username))).status_code == 429
+        async with client_for(one, "10.0.11.3") as owner:  # fresh
+            assert (await owner.submit("/login", _right(member.username))).status_code == 303
+        async with client_for(two, "10.0.11.4") as c:  # the fresh turn is taken
+            r = await c.submit("/login", _right(member.username))
+            assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 15
