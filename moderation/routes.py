@@ -334,8 +334,11 @@ def _sanction_action(kind: str) -> Callable[[Request], Awaitable[Response]]:
         form = await read_form(request)
         values = {"reason": field(form, "reason"), "hours": field(form, "hours"), "kind": field(form, "kind")}
         username = request.path_params["username"]
+        back = _back(request, form, request.url_for("moderation:user", username=username).path)
+        key = formkeys.check_key(field(form, formkeys.FIELD))
         try:
             async with writing(request) as session:
+                claimed = await formkeys.claim(session, user=user, key=key)  # one warning per click
                 target = await accounts.get_user_by_username_or_404(session, username)
                 changed = await sanctions.apply(
                     session,
@@ -347,6 +350,7 @@ def _sanction_action(kind: str) -> Callable[[Request], Awaitable[Response]]:
                     lift_kind=values["kind"],
                     post_id=int_field(form, "post_id"),
                 )
+                await formkeys.record(session, claimed, back)
             if changed:  # after the commit: what was done
                 seclog.event(
                     "sanction",
@@ -364,7 +368,7 @@ def _sanction_action(kind: str) -> Callable[[Request], Awaitable[Response]]:
                 errors={f"{kind}_{k}": v for k, v in exc.errors.items()},
                 values={f"{kind}_{k}": v for k, v in values.items()},
             )
-        return redirect(_back(request, form, request.url_for("moderation:user", username=username).path))
+        return redirect(back)
 
     return endpoint
 

@@ -13,7 +13,7 @@ from forum.clock import utcnow
 from forum.db import make_sync_engine
 from forum.models import Article, FormSubmission, Post, Thread
 from forum.services import formkeys
-from moderation.models import Flag
+from moderation.models import Flag, Sanction
 from tests.factories import make_category, make_thread
 from tests.moderation_helpers import count
 
@@ -163,3 +163,20 @@ async def test_old_keys_are_pruned(app, db, staff):
         engine.dispose()
     async with db() as s:
         assert await s.scalar(select(func.count()).select_from(FormSubmission)) == 1
+
+
+async def test_a_warning_sent_twice_is_given_once(client, db, moderator, member):
+    await client.login_as(moderator)
+    key = await _rendered_key_in(client, f"/mod/u/{member.username}", "/warn")
+    form = {"reason": "Please keep it civil.", "form_key": key}
+    responses = await asyncio.gather(*(client.submit(f"/mod/u/{member.username}/warn", form) for _ in range(3)))
+    assert {r.status_code for r in responses} == {303}
+    assert await count(db, Sanction, Sanction.user_id == member.id) == 1
+
+
+async def _rendered_key_in(client, url: str, action: str) -> str:  # type: ignore[no-untyped-def]
+    """The key of the form posting to ``…{action}`` on a page with several."""
+    page = await client.get(url)
+    assert page.status_code == 200
+    form = page.text[page.text.index(f'{action}" class="stack">') :]
+    return KEY.findall(form)[0]

@@ -1,7 +1,7 @@
 """One post per submit.
 
 Every rendered form that creates something (ask, reply, flag, a knowledge-base
-article, topic decisions) carries a random one-use key (hidden field
+article, topic decisions, a moderator's sanctions) carries a random one-use key (hidden field
 ``form_key``). The route takes the key (:func:`claim`) first in its
 transaction, before anything is made, and writes where the submission led
 (:func:`record`) before the commit. The key is a row whose primary key is
