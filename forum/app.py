@@ -14,16 +14,17 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from forum import jobs, urls, views
+from forum import jobs, seclog, urls, views
 from forum.admission import Admission, AdmissionMiddleware
 from forum.config import Settings
 from forum.db import make_async_engine, make_read_engine, make_sessionmaker
-from forum.errors import ForumError, LoginRequired, wants_json
+from forum.errors import AlreadySubmitted, ForumError, LoginRequired, NotAllowed, wants_json
 from forum.hooks import Hooks, HooksMiddleware
 from forum.i18n import gettext as _
 from forum.i18n import lazy, using_locale
 from forum.middleware import RequestContextMiddleware
-from forum.ratelimit import RateLimiter
+from forum.ratelimit import RateLimited, RateLimiter, parse_trusted_proxies
+from forum.requestlog import RequestLogMiddleware, configure_logging_if_unset
 from forum.routes import forum_routes
 from forum.routes.notifications import install as install_notifications
 from forum.services.threads import Limits as ThreadLimits
@@ -61,6 +62,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
                 "user": state.get("user"),
                 "locale": state.get("locale", "en"),
                 "csrf_token": LazyCsrf(request) if "csrf_seed" in state else "",
+                "request_id": state.get("request_id"),
             },
             status_code=status,
         )
@@ -68,8 +70,16 @@ def error_page(request: Request, status: int, message: str) -> Response:
 
 async def handle_forum_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ForumError)
+    if isinstance(exc, AlreadySubmitted):
+        return redirect(exc.url)  # the form was sent before: what it made
     if isinstance(exc, LoginRequired) and not wants_json(request.scope):
         return redirect(login_url(request) if request.method == "GET" else "/login")
+    user = request.scope.get("state", {}).get("user")
+    user_id = user.id if user is not None else None
+    if isinstance(exc, NotAllowed):
+        seclog.event("forbidden", request=request, user_id=user_id, method=request.method, path=request.url.path)
+    elif isinstance(exc, RateLimited):
+        seclog.event("rate_limited", request=request, user_id=user_id, limit=exc.name, path=request.url.path)
     response = error_page(request, exc.status_code, exc.message)
     response.headers.update(getattr(exc, "headers", None) or {})  # Retry-After on 429
     return response
@@ -85,8 +95,12 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def handle_server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_page(request, 500, "")
+    request_id = request.scope.get("state", {}).get("request_id")
+    log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, request_id, exc_info=exc)
+    response = error_page(request, 500, "")
+    if request_id:  # this answer does not pass through the middleware that adds it
+        response.headers["x-request-id"] = request_id
+    return response
 
 
 async def close_app(app: Starlette) -> None:
@@ -119,6 +133,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Kiwi (the Korean analyser) takes a few seconds to load: load it now,
         # beside start-up, rather than in the first search or post.
         threading.Thread(target=warm_analyzer, name="warm-analyzer", daemon=True).start()
+        configure_logging_if_unset()  # served by something other than forum serve
         jobs.start(app)  # unless FORUM_JOBS=off (forum serve runs them in a process of their own)
         flusher = asyncio.get_running_loop().create_task(
             views.flush_forever(app.state.views, sessionmaker, settings.views_flush)
@@ -137,14 +152,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # The forms' maxlength is the services' limit, so a browser refuses what the server would.
     templates.env.globals["text_limits"] = ThreadLimits.from_settings(settings)
     admission = Admission(settings, read_engine, templates)
+    trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
     app = Starlette(
         debug=False,
         routes=[*forum_routes(), *moderation_routes],
         middleware=[
-            Middleware(AdmissionMiddleware, admission=admission),  # outermost: a refusal costs nothing more
+            Middleware(RequestLogMiddleware, trusted_proxies=trusted_proxies),  # request ids, the access log
+            Middleware(AdmissionMiddleware, admission=admission),  # a refusal costs nothing more
             Middleware(
                 RequestContextMiddleware,
                 settings=settings,
+                trusted_proxies=trusted_proxies,
                 sessionmaker=sessionmaker,
                 read_sessionmaker=read_sessionmaker,
             ),
@@ -158,6 +176,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.trusted_proxies = trusted_proxies
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     # Sessions that only read (pages, header counts): see forum.db.make_read_engine.

@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from forum import commands, migrations
+from forum import commands, migrations, seclog
 from forum.config import ConfigError, Settings, default_database_url
 from forum.db import is_sqlite, make_async_engine, make_sessionmaker
 from forum.errors import ValidationError
 from forum.models import Role
+from forum.requestlog import configure_security_log
 
 DEMO_DIR = Path("demo-data")
 
@@ -94,8 +95,8 @@ def cmd_users_create(settings: Settings, args: argparse.Namespace) -> None:
 
     password = args.password or getpass.getpass("Password: ")
 
-    async def work(session: AsyncSession) -> None:
-        await accounts.do_signup(
+    async def work(session: AsyncSession) -> int | None:
+        user = await accounts.do_signup(
             session,
             username=args.username,
             password=password,
@@ -105,8 +106,11 @@ def cmd_users_create(settings: Settings, args: argparse.Namespace) -> None:
             email_confirmed=bool(args.email),  # an administrator vouches for it
             password_min_length=settings.password_min_length,
         )
+        return user.id
 
-    run_in_session(settings, work)
+    user_id = run_in_session(settings, work)
+    if args.role != Role.member.value:  # a role granted from the command line
+        seclog.event("role.changed", target_user_id=user_id, before=None, after=args.role, via="cli")
     print(f"Created {args.role} {args.username}.")
 
 
@@ -188,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    configure_security_log()
     try:
         settings = Settings.from_env()
         args.func(settings, args)

@@ -51,8 +51,13 @@ class Settings:
     # when several processes must share them.
     rate_limit_storage: str = "memory://"
     rate_limit_prefix: str = "forum"
+    # Log-in throttling (forum.login_throttle): every attempt per address; failed
+    # attempts per account and per (account, address); and, while an account is
+    # over its limit, the attempts from fresh addresses without its device cookie.
     rate_limit_login_ip: str = "10 per minute; 60 per hour"
     rate_limit_login_account: str = "5 per 15 minutes"
+    rate_limit_login_account_ip: str = "5 per 15 minutes"
+    rate_limit_login_fresh: str = "1 per 15 seconds"
     rate_limit_signup: str = "10 per hour"
     rate_limit_post: str = "6 per minute; 60 per hour"
     rate_limit_flag: str = "5 per minute; 30 per day"
@@ -105,6 +110,10 @@ class Settings:
     max_in_flight: int = 16
     retry_after: int = 5
     db_retry_interval: int = 5
+    # The proxies whose X-Forwarded-For / X-Forwarded-Proto (and X-Request-Id) are
+    # believed: IP addresses or CIDR networks, comma-separated; none by default
+    # (forum.ratelimit.client_ip owns the rule).
+    trusted_proxies: str = ""
 
     @property
     def secure_cookies(self) -> bool:
@@ -151,6 +160,8 @@ TUNABLE = (
     "rate_limit_prefix",
     "rate_limit_login_ip",
     "rate_limit_login_account",
+    "rate_limit_login_account_ip",
+    "rate_limit_login_fresh",
     "rate_limit_signup",
     "rate_limit_post",
     "rate_limit_flag",
@@ -180,6 +191,7 @@ TUNABLE = (
     "max_in_flight",
     "retry_after",
     "db_retry_interval",
+    "trusted_proxies",
 )
 
 

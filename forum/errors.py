@@ -45,3 +45,14 @@ class ValidationError(ForumError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(errors.values()))
         self.errors = errors
+
+
+class AlreadySubmitted(ForumError):
+    """The form was sent before (its one-use key is taken): answered with a 303 to
+    what the first submission made (``url``), nothing new being made."""
+
+    status_code = 303
+
+    def __init__(self, url: str) -> None:
+        super().__init__("")
+        self.url = url

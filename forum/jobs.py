@@ -10,7 +10,8 @@ once are safe: each job takes a lease in the database or claims its rows.
   more): analyses and encodes threads whose terms or vector are missing (the
   backlog of an upgraded forum, a batch at a time), keeps a similar-questions
   index, and computes the queued related-questions lists
-  (:mod:`forum.topics.related`). Leased: one process does it.
+  (:mod:`forum.topics.related`); once an hour it also forgets old form keys
+  (:func:`forum.services.formkeys.prune`). Leased: one process does it.
 * **topics** (every ``topics_interval`` seconds, or when staff ask): the
   repeated-topic job (:mod:`forum.topics.job`, leased); then the lists of the
   topics it changed are queued.
@@ -238,6 +239,9 @@ class RelatedLoop(Loop):
     """The backlog of threads to analyse and encode, and the queued related lists."""
 
     name = "related"
+    #: seconds between prunings of old form keys (this job runs in every forum, leased)
+    PRUNE_EVERY = 3600.0
+    _pruned_at = float("-inf")
 
     def __init__(self, settings: Settings, *, interval: float | None = None) -> None:
         super().__init__(settings, settings.related_interval if interval is None else interval)
@@ -253,6 +257,7 @@ class RelatedLoop(Loop):
 
         if not store.acquire_lease(engine, RELATED_LEASE, self.holder, RELATED_LEASE_TTL):
             return False
+        self._prune_form_keys(engine)
         if self._backlog_after is not None:
             done, self._backlog_after = related.encode_backlog(
                 engine, after_id=self._backlog_after, stop=self.stopping.is_set
@@ -274,6 +279,18 @@ class RelatedLoop(Loop):
         from forum.topics import store
 
         store.release_lease(engine, RELATED_LEASE, self.holder)
+
+    def _prune_form_keys(self, engine: Engine) -> None:
+        import time
+
+        from forum.services import formkeys
+
+        if time.monotonic() - self._pruned_at < self.PRUNE_EVERY:
+            return
+        self._pruned_at = time.monotonic()
+        removed = formkeys.prune(engine)
+        if removed:
+            log.info("forgot %s form keys older than %s", removed, formkeys.KEEP)
 
 
 class ViewsLoop(Loop):

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum import i18n
 from forum.config import Settings
+from forum.ratelimit import TrustedProxies, forwarded_scheme
 from forum.services import accounts, tokens
 
 SESSION_COOKIE = "forum_session"
@@ -97,9 +98,18 @@ def cookie_header(name: str, value: str, settings: Settings, *, max_age: int | N
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, settings: Settings, sessionmaker: Any, read_sessionmaker: Any) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        sessionmaker: Any,
+        read_sessionmaker: Any,
+        trusted_proxies: TrustedProxies = (),
+    ) -> None:
         self.app = app
         self.settings = settings
+        self.trusted_proxies = trusted_proxies
         self.sessionmaker = sessionmaker
         self.read_sessionmaker = read_sessionmaker
         self.signer = session_signer(settings)
@@ -121,6 +131,9 @@ class RequestContextMiddleware:
             return
 
         cookies = read_cookies(headers.get("cookie"))
+        scheme = forwarded_scheme(scope, self.trusted_proxies)  # believed from a trusted proxy only
+        if scheme is not None:
+            scope["scheme"] = scheme
 
         state = scope.setdefault("state", {})
         set_cookies: list[str] = []

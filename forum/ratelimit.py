@@ -11,26 +11,39 @@ the window expires.
 Routes call ``await hit_or_429(request, "search", key)``; services that have
 no request raise ``RateLimited`` from the limiter on ``app.state``. Either
 way the answer is a 429 page (JSON under /api/) with a Retry-After header.
+Log-in attempts have rules of their own, built on these limits: see
+:mod:`forum.login_throttle`.
+
+Who the client is (:func:`client_ip`) is decided here and nowhere else: the
+socket's peer address, unless that peer is one of the proxies named in
+``FORUM_TRUSTED_PROXIES`` (IP addresses or CIDR networks, comma-separated;
+none by default). Behind such a proxy the client is the right-most address of
+``X-Forwarded-For`` that is not itself a trusted proxy (each proxy appends the
+address it received the request from, so everything left of the last
+untrusted hop may be made up by the client). ``X-Forwarded-Proto`` is believed
+from trusted proxies only, too (:func:`forwarded_scheme`). The server's own
+proxy-header handling (uvicorn's ``forwarded_allow_ips``) is off.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
 from babel.dates import format_timedelta
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import Storage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
-from forum.config import Settings
+from forum.config import ConfigError, Settings
 from forum.errors import ForumError
 from forum.i18n import get_locale, lazy
 from forum.i18n import gettext as _
@@ -40,6 +53,8 @@ log = logging.getLogger("forum.ratelimit")
 LIMIT_NAMES = (
     "login_ip",
     "login_account",
+    "login_account_ip",
+    "login_fresh",
     "signup",
     "post",
     "flag",
@@ -52,6 +67,8 @@ LIMIT_NAMES = (
 MESSAGES = {
     "login_ip": lazy("Too many log-in attempts. Try again %(when)s."),
     "login_account": lazy("Too many log-in attempts. Try again %(when)s."),
+    "login_account_ip": lazy("Too many log-in attempts. Try again %(when)s."),
+    "login_fresh": lazy("Too many log-in attempts. Try again %(when)s."),
     "signup": lazy("Too many sign-ups from your network. Try again %(when)s."),
     "post": lazy("You are posting too fast. Try again %(when)s."),
     "flag": lazy("You are flagging too fast. Try again %(when)s."),
@@ -93,13 +110,41 @@ def storage_uri(uri: str) -> tuple[str, dict[str, str]]:
     return scheme_uri, options
 
 
+class SafeMemoryStorage(MemoryStorage):
+    """The `limits` in-memory storage with a ``clear`` that is safe beside its
+    expiry task.
+
+    The library's task walks a snapshot of the keys, taking each key's lock and
+    handing the key's entries to a thread (so it waits between keys), then reads
+    ``events[key]``. Its ``clear`` pops the key's entries (and its lock) at once,
+    without the lock: a key cleared while the task walks is read after it is
+    gone, and the task dies with ``KeyError: 'LIMITER/…'`` ("Task exception was
+    never retrieved"; the other keys' expired entries stay until the next run).
+    Popping a lock someone holds also lets two coroutines into one key at once.
+    Here a key is emptied in place under its own lock; the expiry task drops
+    the empty key as it does any other."""
+
+    async def clear(self, key: str) -> None:
+        async with self.locks[key]:
+            self.storage.pop(key, None)
+            self.expirations.pop(key, None)
+            if key in self.events:
+                self.events[key] = []
+
+
+def make_storage(storage: str, prefix: str) -> Storage:
+    uri, options = storage_uri(storage)
+    if uri == "async+memory://":
+        return SafeMemoryStorage()
+    return cast(Storage, storage_from_string(uri, key_prefix=f"{prefix}:limits", **options))
+
+
 class RateLimiter:
     """Named limits over one storage. Keys are hashed, so account names and
     addresses never sit in Redis in clear."""
 
     def __init__(self, storage: str, rules: Mapping[str, str], *, prefix: str = "forum") -> None:
-        uri, options = storage_uri(storage)
-        self.storage = cast(Storage, storage_from_string(uri, key_prefix=f"{prefix}:limits", **options))
+        self.storage = make_storage(storage, prefix)
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.prefix = prefix
         self.rules: dict[str, list[RateLimitItem]] = {name: parse_many(text) for name, text in rules.items() if text}
@@ -131,6 +176,36 @@ class RateLimiter:
             return None
         return math.ceil(wait) if wait else None
 
+    async def exhausted(self, name: str, key: str) -> int | None:
+        """Without counting anything: None if one more attempt would be allowed,
+        else the seconds to wait (as :meth:`hit` says when it refuses)."""
+        items = self.rules.get(name)
+        if not items:
+            return None
+        hashed = self._key(key)
+        wait = 0.0
+        try:
+            for item in items:
+                if not await self.strategy.test(item, self.prefix, name, hashed):
+                    stats = await self.strategy.get_window_stats(item, self.prefix, name, hashed)
+                    wait = max(wait, stats.reset_time - time.time(), 1.0)
+        except Exception:
+            log.exception("rate limit storage failed; allowing %s", name)
+            return None
+        return math.ceil(wait) if wait else None
+
+    async def counted(self, name: str, key: str) -> bool:
+        """Whether any attempt at ``name`` is counted for ``key`` in any of its windows."""
+        hashed = self._key(key)
+        try:
+            for item in self.rules.get(name, []):
+                stats = await self.strategy.get_window_stats(item, self.prefix, name, hashed)
+                if stats.remaining < item.amount:
+                    return True
+        except Exception:
+            log.exception("rate limit storage failed while reading %s", name)
+        return False
+
     async def check(self, name: str, key: str) -> None:
         """Counts one attempt and raises ``RateLimited`` if it is over a limit."""
         retry_after = await self.hit(name, key)
@@ -156,10 +231,97 @@ class RateLimiter:
             timer.cancel()
 
 
-def client_ip(request: Request) -> str:
-    """The caller's address (uvicorn puts the proxy's X-Forwarded-For here
-    when it trusts the proxy)."""
-    return request.client.host if request.client else "unknown"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+TrustedProxies = tuple[Network, ...]
+
+
+def parse_trusted_proxies(text: str) -> TrustedProxies:
+    """``FORUM_TRUSTED_PROXIES``: IP addresses and CIDR networks, comma-separated."""
+    networks: list[Network] = []
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"FORUM_TRUSTED_PROXIES: {part!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)."
+            ) from None
+    return tuple(networks)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [v6]:port
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # v4:port
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, trusted: TrustedProxies) -> bool:
+    return address is not None and any(address in network for network in trusted)
+
+
+def peer_is_trusted(scope: Mapping[str, Any], trusted: TrustedProxies) -> bool:
+    """Whether the socket's peer is one of the trusted proxies."""
+    client = scope.get("client")
+    return bool(trusted) and client is not None and _trusted(_address(str(client[0])), trusted)
+
+
+def _header_values(scope: Mapping[str, Any], name: bytes) -> list[str]:
+    return [value.decode("latin-1") for key, value in scope.get("headers", ()) if key.lower() == name]
+
+
+def forwarded_client(scope: Mapping[str, Any], trusted: TrustedProxies) -> str:
+    """The rule (see the module's docstring), from an ASGI scope."""
+    client = scope.get("client")
+    peer = str(client[0]) if client else "unknown"
+    if not peer_is_trusted(scope, trusted):
+        return peer
+    hops: Iterable[str] = (hop for value in _header_values(scope, b"x-forwarded-for") for hop in value.split(","))
+    chain = [hop.strip() for hop in hops if hop.strip()]
+    client_address = peer
+    for hop in reversed(chain):
+        address = _address(hop)
+        if address is None:
+            # Not an address: written by whoever sent it to the proxy, so the
+            # hop that passed it on is the last one known.
+            break
+        client_address = str(address)
+        if not _trusted(address, trusted):
+            break
+    return client_address
+
+
+def forwarded_scheme(scope: Mapping[str, Any], trusted: TrustedProxies) -> str | None:
+    """``http`` or ``https`` as a trusted proxy says the client used, else None."""
+    if not peer_is_trusted(scope, trusted):
+        return None
+    values = _header_values(scope, b"x-forwarded-proto")
+    if not values:
+        return None
+    proto = values[-1].split(",")[-1].strip().lower()
+    return proto if proto in ("http", "https") else None
+
+
+def client_ip(request: HTTPConnection) -> str:
+    """The client's address, by the rule in the module's docstring (computed
+    once per request)."""
+    scope = request.scope
+    cached = scope.get("forum.client_ip")
+    if cached is None:
+        app = scope.get("app")
+        trusted = getattr(getattr(app, "state", None), "trusted_proxies", ()) if app is not None else ()
+        cached = scope["forum.client_ip"] = forwarded_client(scope, trusted)
+    return cast(str, cached)
 
 
 def limiter_of(request: Request) -> RateLimiter:

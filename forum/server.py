@@ -13,6 +13,14 @@ The process tree: this process is gunicorn's master (the arbiter); its
 children are the web workers and one job runner (``forum worker``: related
 questions, repeated topics, email; see :mod:`forum.jobs`), which the master
 restarts if it dies and stops with the rest. Web workers run no jobs.
+
+Logging: the app writes the access log and the security log itself
+(:mod:`forum.requestlog`, :mod:`forum.seclog`), with UTC timestamps, the
+client's address as :func:`forum.ratelimit.client_ip` decides it and the
+request id; uvicorn's own access log (no time, the socket's address) is off.
+Proxy headers are the app's business too: uvicorn's handling of
+``X-Forwarded-For`` (``forwarded_allow_ips``, which believed any local client)
+is off in :class:`ForumWorker`; ``FORUM_TRUSTED_PROXIES`` names the proxies.
 """
 
 from __future__ import annotations
@@ -23,12 +31,14 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
+from uvicorn_worker import UvicornWorker
 
 from forum.config import Settings
+from forum.requestlog import configure_logging
 
 log = logging.getLogger("forum.server")
 
@@ -36,7 +46,17 @@ log = logging.getLogger("forum.server")
 GRACEFUL_TIMEOUT = 30
 #: the job runner is started again at most this often when it keeps dying
 RESTART_BACKOFF = 5.0
-ACCESS_LOG_FORMAT = '%(t)s %(h)s "%(r)s" %(s)s %(B)s %(M)sms'
+
+
+class ForumWorker(UvicornWorker):  # type: ignore[misc]
+    """Uvicorn's worker without its proxy-header middleware: the app decides who
+    the client is (``FORUM_TRUSTED_PROXIES``), and writes the access log."""
+
+    CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
+        **UvicornWorker.CONFIG_KWARGS,
+        "proxy_headers": False,
+        "access_log": False,
+    }
 
 
 def default_workers() -> int:
@@ -182,7 +202,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, jobs: bool,
     options: dict[str, Any] = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "uvicorn_worker.UvicornWorker",
+        "worker_class": "forum.server.ForumWorker",
         "preload_app": True,
         "graceful_timeout": GRACEFUL_TIMEOUT,
         "timeout": 60,
@@ -191,8 +211,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, jobs: bool,
         "loglevel": "info",
         "post_fork": _post_fork,
         "proc_name": "forum",
-        "forwarded_allow_ips": os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        # Not believed from anyone: the app reads forwarded headers from FORUM_TRUSTED_PROXIES.
+        "forwarded_allow_ips": "",
     }
-    if access_log:
-        options.update(accesslog="-", access_log_format=ACCESS_LOG_FORMAT)
+    configure_logging(access=access_log)
     ForumServer(settings, options, jobs_env=env if jobs else None).run()

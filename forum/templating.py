@@ -47,6 +47,7 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
         format_utc=i18n.format_utc,
         time_ago=time_ago,
         csrf=csrf_field,
+        form_key=form_key_field,
         format_number=i18n.format_number,
         get_locale=i18n.get_locale,
         LOCALES=i18n.LOCALES,
@@ -109,6 +110,14 @@ def template_ngettext(singular: str, plural: str, n: int, /, **variables: Any) -
 def csrf_field(token: Any) -> Markup:
     """The hidden CSRF field of a form (a function: a page may have dozens of forms)."""
     return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')
+
+
+def form_key_field() -> Markup:
+    """The one-use key of a form that creates something (``forum.services.formkeys``):
+    a new one each time the form is rendered."""
+    from forum.services.formkeys import FIELD, new_key
+
+    return Markup(f'<input type="hidden" name="{FIELD}" value="{new_key()}">')
 
 
 def time_ago(value: datetime) -> Markup:

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from forum import seclog
 from forum.config import Settings
 from forum.errors import LoginRequired
 from forum.i18n import gettext as _
@@ -93,6 +94,14 @@ async def read_form(request: Request, *, csrf: bool = True) -> FormData:
     if csrf and not check_csrf(
         settings_of(request).secret_key, request.state.csrf_seed, token if isinstance(token, str) else None
     ):
+        user = current_user(request)
+        seclog.event(
+            "csrf.failed",
+            request=request,
+            user_id=user.id if user is not None else None,
+            method=request.method,
+            path=request.url.path,
+        )
         raise HTTPException(403, _("The form expired or came from another site. Reload the page and try again."))
     return form
 
@@ -103,11 +112,17 @@ def field(form: FormData, name: str, default: str = "") -> str:
     return value if isinstance(value, str) else default
 
 
+#: the largest id the database holds (32-bit INTEGER columns on PostgreSQL)
+MAX_ID = 2**31 - 1
+
+
 def int_field(form: FormData, name: str) -> int | None:
+    """A whole number that fits the database's integer columns, else None."""
     try:
-        return int(field(form, name))
+        value = int(field(form, name))
     except ValueError:
         return None
+    return value if -MAX_ID - 1 <= value <= MAX_ID else None
 
 
 # Pages that look the same to every anonymous reader: a shared cache (reverse

@@ -28,7 +28,7 @@ from forum.models import Post, Role, Thread, User
 from forum.pagination import page_number
 from forum.permissions import can_see_thread, is_moderator
 from forum.ratelimit import hit_or_429
-from forum.services import account_data, accounts
+from forum.services import account_data, accounts, formkeys
 from forum.services import categories as category_service
 from forum.services import threads as thread_service
 from forum.urls import post_url, thread_url
@@ -109,18 +109,22 @@ async def flag(request: Request) -> Response:
     user = require_user(request)
     form = await read_form(request)
     values = {"reason": field(form, "reason"), "text": field(form, "text")}
+    key = formkeys.check_key(field(form, formkeys.FIELD))
     await hit_or_429(request, "flag", f"user:{user.id}")
     try:
         async with writing(request) as session:
+            claimed = await formkeys.claim(session, user=user, key=key)
             post = await _post(session, request, user)
             await flags.flag_post(
                 session, post, user=user, reason=values["reason"], text=values["text"], settings=settings_of(request)
             )
+            target = post_url(post.thread, post) if post.visible else thread_url(post.thread)
+            await formkeys.record(session, claimed, target)
     except ValidationError as exc:
         async with reading(request) as session:
             post = await _post(session, request, user)
         return await _flag_page(request, post, values=values, errors=exc.errors, done=False)
-    return redirect(post_url(post.thread, post) if post.visible else thread_url(post.thread))
+    return redirect(target)
 
 
 # ---------------------------------------------------------------- the queue
@@ -331,10 +335,13 @@ def _sanction_action(kind: str) -> Callable[[Request], Awaitable[Response]]:
         form = await read_form(request)
         values = {"reason": field(form, "reason"), "hours": field(form, "hours"), "kind": field(form, "kind")}
         username = request.path_params["username"]
+        back = _back(request, form, request.url_for("moderation:user", username=username).path)
+        key = formkeys.check_key(field(form, formkeys.FIELD))
         try:
             async with writing(request) as session:
+                claimed = await formkeys.claim(session, user=user, key=key)  # one warning per click
                 target = await accounts.get_user_by_username_or_404(session, username)
-                await sanctions.apply(
+                changed = await sanctions.apply(
                     session,
                     target,
                     action=kind,
@@ -344,6 +351,17 @@ def _sanction_action(kind: str) -> Callable[[Request], Awaitable[Response]]:
                     lift_kind=values["kind"],
                     post_id=int_field(form, "post_id"),
                 )
+                await formkeys.record(session, claimed, back)
+            if changed:  # after the commit: what was done
+                seclog.event(
+                    "sanction",
+                    request=request,
+                    user_id=user.id,
+                    target_user_id=target.id,
+                    action=kind,
+                    hours=int_field(form, "hours") if kind in ("silence", "suspend") else None,
+                    lifted=values["kind"] if kind == "lift" else None,
+                )
         except ValidationError as exc:
             return await _user_page(
                 request,
@@ -351,7 +369,7 @@ def _sanction_action(kind: str) -> Callable[[Request], Awaitable[Response]]:
                 errors={f"{kind}_{k}": v for k, v in exc.errors.items()},
                 values={f"{kind}_{k}": v for k, v in values.items()},
             )
-        return redirect(_back(request, form, request.url_for("moderation:user", username=username).path))
+        return redirect(back)
 
     return endpoint
 
@@ -551,9 +569,14 @@ async def set_role(request: Request) -> Response:
                 raise ValidationError({"username": _("No such user.")})
             if values["role"] not in GRANTABLE_ROLES:
                 raise ValidationError({"role": _("That role cannot be granted here.")})
-            await sanctions.set_role(session, target, values["role"], actor=user, reason=values["reason"])
+            before = target.role
+            changed = await sanctions.set_role(session, target, values["role"], actor=user, reason=values["reason"])
     except ValidationError as exc:
         return await _roles_page(request, values=values, errors=exc.errors)
+    if changed:
+        seclog.event(
+            "role.changed", request=request, user_id=user.id, target_user_id=target.id, before=before, after=target.role
+        )
     return redirect(_back(request, form, request.url_for("moderation:roles").path))
 
 

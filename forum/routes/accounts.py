@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from forum import mail, ratelimit
+from forum import mail, ratelimit, seclog
 from forum.errors import Conflict, NotAllowed, ValidationError
 from forum.i18n import LOCALES
 from forum.i18n import gettext as _
+from forum.login_throttle import LoginThrottle, device_cookie
 from forum.middleware import LOCALE_COOKIE, cookie_header, session_cookie, session_signer
 from forum.models import User
 from forum.security import token_hash
@@ -104,20 +105,18 @@ async def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     form = await read_form(request)
     login_name = field(form, "login")
-    # Per address, and per account whatever the address (cleared on success).
-    account_key = f"account:{accounts.username_key(login_name)}"
+    settings = settings_of(request)
     await ratelimit.hit_or_429(request, "login_ip")
-    await ratelimit.hit_or_429(request, "login_account", account_key)
+    async with reading(request) as session:
+        found = await accounts.find_login_user(session, login_name)
+    throttle = LoginThrottle.for_attempt(request, settings, user=found, login=login_name)
+    await throttle.check()  # before the password is looked at
     target = safe_next(field(form, "next"))
+    user_id = found.id if found is not None else None
     try:
-        async with writing(request) as session:
-            user = await accounts.authenticate(session, login=login_name, password=field(form, "password"))
-            token = (
-                await accounts.start_session(session, user, max_age=settings_of(request).session_max_age)
-                if user is not None
-                else None
-            )
+        user = accounts.check_password(found, field(form, "password"))
     except NotAllowed as exc:
+        seclog.event("login.failed", request=request, user_id=user_id, reason="not_allowed")
         return render(
             request,
             "accounts/login.html",
@@ -126,7 +125,9 @@ async def login(request: Request) -> Response:
             errors={"login": exc.message},
             next=field(form, "next"),
         )
-    if token is None:
+    if user is None:
+        await throttle.failed()
+        seclog.event("login.failed", request=request, user_id=user_id, reason="password")
         return render(
             request,
             "accounts/login.html",
@@ -135,8 +136,13 @@ async def login(request: Request) -> Response:
             errors={"login": _("Wrong username or password.")},
             next=field(form, "next"),
         )
-    await ratelimit.clear(request, "login_account", account_key)
-    return login_response(request, token, target)
+    async with writing(request) as session:
+        token = await accounts.start_session(session, user, max_age=settings.session_max_age)
+    seclog.event("login.ok", request=request, user_id=user.id)
+    response = login_response(request, token, target)
+    assert user.id is not None
+    response.headers.append("set-cookie", device_cookie(request, settings, user.id))
+    return response
 
 
 async def logout(request: Request) -> Response:
@@ -145,6 +151,7 @@ async def logout(request: Request) -> Response:
     if token:
         async with writing(request) as session:
             await accounts.end_session(session, token)
+        seclog.event("logout", request=request, user_id=current_user(request).id)  # type: ignore[union-attr]
     response = redirect("/")
     settings = settings_of(request)
     response.headers.append("set-cookie", cookie_header(session_cookie(settings), "", settings, max_age=0))

@@ -13,6 +13,7 @@ from forum.models import Article
 from forum.pagination import page_number
 from forum.security import token_hash
 from forum.services import categories as category_service
+from forum.services import formkeys
 from forum.services import kb as service
 from forum.services import threads as thread_service
 from forum.services import topics as topic_service
@@ -154,8 +155,10 @@ async def create(request: Request) -> Response:
     form = await read_form(request)
     values = _form_values(form)
     publish = field(form, "action") == "publish"
+    key = formkeys.check_key(field(form, formkeys.FIELD))
     try:
         async with writing(request) as session:
+            claimed = await formkeys.claim(session, user=user, key=key)  # first: a resubmission stops here
             category = await _category(session, values)
             suggestion = None
             if values["suggestion"].isdigit():
@@ -170,6 +173,7 @@ async def create(request: Request) -> Response:
             )
             if publish:
                 await service.publish(session, article, user=user)
+            await formkeys.record(session, claimed, article_url(article))
     except ValidationError as exc:
         return await _editor(request, article=None, values=values, errors=exc.errors)
     return redirect(article_url(article))

@@ -20,6 +20,7 @@ from forum.permissions import (
     can_vote,
 )
 from forum.services import categories as category_service
+from forum.services import formkeys
 from forum.services import notifications as notification_service
 from forum.services import threads as service
 from forum.urls import post_url, thread_url
@@ -120,8 +121,10 @@ async def ask(request: Request) -> Response:
     user = require_user(request)
     form = await read_form(request)
     values = {name: field(form, name) for name in ("category", "title", "body", "kind")}
+    key = formkeys.check_key(field(form, formkeys.FIELD))
     try:
         async with writing(request) as session:
+            claimed = await formkeys.claim(session, user=user, key=key)  # first: a resubmission stops here
             chosen = await category_service.get_category_by_slug(session, values["category"])
             thread = await service.ask(
                 session,
@@ -132,6 +135,7 @@ async def ask(request: Request) -> Response:
                 kind=values["kind"] or ThreadKind.question.value,
                 limits=_limits(request),
             )
+            await formkeys.record(session, claimed, thread_url(thread))
     except ValidationError as exc:
         return await _ask_page(request, values, exc.errors)
     return redirect(thread_url(thread))
@@ -141,10 +145,13 @@ async def reply(request: Request) -> Response:
     user = require_user(request)
     form = await read_form(request)
     body = field(form, "body")
+    key = formkeys.check_key(field(form, formkeys.FIELD))
     try:
         async with writing(request) as session:
+            claimed = await formkeys.claim(session, user=user, key=key)  # first: a resubmission stops here
             thread = await service.get_thread_or_404(session, request.path_params["thread_id"], viewer=user)
             post = await service.reply(session, thread, author=user, body=body, limits=_limits(request))
+            await formkeys.record(session, claimed, post_url(thread, post))
     except ValidationError as exc:
         async with reading(request) as session:
             row = await service.get_thread_row_or_404(session, request.path_params["thread_id"], viewer=user)

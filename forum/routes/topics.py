@@ -10,6 +10,7 @@ from starlette.routing import Route
 from forum import jobs
 from forum.errors import ValidationError
 from forum.pagination import page_number
+from forum.services import formkeys
 from forum.services import topics as service
 from forum.web import field, read_form, reading, redirect, render, require_user, settings_of, writing
 
@@ -71,10 +72,13 @@ async def dismiss(request: Request) -> Response:
     user = _staff(request)
     form = await read_form(request)
     reason = field(form, "reason")
+    key = formkeys.check_key(field(form, formkeys.FIELD))
     try:
         async with writing(request) as session:
+            claimed = await formkeys.claim(session, user=user, key=key)
             suggestion = await service.get_suggestion_or_404(session, request.path_params["suggestion_id"])
             await service.dismiss(session, suggestion, user=user, reason=reason)
+            await formkeys.record(session, claimed, f"/topics/{suggestion.id}")
     except ValidationError as exc:
         return await _detail_page(request, status_code=422, errors=exc.errors, values={"reason": reason})
     return redirect(f"/topics/{suggestion.id}")
@@ -96,11 +100,14 @@ async def covered(request: Request) -> Response:
     user = _staff(request)
     form = await read_form(request)
     raw = field(form, "article")
+    key = formkeys.check_key(field(form, formkeys.FIELD))
     try:
         async with writing(request) as session:
+            claimed = await formkeys.claim(session, user=user, key=key)
             suggestion = await service.get_suggestion_or_404(session, request.path_params["suggestion_id"])
             article = await service.published_article_or_error(session, raw)
             await service.mark_covered(session, suggestion, user=user, article=article, link=field(form, "link") == "1")
+            await formkeys.record(session, claimed, f"/topics/{suggestion.id}")
     except ValidationError as exc:
         return await _detail_page(request, status_code=422, errors=exc.errors, values={"article": raw})
     return redirect(f"/topics/{suggestion.id}")

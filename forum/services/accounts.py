@@ -18,7 +18,8 @@ from forum.i18n import LOCALES, format_datetime
 from forum.i18n import gettext as _
 from forum.models import Role, User, UserSession
 from forum.security import dummy_hash, hash_password, new_token, token_hash, verify_password
-from forum.services.passwords import DEFAULT_MIN_LENGTH, check_password
+from forum.services.passwords import DEFAULT_MIN_LENGTH
+from forum.services.passwords import check_password as password_problem
 from forum.textutil import one_line
 
 USERNAME_RE = re.compile(r"^[0-9A-Za-z_가-힣][0-9A-Za-z_.가-힣-]{1,29}$")
@@ -42,7 +43,7 @@ def check_signup(
         )
     if email and (len(email) > 254 or not EMAIL_RE.match(email)):
         errors["email"] = _("Enter a valid email address.")
-    problem = check_password(password, min_length=password_min_length, username=username, email=email)
+    problem = password_problem(password, min_length=password_min_length, username=username, email=email)
     if problem:
         errors["password"] = problem
     if len(display_name) > 50:
@@ -107,8 +108,18 @@ async def get_user_by_username_or_404(session: AsyncSession, username: str) -> U
 async def authenticate(session: AsyncSession, *, login: str, password: str) -> User | None:
     """The user whose username or email and password match, else None.
     Takes the same time whether or not the account exists."""
+    return check_password(await find_login_user(session, login), password)
+
+
+async def find_login_user(session: AsyncSession, login: str) -> User | None:
+    """The account a log-in form names, by username or email."""
     key = one_line(login).casefold()
-    user = await session.scalar(select(User).where((User.username_key == key) | (User.email_key == key)))
+    return await session.scalar(select(User).where((User.username_key == key) | (User.email_key == key)))
+
+
+def check_password(user: User | None, password: str) -> User | None:
+    """``user`` if ``password`` is theirs, else None (as slow when there is no
+    user); ``NotAllowed`` when the password is right but the account may not log in."""
     if user is None:
         verify_password(password, dummy_hash())
         return None
