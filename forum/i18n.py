@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from babel import Locale
+from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
 from babel.dates import format_timedelta
 from babel.messages.pofile import read_po
@@ -136,7 +137,18 @@ def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
 @functools.lru_cache(maxsize=8192)
 def _cached_datetime(value: datetime, fmt: str, locale: str) -> str:
     # CLDR formatting costs ~0.1 ms; a page shows the same few times again and again.
-    return _format_datetime(value, format=fmt, locale=locale, tzinfo=None)
+    text = _format_datetime(value, format=fmt, locale=locale, tzinfo=None)
+    if locale == "ko":
+        # CLDR's abbreviated Korean day periods are "AM"/"PM"; people write 오전/오후.
+        text = text.replace("AM", "오전").replace("PM", "오후")
+    return text
+
+
+def format_date(value: datetime | None, fmt: str = "long") -> str:
+    """The day alone ('December 5, 2026' / '2026년 12월 5일')."""
+    if value is None:
+        return ""
+    return _format_date(value, format=fmt, locale=get_locale())
 
 
 def format_utc(value: datetime | None) -> str:

@@ -43,6 +43,7 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
     fragments = Fragments(limit=0 if auto_reload else 5000)
     env.globals.update(
         format_datetime=i18n.format_datetime,
+        format_date=i18n.format_date,
         format_ago=i18n.format_ago,
         format_utc=i18n.format_utc,
         time_ago=time_ago,

@@ -41,3 +41,16 @@ def test_dates_and_numbers_follow_the_locale():
         assert i18n.format_number(1234567) == "1,234,567"
     with i18n.using_locale("en"):
         assert i18n.format_ago(then) == "3 hours ago"
+
+
+def test_korean_times_say_오전_and_오후_and_days_stand_alone():
+    from datetime import datetime
+
+    afternoon, morning = datetime(2026, 12, 5, 13, 5), datetime(2026, 12, 5, 9, 5)
+    with i18n.using_locale("ko"):
+        assert "오후 1:05" in i18n.format_datetime(afternoon) and "PM" not in i18n.format_datetime(afternoon)
+        assert "오전 9:05" in i18n.format_datetime(morning)
+        assert i18n.format_date(afternoon) == "2026년 12월 5일"
+    with i18n.using_locale("en"):
+        assert "PM" in i18n.format_datetime(afternoon)
+        assert i18n.format_date(afternoon) == "December 5, 2026"
