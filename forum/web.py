@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from forum import seclog
 from forum.config import Settings
-from forum.errors import LoginRequired
+from forum.errors import FormExpired, LoginRequired
 from forum.i18n import gettext as _
 from forum.models import User
 from forum.security import check_csrf, csrf_token, new_token
@@ -102,7 +102,9 @@ async def read_form(request: Request, *, csrf: bool = True) -> FormData:
             method=request.method,
             path=request.url.path,
         )
-        raise HTTPException(403, _("The form expired or came from another site. Reload the page and try again."))
+        fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"]
+        message = _("This form expired or came from another site: check what you wrote and send it again.")
+        raise FormExpired(message, fields)
     return form
 
 
