@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from forum import jobs, seclog, urls, views
 from forum.admission import Admission, AdmissionMiddleware
@@ -29,7 +29,7 @@ from forum.routes import forum_routes
 from forum.routes.notifications import install as install_notifications
 from forum.services.threads import Limits as ThreadLimits
 from forum.templating import make_templates
-from forum.web import LazyCsrf, login_url, redirect, render
+from forum.web import LazyCsrf, api_error, login_url, redirect, render
 
 log = logging.getLogger("forum")
 
@@ -48,7 +48,7 @@ ERROR_TITLES = {
 
 def error_page(request: Request, status: int, message: str) -> Response:
     if wants_json(request.scope):
-        return JSONResponse({"error": message or _(ERROR_TITLES.get(status, ERROR_TITLES[400]))}, status_code=status)
+        return api_error(status, message or _(ERROR_TITLES.get(status, ERROR_TITLES[400])))
     state = request.scope.get("state", {})
     # The 500 handler runs outside the middleware that set the locale: set it again.
     with using_locale(state.get("locale", "en")):

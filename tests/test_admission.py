@@ -154,8 +154,8 @@ async def test_api_requests_beyond_the_limit_get_a_json_503(client, held):
     assert english.status_code == korean.status_code == 503
     assert english.headers["retry-after"] == "5"
     assert english.headers["content-type"] == "application/json"
-    assert english.json() == {"error": BUSY_EN}
-    assert korean.json() == {"error": BUSY_KO}
+    assert english.json() == {"error": BUSY_EN, "status": 503}
+    assert korean.json() == {"error": BUSY_KO, "status": 503}
 
 
 async def test_requests_are_admitted_again_once_the_request_in_flight_has_finished(client, gate, full_app):
@@ -318,7 +318,7 @@ async def test_the_api_answers_a_json_503_when_the_database_cannot_be_reached(do
         response = await client.get("/api/metrics", headers={"authorization": f"Bearer {TOKEN_PREFIX}abc"})
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
-    assert response.json() == {"error": DOWN_EN}
+    assert response.json() == {"error": DOWN_EN, "status": 503}
 
 
 async def test_healthz_answers_503_when_the_database_cannot_be_reached(down_app):
