@@ -211,3 +211,26 @@ def test_a_forgotten_password_is_reset_through_the_emailed_link(live_mail_server
     page.goto(link)  # the link worked once
     assert page.locator("text=has already been used").count() == 1
     context.close()
+
+
+def test_the_language_menu_can_be_browsed_with_the_keyboard(live_server, browser):
+    """Arrow keys move through the languages without switching; Enter switches;
+    a pick with the mouse switches at once."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{live_server}/")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.locator(".language-form button[type=submit]").is_hidden()
+    page.focus("#language-select")
+    page.keyboard.press("ArrowDown")
+    if page.input_value("#language-select") == "en":
+        page.keyboard.press("ArrowUp")
+    assert page.input_value("#language-select") == "ko"
+    page.wait_for_timeout(400)
+    assert page.get_attribute("html", "lang") == "en"  # still browsing, nothing sent
+    assert page.locator(".language-form button[type=submit]").is_visible()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("html[lang=ko]")
+    page.select_option("#language-select", "en")  # as a mouse pick does: no key pressed
+    page.wait_for_selector("html[lang=en]")
+    context.close()
