@@ -270,3 +270,53 @@ def test_staff_pages_fit_a_phone(live_server, browser, settings, locale):
                 header = page.locator(".site-header").bounding_box()
                 assert header is not None and header["height"] < 200, (path, header)
     context.close()
+
+
+@pytest.fixture
+def quick_server(settings: Settings) -> Iterator[str]:
+    """A live server where a new account may post twice in a row."""
+    yield from _serve(settings.with_(new_account_post_interval=0), _free_port())
+
+
+def test_keyboard_shortcuts_move_open_reply_and_never_fire_while_typing(quick_server, browser):
+    base = quick_server
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    _sign_up(page, base, "keyboarder")
+    for title in ("First question about sync", "Second question about billing"):
+        page.goto(f"{base}/ask")
+        page.select_option("#category", "apps")
+        page.fill("#title", title)
+        page.fill("#body", f"Details of the question go here: {title.lower()}.")
+        page.click("form.stack button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("h1", has_text=title).count() == 1, page.locator("main").inner_text()[:1500]
+    page.goto(f"{base}/")
+    page.keyboard.press("?")
+    assert page.locator("#shortcuts").is_visible()
+    page.keyboard.press("Escape")
+    assert page.locator("#shortcuts").is_hidden()
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    second = page.locator(".thread-row").nth(1)
+    assert "kbd-current" in (second.get_attribute("class") or "")
+    page.keyboard.press("k")
+    first = page.locator(".thread-row").nth(0)
+    title = first.locator("a.thread-title").inner_text()
+    page.keyboard.press("o")
+    page.wait_for_selector(f"h1:has-text('{title}')")
+    page.keyboard.press("r")
+    assert page.evaluate("document.activeElement.id") == "reply-body"
+    page.keyboard.type("just typing j k a g h")  # none of these fire in a field
+    assert page.input_value("#reply-body") == "just typing j k a g h"
+    assert page.locator("h1", has_text=title).count() == 1
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "site-search-q"
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("g")
+    page.keyboard.press("h")
+    page.wait_for_url(f"{base}/")
+    page.keyboard.press("a")
+    page.wait_for_url(f"{base}/ask")
+    context.close()
