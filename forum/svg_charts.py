@@ -164,13 +164,27 @@ def range_chart(
     low_label: str,
     high_label: str,
     value_format: Callable[[float], str],
+    log_from: float | None = None,
 ) -> Markup:
     """For each measure, a bar to the high value (say the 90th percentile)
-    with a stronger bar to the low one (the median) drawn over it."""
+    with a stronger bar to the low one (the median) drawn over it.
+
+    ``log_from``: lengths on a logarithmic scale starting at that value (say
+    one minute, for durations): one slow case of two weeks then leaves a
+    two-hour median a readable bar instead of a pixel. The values are written
+    beside each bar either way."""
     label_w, right, row_h, top = 170, 190, 34, 28
     height = top + row_h * len(rows) + 8
     plot_w = WIDTH - label_w - right
     top_value = max((r.high or r.low or 0 for r in rows), default=0) or 1
+
+    def length(value: float) -> float:
+        if log_from is None or top_value <= log_from:
+            return plot_w * value / top_value
+        if value <= log_from:
+            return 0.0
+        return plot_w * math.log(value / log_from) / math.log(top_value / log_from)
+
     body = [
         f'<rect x="{label_w}" y="6" width="12" height="12" class="chart-bar" fill="currentColor"/>',
         _text(label_w + 18, 16, low_label),
@@ -182,14 +196,14 @@ def range_chart(
         y = top + i * row_h
         body.append(_text(label_w - 8, y + 17, row.label, anchor="end"))
         if row.high is not None:
-            w = plot_w * row.high / top_value
+            w = length(row.high)
             body.append(
                 f'<rect x="{label_w}" y="{y + 4}" width="{max(w, 1):.1f}" height="18" class="chart-bar-soft" '
                 f'fill="currentColor" fill-opacity="0.35"><title>{escape(high_label)}: '
                 f"{escape(value_format(row.high))}</title></rect>"
             )
         if row.low is not None:
-            w = plot_w * row.low / top_value
+            w = length(row.low)
             body.append(
                 f'<rect x="{label_w}" y="{y + 8}" width="{max(w, 1):.1f}" height="10" class="chart-bar" '
                 f'fill="currentColor"><title>{escape(low_label)}: {escape(value_format(row.low))}</title></rect>'

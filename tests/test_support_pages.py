@@ -256,3 +256,28 @@ async def test_moderators_are_staff_here(client, db, moderator):
         await make_user(s, username="another_agent", role=Role.staff)
     await client.login_as(moderator)
     assert (await client.get("/support/queues/unassigned")).status_code == 200
+
+
+def test_one_slow_case_leaves_the_other_time_bars_readable():
+    """A two-hour median beside a 14-day 90th percentile: on the log scale the
+    median's bar is a real bar, not a pixel, and longer values stay longer."""
+    import re
+
+    hour, day = 3600.0, 86400.0
+    chart = str(
+        range_chart(
+            [Range("First response", 2 * hour, 14 * day), Range("Solution", 5 * hour, 3 * day)],
+            title="t",
+            description="d",
+            low_label="Median",
+            high_label="p90",
+            value_format=lambda v: f"{v:g}",
+            log_from=60,
+        )
+    )
+    widths = [float(w) for w in re.findall(r'<rect x="170" y="\d+" width="([\d.]+)"', chart)][
+        1:
+    ]  # after the legend's swatch
+    p90_first, median_first, p90_solution, median_solution = widths
+    assert median_first > 100 and median_solution > median_first
+    assert p90_first > p90_solution > median_solution

@@ -302,10 +302,11 @@ def _charts(board: metrics.Dashboard) -> dict[str, Any]:
             svg_charts.Range(_("Solution"), s.solution.median, s.solution.p90),
         ],
         title=_("Time to first response, first staff response and solution"),
-        description=_("Median and 90th percentile, from the question to each event."),
+        description=_("Median and 90th percentile, from the question to each event, on a logarithmic scale."),
         low_label=_("Median"),
         high_label=_("90th percentile"),
         value_format=format_duration,
+        log_from=60,  # seconds: bars start at one minute
     )
     return {"backlog": backlog, "solutions": solutions, "times": times}
 
