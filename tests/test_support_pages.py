@@ -275,9 +275,8 @@ def test_one_slow_case_leaves_the_other_time_bars_readable():
             log_from=60,
         )
     )
-    widths = [float(w) for w in re.findall(r'<rect x="170" y="\d+" width="([\d.]+)"', chart)][
-        1:
-    ]  # after the legend's swatch
+    bars = re.findall(r'<rect x="170" y="\d+" width="([\d.]+)"', chart)[1:]  # after the legend's swatch
+    widths = [float(w) for w in bars]
     p90_first, median_first, p90_solution, median_solution = widths
     assert median_first > 100 and median_solution > median_first
     assert p90_first > p90_solution > median_solution
