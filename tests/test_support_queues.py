@@ -399,3 +399,41 @@ def test_clock_states_at_their_edges():
 
     assert [state(74), state(75), state(100), state(101)] == ["running", "near", "near", "breached"]
     assert [state(100, stopped=True), state(101, stopped=True)] == ["met", "missed"]
+
+
+async def test_the_breach_rule_in_python_and_in_sql_agree_on_every_boundary(db):
+    """The clocks (Python, for display) and the breached queue (SQL) state one rule:
+    checked one second before, at and after each target, running and stopped."""
+    from sqlalchemy import update
+
+    from forum.models import Thread
+
+    now = utcnow().replace(microsecond=0)
+    policy = support.Policy()
+    cases = []
+    async with db.begin() as s:
+        cat = await make_category(s, slug="edges")
+        for name in support.CLOCKS:
+            minutes = policy.default.minutes(name)
+            assert minutes is not None
+            for offset in (-1, 0, 1):
+                for stopped in (False, True):
+                    created = now - timedelta(minutes=minutes) + timedelta(seconds=offset)
+                    thread = await make_thread(s, category=cat, title=f"{name} {offset} {stopped}", created_at=created)
+                    values = {support.CLOCK_STOPS[other]: now for other in support.CLOCKS if other != name}
+                    if stopped:
+                        values[support.CLOCK_STOPS[name]] = now
+                    await s.execute(update(Thread).where(Thread.id == thread.id).values(**values))
+                    cases.append(thread.id)
+    async with db() as s:
+        threads = list(await s.scalars(select(Thread).where(Thread.id.in_(cases))))  # type: ignore[union-attr]
+        in_sql = set(
+            await s.scalars(
+                select(Thread.id).where(Thread.id.in_(cases), support.breached_condition(policy, now))  # type: ignore[union-attr]
+            )
+        )
+    in_python = {
+        t.id for t in threads if support.worst_state(support.clocks_for(t, policy, now)) == support.ClockState.breached
+    }
+    assert in_python == in_sql
+    assert len(in_python) == len(support.CLOCKS)  # one second past each target, running
