@@ -34,6 +34,7 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session, joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.config import ConfigError, Settings
@@ -308,10 +309,10 @@ def claim(engine: Engine, token: str, *, now: datetime, limit: int, lease: timed
     due = (
         OutboxEmail.status == OutboxStatus.pending.value,
         OutboxEmail.next_attempt_at <= now,
-        or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now),  # type: ignore[union-attr,operator]
+        or_(col(OutboxEmail.claimed_until).is_(None), col(OutboxEmail.claimed_until) < now),  # type: ignore[union-attr,operator]
     )
     candidates = (
-        select(OutboxEmail.id)
+        select(col(OutboxEmail.id))
         .where(*due)
         .order_by(OutboxEmail.id)  # type: ignore[arg-type]
         .limit(limit)
@@ -328,13 +329,13 @@ def claim(engine: Engine, token: str, *, now: datetime, limit: int, lease: timed
             return []
         conn.execute(
             update(OutboxEmail)
-            .where(OutboxEmail.id.in_(ids), *due)  # type: ignore[union-attr]
+            .where(col(OutboxEmail.id).in_(ids), *due)  # type: ignore[union-attr]
             .values(claim_token=token, claimed_until=now + lease, attempts=OutboxEmail.attempts + 1)
         )
         return list(
             conn.scalars(
-                select(OutboxEmail.id)
-                .where(OutboxEmail.claim_token == token, OutboxEmail.status == OutboxStatus.pending.value)
+                select(col(OutboxEmail.id))
+                .where(col(OutboxEmail.claim_token) == token, col(OutboxEmail.status) == OutboxStatus.pending.value)
                 .order_by(OutboxEmail.id)  # type: ignore[arg-type]
             )
         )
@@ -344,7 +345,7 @@ def _finish(engine: Engine, row_id: int, token: str, **values: object) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(OutboxEmail)
-            .where(OutboxEmail.id == row_id, OutboxEmail.claim_token == token)
+            .where(col(OutboxEmail.id) == row_id, col(OutboxEmail.claim_token) == token)
             .values(claim_token=None, claimed_until=None, **values)
         )
 
@@ -362,7 +363,7 @@ def _load(
             joinedload(Notification.actor),  # type: ignore[arg-type]
             joinedload(Notification.user),  # type: ignore[arg-type]
         )
-        .where(Notification.id == row.notification_id)
+        .where(col(Notification.id) == row.notification_id)
     ).one()
     article = None
     if notification.kind == NotificationKind.article.value and notification.thread.article_id is not None:

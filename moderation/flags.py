@@ -17,6 +17,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.config import Settings
@@ -62,7 +63,7 @@ def check_flag_input(reason: str, text: str) -> tuple[str, str]:
 
 
 async def has_flagged(session: AsyncSession, post: Post, user: User) -> bool:
-    found = await session.scalar(select(Flag.id).where(Flag.post_id == post.id, Flag.user_id == user.id))
+    found = await session.scalar(select(col(Flag.id)).where(col(Flag.post_id) == post.id, col(Flag.user_id) == user.id))
     return found is not None
 
 
@@ -96,13 +97,13 @@ async def flag_post(
 async def _hide_if_over_threshold(session: AsyncSession, post: Post, settings: Settings) -> bool:
     rows = (
         await session.execute(
-            select(Flag.by_moderator, Flag.reason, func.count())
+            select(col(Flag.by_moderator), col(Flag.reason), func.count())
             .where(
-                Flag.post_id == post.id,
+                col(Flag.post_id) == post.id,
                 Flag.resolved_at.is_(None),  # type: ignore[union-attr]
                 Flag.user_id.is_not(None),  # type: ignore[union-attr]
             )
-            .group_by(Flag.by_moderator, Flag.reason)
+            .group_by(col(Flag.by_moderator), col(Flag.reason))
         )
     ).all()
     by_members = sum(n for by_mod, _reason, n in rows if not by_mod)
@@ -143,7 +144,7 @@ async def resolve_open_flags(session: AsyncSession, post: Post, *, by: User, res
     """Closes the post's open flags; returns how many."""
     result = await session.execute(
         update(Flag)
-        .where(Flag.post_id == post.id, Flag.resolved_at.is_(None))  # type: ignore[union-attr]
+        .where(col(Flag.post_id) == post.id, col(Flag.resolved_at).is_(None))  # type: ignore[union-attr]
         .values(resolved_at=utcnow(), resolved_by_id=by.id, resolution=resolution.value)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
@@ -192,9 +193,9 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
     order = (count.desc(), last.desc()) if sort != "newest" else (last.desc(), count.desc())
     grouped = (
         await session.execute(
-            select(Flag.post_id, count, last)
+            select(col(Flag.post_id), count, last)
             .where(open_flag)
-            .group_by(Flag.post_id)
+            .group_by(col(Flag.post_id))
             .order_by(*order, Flag.post_id.desc())  # type: ignore[attr-defined]
             .limit(size)
             .offset((page - 1) * size)
@@ -256,7 +257,7 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
             p.thread_id: p
             for p in (
                 await session.scalars(
-                    select(Post).where(Post.thread_id.in_(thread_ids), Post.is_first == True)  # type: ignore[attr-defined]  # noqa: E712
+                    select(Post).where(col(Post.thread_id).in_(thread_ids), col(Post.is_first) == True)  # type: ignore[attr-defined]  # noqa: E712
                 )
             ).all()
         }

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.errors import NotFound
@@ -60,7 +61,7 @@ async def load_banner(session: AsyncSession, user: User) -> Banner:
             select(
                 select(func.count())
                 .select_from(Notice)
-                .where(Notice.user_id == user.id, Notice.read_at.is_(None))  # type: ignore[union-attr]
+                .where(col(Notice.user_id) == user.id, col(Notice.read_at).is_(None))  # type: ignore[union-attr]
                 .scalar_subquery(),
                 queue,
                 select(func.count())
@@ -108,7 +109,7 @@ async def load_my_moderation(session: AsyncSession, user: User, *, limit: int = 
     sanctions = (
         await session.scalars(
             select(Sanction)
-            .where(Sanction.user_id == user.id)
+            .where(col(Sanction.user_id) == user.id)
             .order_by(Sanction.created_at.desc(), Sanction.id.desc())  # type: ignore[attr-defined,union-attr]
             .limit(limit)
         )
@@ -117,7 +118,7 @@ async def load_my_moderation(session: AsyncSession, user: User, *, limit: int = 
         await session.scalars(
             select(Notice)
             .options(joinedload(Notice.post).joinedload(Post.thread))  # type: ignore[arg-type]
-            .where(Notice.user_id == user.id)
+            .where(col(Notice.user_id) == user.id)
             .order_by(Notice.created_at.desc(), Notice.id.desc())  # type: ignore[attr-defined,union-attr]
             .limit(limit)
         )
@@ -128,7 +129,7 @@ async def load_my_moderation(session: AsyncSession, user: User, *, limit: int = 
 async def mark_notices_read(session: AsyncSession, *, user: User) -> int:
     result = await session.execute(
         update(Notice)
-        .where(Notice.user_id == user.id, Notice.read_at.is_(None))  # type: ignore[union-attr]
+        .where(col(Notice.user_id) == user.id, col(Notice.read_at).is_(None))  # type: ignore[union-attr]
         .values(read_at=utcnow())
     )
     return result.rowcount  # type: ignore[attr-defined,no-any-return]

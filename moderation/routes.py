@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -538,7 +539,7 @@ async def _roles_page(request: Request, *, values: dict[str, str], errors: dict[
         team = (
             await session.scalars(
                 select(User)
-                .where(User.role != Role.member.value)
+                .where(col(User.role) != Role.member.value)
                 .order_by(User.role, User.username_key)  # type: ignore[arg-type]
                 .limit(500)
             )

@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.errors import ValidationError
@@ -187,8 +188,8 @@ async def lift(session: AsyncSession, user: User, *, actor: User | None, kind: s
     result = await session.execute(
         update(Sanction)
         .where(
-            Sanction.user_id == user.id,
-            Sanction.kind == kind,
+            col(Sanction.user_id) == user.id,
+            col(Sanction.kind) == kind,
             Sanction.lifted_at.is_(None),  # type: ignore[union-attr]
             (Sanction.ends_at.is_(None)) | (Sanction.ends_at > now),  # type: ignore[union-attr,operator]
         )
@@ -283,18 +284,18 @@ async def load_user_record(session: AsyncSession, user: User, *, recent: int = 2
     posts, removed, upheld = (
         await session.execute(
             select(
-                select(func.count()).select_from(Post).where(Post.author_id == user.id).scalar_subquery(),
+                select(func.count()).select_from(Post).where(col(Post.author_id) == user.id).scalar_subquery(),
                 select(func.count())
                 .select_from(Post)
                 .where(
-                    Post.author_id == user.id,
+                    col(Post.author_id) == user.id,
                     or_(Post.hidden_at.is_not(None), Post.deleted_at.is_not(None)),  # type: ignore[union-attr]
                 )
                 .scalar_subquery(),
                 select(func.count())
                 .select_from(Flag)
                 .join(Post, Post.id == Flag.post_id)  # type: ignore[arg-type]
-                .where(Post.author_id == user.id, Flag.resolution == Resolution.upheld.value)
+                .where(col(Post.author_id) == user.id, col(Flag.resolution) == Resolution.upheld.value)
                 .scalar_subquery(),
             )
         )
@@ -303,7 +304,7 @@ async def load_user_record(session: AsyncSession, user: User, *, recent: int = 2
         await session.scalars(
             select(Sanction)
             .options(joinedload(Sanction.moderator))  # type: ignore[arg-type]
-            .where(Sanction.user_id == user.id)
+            .where(col(Sanction.user_id) == user.id)
             .order_by(Sanction.created_at.desc(), Sanction.id.desc())  # type: ignore[attr-defined,union-attr]
         )
     ).all()
@@ -311,7 +312,7 @@ async def load_user_record(session: AsyncSession, user: User, *, recent: int = 2
         await session.scalars(
             select(Post)
             .options(joinedload(Post.thread))  # type: ignore[arg-type]
-            .where(Post.author_id == user.id)
+            .where(col(Post.author_id) == user.id)
             .order_by(Post.created_at.desc())  # type: ignore[attr-defined]
             .limit(recent)
         )

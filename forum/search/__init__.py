@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 from sqlalchemy import DateTime, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from forum import read
 from forum.clock import utcnow
@@ -183,7 +184,9 @@ def _analyse(texts: Sequence[str]) -> list[list[str]]:
 
 async def _document_key(session: AsyncSession, doc_type: str, doc_id: int) -> int | None:
     return await session.scalar(
-        select(SearchDocument.id).where(SearchDocument.doc_type == doc_type, SearchDocument.doc_id == doc_id)
+        select(col(SearchDocument.id)).where(
+            col(SearchDocument.doc_type) == doc_type, col(SearchDocument.doc_id) == doc_id
+        )
     )
 
 
@@ -201,7 +204,7 @@ async def _put_document(
             )
         ).scalar_one()
     else:
-        await session.execute(update(SearchDocument).where(SearchDocument.id == key).values(indexed_at=now))
+        await session.execute(update(SearchDocument).where(col(SearchDocument.id) == key).values(indexed_at=now))
     await backend(session).put(session, [Entry(key, doc_type, doc_id, title, body)])
 
 
@@ -210,24 +213,24 @@ async def _remove_document(session: AsyncSession, doc_type: str, doc_id: int) ->
     if key is None:
         return False
     await backend(session).delete(session, [key])
-    await session.execute(delete(SearchDocument).where(SearchDocument.id == key))
+    await session.execute(delete(SearchDocument).where(col(SearchDocument.id) == key))
     return True
 
 
 def _visible_posts(thread_ids: Sequence[int] | None = None):  # type: ignore[no-untyped-def]
-    stmt = select(Post.thread_id, Post.body).where(
+    stmt = select(col(Post.thread_id), col(Post.body)).where(
         Post.hidden_at.is_(None),  # type: ignore[union-attr]
         Post.deleted_at.is_(None),  # type: ignore[union-attr]
     )
     if thread_ids is not None:
         stmt = stmt.where(Post.thread_id.in_(thread_ids))  # type: ignore[attr-defined]
-    return stmt.order_by(Post.thread_id, Post.created_at, Post.id)
+    return stmt.order_by(col(Post.thread_id), col(Post.created_at), col(Post.id))
 
 
 async def index_thread(session: AsyncSession, thread_id: int) -> None:
     """(Re)indexes a thread: its title and every visible post."""
     await session.flush()
-    title = await session.scalar(select(Thread.title).where(Thread.id == thread_id))
+    title = await session.scalar(select(col(Thread.title)).where(col(Thread.id) == thread_id))
     if title is None:
         await remove_thread(session, thread_id)
         return
@@ -286,7 +289,10 @@ async def reindex_all(
     while True:
         threads = (
             await session.execute(
-                select(Thread.id, Thread.title).where(Thread.id > last_id).order_by(Thread.id).limit(batch_size)
+                select(col(Thread.id), col(Thread.title))
+                .where(col(Thread.id) > last_id)
+                .order_by(col(Thread.id))
+                .limit(batch_size)
             )
         ).all()
         if not threads:
@@ -317,8 +323,8 @@ async def index_threads(session: AsyncSession, thread_ids: Sequence[int], *, bat
         chunk = ids[start : start + batch_size]
         keys = (
             await session.scalars(
-                select(SearchDocument.id).where(
-                    SearchDocument.doc_type == DocType.thread.value,
+                select(col(SearchDocument.id)).where(
+                    col(SearchDocument.doc_type) == DocType.thread.value,
                     SearchDocument.doc_id.in_(chunk),  # type: ignore[attr-defined]
                 )
             )
@@ -328,7 +334,7 @@ async def index_threads(session: AsyncSession, thread_ids: Sequence[int], *, bat
             await session.execute(delete(SearchDocument).where(SearchDocument.id.in_(keys)))  # type: ignore[union-attr]
         threads = (
             await session.execute(
-                select(Thread.id, Thread.title).where(Thread.id.in_(chunk)).order_by(Thread.id)  # type: ignore[union-attr]
+                select(col(Thread.id), col(Thread.title)).where(col(Thread.id).in_(chunk)).order_by(col(Thread.id))  # type: ignore[union-attr]
             )
         ).all()
         await _put_threads(session, threads)
@@ -357,7 +363,7 @@ async def _put_batch(session: AsyncSession, doc_type: str, docs: Sequence[tuple[
     keys = (
         (
             await session.execute(
-                insert(SearchDocument).returning(SearchDocument.id, sort_by_parameter_order=True),
+                insert(SearchDocument).returning(col(SearchDocument.id), sort_by_parameter_order=True),
                 [{"doc_type": doc_type, "doc_id": doc_id, "indexed_at": now} for doc_id, _, _ in docs],
             )
         )
@@ -558,7 +564,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
         indexed_at = dict(
             (
                 await session.execute(
-                    select(SearchDocument.id, SearchDocument.indexed_at).where(
+                    select(col(SearchDocument.id), col(SearchDocument.indexed_at)).where(
                         SearchDocument.id.in_([r.key for r in rows])  # type: ignore[union-attr]
                     )
                 )
@@ -572,9 +578,16 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
         threads = {t.id: t for t in await read.threads(session, _THREADS_BY_ID, {"ids": thread_ids})}
         for p in (
             await session.execute(
-                select(Post.thread_id, Post.body, Post.hidden_at, Post.deleted_at, Post.edited_at, Post.is_first)
+                select(
+                    col(Post.thread_id),
+                    col(Post.body),
+                    col(Post.hidden_at),
+                    col(Post.deleted_at),
+                    col(Post.edited_at),
+                    col(Post.is_first),
+                )
                 .where(Post.thread_id.in_(thread_ids))  # type: ignore[attr-defined]
-                .order_by(Post.thread_id, Post.created_at, Post.id)
+                .order_by(col(Post.thread_id), col(Post.created_at), col(Post.id))
             )
         ).all():
             posts.setdefault(p.thread_id, []).append(p)

@@ -73,7 +73,7 @@ async def do_signup(
     if not errors.get("username") and await get_user_by_username(session, username) is not None:
         errors["username"] = _("That username is taken.")
     if email and not errors.get("email"):
-        taken = await session.scalar(select(User.id).where(User.email_key == email.casefold()))
+        taken = await session.scalar(select(col(User.id)).where(col(User.email_key) == email.casefold()))
         if taken is not None:
             errors["email"] = _("An account with that email address already exists.")
     if errors:
@@ -95,7 +95,7 @@ async def do_signup(
 
 
 async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
-    return await session.scalar(select(User).where(User.username_key == username_key(username)))
+    return await session.scalar(select(User).where(col(User.username_key) == username_key(username)))
 
 
 async def get_user_by_username_or_404(session: AsyncSession, username: str) -> User:
@@ -114,7 +114,7 @@ async def authenticate(session: AsyncSession, *, login: str, password: str) -> U
 async def find_login_user(session: AsyncSession, login: str) -> User | None:
     """The account a log-in form names, by username or email."""
     key = one_line(login).casefold()
-    return await session.scalar(select(User).where((User.username_key == key) | (User.email_key == key)))
+    return await session.scalar(select(User).where((col(User.username_key) == key) | (col(User.email_key) == key)))
 
 
 def check_password(user: User | None, password: str) -> User | None:
@@ -155,11 +155,11 @@ async def start_session(session: AsyncSession, user: User, *, max_age: int) -> s
 
 
 async def end_session(session: AsyncSession, token: str) -> None:
-    await session.execute(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
+    await session.execute(delete(UserSession).where(col(UserSession.token_hash) == token_hash(token)))
 
 
 async def end_all_sessions(session: AsyncSession, user_id: int) -> None:
-    await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+    await session.execute(delete(UserSession).where(col(UserSession.user_id) == user_id))
 
 
 async def load_session(session: AsyncSession, token: str, *, idle_timeout: int | None = None) -> UserSession | None:
@@ -170,7 +170,7 @@ async def load_session(session: AsyncSession, token: str, *, idle_timeout: int |
     query = (
         select(UserSession)
         .options(joinedload(UserSession.user))  # type: ignore[arg-type]
-        .where(UserSession.token_hash == token_hash(token), UserSession.expires_at > now)
+        .where(col(UserSession.token_hash) == token_hash(token), col(UserSession.expires_at) > now)
     )
     if idle_timeout is not None:
         query = query.where(col(UserSession.last_seen_at) > now - timedelta(seconds=idle_timeout))
@@ -267,7 +267,9 @@ async def check_new_email(session: AsyncSession, user: User, address: str) -> st
     address = one_line(address)
     if not address or len(address) > 254 or not EMAIL_RE.match(address):
         raise ValidationError({"email": _("Enter a valid email address.")})
-    taken = await session.scalar(select(User.id).where(User.email_key == address.casefold(), User.id != user.id))
+    taken = await session.scalar(
+        select(col(User.id)).where(col(User.email_key) == address.casefold(), col(User.id) != user.id)
+    )
     if taken is not None:
         raise ValidationError({"email": _("An account with that email address already exists.")})
     return address

@@ -34,6 +34,7 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from forum import markdown, search
 from forum.clock import utcnow
@@ -285,7 +286,9 @@ class _Names:
         found: dict[str, int] = {}
         for start in range(0, len(keys), store.IN_CHUNK):
             rows = await session.execute(
-                select(User.username_key, User.id).where(User.username_key.in_(keys[start : start + store.IN_CHUNK]))  # type: ignore[attr-defined]
+                select(col(User.username_key), col(User.id)).where(
+                    col(User.username_key).in_(keys[start : start + store.IN_CHUNK])
+                )  # type: ignore[attr-defined]
             )
             found.update({k: i for k, i in rows.all()})
         missing = [k for k in keys if k not in found]
@@ -471,7 +474,9 @@ async def _import_batch(
             existing.update(
                 (
                     await session.scalars(
-                        select(Thread.external_id).where(Thread.external_id.in_(ids[start : start + store.IN_CHUNK]))  # type: ignore[union-attr]
+                        select(col(Thread.external_id)).where(
+                            col(Thread.external_id).in_(ids[start : start + store.IN_CHUNK])
+                        )  # type: ignore[union-attr]
                     )
                 ).all()
             )
@@ -520,7 +525,7 @@ async def _index_for_search(session: AsyncSession, records: list[Record]) -> Non
     """Imported threads are searchable at once, in the batch's transaction."""
     ids = (
         await session.scalars(
-            select(Thread.id).where(Thread.external_id.in_([r.external_id for r in records]))  # type: ignore[union-attr]
+            select(col(Thread.id)).where(col(Thread.external_id).in_([r.external_id for r in records]))  # type: ignore[union-attr]
         )
     ).all()
     await search.index_threads(session, ids)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum import markdown, search
 from forum.clock import utcnow
@@ -69,7 +70,7 @@ async def get_article_or_404(session: AsyncSession, article_id: int, *, viewer: 
     article = await session.scalar(
         select(Article)
         .options(joinedload(Article.category), joinedload(Article.author))  # type: ignore[arg-type]
-        .where(Article.id == article_id)
+        .where(col(Article.id) == article_id)
     )
     if article is None or not can_see_article(viewer, article):
         raise NotFound(_("No such article."))
@@ -90,9 +91,9 @@ async def list_articles(
     where = [Article.status == status]
     if category is not None:
         where.append(Article.category_id == category.id)
-    order = Article.updated_at.desc() if status == ArticleStatus.draft.value else Article.published_at.desc()  # type: ignore[union-attr]
+    order = col(Article.updated_at).desc() if status == ArticleStatus.draft.value else col(Article.published_at).desc()  # type: ignore[union-attr]
     # Counted only as far as the list's pages reach (forum.pagination).
-    total = await session.scalar(count_up_to_last_page(select(Article.id).where(*where), size)) or 0
+    total = await session.scalar(count_up_to_last_page(select(col(Article.id)).where(*where), size)) or 0
     check_page(page, total=total, size=size)
     rows = await session.scalars(
         select(Article)
@@ -116,7 +117,9 @@ async def linked_article(session: AsyncSession, thread: Thread, *, viewer: User 
 async def linked_thread_count(session: AsyncSession, article: Article) -> int:
     return (
         await session.scalar(
-            select(func.count()).select_from(Thread).where(Thread.article_id == article.id, Thread.deleted_at.is_(None))  # type: ignore[union-attr]
+            select(func.count())
+            .select_from(Thread)
+            .where(col(Thread.article_id) == article.id, col(Thread.deleted_at).is_(None))  # type: ignore[union-attr]
         )
         or 0
     )
@@ -135,14 +138,14 @@ async def feedback_of(
     mine = None
     if user is not None:
         mine = await session.scalar(
-            select(ArticleFeedback.helped).where(
-                ArticleFeedback.article_id == article.id, ArticleFeedback.user_id == user.id
+            select(col(ArticleFeedback.helped)).where(
+                col(ArticleFeedback.article_id) == article.id, col(ArticleFeedback.user_id) == user.id
             )
         )
     elif browser_key:
         mine = await session.scalar(
-            select(ArticleFeedback.helped).where(
-                ArticleFeedback.article_id == article.id, ArticleFeedback.browser_key == browser_key
+            select(col(ArticleFeedback.helped)).where(
+                col(ArticleFeedback.article_id) == article.id, col(ArticleFeedback.browser_key) == browser_key
             )
         )
     return Feedback(article.helped_yes, article.helped_no, mine)
@@ -241,14 +244,16 @@ async def publish(session: AsyncSession, article: Article, *, user: User) -> boo
     drafted = (
         await session.scalars(
             select(TopicSuggestion).where(
-                TopicSuggestion.article_id == article.id,
-                TopicSuggestion.state == SuggestionState.drafted.value,
+                col(TopicSuggestion.article_id) == article.id,
+                col(TopicSuggestion.state) == SuggestionState.drafted.value,
             )
         )
     ).all()
     for suggestion in drafted:
         thread_ids = (
-            await session.scalars(select(TopicMember.thread_id).where(TopicMember.suggestion_id == suggestion.id))
+            await session.scalars(
+                select(col(TopicMember.thread_id)).where(col(TopicMember.suggestion_id) == suggestion.id)
+            )
         ).all()
         await link_threads(session, article, thread_ids, at=now, by=user)
         suggestion.state = SuggestionState.covered.value
@@ -306,12 +311,12 @@ async def link_threads(
         if by is not None:
             unsolved += (
                 await session.scalars(
-                    select(Thread.id).where(
+                    select(col(Thread.id)).where(
                         Thread.id.in_(chunk),  # type: ignore[union-attr]
                         Thread.article_id.is_(None),  # type: ignore[union-attr]
                         Thread.deleted_at.is_(None),  # type: ignore[union-attr]
                         Thread.solved_at.is_(None),  # type: ignore[union-attr]
-                        Thread.kind == ThreadKind.question.value,
+                        col(Thread.kind) == ThreadKind.question.value,
                     )
                 )
             ).all()
@@ -382,7 +387,7 @@ async def give_feedback(
     if user is None and not browser_key:
         raise ValidationError({"helped": _("Your browser did not send a cookie; enable cookies and try again.")})
     owner = ArticleFeedback.user_id == user.id if user is not None else ArticleFeedback.browser_key == browser_key
-    existing = await session.scalar(select(ArticleFeedback).where(ArticleFeedback.article_id == article.id, owner))
+    existing = await session.scalar(select(ArticleFeedback).where(col(ArticleFeedback.article_id) == article.id, owner))
     now = utcnow()
     if existing is not None:
         if existing.helped == helped:
@@ -410,7 +415,7 @@ async def give_feedback(
         delta_yes, delta_no = (1, 0) if helped else (0, 1)
     await session.execute(
         update(Article)
-        .where(Article.id == article.id)
+        .where(col(Article.id) == article.id)
         .values(helped_yes=Article.helped_yes + delta_yes, helped_no=Article.helped_no + delta_no)
         .execution_options(synchronize_session=False)
     )
@@ -448,7 +453,9 @@ async def start_draft(session: AsyncSession, suggestion: TopicSuggestion, *, art
 
 
 async def synonym_text(session: AsyncSession) -> str:
-    lines = (await session.scalars(select(SynonymLine.line).order_by(SynonymLine.position, SynonymLine.id))).all()
+    lines = (
+        await session.scalars(select(col(SynonymLine.line)).order_by(col(SynonymLine.position), col(SynonymLine.id)))
+    ).all()
     return "\n".join(lines)
 
 
@@ -477,7 +484,9 @@ async def save_synonyms(session: AsyncSession, text: str, *, user: User) -> bool
     lines, errors = check_synonyms(text)
     if errors:
         raise ValidationError(errors)
-    current = (await session.scalars(select(SynonymLine.line).order_by(SynonymLine.position, SynonymLine.id))).all()
+    current = (
+        await session.scalars(select(col(SynonymLine.line)).order_by(col(SynonymLine.position), col(SynonymLine.id)))
+    ).all()
     if list(current) == lines:
         return False
     await session.execute(delete(SynonymLine))

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.errors import NotFound
@@ -70,7 +71,9 @@ async def watch_after_reply(session: AsyncSession, thread: Thread, *, user: User
     if thread.author_id == user.id:
         return
     exists = await session.scalar(
-        select(ThreadWatch.watching).where(ThreadWatch.thread_id == thread.id, ThreadWatch.user_id == user.id)
+        select(col(ThreadWatch.watching)).where(
+            col(ThreadWatch.thread_id) == thread.id, col(ThreadWatch.user_id) == user.id
+        )
     )
     if exists is not None:
         return
@@ -156,7 +159,7 @@ async def notify_reply(session: AsyncSession, thread: Thread, post: Post, *, aut
         return []
     rows = (
         await session.execute(
-            select(ThreadWatch.user_id, ThreadWatch.watching).where(ThreadWatch.thread_id == thread.id)
+            select(col(ThreadWatch.user_id), col(ThreadWatch.watching)).where(col(ThreadWatch.thread_id) == thread.id)
         )
     ).all()
     choices = {user_id: watching for user_id, watching in rows}
@@ -175,7 +178,7 @@ async def notify_marked(session: AsyncSession, post: Post, *, kind: Notification
 
 async def notified_about(session: AsyncSession, post: Post) -> bool:
     """Whether anyone has been told of this post already."""
-    found = await session.scalar(select(Notification.id).where(Notification.post_id == post.id).limit(1))
+    found = await session.scalar(select(col(Notification.id)).where(col(Notification.post_id) == post.id).limit(1))
     return found is not None
 
 
@@ -188,7 +191,7 @@ async def notify_answered_by_article(
     entries: list[tuple[int, NotificationKind, int, int]] = []
     for start in range(0, len(ids), 900):
         rows = await session.execute(
-            select(Thread.author_id, Thread.id, Post.id)
+            select(col(Thread.author_id), col(Thread.id), col(Post.id))
             .join(Post, (Post.thread_id == Thread.id) & Post.is_first.is_(True))  # type: ignore[attr-defined]
             .where(Thread.id.in_(ids[start : start + 900]), Thread.hidden_at.is_(None), Thread.deleted_at.is_(None))  # type: ignore[union-attr,attr-defined]
         )
@@ -207,8 +210,8 @@ async def unread_count(session: AsyncSession, user: User) -> int:
     """Unread notifications, counted up to ``UNREAD_SHOWN + 1`` (every page a
     signed-in member loads asks)."""
     unread = (
-        select(Notification.id)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))  # type: ignore[union-attr]
+        select(col(Notification.id))
+        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))  # type: ignore[union-attr]
         .limit(UNREAD_SHOWN + 1)
         .subquery()
     )
@@ -219,7 +222,7 @@ async def list_notifications(session: AsyncSession, user: User, *, page: int = 1
     """A user's notifications, newest first, with their thread, post and actor."""
     where = (Notification.user_id == user.id,)
     # Counted only as far as the list's pages reach (forum.pagination).
-    total = await session.scalar(count_up_to_last_page(select(Notification.id).where(*where), size)) or 0
+    total = await session.scalar(count_up_to_last_page(select(col(Notification.id)).where(*where), size)) or 0
     check_page(page, total=total, size=size)
     rows = await session.scalars(
         select(Notification)
@@ -241,7 +244,7 @@ async def get_own_notification_or_404(session: AsyncSession, notification_id: in
     notification = await session.scalar(
         select(Notification)
         .options(joinedload(Notification.thread), joinedload(Notification.post))  # type: ignore[arg-type]
-        .where(Notification.id == notification_id)
+        .where(col(Notification.id) == notification_id)
     )
     if notification is None or notification.user_id != user.id:
         raise NotFound(_("No such notification."))
@@ -260,7 +263,7 @@ async def mark_read(session: AsyncSession, notification: Notification) -> bool:
 async def mark_all_read(session: AsyncSession, *, user: User) -> int:
     result = await session.execute(
         update(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))  # type: ignore[union-attr]
+        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))  # type: ignore[union-attr]
         .values(read_at=utcnow())
     )
     return result.rowcount  # type: ignore[attr-defined,no-any-return]
@@ -270,11 +273,11 @@ async def unread_about(session: AsyncSession, *, user: User, thread_id: int) -> 
     """Whether ``user`` has unread notifications about a thread (one indexed
     lookup, asked only when the header says something is unread)."""
     found = await session.scalar(
-        select(Notification.id)
+        select(col(Notification.id))
         .where(
-            Notification.user_id == user.id,
+            col(Notification.user_id) == user.id,
             Notification.read_at.is_(None),  # type: ignore[union-attr]
-            Notification.thread_id == thread_id,
+            col(Notification.thread_id) == thread_id,
         )
         .limit(1)
     )
@@ -287,9 +290,9 @@ async def mark_thread_read(session: AsyncSession, *, user: User, thread_id: int)
     result = await session.execute(
         update(Notification)
         .where(
-            Notification.user_id == user.id,
+            col(Notification.user_id) == user.id,
             Notification.read_at.is_(None),  # type: ignore[union-attr]
-            Notification.thread_id == thread_id,
+            col(Notification.thread_id) == thread_id,
         )
         .values(read_at=utcnow())
     )

@@ -15,6 +15,7 @@ from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum import hooks, markdown, read, search
 from forum.clock import utcnow
@@ -261,7 +262,9 @@ async def vote(session: AsyncSession, post: Post, *, user: User) -> bool:
         raise NotAllowed(
             _("You cannot vote for your own post.") if post.author_id == user.id else _("Only answers take votes.")
         )
-    existing = await session.scalar(select(Vote.id).where(Vote.post_id == post.id, Vote.user_id == user.id))
+    existing = await session.scalar(
+        select(col(Vote.id)).where(col(Vote.post_id) == post.id, col(Vote.user_id) == user.id)
+    )
     if existing is not None:
         return False
     try:
@@ -271,17 +274,17 @@ async def vote(session: AsyncSession, post: Post, *, user: User) -> bool:
             session.add(Vote(post_id=post.id, user_id=user.id))
     except IntegrityError:
         return False
-    await session.execute(update(Post).where(Post.id == post.id).values(vote_count=Post.vote_count + 1))
+    await session.execute(update(Post).where(col(Post.id) == post.id).values(vote_count=col(Post.vote_count) + 1))
     await session.flush()
     return True
 
 
 async def unvote(session: AsyncSession, post: Post, *, user: User) -> bool:
-    existing = await session.scalar(select(Vote).where(Vote.post_id == post.id, Vote.user_id == user.id))
+    existing = await session.scalar(select(Vote).where(col(Vote.post_id) == post.id, col(Vote.user_id) == user.id))
     if existing is None:
         return False
     await session.delete(existing)
-    await session.execute(update(Post).where(Post.id == post.id).values(vote_count=Post.vote_count - 1))
+    await session.execute(update(Post).where(col(Post.id) == post.id).values(vote_count=col(Post.vote_count) - 1))
     await session.flush()
     return True
 
@@ -345,7 +348,7 @@ async def unmark_official(session: AsyncSession, post: Post, *, user: User) -> b
 _THREAD_BY_ID = (
     select(Thread)
     .options(joinedload(Thread.category), joinedload(Thread.author))  # type: ignore[arg-type]
-    .where(Thread.id == bindparam("thread_id"))
+    .where(col(Thread.id) == bindparam("thread_id"))
 )
 
 
@@ -483,9 +486,9 @@ async def load_thread_page(session: AsyncSession, thread: ThreadRow, *, viewer: 
         my_votes = set(
             (
                 await session.scalars(
-                    select(Vote.post_id).where(
-                        Vote.user_id == viewer.id,
-                        Vote.post_id.in_([p.id for p in answers]),  # type: ignore[union-attr]
+                    select(col(Vote.post_id)).where(
+                        col(Vote.user_id) == viewer.id,
+                        col(Vote.post_id).in_([p.id for p in answers]),  # type: ignore[union-attr]
                     )
                 )
             ).all()
@@ -533,7 +536,7 @@ async def load_profile(session: AsyncSession, user: User, *, limit: int = 20) ->
         await session.scalars(
             select(Thread)
             .options(joinedload(Thread.category))  # type: ignore[arg-type]
-            .where(Thread.author_id == user.id)
+            .where(col(Thread.author_id) == user.id)
             .order_by(Thread.created_at.desc())  # type: ignore[attr-defined]
             .limit(limit)
         )
@@ -542,7 +545,7 @@ async def load_profile(session: AsyncSession, user: User, *, limit: int = 20) ->
         await session.scalars(
             select(Post)
             .options(joinedload(Post.thread))  # type: ignore[arg-type]
-            .where(Post.author_id == user.id, Post.is_first == False)  # noqa: E712
+            .where(col(Post.author_id) == user.id, col(Post.is_first) == False)  # noqa: E712
             .order_by(Post.created_at.desc())  # type: ignore[attr-defined]
             .limit(limit)
         )
@@ -550,15 +553,15 @@ async def load_profile(session: AsyncSession, user: User, *, limit: int = 20) ->
     counts = (
         await session.execute(
             select(
-                select(func.count()).select_from(Thread).where(Thread.author_id == user.id).scalar_subquery(),
+                select(func.count()).select_from(Thread).where(col(Thread.author_id) == user.id).scalar_subquery(),
                 select(func.count())
                 .select_from(Post)
-                .where(Post.author_id == user.id, Post.is_first == False)  # noqa: E712
+                .where(col(Post.author_id) == user.id, col(Post.is_first) == False)  # noqa: E712
                 .scalar_subquery(),
                 select(func.count())
                 .select_from(Thread)
                 .join(Post, Post.id == Thread.accepted_post_id)  # type: ignore[arg-type]
-                .where(Post.author_id == user.id)
+                .where(col(Post.author_id) == user.id)
                 .scalar_subquery(),
             )
         )

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.config import Settings
@@ -208,16 +209,16 @@ def _load_stored(conn: Connection, *, with_centroids: bool) -> dict[int, Stored]
             key_terms=json.loads(row[7] or "[]"),
             centroid=json.loads(row[8] or "{}") if with_centroids else {},
         )
-    for thread_id, suggestion_id in conn.execute(select(TopicMember.thread_id, TopicMember.suggestion_id)):
+    for thread_id, suggestion_id in conn.execute(select(col(TopicMember.thread_id), col(TopicMember.suggestion_id))):
         if suggestion_id in out:
             out[suggestion_id].members.add(thread_id)
     return out
 
 
 def _last_run(conn: Connection, *, mode: str | None = None) -> Any:
-    stmt = select(TopicRun).where(TopicRun.status == "done")
+    stmt = select(TopicRun).where(col(TopicRun.status) == "done")
     if mode:
-        stmt = stmt.where(TopicRun.mode == mode)
+        stmt = stmt.where(col(TopicRun.mode) == mode)
     return conn.execute(stmt.order_by(TopicRun.id.desc()).limit(1)).first()  # type: ignore[union-attr]
 
 
@@ -345,7 +346,7 @@ class _Run:
                 conn.execute(
                     select(func.count())
                     .select_from(TopicSuggestion)
-                    .where(TopicSuggestion.state == SuggestionState.open.value)
+                    .where(col(TopicSuggestion.state) == SuggestionState.open.value)
                 ).scalar()
                 or 0
             )
@@ -382,7 +383,7 @@ class _Run:
     def _full(self) -> int:
         with self.engine.connect() as conn:
             high_water = store.max_thread_id(conn)
-            texts = store.load_texts(conn, Thread.id <= high_water, *self._eligible())
+            texts = store.load_texts(conn, col(Thread.id) <= high_water, *self._eligible())
             articles = store.published_articles(conn)
         self.report.threads_seen = self.report.threads_changed = len(texts)
         self._lap("load")
@@ -453,7 +454,7 @@ class _Run:
                 for tid in s.members:
                     member_of[tid] = s.id
             added_at = dict(
-                conn.execute(select(TopicMember.thread_id, TopicMember.added_at)).all()  # type: ignore[arg-type]
+                conn.execute(select(col(TopicMember.thread_id), col(TopicMember.added_at))).all()  # type: ignore[arg-type]
             )
             pairs: list[tuple[int, int, int]] = []
             for ti, f in enumerate(found):
@@ -671,15 +672,17 @@ class _Run:
             high_water = store.max_thread_id(conn)
             window_count = (
                 conn.execute(
-                    select(func.count()).select_from(Thread).where(Thread.created_at >= self.window_start)
+                    select(func.count()).select_from(Thread).where(col(Thread.created_at) >= self.window_start)
                 ).scalar()
                 or 0
             )
-            new_texts = store.load_texts(conn, Thread.id > last.high_water, Thread.id <= high_water, *self._eligible())
+            new_texts = store.load_texts(
+                conn, col(Thread.id) > last.high_water, col(Thread.id) <= high_water, *self._eligible()
+            )
             edited_ids = set(
                 conn.execute(
-                    select(Post.thread_id).where(
-                        Post.is_first.is_(True),
+                    select(col(Post.thread_id)).where(
+                        col(Post.is_first).is_(True),
                         Post.edited_at > last.started_at,  # type: ignore[attr-defined, operator]
                         Post.thread_id <= last.high_water,
                     )
@@ -759,7 +762,7 @@ class _Run:
         # New topics among the threads that joined nothing since the last full run.
         with self.engine.connect() as conn:
             pool_texts = store.load_texts(
-                conn, Thread.id > last_full.high_water, Thread.id <= high_water, *self._eligible()
+                conn, col(Thread.id) > last_full.high_water, col(Thread.id) <= high_water, *self._eligible()
             )
         taken = {t for s in stored.values() for t in s.members}
         leftover_ids = {d.id for d in leftovers}
@@ -807,7 +810,7 @@ class _Run:
 
         with self.engine.begin() as conn:
             _take_write_lock(conn, self.report.run_id)
-            fresh_state = dict(conn.execute(select(TopicSuggestion.id, TopicSuggestion.state)).all())  # type: ignore[arg-type]
+            fresh_state = dict(conn.execute(select(col(TopicSuggestion.id), col(TopicSuggestion.state))).all())  # type: ignore[arg-type]
             live = [s for s in changed_s if s.id in fresh_state]
             if live:
                 table = TopicSuggestion.__table__  # type: ignore[attr-defined]
@@ -859,7 +862,9 @@ class _Run:
             # A thread is in one suggestion at most: clear where the added ones were.
             gone = sorted(set(removed_all) | {r["thread_id"] for r in added_rows})
             for start in range(0, len(gone), store.IN_CHUNK):
-                conn.execute(delete(TopicMember).where(TopicMember.thread_id.in_(gone[start : start + store.IN_CHUNK])))  # type: ignore[attr-defined]
+                conn.execute(
+                    delete(TopicMember).where(col(TopicMember.thread_id).in_(gone[start : start + store.IN_CHUNK]))
+                )  # type: ignore[attr-defined]
             for start in range(0, len(added_rows), 1000):
                 conn.execute(insert(TopicMember), added_rows[start : start + 1000])
             self._flush_events(conn)
@@ -897,9 +902,9 @@ class _Run:
             ).all()
             cats: dict[int, Counter[int]] = defaultdict(Counter)
             for sid, cat, n in conn.execute(
-                select(TopicMember.suggestion_id, Thread.category_id, func.count())
-                .join(Thread, Thread.id == TopicMember.thread_id)
-                .group_by(TopicMember.suggestion_id, Thread.category_id)
+                select(col(TopicMember.suggestion_id), col(Thread.category_id), func.count())
+                .join(Thread, col(Thread.id) == col(TopicMember.thread_id))
+                .group_by(col(TopicMember.suggestion_id), col(Thread.category_id))
             ):
                 cats[sid][cat] = n
             seen = set()
@@ -992,7 +997,7 @@ def _take_write_lock(conn: Connection, run_id: int | None) -> None:
     """Writes first, so that SQLite takes its write lock before this
     transaction reads anything (a deferred transaction that reads, then writes
     after another process committed, fails instead of waiting)."""
-    conn.execute(update(TopicRun).where(TopicRun.id == run_id).values(status="running"))
+    conn.execute(update(TopicRun).where(col(TopicRun.id) == run_id).values(status="running"))
 
 
 def _set_state(conn: Connection, s: Stored, state: str, *, article_id: int | None = None) -> bool:
@@ -1001,7 +1006,9 @@ def _set_state(conn: Connection, s: Stored, state: str, *, article_id: int | Non
     if article_id is not None:
         values["article_id"] = article_id
     done = conn.execute(
-        update(TopicSuggestion).where(TopicSuggestion.id == s.id, TopicSuggestion.state == s.state).values(**values)
+        update(TopicSuggestion)
+        .where(col(TopicSuggestion.id) == s.id, col(TopicSuggestion.state) == s.state)
+        .values(**values)
     ).rowcount
     if done:
         s.state = state
@@ -1014,9 +1021,9 @@ def _ineligible_members(conn: Connection, window_start: datetime) -> dict[int, s
     the window: they leave open, dismissed and expired ones)."""
     out: dict[int, str] = {}
     rows = conn.execute(
-        select(Thread.id, Thread.hidden_at, Thread.deleted_at, Post.hidden_at, Post.deleted_at)
-        .join(TopicMember, TopicMember.thread_id == Thread.id)
-        .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+        select(col(Thread.id), col(Thread.hidden_at), col(Thread.deleted_at), col(Post.hidden_at), col(Post.deleted_at))
+        .join(TopicMember, col(TopicMember.thread_id) == col(Thread.id))
+        .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))  # type: ignore[attr-defined]
         .where(
             or_(
                 Thread.hidden_at.is_not(None),  # type: ignore[union-attr]
@@ -1024,7 +1031,7 @@ def _ineligible_members(conn: Connection, window_start: datetime) -> dict[int, s
                 Post.hidden_at.is_not(None),  # type: ignore[union-attr]
                 Post.deleted_at.is_not(None),  # type: ignore[union-attr]
                 Thread.article_id.is_not(None),  # type: ignore[union-attr]
-                Thread.created_at < window_start,
+                col(Thread.created_at) < window_start,
             )
         )
     )

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.models import (
@@ -102,7 +103,9 @@ def text_digest(title: str, body: str) -> str:
 
 
 def synonym_lines(conn: Connection) -> list[str]:
-    rows = conn.execute(select(SynonymLine.line).order_by(SynonymLine.position, SynonymLine.id)).scalars()
+    rows = conn.execute(
+        select(col(SynonymLine.line)).order_by(col(SynonymLine.position), col(SynonymLine.id))
+    ).scalars()
     return [line for line in rows if line.strip()]
 
 
@@ -171,7 +174,7 @@ def _text_query(*where, public: bool = True):  # type: ignore[no-untyped-def]
             Thread.external_id,
             Thread.slug,
         )
-        .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+        .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))  # type: ignore[attr-defined]
         .where(*(public_thread_conditions() if public else []), *where)
         .order_by(Thread.id)
     )
@@ -474,9 +477,15 @@ class ArticleText:
 
 def published_articles(conn: Connection) -> list[ArticleText]:
     rows = conn.execute(
-        select(Article.id, Article.title, func.substr(Article.body, 1, BODY_CHARS), Article.slug, Article.updated_at)
-        .where(Article.status == ArticleStatus.published.value)
-        .order_by(Article.id)
+        select(
+            col(Article.id),
+            col(Article.title),
+            func.substr(col(Article.body), 1, BODY_CHARS),
+            col(Article.slug),
+            col(Article.updated_at),
+        )
+        .where(col(Article.status) == ArticleStatus.published.value)
+        .order_by(col(Article.id))
     )
     return [ArticleText(r[0], r[1], r[2] or "", r[3], r[4]) for r in rows]
 
@@ -505,7 +514,9 @@ def load_blob(conn: Connection, name: str) -> Blob | None:
 def blob_info(conn: Connection, name: str) -> tuple[str, int, datetime] | None:
     """(fingerprint, high_water, built_at) without reading the data."""
     row = conn.execute(
-        select(TopicBlob.fingerprint, TopicBlob.high_water, TopicBlob.built_at).where(TopicBlob.name == name)
+        select(col(TopicBlob.fingerprint), col(TopicBlob.high_water), col(TopicBlob.built_at)).where(
+            col(TopicBlob.name) == name
+        )
     ).first()
     return (row[0], row[1], row[2]) if row else None
 
@@ -527,7 +538,7 @@ def save_blob(
         "doc_count": doc_count,
         "built_at": built_at or utcnow(),
     }
-    done = conn.execute(update(TopicBlob).where(TopicBlob.name == name).values(**values)).rowcount
+    done = conn.execute(update(TopicBlob).where(col(TopicBlob.name) == name).values(**values)).rowcount
     if not done:
         conn.execute(insert(TopicBlob).values(name=name, **values))
 
@@ -547,12 +558,12 @@ def acquire_lease(engine: Engine, name: str, holder: str, ttl: timedelta, *, now
     with engine.begin() as conn:
         taken = conn.execute(
             update(JobLease)
-            .where(JobLease.name == name, (JobLease.expires_at < now) | (JobLease.holder == holder))
+            .where(col(JobLease.name) == name, (col(JobLease.expires_at) < now) | (col(JobLease.holder) == holder))
             .values(holder=holder, acquired_at=now, expires_at=now + ttl)
         ).rowcount
         if taken:
             return True
-        exists = conn.execute(select(JobLease.name).where(JobLease.name == name)).first()
+        exists = conn.execute(select(col(JobLease.name)).where(col(JobLease.name) == name)).first()
     if exists:
         return False
     try:
@@ -568,17 +579,21 @@ def renew_lease(engine: Engine, name: str, holder: str, ttl: timedelta) -> bool:
     with engine.begin() as conn:
         return bool(
             conn.execute(
-                update(JobLease).where(JobLease.name == name, JobLease.holder == holder).values(expires_at=now + ttl)
+                update(JobLease)
+                .where(col(JobLease.name) == name, col(JobLease.holder) == holder)
+                .values(expires_at=now + ttl)
             ).rowcount
         )
 
 
 def release_lease(engine: Engine, name: str, holder: str) -> None:
     with engine.begin() as conn:
-        conn.execute(delete(JobLease).where(JobLease.name == name, JobLease.holder == holder))
+        conn.execute(delete(JobLease).where(col(JobLease.name) == name, col(JobLease.holder) == holder))
 
 
 def lease_holder(conn: Connection, name: str, *, now: datetime | None = None) -> str | None:
     now = now or utcnow()
-    row = conn.execute(select(JobLease.holder).where(JobLease.name == name, JobLease.expires_at >= now)).first()
+    row = conn.execute(
+        select(col(JobLease.holder)).where(col(JobLease.name) == name, col(JobLease.expires_at) >= now)
+    ).first()
     return row[0] if row else None
