@@ -309,12 +309,12 @@ def claim(engine: Engine, token: str, *, now: datetime, limit: int, lease: timed
     due = (
         OutboxEmail.status == OutboxStatus.pending.value,
         OutboxEmail.next_attempt_at <= now,
-        or_(col(OutboxEmail.claimed_until).is_(None), col(OutboxEmail.claimed_until) < now),  # type: ignore[union-attr,operator]
+        or_(col(OutboxEmail.claimed_until).is_(None), col(OutboxEmail.claimed_until) < now),
     )
     candidates = (
         select(col(OutboxEmail.id))
         .where(*due)
-        .order_by(OutboxEmail.id)  # type: ignore[arg-type]
+        .order_by(col(OutboxEmail.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -329,14 +329,14 @@ def claim(engine: Engine, token: str, *, now: datetime, limit: int, lease: timed
             return []
         conn.execute(
             update(OutboxEmail)
-            .where(col(OutboxEmail.id).in_(ids), *due)  # type: ignore[union-attr]
+            .where(col(OutboxEmail.id).in_(ids), *due)
             .values(claim_token=token, claimed_until=now + lease, attempts=OutboxEmail.attempts + 1)
         )
         return list(
             conn.scalars(
                 select(col(OutboxEmail.id))
                 .where(col(OutboxEmail.claim_token) == token, col(OutboxEmail.status) == OutboxStatus.pending.value)
-                .order_by(OutboxEmail.id)  # type: ignore[arg-type]
+                .order_by(col(OutboxEmail.id))
             )
         )
 

@@ -100,8 +100,8 @@ async def _hide_if_over_threshold(session: AsyncSession, post: Post, settings: S
             select(col(Flag.by_moderator), col(Flag.reason), func.count())
             .where(
                 col(Flag.post_id) == post.id,
-                Flag.resolved_at.is_(None),  # type: ignore[union-attr]
-                Flag.user_id.is_not(None),  # type: ignore[union-attr]
+                col(Flag.resolved_at).is_(None),
+                col(Flag.user_id).is_not(None),
             )
             .group_by(col(Flag.by_moderator), col(Flag.reason))
         )
@@ -144,7 +144,7 @@ async def resolve_open_flags(session: AsyncSession, post: Post, *, by: User, res
     """Closes the post's open flags; returns how many."""
     result = await session.execute(
         update(Flag)
-        .where(col(Flag.post_id) == post.id, col(Flag.resolved_at).is_(None))  # type: ignore[union-attr]
+        .where(col(Flag.post_id) == post.id, col(Flag.resolved_at).is_(None))
         .values(resolved_at=utcnow(), resolved_by_id=by.id, resolution=resolution.value)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
@@ -186,7 +186,7 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
     """Posts with open flags, grouped by post: most flagged then newest
     (``sort="most"``) or newest first. Seven queries whatever the queue's
     length."""
-    open_flag = Flag.resolved_at.is_(None)  # type: ignore[union-attr]
+    open_flag = col(Flag.resolved_at).is_(None)
     total = await session.scalar(select(func.count(func.distinct(Flag.post_id))).where(open_flag)) or 0
     count = func.count().label("n")
     last = func.max(Flag.created_at).label("last")
@@ -196,7 +196,7 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
             select(col(Flag.post_id), count, last)
             .where(open_flag)
             .group_by(col(Flag.post_id))
-            .order_by(*order, Flag.post_id.desc())  # type: ignore[attr-defined]
+            .order_by(*order, col(Flag.post_id).desc())
             .limit(size)
             .offset((page - 1) * size)
         )
@@ -213,7 +213,7 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
                     joinedload(Post.author),  # type: ignore[arg-type]
                     joinedload(Post.thread).joinedload(Thread.category),  # type: ignore[arg-type]
                 )
-                .where(Post.id.in_(post_ids))  # type: ignore[union-attr]
+                .where(col(Post.id).in_(post_ids))
             )
         ).all()
     }
@@ -222,8 +222,8 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
         await session.scalars(
             select(Flag)
             .options(joinedload(Flag.user))  # type: ignore[arg-type]
-            .where(Flag.post_id.in_(post_ids), open_flag)  # type: ignore[attr-defined]
-            .order_by(Flag.created_at, Flag.id)  # type: ignore[arg-type]
+            .where(col(Flag.post_id).in_(post_ids), open_flag)
+            .order_by(col(Flag.created_at), col(Flag.id))
         )
     ).all():
         flags[flag.post_id].append(flag)
@@ -234,9 +234,9 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
             select(
                 Post.author_id,
                 func.count(),
-                func.count(case((or_(Post.hidden_at.is_not(None), Post.deleted_at.is_not(None)), 1))),  # type: ignore[union-attr]
+                func.count(case((or_(col(Post.hidden_at).is_not(None), col(Post.deleted_at).is_not(None)), 1))),
             )
-            .where(Post.author_id.in_(author_ids))  # type: ignore[attr-defined]
+            .where(col(Post.author_id).in_(author_ids))
             .group_by(Post.author_id)
         )
     ).all():
@@ -244,9 +244,7 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
         histories[author_id].hidden_posts = hidden
     for sanction in (
         await session.scalars(
-            select(Sanction)
-            .where(Sanction.user_id.in_(author_ids))  # type: ignore[attr-defined]
-            .order_by(Sanction.created_at.desc())  # type: ignore[attr-defined]
+            select(Sanction).where(col(Sanction.user_id).in_(author_ids)).order_by(col(Sanction.created_at).desc())
         )
     ).all():
         histories[sanction.user_id].sanctions.append(sanction)
@@ -257,7 +255,7 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
             p.thread_id: p
             for p in (
                 await session.scalars(
-                    select(Post).where(col(Post.thread_id).in_(thread_ids), col(Post.is_first) == True)  # type: ignore[attr-defined]  # noqa: E712
+                    select(Post).where(col(Post.thread_id).in_(thread_ids), col(Post.is_first) == True)  # noqa: E712
                 )
             ).all()
         }

@@ -41,7 +41,7 @@ async def load_history(session: AsyncSession, post: Post) -> list[Version]:
             select(PostRevision)
             .options(joinedload(PostRevision.editor))  # type: ignore[arg-type]
             .where(col(PostRevision.post_id) == post.id)
-            .order_by(PostRevision.id)  # type: ignore[arg-type]
+            .order_by(col(PostRevision.id))
         )
     ).all()
     versions: list[Version] = []

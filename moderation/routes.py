@@ -540,7 +540,7 @@ async def _roles_page(request: Request, *, values: dict[str, str], errors: dict[
             await session.scalars(
                 select(User)
                 .where(col(User.role) != Role.member.value)
-                .order_by(User.role, User.username_key)  # type: ignore[arg-type]
+                .order_by(col(User.role), col(User.username_key))
                 .limit(500)
             )
         ).all()

@@ -190,8 +190,8 @@ async def lift(session: AsyncSession, user: User, *, actor: User | None, kind: s
         .where(
             col(Sanction.user_id) == user.id,
             col(Sanction.kind) == kind,
-            Sanction.lifted_at.is_(None),  # type: ignore[union-attr]
-            (Sanction.ends_at.is_(None)) | (Sanction.ends_at > now),  # type: ignore[union-attr,operator]
+            col(Sanction.lifted_at).is_(None),
+            (col(Sanction.ends_at).is_(None)) | (col(Sanction.ends_at) > now),
         )
         .values(lifted_at=now, lifted_by_id=moderator.id)
     )
@@ -289,12 +289,12 @@ async def load_user_record(session: AsyncSession, user: User, *, recent: int = 2
                 .select_from(Post)
                 .where(
                     col(Post.author_id) == user.id,
-                    or_(Post.hidden_at.is_not(None), Post.deleted_at.is_not(None)),  # type: ignore[union-attr]
+                    or_(col(Post.hidden_at).is_not(None), col(Post.deleted_at).is_not(None)),
                 )
                 .scalar_subquery(),
                 select(func.count())
                 .select_from(Flag)
-                .join(Post, Post.id == Flag.post_id)  # type: ignore[arg-type]
+                .join(Post, col(Post.id) == col(Flag.post_id))
                 .where(col(Post.author_id) == user.id, col(Flag.resolution) == Resolution.upheld.value)
                 .scalar_subquery(),
             )
@@ -305,7 +305,7 @@ async def load_user_record(session: AsyncSession, user: User, *, recent: int = 2
             select(Sanction)
             .options(joinedload(Sanction.moderator))  # type: ignore[arg-type]
             .where(col(Sanction.user_id) == user.id)
-            .order_by(Sanction.created_at.desc(), Sanction.id.desc())  # type: ignore[attr-defined,union-attr]
+            .order_by(col(Sanction.created_at).desc(), col(Sanction.id).desc())
         )
     ).all()
     recent_posts = (
@@ -313,7 +313,7 @@ async def load_user_record(session: AsyncSession, user: User, *, recent: int = 2
             select(Post)
             .options(joinedload(Post.thread))  # type: ignore[arg-type]
             .where(col(Post.author_id) == user.id)
-            .order_by(Post.created_at.desc())  # type: ignore[attr-defined]
+            .order_by(col(Post.created_at).desc())
             .limit(recent)
         )
     ).all()

@@ -50,9 +50,7 @@ def suggestions_as_json(settings: Settings, *, state: str, limit: int | None) ->
     engine = make_sync_engine(settings.database_url)
     try:
         with engine.connect() as conn:
-            stmt = (
-                select(TopicSuggestion).order_by(col(TopicSuggestion.score).desc(), col(TopicSuggestion.id))  # type: ignore[attr-defined]
-            )
+            stmt = select(TopicSuggestion).order_by(col(TopicSuggestion.score).desc(), col(TopicSuggestion.id))
             if state != "all":
                 stmt = stmt.where(col(TopicSuggestion.state) == state)
             if limit:
@@ -64,7 +62,7 @@ def suggestions_as_json(settings: Settings, *, state: str, limit: int | None) ->
                 rows = conn.execute(
                     select(col(TopicMember.suggestion_id), col(Thread.id), col(Thread.external_id), col(Thread.title))
                     .join(Thread, col(Thread.id) == col(TopicMember.thread_id))
-                    .where(TopicMember.suggestion_id.in_(ids[start : start + 900]))  # type: ignore[attr-defined]
+                    .where(col(TopicMember.suggestion_id).in_(ids[start : start + 900]))
                     .order_by(col(TopicMember.suggestion_id), col(Thread.id))
                 )
                 for sid, tid, external_id, title in rows:

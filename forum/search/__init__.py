@@ -219,11 +219,11 @@ async def _remove_document(session: AsyncSession, doc_type: str, doc_id: int) ->
 
 def _visible_posts(thread_ids: Sequence[int] | None = None):  # type: ignore[no-untyped-def]
     stmt = select(col(Post.thread_id), col(Post.body)).where(
-        Post.hidden_at.is_(None),  # type: ignore[union-attr]
-        Post.deleted_at.is_(None),  # type: ignore[union-attr]
+        col(Post.hidden_at).is_(None),
+        col(Post.deleted_at).is_(None),
     )
     if thread_ids is not None:
-        stmt = stmt.where(Post.thread_id.in_(thread_ids))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Post.thread_id).in_(thread_ids))
     return stmt.order_by(col(Post.thread_id), col(Post.created_at), col(Post.id))
 
 
@@ -325,16 +325,16 @@ async def index_threads(session: AsyncSession, thread_ids: Sequence[int], *, bat
             await session.scalars(
                 select(col(SearchDocument.id)).where(
                     col(SearchDocument.doc_type) == DocType.thread.value,
-                    SearchDocument.doc_id.in_(chunk),  # type: ignore[attr-defined]
+                    col(SearchDocument.doc_id).in_(chunk),
                 )
             )
         ).all()
         if keys:
             await backend(session).delete(session, keys)
-            await session.execute(delete(SearchDocument).where(SearchDocument.id.in_(keys)))  # type: ignore[union-attr]
+            await session.execute(delete(SearchDocument).where(col(SearchDocument.id).in_(keys)))
         threads = (
             await session.execute(
-                select(col(Thread.id), col(Thread.title)).where(col(Thread.id).in_(chunk)).order_by(col(Thread.id))  # type: ignore[union-attr]
+                select(col(Thread.id), col(Thread.title)).where(col(Thread.id).in_(chunk)).order_by(col(Thread.id))
             )
         ).all()
         await _put_threads(session, threads)
@@ -565,7 +565,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
             (
                 await session.execute(
                     select(col(SearchDocument.id), col(SearchDocument.indexed_at)).where(
-                        SearchDocument.id.in_([r.key for r in rows])  # type: ignore[union-attr]
+                        col(SearchDocument.id).in_([r.key for r in rows])
                     )
                 )
             ).all()
@@ -586,7 +586,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
                     col(Post.edited_at),
                     col(Post.is_first),
                 )
-                .where(Post.thread_id.in_(thread_ids))  # type: ignore[attr-defined]
+                .where(col(Post.thread_id).in_(thread_ids))
                 .order_by(col(Post.thread_id), col(Post.created_at), col(Post.id))
             )
         ).all():

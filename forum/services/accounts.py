@@ -187,7 +187,7 @@ def needs_touch(row: UserSession) -> bool:
 
 async def touch_session(session: AsyncSession, row_hash: str) -> None:
     await session.execute(
-        update(UserSession).where(UserSession.token_hash == row_hash).values(last_seen_at=utcnow())  # type: ignore[arg-type]
+        update(UserSession).where(col(UserSession.token_hash) == row_hash).values(last_seen_at=utcnow())
     )
 
 
@@ -201,8 +201,8 @@ async def list_sessions(session: AsyncSession, user: User) -> list[UserSession]:
     """``user``'s open sessions, the most recently used first."""
     rows = await session.scalars(
         select(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.expires_at > utcnow())  # type: ignore[arg-type]
-        .order_by(UserSession.last_seen_at.desc(), UserSession.created_at.desc())  # type: ignore[attr-defined]
+        .where(col(UserSession.user_id) == user.id, col(UserSession.expires_at) > utcnow())
+        .order_by(col(UserSession.last_seen_at).desc(), col(UserSession.created_at).desc())
     )
     return list(rows)
 

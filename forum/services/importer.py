@@ -288,7 +288,7 @@ class _Names:
             rows = await session.execute(
                 select(col(User.username_key), col(User.id)).where(
                     col(User.username_key).in_(keys[start : start + store.IN_CHUNK])
-                )  # type: ignore[attr-defined]
+                )
             )
             found.update({k: i for k, i in rows.all()})
         missing = [k for k in keys if k not in found]
@@ -476,7 +476,7 @@ async def _import_batch(
                     await session.scalars(
                         select(col(Thread.external_id)).where(
                             col(Thread.external_id).in_(ids[start : start + store.IN_CHUNK])
-                        )  # type: ignore[union-attr]
+                        )
                     )
                 ).all()
             )
@@ -525,7 +525,7 @@ async def _index_for_search(session: AsyncSession, records: list[Record]) -> Non
     """Imported threads are searchable at once, in the batch's transaction."""
     ids = (
         await session.scalars(
-            select(col(Thread.id)).where(col(Thread.external_id).in_([r.external_id for r in records]))  # type: ignore[union-attr]
+            select(col(Thread.id)).where(col(Thread.external_id).in_([r.external_id for r in records]))
         )
     ).all()
     await search.index_threads(session, ids)  # type: ignore[arg-type]

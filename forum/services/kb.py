@@ -91,7 +91,7 @@ async def list_articles(
     where = [Article.status == status]
     if category is not None:
         where.append(Article.category_id == category.id)
-    order = col(Article.updated_at).desc() if status == ArticleStatus.draft.value else col(Article.published_at).desc()  # type: ignore[union-attr]
+    order = col(Article.updated_at).desc() if status == ArticleStatus.draft.value else col(Article.published_at).desc()
     # Counted only as far as the list's pages reach (forum.pagination).
     total = await session.scalar(count_up_to_last_page(select(col(Article.id)).where(*where), size)) or 0
     check_page(page, total=total, size=size)
@@ -99,7 +99,7 @@ async def list_articles(
         select(Article)
         .options(joinedload(Article.category))  # type: ignore[arg-type]
         .where(*where)
-        .order_by(order, Article.id.desc())  # type: ignore[union-attr]
+        .order_by(order, col(Article.id).desc())
         .limit(size)
         .offset((page - 1) * size)
     )
@@ -119,7 +119,7 @@ async def linked_thread_count(session: AsyncSession, article: Article) -> int:
         await session.scalar(
             select(func.count())
             .select_from(Thread)
-            .where(col(Thread.article_id) == article.id, col(Thread.deleted_at).is_(None))  # type: ignore[union-attr]
+            .where(col(Thread.article_id) == article.id, col(Thread.deleted_at).is_(None))
         )
         or 0
     )
@@ -312,17 +312,17 @@ async def link_threads(
             unsolved += (
                 await session.scalars(
                     select(col(Thread.id)).where(
-                        Thread.id.in_(chunk),  # type: ignore[union-attr]
-                        Thread.article_id.is_(None),  # type: ignore[union-attr]
-                        Thread.deleted_at.is_(None),  # type: ignore[union-attr]
-                        Thread.solved_at.is_(None),  # type: ignore[union-attr]
+                        col(Thread.id).in_(chunk),
+                        col(Thread.article_id).is_(None),
+                        col(Thread.deleted_at).is_(None),
+                        col(Thread.solved_at).is_(None),
                         col(Thread.kind) == ThreadKind.question.value,
                     )
                 )
             ).all()
         result = await session.execute(
             update(Thread)
-            .where(Thread.id.in_(chunk), Thread.article_id.is_(None), Thread.deleted_at.is_(None))  # type: ignore[union-attr]
+            .where(col(Thread.id).in_(chunk), col(Thread.article_id).is_(None), col(Thread.deleted_at).is_(None))
             .values(article_id=article.id, solved_at=func.coalesce(Thread.solved_at, at))
             .execution_options(synchronize_session=False)
         )

@@ -92,9 +92,7 @@ async def _preferences(session: AsyncSession, user_ids: Iterable[int]) -> dict[i
     ids = list(user_ids)
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(NotificationPreference).where(NotificationPreference.user_id.in_(ids))  # type: ignore[attr-defined]
-    )
+    rows = await session.scalars(select(NotificationPreference).where(col(NotificationPreference.user_id).in_(ids)))
     return {row.user_id: row for row in rows}
 
 
@@ -125,9 +123,7 @@ async def _write(
     ids = sorted({e[0] for e in entries})
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
-        found = await session.scalars(
-            select(User).where(User.id.in_(chunk), User.banned_at.is_(None))  # type: ignore[union-attr,attr-defined]
-        )
+        found = await session.scalars(select(User).where(col(User.id).in_(chunk), col(User.banned_at).is_(None)))
         users.update((u.id, u) for u in found)
     preferences = await _preferences(session, users)
     now = utcnow()
@@ -192,8 +188,12 @@ async def notify_answered_by_article(
     for start in range(0, len(ids), 900):
         rows = await session.execute(
             select(col(Thread.author_id), col(Thread.id), col(Post.id))
-            .join(Post, (Post.thread_id == Thread.id) & Post.is_first.is_(True))  # type: ignore[attr-defined]
-            .where(Thread.id.in_(ids[start : start + 900]), Thread.hidden_at.is_(None), Thread.deleted_at.is_(None))  # type: ignore[union-attr,attr-defined]
+            .join(Post, (col(Post.thread_id) == col(Thread.id)) & col(Post.is_first).is_(True))
+            .where(
+                col(Thread.id).in_(ids[start : start + 900]),
+                col(Thread.hidden_at).is_(None),
+                col(Thread.deleted_at).is_(None),
+            )
         )
         entries += [(author_id, NotificationKind.article, thread_id, post_id) for author_id, thread_id, post_id in rows]
     return await _write(session, entries, actor=by) if entries else []
@@ -211,7 +211,7 @@ async def unread_count(session: AsyncSession, user: User) -> int:
     signed-in member loads asks)."""
     unread = (
         select(col(Notification.id))
-        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))  # type: ignore[union-attr]
+        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
         .limit(UNREAD_SHOWN + 1)
         .subquery()
     )
@@ -232,7 +232,7 @@ async def list_notifications(session: AsyncSession, user: User, *, page: int = 1
             joinedload(Notification.actor),  # type: ignore[arg-type]
         )
         .where(*where)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())  # type: ignore[attr-defined,union-attr]
+        .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
         .limit(size)
         .offset((page - 1) * size)
     )
@@ -263,7 +263,7 @@ async def mark_read(session: AsyncSession, notification: Notification) -> bool:
 async def mark_all_read(session: AsyncSession, *, user: User) -> int:
     result = await session.execute(
         update(Notification)
-        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))  # type: ignore[union-attr]
+        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
         .values(read_at=utcnow())
     )
     return result.rowcount  # type: ignore[attr-defined,no-any-return]
@@ -276,7 +276,7 @@ async def unread_about(session: AsyncSession, *, user: User, thread_id: int) -> 
         select(col(Notification.id))
         .where(
             col(Notification.user_id) == user.id,
-            Notification.read_at.is_(None),  # type: ignore[union-attr]
+            col(Notification.read_at).is_(None),
             col(Notification.thread_id) == thread_id,
         )
         .limit(1)
@@ -291,7 +291,7 @@ async def mark_thread_read(session: AsyncSession, *, user: User, thread_id: int)
         update(Notification)
         .where(
             col(Notification.user_id) == user.id,
-            Notification.read_at.is_(None),  # type: ignore[union-attr]
+            col(Notification.read_at).is_(None),
             col(Notification.thread_id) == thread_id,
         )
         .values(read_at=utcnow())

@@ -204,7 +204,7 @@ class SimilarIndex:
                 col(Thread.external_id),
                 col(Post.edited_at),
             )
-            .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))  # type: ignore[attr-defined]
+            .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
             .where(*store.public_thread_conditions())
         ).all()
         seen_at = self._seen_at
@@ -388,7 +388,7 @@ def _signature(conn: Connection) -> tuple[object, ...]:
             func.max(Thread.deleted_at),
             func.count(col(Post.hidden_at)),
             func.count(col(Post.deleted_at)),
-        ).join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))  # type: ignore[attr-defined]
+        ).join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
     ).one()
     articles = conn.execute(
         select(func.count(), func.max(Article.updated_at), func.max(Article.id)).where(
@@ -512,7 +512,7 @@ def needs_rebuild(engine: Engine, *, now: datetime | None = None) -> bool:
             conn.execute(
                 select(func.count())
                 .select_from(Thread)
-                .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))  # type: ignore[attr-defined]
+                .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
                 .where(*store.public_thread_conditions())
             ).scalar()
             or 0
@@ -571,15 +571,15 @@ async def verified(session: AsyncSession, found: Sequence[Match]) -> list[Match]
     if thread_ids:
         rows = await session.execute(
             select(col(Thread.id), col(Thread.title), col(Thread.slug), col(Thread.solved_at))
-            .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))  # type: ignore[attr-defined]
-            .where(Thread.id.in_(thread_ids), *store.public_thread_conditions())  # type: ignore[union-attr]
+            .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
+            .where(col(Thread.id).in_(thread_ids), *store.public_thread_conditions())
         )
         threads = {r[0]: (r[1], r[2], r[3] is not None) for r in rows}
     articles: dict[int, tuple[str, str]] = {}
     if article_ids:
         rows = await session.execute(
             select(col(Article.id), col(Article.title), col(Article.slug)).where(
-                Article.id.in_(article_ids),  # type: ignore[union-attr]
+                col(Article.id).in_(article_ids),
                 col(Article.status) == ArticleStatus.published.value,
             )
         )

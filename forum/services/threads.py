@@ -371,7 +371,7 @@ async def get_thread_row_or_404(session: AsyncSession, thread_id: int, *, viewer
 async def get_post_or_404(session: AsyncSession, post_id: int, *, viewer: User | None) -> Post:
     """A post with its thread loaded (for permission checks and counters)."""
     post = await session.scalar(
-        select(Post).options(joinedload(Post.thread)).where(Post.id == post_id)  # type: ignore[arg-type]
+        select(Post).options(joinedload(Post.thread)).where(col(Post.id) == post_id)  # type: ignore[arg-type]
     )
     if post is None or not can_see_thread(viewer, post.thread):
         raise NotFound(_("No such post."))
@@ -488,7 +488,7 @@ async def load_thread_page(session: AsyncSession, thread: ThreadRow, *, viewer: 
                 await session.scalars(
                     select(col(Vote.post_id)).where(
                         col(Vote.user_id) == viewer.id,
-                        col(Vote.post_id).in_([p.id for p in answers]),  # type: ignore[union-attr]
+                        col(Vote.post_id).in_([p.id for p in answers]),
                     )
                 )
             ).all()
@@ -537,7 +537,7 @@ async def load_profile(session: AsyncSession, user: User, *, limit: int = 20) ->
             select(Thread)
             .options(joinedload(Thread.category))  # type: ignore[arg-type]
             .where(col(Thread.author_id) == user.id)
-            .order_by(Thread.created_at.desc())  # type: ignore[attr-defined]
+            .order_by(col(Thread.created_at).desc())
             .limit(limit)
         )
     ).all()
@@ -546,7 +546,7 @@ async def load_profile(session: AsyncSession, user: User, *, limit: int = 20) ->
             select(Post)
             .options(joinedload(Post.thread))  # type: ignore[arg-type]
             .where(col(Post.author_id) == user.id, col(Post.is_first) == False)  # noqa: E712
-            .order_by(Post.created_at.desc())  # type: ignore[attr-defined]
+            .order_by(col(Post.created_at).desc())
             .limit(limit)
         )
     ).all()
@@ -560,7 +560,7 @@ async def load_profile(session: AsyncSession, user: User, *, limit: int = 20) ->
                 .scalar_subquery(),
                 select(func.count())
                 .select_from(Thread)
-                .join(Post, Post.id == Thread.accepted_post_id)  # type: ignore[arg-type]
+                .join(Post, col(Post.id) == col(Thread.accepted_post_id))
                 .where(col(Post.author_id) == user.id)
                 .scalar_subquery(),
             )

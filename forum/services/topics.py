@@ -85,17 +85,17 @@ async def list_suggestions(
     rows = await session.scalars(
         select(TopicSuggestion)
         .where(*where)
-        .order_by(col(TopicSuggestion.score).desc(), col(TopicSuggestion.id))  # type: ignore[attr-defined]
+        .order_by(col(TopicSuggestion.score).desc(), col(TopicSuggestion.id))
         .limit(size)
         .offset((page - 1) * size)
     )
     counts = dict(
         (
             await session.execute(select(col(TopicSuggestion.state), func.count()).group_by(col(TopicSuggestion.state)))
-        ).all()  # type: ignore[arg-type]
+        ).all()
     )
     last_run = await session.scalar(
-        select(TopicRun).where(col(TopicRun.status) == "done").order_by(col(TopicRun.id).desc()).limit(1)  # type: ignore[union-attr]
+        select(TopicRun).where(col(TopicRun.status) == "done").order_by(col(TopicRun.id).desc()).limit(1)
     )
     return SuggestionList(Page(items=rows.all(), number=page, size=size, total=total), counts, last_run)
 
@@ -149,7 +149,7 @@ async def load_suggestion_page(session: AsyncSession, suggestion: TopicSuggestio
             .options(joinedload(Thread.category))  # type: ignore[arg-type]
             .join(TopicMember, col(TopicMember.thread_id) == col(Thread.id))
             .where(col(TopicMember.suggestion_id) == suggestion.id)
-            .order_by(col(Thread.created_at).desc(), col(Thread.id).desc())  # type: ignore[attr-defined]
+            .order_by(col(Thread.created_at).desc(), col(Thread.id).desc())
         )
     ).all()
     visible = [t for t in threads if t.deleted_at is None]
@@ -159,9 +159,9 @@ async def load_suggestion_page(session: AsyncSession, suggestion: TopicSuggestio
             .join(TopicMember, col(TopicMember.thread_id) == col(Post.thread_id))
             .where(
                 col(TopicMember.suggestion_id) == suggestion.id,
-                Post.is_first.is_(False),  # type: ignore[attr-defined]
-                Post.hidden_at.is_(None),  # type: ignore[union-attr]
-                Post.deleted_at.is_(None),  # type: ignore[union-attr]
+                col(Post.is_first).is_(False),
+                col(Post.hidden_at).is_(None),
+                col(Post.deleted_at).is_(None),
             )
         )
     ).all()
@@ -169,7 +169,7 @@ async def load_suggestion_page(session: AsyncSession, suggestion: TopicSuggestio
         await session.scalars(
             select(TopicEvent)
             .where(col(TopicEvent.suggestion_id) == suggestion.id)
-            .order_by(col(TopicEvent.at).desc(), col(TopicEvent.id).desc())  # type: ignore[attr-defined]
+            .order_by(col(TopicEvent.at).desc(), col(TopicEvent.id).desc())
             .limit(50)
         )
     ).all()

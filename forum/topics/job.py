@@ -219,7 +219,7 @@ def _last_run(conn: Connection, *, mode: str | None = None) -> Any:
     stmt = select(TopicRun).where(col(TopicRun.status) == "done")
     if mode:
         stmt = stmt.where(col(TopicRun.mode) == mode)
-    return conn.execute(stmt.order_by(TopicRun.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+    return conn.execute(stmt.order_by(col(TopicRun.id).desc()).limit(1)).first()
 
 
 def last_run_info(conn: Connection) -> Any:
@@ -266,7 +266,7 @@ class _Run:
         store.renew_lease(self.engine, LEASE, self.holder, LEASE_TTL)
 
     def _eligible(self) -> list:  # type: ignore[type-arg]
-        return [Thread.created_at >= self.window_start, Thread.article_id.is_(None)]  # type: ignore[union-attr]
+        return [col(Thread.created_at) >= self.window_start, col(Thread.article_id).is_(None)]
 
     def _docs(self, texts: Sequence[store.ThreadText], terms: dict[int, store.Terms]) -> list[Doc]:
         docs = []
@@ -453,9 +453,7 @@ class _Run:
             for s in stored.values():
                 for tid in s.members:
                     member_of[tid] = s.id
-            added_at = dict(
-                conn.execute(select(col(TopicMember.thread_id), col(TopicMember.added_at))).all()  # type: ignore[arg-type]
-            )
+            added_at = dict(conn.execute(select(col(TopicMember.thread_id), col(TopicMember.added_at))).all())
             pairs: list[tuple[int, int, int]] = []
             for ti, f in enumerate(found):
                 counts = Counter(member_of[t] for t in f.doc_ids if t in member_of)
@@ -683,7 +681,7 @@ class _Run:
                 conn.execute(
                     select(col(Post.thread_id)).where(
                         col(Post.is_first).is_(True),
-                        Post.edited_at > last.started_at,  # type: ignore[attr-defined, operator]
+                        col(Post.edited_at) > last.started_at,
                         Post.thread_id <= last.high_water,
                     )
                 ).scalars()
@@ -810,7 +808,7 @@ class _Run:
 
         with self.engine.begin() as conn:
             _take_write_lock(conn, self.report.run_id)
-            fresh_state = dict(conn.execute(select(col(TopicSuggestion.id), col(TopicSuggestion.state))).all())  # type: ignore[arg-type]
+            fresh_state = dict(conn.execute(select(col(TopicSuggestion.id), col(TopicSuggestion.state))).all())
             live = [s for s in changed_s if s.id in fresh_state]
             if live:
                 table = TopicSuggestion.__table__  # type: ignore[attr-defined]
@@ -864,7 +862,7 @@ class _Run:
             for start in range(0, len(gone), store.IN_CHUNK):
                 conn.execute(
                     delete(TopicMember).where(col(TopicMember.thread_id).in_(gone[start : start + store.IN_CHUNK]))
-                )  # type: ignore[attr-defined]
+                )
             for start in range(0, len(added_rows), 1000):
                 conn.execute(insert(TopicMember), added_rows[start : start + 1000])
             self._flush_events(conn)
@@ -893,7 +891,7 @@ class _Run:
                     TopicMember.suggestion_id,
                     func.count(),
                     func.coalesce(func.sum(Thread.views), 0),
-                    func.sum(case((Thread.solved_at.is_(None), 1), else_=0)),  # type: ignore[union-attr]
+                    func.sum(case((col(Thread.solved_at).is_(None), 1), else_=0)),
                     func.min(Thread.created_at),
                     func.max(Thread.created_at),
                 )
@@ -1023,14 +1021,14 @@ def _ineligible_members(conn: Connection, window_start: datetime) -> dict[int, s
     rows = conn.execute(
         select(col(Thread.id), col(Thread.hidden_at), col(Thread.deleted_at), col(Post.hidden_at), col(Post.deleted_at))
         .join(TopicMember, col(TopicMember.thread_id) == col(Thread.id))
-        .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))  # type: ignore[attr-defined]
+        .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
         .where(
             or_(
-                Thread.hidden_at.is_not(None),  # type: ignore[union-attr]
-                Thread.deleted_at.is_not(None),  # type: ignore[union-attr]
-                Post.hidden_at.is_not(None),  # type: ignore[union-attr]
-                Post.deleted_at.is_not(None),  # type: ignore[union-attr]
-                Thread.article_id.is_not(None),  # type: ignore[union-attr]
+                col(Thread.hidden_at).is_not(None),
+                col(Thread.deleted_at).is_not(None),
+                col(Post.hidden_at).is_not(None),
+                col(Post.deleted_at).is_not(None),
+                col(Thread.article_id).is_not(None),
                 col(Thread.created_at) < window_start,
             )
         )

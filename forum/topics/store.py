@@ -154,10 +154,10 @@ class ThreadText:
 def public_thread_conditions() -> list:  # type: ignore[type-arg]
     """Threads anyone may see, whose opening post anyone may read."""
     return [
-        Thread.hidden_at.is_(None),  # type: ignore[union-attr]
-        Thread.deleted_at.is_(None),  # type: ignore[union-attr]
-        Post.hidden_at.is_(None),  # type: ignore[union-attr]
-        Post.deleted_at.is_(None),  # type: ignore[union-attr]
+        col(Thread.hidden_at).is_(None),
+        col(Thread.deleted_at).is_(None),
+        col(Post.hidden_at).is_(None),
+        col(Post.deleted_at).is_(None),
     ]
 
 
@@ -174,7 +174,7 @@ def _text_query(*where, public: bool = True):  # type: ignore[no-untyped-def]
             Thread.external_id,
             Thread.slug,
         )
-        .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))  # type: ignore[attr-defined]
+        .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
         .where(*(public_thread_conditions() if public else []), *where)
         .order_by(Thread.id)
     )
@@ -204,7 +204,7 @@ def load_texts_by_id(conn: Connection, ids: Iterable[int], *, public: bool = Tru
     ids = sorted(set(ids))
     out: list[ThreadText] = []
     for start in range(0, len(ids), IN_CHUNK):
-        chunk = Thread.id.in_(ids[start : start + IN_CHUNK])  # type: ignore[union-attr]
+        chunk = col(Thread.id).in_(ids[start : start + IN_CHUNK])
         out.extend(_to_text(r) for r in conn.execute(_text_query(chunk, public=public)))
     out.sort(key=lambda t: t.id)
     return out
@@ -233,7 +233,7 @@ def _term_rows(conn: Connection, cols: Sequence[Any], ids: Iterable[int] | None)
         return
     for start in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[start : start + IN_CHUNK]
-        yield from conn.execute(select(*cols).where(ThreadTerms.thread_id.in_(chunk)))  # type: ignore[attr-defined]
+        yield from conn.execute(select(*cols).where(col(ThreadTerms.thread_id).in_(chunk)))
 
 
 def cached_terms(conn: Connection, ids: Sequence[int] | None = None) -> dict[int, tuple[str, Terms]]:
