@@ -307,8 +307,8 @@ def backoff(attempts: int) -> timedelta:
 def claim(engine: Engine, token: str, *, now: datetime, limit: int, lease: timedelta) -> list[int]:
     """Takes up to ``limit`` due rows for this sender and counts the attempt."""
     due = (
-        OutboxEmail.status == OutboxStatus.pending.value,
-        OutboxEmail.next_attempt_at <= now,
+        col(OutboxEmail.status) == OutboxStatus.pending.value,
+        col(OutboxEmail.next_attempt_at) <= now,
         or_(col(OutboxEmail.claimed_until).is_(None), col(OutboxEmail.claimed_until) < now),
     )
     candidates = (

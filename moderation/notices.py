@@ -30,8 +30,8 @@ async def notify(session: AsyncSession, post: Post, *, kind: NoticeKind, reason:
 
 def _unacknowledged_warning(user_id: int):  # type: ignore[no-untyped-def]
     return (
-        Sanction.user_id == user_id,
-        Sanction.kind == SanctionKind.warning.value,
+        col(Sanction.user_id) == user_id,
+        col(Sanction.kind) == SanctionKind.warning.value,
         col(Sanction.acknowledged_at).is_(None),
     )
 

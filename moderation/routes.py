@@ -62,7 +62,7 @@ async def _post(session: AsyncSession, request: Request, viewer: User | None) ->
             joinedload(Post.thread).joinedload(Thread.category),  # type: ignore[arg-type]
             joinedload(Post.author),  # type: ignore[arg-type]
         )
-        .where(Post.id == request.path_params["post_id"])
+        .where(col(Post.id) == request.path_params["post_id"])
     )
     if post is None or not can_see_thread(viewer, post.thread):
         raise NotFound(_("No such post."))

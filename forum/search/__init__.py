@@ -703,7 +703,7 @@ async def failed_searches(
     session: AsyncSession, *, since: datetime | None = None, limit: int = 200
 ) -> list[FailedSearchCount]:
     """Queries that found nothing, most frequent first."""
-    where = [FailedSearch.created_at >= since] if since is not None else []
+    where = [col(FailedSearch.created_at) >= since] if since is not None else []
     rows = (
         await session.execute(
             select(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +40,9 @@ from forum.models import (
 from forum.pagination import Page, check_page, count_up_to_last_page
 from forum.services import notifications, state
 from forum.textutil import normalise, one_line, slugify
+
+if TYPE_CHECKING:
+    from forum.read import ThreadRow
 
 TITLE_MIN = 4
 TITLE_MAX = 200
@@ -88,9 +92,9 @@ async def list_articles(
 ) -> Page[Article]:
     """Published articles, newest first; staff asking for ``drafts`` get the drafts instead."""
     status = ArticleStatus.draft.value if drafts and can_write_articles(viewer) else ArticleStatus.published.value
-    where = [Article.status == status]
+    where = [col(Article.status) == status]
     if category is not None:
-        where.append(Article.category_id == category.id)
+        where.append(col(Article.category_id) == category.id)
     order = col(Article.updated_at).desc() if status == ArticleStatus.draft.value else col(Article.published_at).desc()
     # Counted only as far as the list's pages reach (forum.pagination).
     total = await session.scalar(count_up_to_last_page(select(col(Article.id)).where(*where), size)) or 0
@@ -106,7 +110,7 @@ async def list_articles(
     return Page(items=rows.all(), number=page, size=size, total=total)
 
 
-async def linked_article(session: AsyncSession, thread: Thread, *, viewer: User | None) -> Article | None:
+async def linked_article(session: AsyncSession, thread: Thread | ThreadRow, *, viewer: User | None) -> Article | None:
     """The article that answers ``thread``, if the viewer may read it."""
     if thread.article_id is None:
         return None
@@ -386,7 +390,9 @@ async def give_feedback(
         raise NotFound(_("No such article."))
     if user is None and not browser_key:
         raise ValidationError({"helped": _("Your browser did not send a cookie; enable cookies and try again.")})
-    owner = ArticleFeedback.user_id == user.id if user is not None else ArticleFeedback.browser_key == browser_key
+    owner = (
+        col(ArticleFeedback.user_id) == user.id if user is not None else col(ArticleFeedback.browser_key) == browser_key
+    )
     existing = await session.scalar(select(ArticleFeedback).where(col(ArticleFeedback.article_id) == article.id, owner))
     now = utcnow()
     if existing is not None:

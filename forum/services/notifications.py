@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from sqlmodel import col
 
 from forum.clock import utcnow
+from forum.db import id_col
 from forum.errors import NotFound
 from forum.i18n import gettext as _
 from forum.models import (
@@ -34,6 +36,9 @@ from forum.models import (
 )
 from forum.pagination import Page, check_page, count_up_to_last_page
 
+if TYPE_CHECKING:
+    from forum.read import ThreadRow
+
 OWN_KINDS = frozenset(
     {NotificationKind.answer, NotificationKind.accepted, NotificationKind.official, NotificationKind.article}
 )
@@ -42,7 +47,7 @@ OWN_KINDS = frozenset(
 # ---------------------------------------------------------------- watching
 
 
-async def is_watching(session: AsyncSession, thread: Thread, user: User | None) -> bool:
+async def is_watching(session: AsyncSession, thread: Thread | ThreadRow, user: User | None) -> bool:
     """The asker watches their thread unless they stopped; others once they
     replied or chose to."""
     if user is None:
@@ -59,6 +64,7 @@ async def set_watching(session: AsyncSession, thread: Thread, *, user: User, wat
         return False
     row = await session.get(ThreadWatch, (thread.id, user.id))
     if row is None:
+        assert thread.id is not None and user.id is not None
         row = ThreadWatch(thread_id=thread.id, user_id=user.id, watching=watching)
     row.watching = watching
     session.add(row)
@@ -80,6 +86,7 @@ async def watch_after_reply(session: AsyncSession, thread: Thread, *, user: User
     try:
         # A savepoint: a concurrent first reply by the same user loses on the primary key.
         async with session.begin_nested():
+            assert thread.id is not None and user.id is not None
             session.add(ThreadWatch(thread_id=thread.id, user_id=user.id))
     except IntegrityError:
         pass
@@ -97,7 +104,8 @@ async def _preferences(session: AsyncSession, user_ids: Iterable[int]) -> dict[i
 
 
 def wants_email(kind: NotificationKind, preference: NotificationPreference | None) -> bool:
-    preference = preference or NotificationPreference()
+    # A table model is not validated on construction: the defaults need no user.
+    preference = preference or NotificationPreference()  # type: ignore[call-arg]
     return bool(preference.email_own if kind in OWN_KINDS else preference.email_watched)
 
 
@@ -105,6 +113,7 @@ async def _deliver(
     session: AsyncSession, post: Post, *, actor: User, recipients: dict[int, NotificationKind]
 ) -> list[Notification]:
     """One notification about ``post`` per recipient who may still hear from the forum."""
+    assert actor.id is not None and post.id is not None
     recipients.pop(actor.id, None)
     if not recipients or not post.visible:
         return []
@@ -124,7 +133,7 @@ async def _write(
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
         found = await session.scalars(select(User).where(col(User.id).in_(chunk), col(User.banned_at).is_(None)))
-        users.update((u.id, u) for u in found)
+        users.update((u.id, u) for u in found if u.id is not None)
     preferences = await _preferences(session, users)
     now = utcnow()
     created: list[Notification] = []
@@ -142,8 +151,9 @@ async def _write(
         if (
             user.email
             and user.email_confirmed_at is not None
-            and wants_email(NotificationKind(notification.kind), preferences.get(user.id))
+            and wants_email(NotificationKind(notification.kind), preferences.get(notification.user_id))
         ):
+            assert notification.id is not None
             session.add(OutboxEmail(notification_id=notification.id, created_at=now, next_attempt_at=now))
     await session.flush()
     return created
@@ -187,7 +197,7 @@ async def notify_answered_by_article(
     entries: list[tuple[int, NotificationKind, int, int]] = []
     for start in range(0, len(ids), 900):
         rows = await session.execute(
-            select(col(Thread.author_id), col(Thread.id), col(Post.id))
+            select(col(Thread.author_id), id_col(Thread.id), id_col(Post.id))
             .join(Post, (col(Post.thread_id) == col(Thread.id)) & col(Post.is_first).is_(True))
             .where(
                 col(Thread.id).in_(ids[start : start + 900]),
@@ -220,7 +230,7 @@ async def unread_count(session: AsyncSession, user: User) -> int:
 
 async def list_notifications(session: AsyncSession, user: User, *, page: int = 1, size: int = 30) -> Page[Notification]:
     """A user's notifications, newest first, with their thread, post and actor."""
-    where = (Notification.user_id == user.id,)
+    where = (col(Notification.user_id) == user.id,)
     # Counted only as far as the list's pages reach (forum.pagination).
     total = await session.scalar(count_up_to_last_page(select(col(Notification.id)).where(*where), size)) or 0
     check_page(page, total=total, size=size)
@@ -310,11 +320,13 @@ class EmailChoices:
 
 async def email_choices(session: AsyncSession, user: User) -> EmailChoices:
     row = await session.get(NotificationPreference, user.id)
-    row = row or NotificationPreference()
+    # A table model is not validated on construction: the defaults need no user.
+    row = row or NotificationPreference()  # type: ignore[call-arg]
     return EmailChoices(own=row.email_own, watched=row.email_watched)
 
 
 async def set_email_choices(session: AsyncSession, *, user: User, own: bool, watched: bool) -> None:
+    assert user.id is not None
     row = await session.get(NotificationPreference, user.id) or NotificationPreference(user_id=user.id)
     row.email_own, row.email_watched = own, watched
     session.add(row)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -79,6 +79,7 @@ def _raise_if(errors: dict[str, str | None]) -> None:
 
 
 def _new_post(thread: Thread, author: User, body: str, *, is_first: bool, at: datetime) -> Post:
+    assert thread.id is not None and author.id is not None
     return Post(
         thread_id=thread.id,
         author_id=author.id,
@@ -114,7 +115,7 @@ async def ask(
             "kind": None if kind in ThreadKind.__members__ else _("Choose question or discussion."),
         }
     )
-    assert category is not None
+    assert category is not None and category.id is not None and author.id is not None
     attempt = await hooks.run_before_post(
         session, hooks.PostAttempt(author=author, body=body, title=title, category=category)
     )
@@ -224,6 +225,7 @@ async def edit_post(
     attempt = await hooks.run_before_post(
         session, hooks.PostAttempt(author=editor, body=body, title=new_title, thread=thread, post=post)
     )
+    assert post.id is not None
     session.add(
         PostRevision(
             post_id=post.id,
@@ -271,6 +273,7 @@ async def vote(session: AsyncSession, post: Post, *, user: User) -> bool:
         # A savepoint: a double click racing this request loses on the unique
         # constraint without spoiling the rest of the transaction.
         async with session.begin_nested():
+            assert post.id is not None and user.id is not None
             session.add(Vote(post_id=post.id, user_id=user.id))
     except IntegrityError:
         return False
@@ -395,7 +398,7 @@ def _list_statement(*, moderator: bool, by_category: bool, pinned: bool) -> Sele
     stmt = _LISTS.get(key)
     if stmt is None:
         t = read.THREADS
-        where = [t.c.deleted_at.is_(None)]
+        where: list[ColumnElement[bool]] = [t.c.deleted_at.is_(None)]
         if not moderator:
             where.append(t.c.hidden_at.is_(None))
         if by_category:

@@ -78,7 +78,7 @@ async def list_suggestions(
     the page, the total, the counts per state and the last run)."""
     if state not in STATES:
         state = SuggestionState.open.value
-    where = [TopicSuggestion.state == state]
+    where = [col(TopicSuggestion.state) == state]
     # Counted only as far as the list's pages reach (forum.pagination).
     total = await session.scalar(count_up_to_last_page(select(col(TopicSuggestion.id)).where(*where), size)) or 0
     check_page(page, total=total, size=size)

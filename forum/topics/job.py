@@ -331,7 +331,7 @@ class _Run:
             with self.engine.begin() as conn:
                 conn.execute(
                     update(TopicRun)
-                    .where(TopicRun.id == run_id)
+                    .where(col(TopicRun.id) == run_id)
                     .values(
                         status="failed",
                         finished_at=utcnow(),
@@ -352,7 +352,7 @@ class _Run:
             )
             conn.execute(
                 update(TopicRun)
-                .where(TopicRun.id == run_id)
+                .where(col(TopicRun.id) == run_id)
                 .values(
                     mode=mode,
                     status="done",
@@ -682,7 +682,7 @@ class _Run:
                     select(col(Post.thread_id)).where(
                         col(Post.is_first).is_(True),
                         col(Post.edited_at) > last.started_at,
-                        Post.thread_id <= last.high_water,
+                        col(Post.thread_id) <= last.high_water,
                     )
                 ).scalars()
             )
@@ -895,7 +895,7 @@ class _Run:
                     func.min(Thread.created_at),
                     func.max(Thread.created_at),
                 )
-                .join(Thread, Thread.id == TopicMember.thread_id)
+                .join(Thread, col(Thread.id) == col(TopicMember.thread_id))
                 .group_by(TopicMember.suggestion_id)
             ).all()
             cats: dict[int, Counter[int]] = defaultdict(Counter)

@@ -506,7 +506,7 @@ def load_blob(conn: Connection, name: str) -> Blob | None:
     row = conn.execute(
         select(
             TopicBlob.data, TopicBlob.fingerprint, TopicBlob.high_water, TopicBlob.doc_count, TopicBlob.built_at
-        ).where(TopicBlob.name == name)
+        ).where(col(TopicBlob.name) == name)
     ).first()
     return Blob(bytes(row[0]), row[1], row[2], row[3], row[4]) if row else None
 
