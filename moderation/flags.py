@@ -82,6 +82,7 @@ async def flag_post(
     reason, text = check_flag_input(reason, text)
     if await has_flagged(session, post, flagger):
         raise Conflict(_("You have already flagged this post."))
+    assert post.id is not None
     flag = Flag(post_id=post.id, user_id=flagger.id, reason=reason, text=text, by_moderator=is_moderator(flagger))
     try:
         # A savepoint: a double submit racing this one loses on the unique
@@ -134,6 +135,7 @@ async def _hide_if_over_threshold(session: AsyncSession, post: Post, settings: S
 
 async def raise_system_flag(session: AsyncSession, post: Post, *, note: str) -> Flag:
     """Puts a post held for review into the queue."""
+    assert post.id is not None
     flag = Flag(post_id=post.id, user_id=None, reason=FlagReason.review.value, text=note[:FLAG_TEXT_MAX])
     session.add(flag)
     await session.flush()
@@ -232,12 +234,12 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
     for author_id, n, hidden in (
         await session.execute(
             select(
-                Post.author_id,
+                col(Post.author_id),
                 func.count(),
                 func.count(case((or_(col(Post.hidden_at).is_not(None), col(Post.deleted_at).is_not(None)), 1))),
             )
             .where(col(Post.author_id).in_(author_ids))
-            .group_by(Post.author_id)
+            .group_by(col(Post.author_id))
         )
     ).all():
         histories[author_id].posts = n

@@ -74,6 +74,7 @@ async def _record(
     hours: int | None = None,
 ) -> Sanction:
     now = utcnow()
+    assert user.id is not None
     sanction = Sanction(
         user_id=user.id,
         kind=kind.value,

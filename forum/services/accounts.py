@@ -141,6 +141,7 @@ async def start_session(session: AsyncSession, user: User, *, max_age: int) -> s
     """Opens a login session and returns the raw token for the cookie."""
     token = new_token()
     now = utcnow()
+    assert user.id is not None
     session.add(
         UserSession(
             token_hash=token_hash(token),

@@ -21,6 +21,7 @@ from sqlmodel import col
 
 from forum import markdown, search
 from forum.clock import utcnow
+from forum.db import id_col
 from forum.errors import NotAllowed, NotFound, ValidationError
 from forum.i18n import gettext as _
 from forum.models import (
@@ -263,6 +264,7 @@ async def publish(session: AsyncSession, article: Article, *, user: User) -> boo
         suggestion.state = SuggestionState.covered.value
         suggestion.updated_at = now
         session.add(suggestion)
+        assert suggestion.id is not None
         session.add(
             TopicEvent(
                 suggestion_id=suggestion.id,
@@ -315,7 +317,7 @@ async def link_threads(
         if by is not None:
             unsolved += (
                 await session.scalars(
-                    select(col(Thread.id)).where(
+                    select(id_col(Thread.id)).where(
                         col(Thread.id).in_(chunk),
                         col(Thread.article_id).is_(None),
                         col(Thread.deleted_at).is_(None),
@@ -443,6 +445,7 @@ async def start_draft(session: AsyncSession, suggestion: TopicSuggestion, *, art
     suggestion.article_id = article.id
     suggestion.updated_at = utcnow()
     session.add(suggestion)
+    assert suggestion.id is not None
     session.add(
         TopicEvent(
             suggestion_id=suggestion.id,
