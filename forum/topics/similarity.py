@@ -197,7 +197,10 @@ class TextModel:
             "kind_weights": self.kind_weights,
             "features": self._features(),
         }
-        arrays = {"idf": self.idf, "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8)}
+        arrays: dict[str, np.ndarray] = {
+            "idf": self.idf,
+            "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8),
+        }
         if self.components is not None:
             arrays["components"] = self.components.astype(np.float32)
         np.savez_compressed(buf, **arrays)
