@@ -39,6 +39,7 @@ from sqlmodel import col
 
 from forum import read
 from forum.clock import utcnow
+from forum.db import id_col
 from forum.models import Category, Post, Thread, ThreadKind, User
 from forum.models.search import DocType, FailedSearch, SearchDocument
 from forum.pagination import Page
@@ -135,7 +136,9 @@ class Results:
 
 
 def backend(session: AsyncSession) -> ModuleType:
-    return postgres if session.bind.dialect.name == "postgresql" else sqlite
+    bind = session.bind
+    assert bind is not None
+    return postgres if bind.dialect.name == "postgresql" else sqlite
 
 
 # ---------------------------------------------------------------- articles
@@ -156,7 +159,7 @@ def _article_source() -> _ArticleSource | None:
         return None
     model = getattr(kb, "Article", None)
     columns = set(getattr(getattr(model, "__table__", None), "columns", {}).keys()) if model is not None else set()
-    if not {"id", "title", "body", "status", "category_id"} <= columns:
+    if model is None or not {"id", "title", "body", "status", "category_id"} <= columns:
         return None
     date_column = next((c for c in ("published_at", "created_at", "updated_at") if c in columns), None)
     if date_column is None:
@@ -200,7 +203,7 @@ async def _put_document(
             await session.execute(
                 insert(SearchDocument)
                 .values(doc_type=doc_type, doc_id=doc_id, indexed_at=now)
-                .returning(SearchDocument.id)
+                .returning(id_col(SearchDocument.id))
             )
         ).scalar_one()
     else:
@@ -363,7 +366,7 @@ async def _put_batch(session: AsyncSession, doc_type: str, docs: Sequence[tuple[
     keys = (
         (
             await session.execute(
-                insert(SearchDocument).returning(col(SearchDocument.id), sort_by_parameter_order=True),
+                insert(SearchDocument).returning(id_col(SearchDocument.id), sort_by_parameter_order=True),
                 [{"doc_type": doc_type, "doc_id": doc_id, "indexed_at": now} for doc_id, _, _ in docs],
             )
         )
@@ -564,7 +567,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
         indexed_at = dict(
             (
                 await session.execute(
-                    select(col(SearchDocument.id), col(SearchDocument.indexed_at)).where(
+                    select(id_col(SearchDocument.id), col(SearchDocument.indexed_at)).where(
                         col(SearchDocument.id).in_([r.key for r in rows])
                     )
                 )
@@ -707,7 +710,7 @@ async def failed_searches(
     rows = (
         await session.execute(
             select(
-                FailedSearch.query_key,
+                col(FailedSearch.query_key),
                 func.min(FailedSearch.query).label("query"),
                 func.count().label("n"),
                 func.max(FailedSearch.created_at).label("last_at"),

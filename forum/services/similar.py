@@ -34,7 +34,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from forum.clock import utcnow
+from forum.db import id_col
 from forum.models import Article, ArticleStatus, Post, SuggestionState, Thread, TopicBlob, TopicMember, TopicSuggestion
+from forum.text import Analyzer
 from forum.topics import embed, store
 from forum.topics.similarity import SimilarityIndex
 
@@ -116,7 +118,7 @@ class SimilarIndex:
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._index: SimilarityIndex | None = None
-        self._analyzer = None
+        self._analyzer: Analyzer | None = None
         self._fingerprint = ""
         self._threads: dict[int, _Meta] = {}
         self._articles: dict[int, _Meta] = {}
@@ -197,7 +199,7 @@ class SimilarIndex:
             return  # nothing changed since the last look: skip the scan
         rows = conn.execute(
             select(
-                col(Thread.id),
+                id_col(Thread.id),
                 col(Thread.title),
                 col(Thread.slug),
                 col(Thread.solved_at),
@@ -570,7 +572,7 @@ async def verified(session: AsyncSession, found: Sequence[Match]) -> list[Match]
     threads: dict[int, tuple[str, str, bool]] = {}
     if thread_ids:
         rows = await session.execute(
-            select(col(Thread.id), col(Thread.title), col(Thread.slug), col(Thread.solved_at))
+            select(id_col(Thread.id), col(Thread.title), col(Thread.slug), col(Thread.solved_at))
             .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
             .where(col(Thread.id).in_(thread_ids), *store.public_thread_conditions())
         )
@@ -578,7 +580,7 @@ async def verified(session: AsyncSession, found: Sequence[Match]) -> list[Match]
     articles: dict[int, tuple[str, str]] = {}
     if article_ids:
         rows = await session.execute(
-            select(col(Article.id), col(Article.title), col(Article.slug)).where(
+            select(id_col(Article.id), col(Article.title), col(Article.slug)).where(
                 col(Article.id).in_(article_ids),
                 col(Article.status) == ArticleStatus.published.value,
             )
