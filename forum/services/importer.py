@@ -38,6 +38,7 @@ from sqlmodel import col
 
 from forum import markdown, search
 from forum.clock import utcnow
+from forum.db import id_col
 from forum.i18n import gettext as _
 from forum.models import Category, Post, Role, Thread, ThreadKind, ThreadTerms, User
 from forum.services import categories, related
@@ -285,12 +286,12 @@ class _Names:
         keys = sorted(wanted)
         found: dict[str, int] = {}
         for start in range(0, len(keys), store.IN_CHUNK):
-            rows = await session.execute(
-                select(col(User.username_key), col(User.id)).where(
+            result = await session.execute(
+                select(col(User.username_key), id_col(User.id)).where(
                     col(User.username_key).in_(keys[start : start + store.IN_CHUNK])
                 )
             )
-            found.update({k: i for k, i in rows.all()})
+            found.update({k: i for k, i in result.all()})
         missing = [k for k in keys if k not in found]
         if missing:
             table = User.__table__  # type: ignore[attr-defined]
@@ -469,7 +470,7 @@ async def _import_batch(
     async with sessionmaker.begin() as session:
         await names.load(session)
         ids = sorted({r.external_id for r in records})
-        existing: set[str] = set()
+        existing: set[str | None] = set()
         for start in range(0, len(ids), store.IN_CHUNK):
             existing.update(
                 (

@@ -27,7 +27,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, update
@@ -47,6 +47,9 @@ from forum.models import (
 )
 from forum.text import Analyzer, Synonyms, get_analyzer
 from forum.topics import cluster, embed
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 # The topic algorithm reads this much of a thread's opening post.
 BODY_CHARS: int = getattr(cluster, "BODY_CHARS", 1500)
@@ -164,19 +167,19 @@ def public_thread_conditions() -> list:  # type: ignore[type-arg]
 def _text_query(*where, public: bool = True):  # type: ignore[no-untyped-def]
     return (
         select(
-            Thread.id,
-            Thread.title,
+            col(Thread.id),
+            col(Thread.title),
             func.substr(Post.body, 1, BODY_CHARS),
-            Thread.created_at,
-            Thread.views,
-            Thread.solved_at,
-            Thread.category_id,
-            Thread.external_id,
-            Thread.slug,
+            col(Thread.created_at),
+            col(Thread.views),
+            col(Thread.solved_at),
+            col(Thread.category_id),
+            col(Thread.external_id),
+            col(Thread.slug),
         )
         .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
         .where(*(public_thread_conditions() if public else []), *where)
-        .order_by(Thread.id)
+        .order_by(col(Thread.id))
     )
 
 
@@ -258,11 +261,16 @@ def _upsert_terms(conn: Connection, rows: list[dict]) -> None:  # type: ignore[t
     if not rows:
         return
     table = ThreadTerms.__table__  # type: ignore[attr-defined]
+    # The two dialects' INSERTs are different classes with the same upsert method.
+    stmt: postgresql.Insert | sqlite.Insert
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        stmt = postgresql_insert(table)
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.thread_id],
         set_={
@@ -505,7 +513,11 @@ class Blob:
 def load_blob(conn: Connection, name: str) -> Blob | None:
     row = conn.execute(
         select(
-            TopicBlob.data, TopicBlob.fingerprint, TopicBlob.high_water, TopicBlob.doc_count, TopicBlob.built_at
+            col(TopicBlob.data),
+            col(TopicBlob.fingerprint),
+            col(TopicBlob.high_water),
+            col(TopicBlob.doc_count),
+            col(TopicBlob.built_at),
         ).where(col(TopicBlob.name) == name)
     ).first()
     return Blob(bytes(row[0]), row[1], row[2], row[3], row[4]) if row else None
