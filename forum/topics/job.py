@@ -47,10 +47,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.config import Settings
+from forum.db import id_col
 from forum.models import (
     Post,
     SuggestionState,
@@ -184,18 +186,19 @@ class Found:
 
 
 def _load_stored(conn: Connection, *, with_centroids: bool) -> dict[int, Stored]:
-    cols = [
-        TopicSuggestion.id,
-        TopicSuggestion.state,
-        TopicSuggestion.title,
-        TopicSuggestion.article_id,
-        TopicSuggestion.dismissed_size,
-        TopicSuggestion.thread_count,
-        TopicSuggestion.cohesion,
-        TopicSuggestion.key_terms,
+    # Columns of several types, read back by position.
+    cols: list[Mapped[Any]] = [
+        col(TopicSuggestion.id),
+        col(TopicSuggestion.state),
+        col(TopicSuggestion.title),
+        col(TopicSuggestion.article_id),
+        col(TopicSuggestion.dismissed_size),
+        col(TopicSuggestion.thread_count),
+        col(TopicSuggestion.cohesion),
+        col(TopicSuggestion.key_terms),
     ]
     if with_centroids:
-        cols.append(TopicSuggestion.centroid)
+        cols.append(col(TopicSuggestion.centroid))
     out: dict[int, Stored] = {}
     for row in conn.execute(select(*cols)):
         out[row[0]] = Stored(
@@ -319,6 +322,7 @@ class _Run:
                 insert(TopicRun).values(mode=mode, status="running", started_at=self.now, fingerprint=self.fingerprint)
             ).inserted_primary_key[0]  # type: ignore[index]
         self.report.run_id, self.report.mode = run_id, mode
+        high_water: int | None
         try:
             if mode == "full":
                 high_water = self._full()
@@ -653,6 +657,7 @@ class _Run:
             ids, E, P = kept if kept is not None else (None, None, None)
             if E is None or (P is None and E.shape[1] != embed.dim()) or (P is not None and P.shape[0] != embed.dim()):
                 return new_vectors, store.stored_vectors(conn, member_ids)  # no index, or an older encoder's
+            assert ids is not None  # stored with E
             del blob
             keep = np.flatnonzero(np.isin(ids, np.fromiter(member_ids, dtype=np.int64, count=len(member_ids))))
             found = ids[keep].tolist()
@@ -858,10 +863,10 @@ class _Run:
             for f, sid in zip(fresh_topics, self._create_many(conn, fresh_topics), strict=True):
                 added_rows.extend({"thread_id": t, "suggestion_id": sid, "added_at": self.now} for t in f.doc_ids)
             # A thread is in one suggestion at most: clear where the added ones were.
-            gone = sorted(set(removed_all) | {r["thread_id"] for r in added_rows})
-            for start in range(0, len(gone), store.IN_CHUNK):
+            cleared = sorted(set(removed_all) | {r["thread_id"] for r in added_rows})
+            for start in range(0, len(cleared), store.IN_CHUNK):
                 conn.execute(
-                    delete(TopicMember).where(col(TopicMember.thread_id).in_(gone[start : start + store.IN_CHUNK]))
+                    delete(TopicMember).where(col(TopicMember.thread_id).in_(cleared[start : start + store.IN_CHUNK]))
                 )
             for start in range(0, len(added_rows), 1000):
                 conn.execute(insert(TopicMember), added_rows[start : start + 1000])
@@ -888,7 +893,7 @@ class _Run:
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(
-                    TopicMember.suggestion_id,
+                    col(TopicMember.suggestion_id),
                     func.count(),
                     func.coalesce(func.sum(Thread.views), 0),
                     func.sum(case((col(Thread.solved_at).is_(None), 1), else_=0)),
@@ -896,7 +901,7 @@ class _Run:
                     func.max(Thread.created_at),
                 )
                 .join(Thread, col(Thread.id) == col(TopicMember.thread_id))
-                .group_by(TopicMember.suggestion_id)
+                .group_by(col(TopicMember.suggestion_id))
             ).all()
             cats: dict[int, Counter[int]] = defaultdict(Counter)
             for sid, cat, n in conn.execute(
@@ -927,14 +932,14 @@ class _Run:
                 row[0]: row[1:]
                 for row in conn.execute(
                     select(
-                        TopicSuggestion.id,
-                        TopicSuggestion.thread_count,
-                        TopicSuggestion.views,
-                        TopicSuggestion.unsolved_count,
-                        TopicSuggestion.first_thread_at,
-                        TopicSuggestion.last_thread_at,
-                        TopicSuggestion.category_id,
-                        TopicSuggestion.score,
+                        col(TopicSuggestion.id),
+                        col(TopicSuggestion.thread_count),
+                        col(TopicSuggestion.views),
+                        col(TopicSuggestion.unsolved_count),
+                        col(TopicSuggestion.first_thread_at),
+                        col(TopicSuggestion.last_thread_at),
+                        col(TopicSuggestion.category_id),
+                        col(TopicSuggestion.score),
                     )
                 )
             }
@@ -1019,7 +1024,9 @@ def _ineligible_members(conn: Connection, window_start: datetime) -> dict[int, s
     the window: they leave open, dismissed and expired ones)."""
     out: dict[int, str] = {}
     rows = conn.execute(
-        select(col(Thread.id), col(Thread.hidden_at), col(Thread.deleted_at), col(Post.hidden_at), col(Post.deleted_at))
+        select(
+            id_col(Thread.id), col(Thread.hidden_at), col(Thread.deleted_at), col(Post.hidden_at), col(Post.deleted_at)
+        )
         .join(TopicMember, col(TopicMember.thread_id) == col(Thread.id))
         .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
         .where(
