@@ -160,7 +160,7 @@ class Admission:
         title, message = MESSAGES[reason]
         with using_locale(locale):
             if as_json:
-                body = json.dumps({"error": _(message)}, ensure_ascii=False).encode()
+                body = json.dumps({"error": _(message), "status": 503}, ensure_ascii=False).encode()
                 content_type = b"application/json"
             else:
                 page = self.templates.get_template("errors/503.html").render(

@@ -12,13 +12,13 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from forum import jobs, seclog, urls, views
 from forum.admission import Admission, AdmissionMiddleware
 from forum.config import Settings
 from forum.db import make_async_engine, make_read_engine, make_sessionmaker
-from forum.errors import AlreadySubmitted, ForumError, LoginRequired, NotAllowed, wants_json
+from forum.errors import AlreadySubmitted, FormExpired, ForumError, LoginRequired, NotAllowed, wants_json
 from forum.hooks import Hooks, HooksMiddleware
 from forum.i18n import gettext as _
 from forum.i18n import lazy, using_locale
@@ -29,7 +29,7 @@ from forum.routes import forum_routes
 from forum.routes.notifications import install as install_notifications
 from forum.services.threads import Limits as ThreadLimits
 from forum.templating import make_templates
-from forum.web import LazyCsrf, login_url, redirect
+from forum.web import LazyCsrf, api_error, login_url, redirect, render
 
 log = logging.getLogger("forum")
 
@@ -48,7 +48,7 @@ ERROR_TITLES = {
 
 def error_page(request: Request, status: int, message: str) -> Response:
     if wants_json(request.scope):
-        return JSONResponse({"error": message or _(ERROR_TITLES.get(status, ERROR_TITLES[400]))}, status_code=status)
+        return api_error(status, message or _(ERROR_TITLES.get(status, ERROR_TITLES[400])))
     state = request.scope.get("state", {})
     # The 500 handler runs outside the middleware that set the locale: set it again.
     with using_locale(state.get("locale", "en")):
@@ -74,6 +74,8 @@ async def handle_forum_error(request: Request, exc: Exception) -> Response:
         return redirect(exc.url)  # the form was sent before: what it made
     if isinstance(exc, LoginRequired) and not wants_json(request.scope):
         return redirect(login_url(request) if request.method == "GET" else "/login")
+    if isinstance(exc, FormExpired) and not wants_json(request.scope):
+        return form_expired_page(request, exc)
     user = request.scope.get("state", {}).get("user")
     user_id = user.id if user is not None else None
     if isinstance(exc, NotAllowed):
@@ -83,6 +85,26 @@ async def handle_forum_error(request: Request, exc: Exception) -> Response:
     response = error_page(request, exc.status_code, exc.message)
     response.headers.update(getattr(exc, "headers", None) or {})  # Retry-After on 429
     return response
+
+
+#: fields shown to be checked again (the rest go back hidden, as they came)
+_TYPED = {"title": 1, "body": 8, "text": 3, "reason": 1, "display_name": 1, "email": 1}
+
+
+def form_expired_page(request: Request, exc: FormExpired) -> Response:
+    """What was typed, in a fresh form to the same address: nothing is lost to an
+    expired token. Passwords are never sent back."""
+    fields = [(k, v) for k, v in exc.fields if "password" not in k]
+    return render(
+        request,
+        "errors/form_expired.html",
+        exc.status_code,
+        title=_("Send this form again"),
+        message=exc.message,
+        action=request.url.path,
+        shown=[(k, v, _TYPED[k]) for k, v in fields if k in _TYPED],
+        hidden=[(k, v) for k, v in fields if k not in _TYPED],
+    )
 
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from forum import demo_content
 from forum.clock import utcnow
-from forum.models import Role, User
+from forum.models import Notification, Post, Role, User
 from forum.services import accounts, categories, threads
 
 
@@ -65,4 +67,34 @@ async def load_demo(session: AsyncSession) -> list[tuple[User, str]]:
                 staff = users[reply_spec["author"]]
                 await threads.mark_official(session, post, user=staff, at=at)
     await session.flush()
+    await _age(session, users)
     return made
+
+
+async def _age(session: AsyncSession, users: dict[str, User]) -> None:
+    """Gives the demo the ages a forum has: each member joined a month before their
+    first post (so the regulars count as trusted, not as brand-new accounts), each
+    notification is as old as the post it tells of, and those older than two days
+    have been read."""
+    first_post = dict(
+        (
+            await session.execute(
+                select(Post.author_id, func.min(Post.created_at)).group_by(Post.author_id)  # type: ignore[arg-type]
+            )
+        ).all()
+    )
+    now = utcnow()
+    for user in users.values():
+        first = first_post.get(user.id, now)
+        user.created_at = first - timedelta(days=30)
+        session.add(user)
+    post_time = select(Post.created_at).where(Post.id == Notification.post_id).scalar_subquery()
+    await session.execute(
+        update(Notification).where(col(Notification.post_id).is_not(None)).values(created_at=post_time)
+    )
+    await session.execute(
+        update(Notification)
+        .where(col(Notification.created_at) < now - timedelta(days=2))
+        .values(read_at=col(Notification.created_at))
+    )
+    await session.flush()

@@ -29,6 +29,17 @@ class NotAllowed(ForumError):
     status_code = 403
 
 
+class FormExpired(ForumError):
+    """A form's CSRF token is expired or not this browser's. The page that says
+    so gives back what was typed (``fields``) in a fresh form, to send again."""
+
+    status_code = 403
+
+    def __init__(self, message: str, fields: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
 class LoginRequired(ForumError):
     status_code = 401
 

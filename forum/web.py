@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from forum import seclog
 from forum.config import Settings
-from forum.errors import LoginRequired
+from forum.errors import FormExpired, LoginRequired
 from forum.i18n import gettext as _
 from forum.models import User
 from forum.security import check_csrf, csrf_token, new_token
@@ -102,7 +102,9 @@ async def read_form(request: Request, *, csrf: bool = True) -> FormData:
             method=request.method,
             path=request.url.path,
         )
-        raise HTTPException(403, _("The form expired or came from another site. Reload the page and try again."))
+        fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str) and k != "csrf_token"]
+        message = _("This form expired or came from another site: check what you wrote and send it again.")
+        raise FormExpired(message, fields)
     return form
 
 
@@ -146,6 +148,17 @@ def render(request: Request, template: str, status_code: int = 200, *, public: b
 def render_form(request: Request, template: str, *, errors: dict[str, str], **ctx: Any) -> Response:
     """A form page: 200 when first shown, 422 when it comes back with messages."""
     return render(request, template, status_code=422 if errors else 200, errors=errors, **ctx)
+
+
+def api_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one shape of every JSON error: ``{"error": message, "status": status}``
+    (README, "JSON API")."""
+    return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
+
+
+def absolute_url(request: Request, path: str) -> str:
+    """``path`` on this forum's address, as every JSON answer gives links."""
+    return str(request.base_url).rstrip("/") + path
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -32,7 +32,7 @@ from forum.ratelimit import hit_or_429
 from forum.services import account_data, accounts, formkeys
 from forum.services import categories as category_service
 from forum.services import threads as thread_service
-from forum.urls import post_url, thread_url
+from forum.urls import category_url, post_url, thread_url
 from forum.web import (
     current_user,
     field,
@@ -106,6 +106,20 @@ async def flag_form(request: Request) -> Response:
     return await _flag_page(request, post, values={}, errors={}, done=done)
 
 
+def _after_flag(user: User, post: Post) -> str:
+    """Where a flagger lands, thanked: the post if it is still up, else its thread,
+    else (the flags hid the question) its category; never a page they cannot see."""
+    thread = post.thread
+    if post.visible:
+        url = post_url(thread, post)
+    elif can_see_thread(user, thread):
+        url = thread_url(thread)
+    else:
+        url = category_url(thread.category)
+    path, _sep, fragment = url.partition("#")
+    return path + ("&" if "?" in path else "?") + "flagged=1" + (f"#{fragment}" if fragment else "")
+
+
 async def flag(request: Request) -> Response:
     user = require_user(request)
     form = await read_form(request)
@@ -119,7 +133,7 @@ async def flag(request: Request) -> Response:
             await flags.flag_post(
                 session, post, user=user, reason=values["reason"], text=values["text"], settings=settings_of(request)
             )
-            target = post_url(post.thread, post) if post.visible else thread_url(post.thread)
+            target = _after_flag(user, post)
             await formkeys.record(session, claimed, target)
     except ValidationError as exc:
         async with reading(request) as session:

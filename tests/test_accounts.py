@@ -120,7 +120,7 @@ async def test_language_switcher_sets_cookie_and_the_users_setting(client, db, m
     r = await client.submit("/language", {"locale": "ko", "next": "/"})
     assert r.status_code == 303
     page = await client.get("/")
-    assert "최신 질문" in page.text and '<html lang="ko">' in page.text
+    assert "최신 질문" in page.text and '<html lang="ko" data-theme="system">' in page.text
     await client.login_as(member)
     await client.submit("/language", {"locale": "en", "next": "/"})
     assert (await _user(db, "member")).locale == "en"
@@ -141,3 +141,20 @@ async def test_locale_follows_user_setting_then_cookie_then_accept_language(clie
     await client.login_as(member)
     r = await client.get("/", headers={"Accept-Language": "ko"})
     assert "Latest questions" in r.text
+
+
+async def test_a_reader_chooses_light_dark_or_the_systems_theme(client):
+    page = (await client.get("/")).text
+    assert 'data-theme="system"' in page and 'content="light dark"' in page and 'id="theme-select"' in page
+    r = await client.post("/theme", data={"theme": "dark", "next": "/kb"})
+    assert r.status_code == 303 and r.headers["location"] == "/kb"
+    assert "forum_theme=dark" in r.headers["set-cookie"]
+    page = (await client.get("/")).text
+    assert 'data-theme="dark"' in page and '<meta name="color-scheme" content="dark">' in page
+    assert '<option value="dark" selected>' in page
+    await client.post("/theme", data={"theme": "light"})
+    assert 'data-theme="light"' in (await client.get("/")).text
+    bad = await client.post("/theme", data={"theme": "neon"})
+    assert bad.status_code == 400 and "Unknown theme." in bad.text
+    client.cookies.set("forum_theme", "<script>")
+    assert 'data-theme="system"' in (await client.get("/")).text

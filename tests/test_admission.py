@@ -129,7 +129,7 @@ async def test_a_request_beyond_the_limit_is_refused_at_once_with_503_and_retry_
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert '<html lang="en">' in response.text
+    assert '<html lang="en" data-theme="system">' in response.text
     assert "<h1>The forum is busy</h1>" in response.text
     assert escape(BUSY_EN) in response.text
     assert 'href="/static/style.css"' in response.text
@@ -142,7 +142,7 @@ async def test_the_busy_page_speaks_the_language_of_the_cookie_then_of_accept_la
     cookie_wins = await at_once(client.get("/", headers={"accept-language": "ko", "cookie": f"{LOCALE_COOKIE}=en"}))
     for response in (by_cookie, by_header):
         assert response.status_code == 503
-        assert '<html lang="ko">' in response.text
+        assert '<html lang="ko" data-theme="system">' in response.text
         assert "<h1>지금은 포럼 이용자가 많습니다</h1>" in response.text
         assert escape(BUSY_KO) in response.text
     assert cookie_wins.status_code == 503 and escape(BUSY_EN) in cookie_wins.text
@@ -154,8 +154,8 @@ async def test_api_requests_beyond_the_limit_get_a_json_503(client, held):
     assert english.status_code == korean.status_code == 503
     assert english.headers["retry-after"] == "5"
     assert english.headers["content-type"] == "application/json"
-    assert english.json() == {"error": BUSY_EN}
-    assert korean.json() == {"error": BUSY_KO}
+    assert english.json() == {"error": BUSY_EN, "status": 503}
+    assert korean.json() == {"error": BUSY_KO, "status": 503}
 
 
 async def test_requests_are_admitted_again_once_the_request_in_flight_has_finished(client, gate, full_app):
@@ -318,7 +318,7 @@ async def test_the_api_answers_a_json_503_when_the_database_cannot_be_reached(do
         response = await client.get("/api/metrics", headers={"authorization": f"Bearer {TOKEN_PREFIX}abc"})
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
-    assert response.json() == {"error": DOWN_EN}
+    assert response.json() == {"error": DOWN_EN, "status": 503}
 
 
 async def test_healthz_answers_503_when_the_database_cannot_be_reached(down_app):

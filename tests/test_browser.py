@@ -211,3 +211,62 @@ def test_a_forgotten_password_is_reset_through_the_emailed_link(live_mail_server
     page.goto(link)  # the link worked once
     assert page.locator("text=has already been used").count() == 1
     context.close()
+
+
+def test_the_language_menu_can_be_browsed_with_the_keyboard(live_server, browser):
+    """Arrow keys move through the languages without switching; Enter switches;
+    a pick with the mouse switches at once."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{live_server}/")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.locator(".language-form button[type=submit]").is_hidden()
+    page.focus("#language-select")
+    page.keyboard.press("ArrowDown")
+    if page.input_value("#language-select") == "en":
+        page.keyboard.press("ArrowUp")
+    assert page.input_value("#language-select") == "ko"
+    page.wait_for_timeout(400)
+    assert page.get_attribute("html", "lang") == "en"  # still browsing, nothing sent
+    assert page.locator(".language-form button[type=submit]").is_visible()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("html[lang=ko]")
+    page.select_option("#language-select", "en")  # as a mouse pick does: no key pressed
+    page.wait_for_selector("html[lang=en]")
+    context.close()
+
+
+@pytest.mark.parametrize("locale", ["ko-KR", "en-US"])
+def test_staff_pages_fit_a_phone(live_server, browser, settings, locale):
+    """At 390 px no page is wider than the screen: the header keeps to its rows
+    (each scrolling inside itself) and the queues' rows become cards."""
+    from sqlalchemy import update
+
+    from forum.models import User
+
+    base = live_server
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    _sign_up(page, base, "운영자_민지" if locale == "ko-KR" else "admin_with_a_long_name")
+    page.click("text=Ask a question" if locale == "en-US" else "text=질문하기")
+    page.select_option("#category", "apps")
+    page.fill("#title", "Transferring my subscription to another account between regions")
+    page.fill("#body", "Membership transfer between regions fails with an error every time.")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_load_state()
+    engine = make_sync_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(update(User).values(role="admin"))
+    engine.dispose()
+    paths = ["/", "/support/queues/unanswered", "/support/metrics", "/topics", "/mod/queue", "/admin/audit"]
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        for path in paths:
+            page.goto(base + path)
+            assert page.title(), path
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= width, (path, width, wide)
+            if width == 390:
+                header = page.locator(".site-header").bounding_box()
+                assert header is not None and header["height"] < 200, (path, header)
+    context.close()

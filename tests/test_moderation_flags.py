@@ -178,3 +178,28 @@ async def test_flagging_is_rate_limited(settings, db, member):
         assert 1 <= int(r.headers["retry-after"]) <= 60
         assert "flagging too fast" in r.text
     assert await count(db, Flag) == 2
+
+
+async def test_every_flagger_is_thanked_and_lands_on_a_page_that_exists(app, db):
+    """The third flag on a question hides it: its flagger lands on the category,
+    not on a thread that now says 'No such thread'."""
+    async with db.begin() as s:
+        thread = await make_thread(s, title="싸게 팝니다 연락 주세요")
+        question = await s.scalar(select(Post).where(Post.thread_id == thread.id, Post.is_first == True))  # noqa: E712
+    flaggers = await _flaggers(db, 3)
+    from tests.webclient import WebClient
+
+    for i, flagger in enumerate(flaggers):
+        async with WebClient(app) as c:
+            await c.login_as(flagger)
+            r = await c.submit(f"/p/{question.id}/flag", {"reason": "spam"})
+            assert r.status_code == 303
+            landing = r.headers["location"]
+            if i < 2:
+                assert landing.startswith(f"/t/{thread.id}/") and "flagged=1" in landing
+            else:
+                assert landing.startswith("/c/") and "flagged=1" in landing
+            page = await c.get(landing)
+            assert page.status_code == 200, landing
+            assert "your flag went to the moderators" in page.text
+    assert (await get(db, Thread, thread.id)).hidden_at is not None

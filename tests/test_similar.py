@@ -51,7 +51,7 @@ async def test_the_api_answers_with_typed_results_best_first(client, forum_threa
         "type": "article",
         "id": article.id,
         "title": article.title,
-        "url": f"/kb/{article.id}/{article.slug}",
+        "url": f"http://testserver/kb/{article.id}/{article.slug}",
         "solved": True,
     } in [{k: v for k, v in i.items() if k != "score"} for i in results]
     assert all("draft" not in i["title"] for i in results)
@@ -252,3 +252,17 @@ def test_the_command_answers_one_line_per_query(database_url, tmp_path):
     assert parsed[5][0]["external_id"].startswith("r")
     again = cli(database_url, "similar", "--json", "--limit", "1", stdin="reset password\n", tmp=tmp_path)
     assert again.returncode == 0 and len(again.stdout.splitlines()) == 1
+
+
+async def test_every_json_answer_has_one_shape(client, forum_threads):
+    """Links are absolute in every JSON answer; every JSON error is {"error", "status"}."""
+    similar = (await client.get("/api/similar", params={"q": "reset my password"})).json()["results"]
+    found = (await client.get("/api/search", params={"q": "password"})).json()["results"]
+    assert similar and found
+    assert all(item["url"].startswith("http://testserver/") for item in similar + found)
+    errors = (("/api/nothing-here", 404), ("/api/similar?limit=0&q=x", 400), ("/api/queues/unanswered", 401))
+    for path, status in errors:
+        r = await client.get(path)
+        assert r.status_code == status and r.headers["content-type"].startswith("application/json"), path
+        body = r.json()
+        assert set(body) == {"error", "status"} and body["status"] == status and body["error"], path

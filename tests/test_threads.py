@@ -113,6 +113,30 @@ async def test_posts_without_a_csrf_token_are_refused(client, db, member):
     assert await _count(db, Thread) == 0
 
 
+async def test_an_expired_form_gives_back_what_was_typed_to_send_again(client, db, member):
+    import html
+    import re
+
+    async with db.begin() as s:
+        await make_category(s, slug="c")
+        thread = await make_thread(s, title="Sync stopped working")
+    await client.login_as(member)
+    typed = "First line of a long answer\nwith <b>markup</b> & a second line"
+    r = await client.post(f"/t/{thread.id}/reply", data={"body": typed, "csrf_token": "expired"})
+    assert r.status_code == 403
+    assert "check what you wrote and send it again" in r.text
+    assert "permission" not in r.text  # one clear sentence, not two contradicting ones
+    assert f'action="/t/{thread.id}/reply"' in r.text
+    kept = re.search(r'<textarea id="again-body" name="body"[^>]*>(.*?)</textarea>', r.text, re.S)
+    assert kept is not None and html.unescape(kept.group(1)) == typed
+    assert await _count(db, Post) == 1  # nothing saved yet
+    again = await client.submit(f"/t/{thread.id}/reply", {"body": html.unescape(kept.group(1))})
+    assert again.status_code == 303
+    assert await _count(db, Post) == 2
+    api = await client.post("/api/similar", data={"q": "x", "csrf_token": "expired"})
+    assert api.status_code in (403, 405)
+
+
 # ---------------------------------------------------------------- answering
 
 

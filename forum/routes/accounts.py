@@ -276,6 +276,24 @@ async def set_language(request: Request) -> Response:
     return response
 
 
+THEMES = ("system", "light", "dark")
+THEME_COOKIE = "forum_theme"
+
+
+async def set_theme(request: Request) -> Response:
+    """Light, dark or as the system: a cookie in the reader's own browser (no
+    token: it changes nothing on the server, as an anonymous language choice)."""
+    form = await read_form(request, csrf=False)
+    theme = field(form, "theme")
+    if theme not in THEMES:
+        raise HTTPException(400, _("Unknown theme."))
+    response = redirect(safe_next(field(form, "next")))
+    response.headers.append(
+        "set-cookie", cookie_header(THEME_COOKIE, theme, settings_of(request), max_age=60 * 60 * 24 * 365)
+    )
+    return response
+
+
 routes = [
     Route("/signup", signup_form, methods=["GET"], name="accounts:signup-form"),
     Route("/signup", signup, methods=["POST"], name="accounts:signup"),
@@ -287,4 +305,5 @@ routes = [
     Route("/me/email-address/confirm", confirm_email_form, methods=["GET"], name="accounts:email-confirm-form"),
     Route("/me/email-address/confirm", confirm_email, methods=["POST"], name="accounts:email-confirm"),
     Route("/language", set_language, methods=["POST"], name="accounts:language"),
+    Route("/theme", set_theme, methods=["POST"], name="accounts:theme"),
 ]

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from forum import web
 from forum.clock import utcnow
 from forum.errors import ForumError, LoginRequired, NotAllowed, NotFound
 from forum.i18n import gettext as _
@@ -31,7 +32,7 @@ DEFAULT_PER_PAGE = 50
 
 def api_error(status: int, message: str) -> JSONResponse:
     headers = {"www-authenticate": 'Bearer realm="forum"'} if status == 401 else None
-    return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
+    return web.api_error(status, message, headers)
 
 
 def api(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:

@@ -17,7 +17,7 @@ from forum.i18n import lazy
 from forum.pagination import page_number
 from forum.ratelimit import hit_or_429
 from forum.services import categories as category_service
-from forum.web import current_user, reading, render, require_user, writing
+from forum.web import absolute_url, current_user, reading, render, require_user, writing
 
 PAGE_SIZE = 20
 API_DEFAULT_LIMIT = 10
@@ -129,7 +129,7 @@ async def api_search(request: Request) -> Response:
                     "type": hit.type,
                     "id": hit.id,
                     "title": hit.title,
-                    "url": str(request.base_url).rstrip("/") + hit.url,
+                    "url": absolute_url(request, hit.url),
                     "snippet": hit.snippet.text,
                     "solved": hit.solved,
                 }

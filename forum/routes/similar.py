@@ -12,7 +12,7 @@ from forum.i18n import gettext as _
 from forum.ratelimit import hit_or_429
 from forum.services import categories as category_service
 from forum.services import similar as service
-from forum.web import field, read_form, reading, render, require_user
+from forum.web import absolute_url, api_error, field, read_form, reading, render, require_user
 
 ASK_RESULTS = 5
 
@@ -22,20 +22,16 @@ async def api_similar(request: Request) -> Response:
     params = request.query_params
     text = params.get("q", "")
     if len(text) > service.MAX_QUERY_CHARS:
-        return JSONResponse(
-            {"error": _("The query can have at most %(n)s characters.", n=service.MAX_QUERY_CHARS)}, status_code=400
-        )
+        return api_error(400, _("The query can have at most %(n)s characters.", n=service.MAX_QUERY_CHARS))
     limit = service.parse_limit(params.get("limit"))
     if limit is None:
-        return JSONResponse(
-            {"error": _("limit must be a whole number from 1 to %(n)s.", n=service.MAX_LIMIT)}, status_code=400
-        )
+        return api_error(400, _("limit must be a whole number from 1 to %(n)s.", n=service.MAX_LIMIT))
     solved_only = params.get("solved", "") in ("1", "true", "yes")
     results: list[service.Match] = []
     if text.strip():
         async with reading(request) as session:
             results = await service.find_similar(session, request.app, text, limit=limit, solved_only=solved_only)
-    response = JSONResponse({"results": [m.as_api() for m in results]})
+    response = JSONResponse({"results": [m.as_api(absolute_url(request, "")) for m in results]})
     response.headers["cache-control"] = "no-store"
     return response
 

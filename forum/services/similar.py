@@ -65,12 +65,13 @@ class Match:
     solved: bool
     external_id: str | None = None
 
-    def as_api(self) -> dict[str, object]:
+    def as_api(self, base: str = "") -> dict[str, object]:
+        """The JSON of ``/api/similar``; ``base``: the forum's address, for absolute links."""
         return {
             "type": self.type,
             "id": self.id,
             "title": self.title,
-            "url": self.url,
+            "url": base + self.url,
             "score": self.score,
             "solved": self.solved,
         }
