@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev"}
 
@@ -195,7 +196,7 @@ TUNABLE = (
 )
 
 
-def tuning_from_env(env: Mapping[str, str]) -> dict[str, object]:
+def tuning_from_env(env: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, object] = {}
     defaults = {f.name: f.default for f in fields(Settings)}
     for name in TUNABLE:

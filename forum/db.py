@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Mapped
+from sqlmodel import col
 
 from forum.sqlite_inline import begin_immediate
 
 registry.register("sqlite.forum_inline", "forum.sqlite_inline", "InlineSQLiteDialect")
+
+
+def id_col(column: int | None) -> Mapped[int]:
+    """``col()`` for a primary key: the models say ``id: int | None`` (None
+    until the row is flushed), but a row read back always has one, so what a
+    query selects through this is typed ``int``."""
+    return cast("Mapped[int]", col(column))
 
 
 def is_sqlite(url: str) -> bool:

@@ -78,17 +78,16 @@ async def _age(session: AsyncSession, users: dict[str, User]) -> None:
     have been read."""
     first_post = dict(
         (
-            await session.execute(
-                select(Post.author_id, func.min(Post.created_at)).group_by(Post.author_id)  # type: ignore[arg-type]
-            )
+            await session.execute(select(col(Post.author_id), func.min(Post.created_at)).group_by(col(Post.author_id)))
         ).all()
     )
     now = utcnow()
     for user in users.values():
+        assert user.id is not None
         first = first_post.get(user.id, now)
         user.created_at = first - timedelta(days=30)
         session.add(user)
-    post_time = select(Post.created_at).where(Post.id == Notification.post_id).scalar_subquery()
+    post_time = select(col(Post.created_at)).where(col(Post.id) == col(Notification.post_id)).scalar_subquery()
     await session.execute(
         update(Notification).where(col(Notification.post_id).is_not(None)).values(created_at=post_time)
     )

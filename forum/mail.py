@@ -34,6 +34,7 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session, joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.config import ConfigError, Settings
@@ -306,14 +307,14 @@ def backoff(attempts: int) -> timedelta:
 def claim(engine: Engine, token: str, *, now: datetime, limit: int, lease: timedelta) -> list[int]:
     """Takes up to ``limit`` due rows for this sender and counts the attempt."""
     due = (
-        OutboxEmail.status == OutboxStatus.pending.value,
-        OutboxEmail.next_attempt_at <= now,
-        or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now),  # type: ignore[union-attr,operator]
+        col(OutboxEmail.status) == OutboxStatus.pending.value,
+        col(OutboxEmail.next_attempt_at) <= now,
+        or_(col(OutboxEmail.claimed_until).is_(None), col(OutboxEmail.claimed_until) < now),
     )
     candidates = (
-        select(OutboxEmail.id)
+        select(col(OutboxEmail.id))
         .where(*due)
-        .order_by(OutboxEmail.id)  # type: ignore[arg-type]
+        .order_by(col(OutboxEmail.id))
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -328,14 +329,14 @@ def claim(engine: Engine, token: str, *, now: datetime, limit: int, lease: timed
             return []
         conn.execute(
             update(OutboxEmail)
-            .where(OutboxEmail.id.in_(ids), *due)  # type: ignore[union-attr]
+            .where(col(OutboxEmail.id).in_(ids), *due)
             .values(claim_token=token, claimed_until=now + lease, attempts=OutboxEmail.attempts + 1)
         )
         return list(
             conn.scalars(
-                select(OutboxEmail.id)
-                .where(OutboxEmail.claim_token == token, OutboxEmail.status == OutboxStatus.pending.value)
-                .order_by(OutboxEmail.id)  # type: ignore[arg-type]
+                select(col(OutboxEmail.id))
+                .where(col(OutboxEmail.claim_token) == token, col(OutboxEmail.status) == OutboxStatus.pending.value)
+                .order_by(col(OutboxEmail.id))
             )
         )
 
@@ -344,7 +345,7 @@ def _finish(engine: Engine, row_id: int, token: str, **values: object) -> None:
     with engine.begin() as conn:
         conn.execute(
             update(OutboxEmail)
-            .where(OutboxEmail.id == row_id, OutboxEmail.claim_token == token)
+            .where(col(OutboxEmail.id) == row_id, col(OutboxEmail.claim_token) == token)
             .values(claim_token=None, claimed_until=None, **values)
         )
 
@@ -362,7 +363,7 @@ def _load(
             joinedload(Notification.actor),  # type: ignore[arg-type]
             joinedload(Notification.user),  # type: ignore[arg-type]
         )
-        .where(Notification.id == row.notification_id)
+        .where(col(Notification.id) == row.notification_id)
     ).one()
     article = None
     if notification.kind == NotificationKind.article.value and notification.thread.article_id is not None:

@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from forum.clock import utcnow
 from forum.models import Post, Role, Thread, User
+
+if TYPE_CHECKING:
+    from forum.read import ThreadRow
 
 
 def is_moderator(user: User | None) -> bool:
     return user is not None and user.role in (Role.moderator.value, Role.admin.value)
 
 
-def can_see_thread(user: User | None, thread: Thread) -> bool:
+def can_see_thread(user: User | None, thread: Thread | ThreadRow) -> bool:
     if thread.deleted_at is not None:
         return is_moderator(user)
     if thread.hidden_at is not None:

@@ -11,7 +11,7 @@ Pages that change data keep the table models.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -127,8 +127,15 @@ def thread_select() -> Select[Any]:
     )
 
 
+# The row types called with a row's columns spread positionally, then the nested
+# objects by name: mypy cannot count a Sequence's items, so it would think the
+# spread might reach the named fields.
+_thread_row: Callable[..., ThreadRow] = ThreadRow
+_post_row: Callable[..., PostRow] = PostRow
+
+
 def thread_row(row: Sequence[Any]) -> ThreadRow:
-    return ThreadRow(
+    return _thread_row(
         *row[:_NT],
         category=CategoryRow(*row[_NT : _NT + _NC]),
         author=UserRow(*row[_NT + _NC : _NT + _NC + _NU]),
@@ -154,7 +161,7 @@ async def thread_by_id(session: AsyncSession, thread_id: int) -> ThreadRow | Non
 async def posts_of(session: AsyncSession, thread_id: int) -> list[PostRow]:
     """Every post of a thread, oldest first, with its author."""
     rows = await session.execute(POSTS_OF_THREAD, {"thread_id": thread_id})
-    return [PostRow(*r[:_NP], author=UserRow(*r[_NP:])) for r in rows]
+    return [_post_row(*r[:_NP], author=UserRow(*r[_NP:])) for r in rows]
 
 
 async def threads(session: AsyncSession, stmt: Select[Any], params: dict[str, Any] | None = None) -> list[ThreadRow]:

@@ -468,11 +468,11 @@ class Synonyms:
             analysed_groups.append([t for _, t in analysed])
         table: dict[tuple[str, ...], tuple[str, ...]] = {}
         members: dict[str, list[tuple[str, ...]]] = {}
-        for gi, analysed in enumerate(analysed_groups):
-            if not analysed:
+        for gi, group in enumerate(analysed_groups):
+            if not group:
                 continue
             name = names[target[gi]]
-            for t in analysed:
+            for t in group:
                 if t not in table:
                     table[t] = (name,)
                     members.setdefault(name, []).append(t)

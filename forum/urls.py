@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from forum.models import Article, Category, Post, Thread, User
 
+if TYPE_CHECKING:
+    from forum.read import ThreadRow
 
-def thread_url(thread: Thread) -> str:
+
+def thread_url(thread: Thread | ThreadRow) -> str:
     return f"/t/{thread.id}/{quote(thread.slug)}"
 
 

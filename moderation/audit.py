@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlmodel import col
@@ -179,23 +179,23 @@ class AuditFilter:
 
 async def browse(session: AsyncSession, filters: AuditFilter, *, page: int = 1, size: int = 50) -> Page[AuditEntry]:
     """Newest first; two indexed queries whatever the log's size."""
-    where = []
+    where: list[ColumnElement[bool]] = []
     if filters.actor is not None:
-        where.append(AuditEntry.actor_id == filters.actor.id)
+        where.append(col(AuditEntry.actor_id) == filters.actor.id)
     if filters.action:
-        where.append(AuditEntry.action == filters.action)
+        where.append(col(AuditEntry.action) == filters.action)
     if filters.actions is not None:
         where.append(col(AuditEntry.action).in_(filters.actions))
     if filters.since is not None:
-        where.append(AuditEntry.created_at >= datetime.combine(filters.since, time.min))  # type: ignore[operator]
+        where.append(col(AuditEntry.created_at) >= datetime.combine(filters.since, time.min))
     if filters.until is not None:
-        where.append(AuditEntry.created_at < datetime.combine(filters.until + timedelta(days=1), time.min))  # type: ignore[operator]
+        where.append(col(AuditEntry.created_at) < datetime.combine(filters.until + timedelta(days=1), time.min))
     total = await session.scalar(select(func.count()).select_from(AuditEntry).where(*where)) or 0
     rows = await session.scalars(
         select(AuditEntry)
         .options(joinedload(AuditEntry.actor), joinedload(AuditEntry.subject))  # type: ignore[arg-type]
         .where(*where)
-        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())  # type: ignore[attr-defined,union-attr]
+        .order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id).desc())
         .limit(size)
         .offset((page - 1) * size)
     )

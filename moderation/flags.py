@@ -17,6 +17,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.config import Settings
@@ -62,7 +63,7 @@ def check_flag_input(reason: str, text: str) -> tuple[str, str]:
 
 
 async def has_flagged(session: AsyncSession, post: Post, user: User) -> bool:
-    found = await session.scalar(select(Flag.id).where(Flag.post_id == post.id, Flag.user_id == user.id))
+    found = await session.scalar(select(col(Flag.id)).where(col(Flag.post_id) == post.id, col(Flag.user_id) == user.id))
     return found is not None
 
 
@@ -81,6 +82,7 @@ async def flag_post(
     reason, text = check_flag_input(reason, text)
     if await has_flagged(session, post, flagger):
         raise Conflict(_("You have already flagged this post."))
+    assert post.id is not None
     flag = Flag(post_id=post.id, user_id=flagger.id, reason=reason, text=text, by_moderator=is_moderator(flagger))
     try:
         # A savepoint: a double submit racing this one loses on the unique
@@ -96,13 +98,13 @@ async def flag_post(
 async def _hide_if_over_threshold(session: AsyncSession, post: Post, settings: Settings) -> bool:
     rows = (
         await session.execute(
-            select(Flag.by_moderator, Flag.reason, func.count())
+            select(col(Flag.by_moderator), col(Flag.reason), func.count())
             .where(
-                Flag.post_id == post.id,
-                Flag.resolved_at.is_(None),  # type: ignore[union-attr]
-                Flag.user_id.is_not(None),  # type: ignore[union-attr]
+                col(Flag.post_id) == post.id,
+                col(Flag.resolved_at).is_(None),
+                col(Flag.user_id).is_not(None),
             )
-            .group_by(Flag.by_moderator, Flag.reason)
+            .group_by(col(Flag.by_moderator), col(Flag.reason))
         )
     ).all()
     by_members = sum(n for by_mod, _reason, n in rows if not by_mod)
@@ -133,6 +135,7 @@ async def _hide_if_over_threshold(session: AsyncSession, post: Post, settings: S
 
 async def raise_system_flag(session: AsyncSession, post: Post, *, note: str) -> Flag:
     """Puts a post held for review into the queue."""
+    assert post.id is not None
     flag = Flag(post_id=post.id, user_id=None, reason=FlagReason.review.value, text=note[:FLAG_TEXT_MAX])
     session.add(flag)
     await session.flush()
@@ -143,7 +146,7 @@ async def resolve_open_flags(session: AsyncSession, post: Post, *, by: User, res
     """Closes the post's open flags; returns how many."""
     result = await session.execute(
         update(Flag)
-        .where(Flag.post_id == post.id, Flag.resolved_at.is_(None))  # type: ignore[union-attr]
+        .where(col(Flag.post_id) == post.id, col(Flag.resolved_at).is_(None))
         .values(resolved_at=utcnow(), resolved_by_id=by.id, resolution=resolution.value)
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
@@ -185,17 +188,17 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
     """Posts with open flags, grouped by post: most flagged then newest
     (``sort="most"``) or newest first. Seven queries whatever the queue's
     length."""
-    open_flag = Flag.resolved_at.is_(None)  # type: ignore[union-attr]
+    open_flag = col(Flag.resolved_at).is_(None)
     total = await session.scalar(select(func.count(func.distinct(Flag.post_id))).where(open_flag)) or 0
     count = func.count().label("n")
     last = func.max(Flag.created_at).label("last")
     order = (count.desc(), last.desc()) if sort != "newest" else (last.desc(), count.desc())
     grouped = (
         await session.execute(
-            select(Flag.post_id, count, last)
+            select(col(Flag.post_id), count, last)
             .where(open_flag)
-            .group_by(Flag.post_id)
-            .order_by(*order, Flag.post_id.desc())  # type: ignore[attr-defined]
+            .group_by(col(Flag.post_id))
+            .order_by(*order, col(Flag.post_id).desc())
             .limit(size)
             .offset((page - 1) * size)
         )
@@ -212,7 +215,7 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
                     joinedload(Post.author),  # type: ignore[arg-type]
                     joinedload(Post.thread).joinedload(Thread.category),  # type: ignore[arg-type]
                 )
-                .where(Post.id.in_(post_ids))  # type: ignore[union-attr]
+                .where(col(Post.id).in_(post_ids))
             )
         ).all()
     }
@@ -221,8 +224,8 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
         await session.scalars(
             select(Flag)
             .options(joinedload(Flag.user))  # type: ignore[arg-type]
-            .where(Flag.post_id.in_(post_ids), open_flag)  # type: ignore[attr-defined]
-            .order_by(Flag.created_at, Flag.id)  # type: ignore[arg-type]
+            .where(col(Flag.post_id).in_(post_ids), open_flag)
+            .order_by(col(Flag.created_at), col(Flag.id))
         )
     ).all():
         flags[flag.post_id].append(flag)
@@ -231,21 +234,19 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
     for author_id, n, hidden in (
         await session.execute(
             select(
-                Post.author_id,
+                col(Post.author_id),
                 func.count(),
-                func.count(case((or_(Post.hidden_at.is_not(None), Post.deleted_at.is_not(None)), 1))),  # type: ignore[union-attr]
+                func.count(case((or_(col(Post.hidden_at).is_not(None), col(Post.deleted_at).is_not(None)), 1))),
             )
-            .where(Post.author_id.in_(author_ids))  # type: ignore[attr-defined]
-            .group_by(Post.author_id)
+            .where(col(Post.author_id).in_(author_ids))
+            .group_by(col(Post.author_id))
         )
     ).all():
         histories[author_id].posts = n
         histories[author_id].hidden_posts = hidden
     for sanction in (
         await session.scalars(
-            select(Sanction)
-            .where(Sanction.user_id.in_(author_ids))  # type: ignore[attr-defined]
-            .order_by(Sanction.created_at.desc())  # type: ignore[attr-defined]
+            select(Sanction).where(col(Sanction.user_id).in_(author_ids)).order_by(col(Sanction.created_at).desc())
         )
     ).all():
         histories[sanction.user_id].sanctions.append(sanction)
@@ -256,7 +257,7 @@ async def load_queue(session: AsyncSession, *, page: int = 1, size: int = 20, so
             p.thread_id: p
             for p in (
                 await session.scalars(
-                    select(Post).where(Post.thread_id.in_(thread_ids), Post.is_first == True)  # type: ignore[attr-defined]  # noqa: E712
+                    select(Post).where(col(Post.thread_id).in_(thread_ids), col(Post.is_first) == True)  # noqa: E712
                 )
             ).all()
         }

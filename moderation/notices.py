@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.errors import NotFound
@@ -29,9 +30,9 @@ async def notify(session: AsyncSession, post: Post, *, kind: NoticeKind, reason:
 
 def _unacknowledged_warning(user_id: int):  # type: ignore[no-untyped-def]
     return (
-        Sanction.user_id == user_id,
-        Sanction.kind == SanctionKind.warning.value,
-        Sanction.acknowledged_at.is_(None),  # type: ignore[union-attr]
+        col(Sanction.user_id) == user_id,
+        col(Sanction.kind) == SanctionKind.warning.value,
+        col(Sanction.acknowledged_at).is_(None),
     )
 
 
@@ -49,9 +50,7 @@ class Banner:
 async def load_banner(session: AsyncSession, user: User) -> Banner:
     """One query of indexed counts; a second only while a warning waits."""
     queue = (
-        select(func.count(func.distinct(Flag.post_id)))
-        .where(Flag.resolved_at.is_(None))  # type: ignore[union-attr]
-        .scalar_subquery()
+        select(func.count(func.distinct(Flag.post_id))).where(col(Flag.resolved_at).is_(None)).scalar_subquery()
         if is_moderator(user)
         else literal(None)
     )
@@ -60,7 +59,7 @@ async def load_banner(session: AsyncSession, user: User) -> Banner:
             select(
                 select(func.count())
                 .select_from(Notice)
-                .where(Notice.user_id == user.id, Notice.read_at.is_(None))  # type: ignore[union-attr]
+                .where(col(Notice.user_id) == user.id, col(Notice.read_at).is_(None))
                 .scalar_subquery(),
                 queue,
                 select(func.count())
@@ -77,7 +76,7 @@ async def load_banner(session: AsyncSession, user: User) -> Banner:
             await session.scalars(
                 select(Sanction)
                 .where(*_unacknowledged_warning(user.id))  # type: ignore[arg-type]
-                .order_by(Sanction.created_at)  # type: ignore[arg-type]
+                .order_by(col(Sanction.created_at))
             )
         ).all()
     return banner
@@ -108,8 +107,8 @@ async def load_my_moderation(session: AsyncSession, user: User, *, limit: int = 
     sanctions = (
         await session.scalars(
             select(Sanction)
-            .where(Sanction.user_id == user.id)
-            .order_by(Sanction.created_at.desc(), Sanction.id.desc())  # type: ignore[attr-defined,union-attr]
+            .where(col(Sanction.user_id) == user.id)
+            .order_by(col(Sanction.created_at).desc(), col(Sanction.id).desc())
             .limit(limit)
         )
     ).all()
@@ -117,8 +116,8 @@ async def load_my_moderation(session: AsyncSession, user: User, *, limit: int = 
         await session.scalars(
             select(Notice)
             .options(joinedload(Notice.post).joinedload(Post.thread))  # type: ignore[arg-type]
-            .where(Notice.user_id == user.id)
-            .order_by(Notice.created_at.desc(), Notice.id.desc())  # type: ignore[attr-defined,union-attr]
+            .where(col(Notice.user_id) == user.id)
+            .order_by(col(Notice.created_at).desc(), col(Notice.id).desc())
             .limit(limit)
         )
     ).all()
@@ -127,9 +126,7 @@ async def load_my_moderation(session: AsyncSession, user: User, *, limit: int = 
 
 async def mark_notices_read(session: AsyncSession, *, user: User) -> int:
     result = await session.execute(
-        update(Notice)
-        .where(Notice.user_id == user.id, Notice.read_at.is_(None))  # type: ignore[union-attr]
-        .values(read_at=utcnow())
+        update(Notice).where(col(Notice.user_id) == user.id, col(Notice.read_at).is_(None)).values(read_at=utcnow())
     )
     return result.rowcount  # type: ignore[attr-defined,no-any-return]
 
@@ -138,4 +135,4 @@ async def forget_user(session: AsyncSession, user_id: int) -> None:
     """An account was deleted: the notices addressed to the person go. Sanctions
     and the audit log stay (they hold ids and the moderators' reasons, not the
     person's name), as the record of what moderators did."""
-    await session.execute(delete(Notice).where(Notice.user_id == user_id))  # type: ignore[arg-type]
+    await session.execute(delete(Notice).where(col(Notice.user_id) == user_id))

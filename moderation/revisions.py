@@ -10,6 +10,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum import markdown
 from forum.models import Post, PostRevision, User
@@ -39,8 +40,8 @@ async def load_history(session: AsyncSession, post: Post) -> list[Version]:
         await session.scalars(
             select(PostRevision)
             .options(joinedload(PostRevision.editor))  # type: ignore[arg-type]
-            .where(PostRevision.post_id == post.id)
-            .order_by(PostRevision.id)  # type: ignore[arg-type]
+            .where(col(PostRevision.post_id) == post.id)
+            .order_by(col(PostRevision.id))
         )
     ).all()
     versions: list[Version] = []

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -61,7 +62,7 @@ async def _post(session: AsyncSession, request: Request, viewer: User | None) ->
             joinedload(Post.thread).joinedload(Thread.category),  # type: ignore[arg-type]
             joinedload(Post.author),  # type: ignore[arg-type]
         )
-        .where(Post.id == request.path_params["post_id"])
+        .where(col(Post.id) == request.path_params["post_id"])
     )
     if post is None or not can_see_thread(viewer, post.thread):
         raise NotFound(_("No such post."))
@@ -552,8 +553,8 @@ async def _roles_page(request: Request, *, values: dict[str, str], errors: dict[
         team = (
             await session.scalars(
                 select(User)
-                .where(User.role != Role.member.value)
-                .order_by(User.role, User.username_key)  # type: ignore[arg-type]
+                .where(col(User.role) != Role.member.value)
+                .order_by(col(User.role), col(User.username_key))
                 .limit(500)
             )
         ).all()

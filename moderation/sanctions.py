@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.errors import ValidationError
@@ -73,6 +74,7 @@ async def _record(
     hours: int | None = None,
 ) -> Sanction:
     now = utcnow()
+    assert user.id is not None
     sanction = Sanction(
         user_id=user.id,
         kind=kind.value,
@@ -187,10 +189,10 @@ async def lift(session: AsyncSession, user: User, *, actor: User | None, kind: s
     result = await session.execute(
         update(Sanction)
         .where(
-            Sanction.user_id == user.id,
-            Sanction.kind == kind,
-            Sanction.lifted_at.is_(None),  # type: ignore[union-attr]
-            (Sanction.ends_at.is_(None)) | (Sanction.ends_at > now),  # type: ignore[union-attr,operator]
+            col(Sanction.user_id) == user.id,
+            col(Sanction.kind) == kind,
+            col(Sanction.lifted_at).is_(None),
+            (col(Sanction.ends_at).is_(None)) | (col(Sanction.ends_at) > now),
         )
         .values(lifted_at=now, lifted_by_id=moderator.id)
     )
@@ -283,18 +285,18 @@ async def load_user_record(session: AsyncSession, user: User, *, recent: int = 2
     posts, removed, upheld = (
         await session.execute(
             select(
-                select(func.count()).select_from(Post).where(Post.author_id == user.id).scalar_subquery(),
+                select(func.count()).select_from(Post).where(col(Post.author_id) == user.id).scalar_subquery(),
                 select(func.count())
                 .select_from(Post)
                 .where(
-                    Post.author_id == user.id,
-                    or_(Post.hidden_at.is_not(None), Post.deleted_at.is_not(None)),  # type: ignore[union-attr]
+                    col(Post.author_id) == user.id,
+                    or_(col(Post.hidden_at).is_not(None), col(Post.deleted_at).is_not(None)),
                 )
                 .scalar_subquery(),
                 select(func.count())
                 .select_from(Flag)
-                .join(Post, Post.id == Flag.post_id)  # type: ignore[arg-type]
-                .where(Post.author_id == user.id, Flag.resolution == Resolution.upheld.value)
+                .join(Post, col(Post.id) == col(Flag.post_id))
+                .where(col(Post.author_id) == user.id, col(Flag.resolution) == Resolution.upheld.value)
                 .scalar_subquery(),
             )
         )
@@ -303,16 +305,16 @@ async def load_user_record(session: AsyncSession, user: User, *, recent: int = 2
         await session.scalars(
             select(Sanction)
             .options(joinedload(Sanction.moderator))  # type: ignore[arg-type]
-            .where(Sanction.user_id == user.id)
-            .order_by(Sanction.created_at.desc(), Sanction.id.desc())  # type: ignore[attr-defined,union-attr]
+            .where(col(Sanction.user_id) == user.id)
+            .order_by(col(Sanction.created_at).desc(), col(Sanction.id).desc())
         )
     ).all()
     recent_posts = (
         await session.scalars(
             select(Post)
             .options(joinedload(Post.thread))  # type: ignore[arg-type]
-            .where(Post.author_id == user.id)
-            .order_by(Post.created_at.desc())  # type: ignore[attr-defined]
+            .where(col(Post.author_id) == user.id)
+            .order_by(col(Post.created_at).desc())
             .limit(recent)
         )
     ).all()

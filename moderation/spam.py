@@ -32,6 +32,7 @@ from datetime import timedelta
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.config import Settings
@@ -127,11 +128,11 @@ async def is_trusted(session: AsyncSession, user: User, settings: Settings) -> b
     if settings.trusted_after_posts <= 0:
         return True
     visible = (
-        select(Post.id)
+        select(col(Post.id))
         .where(
-            Post.author_id == user.id,
-            Post.hidden_at.is_(None),  # type: ignore[union-attr]
-            Post.deleted_at.is_(None),  # type: ignore[union-attr]
+            col(Post.author_id) == user.id,
+            col(Post.hidden_at).is_(None),
+            col(Post.deleted_at).is_(None),
         )
         .limit(settings.trusted_after_posts)
         .subquery()
@@ -165,11 +166,11 @@ async def check_post(session: AsyncSession, attempt: PostAttempt, *, settings: S
     now = utcnow()
     if not attempt.is_edit and settings.duplicate_post_window > 0:
         same = await session.scalar(
-            select(Post.id)
+            select(col(Post.id))
             .where(
-                Post.author_id == author.id,
-                Post.created_at >= now - timedelta(seconds=settings.duplicate_post_window),  # type: ignore[operator]
-                Post.body == attempt.body,
+                col(Post.author_id) == author.id,
+                col(Post.created_at) >= now - timedelta(seconds=settings.duplicate_post_window),
+                col(Post.body) == attempt.body,
             )
             .limit(1)
         )
@@ -207,12 +208,12 @@ async def _check_new_account_pace(session: AsyncSession, author: User, settings:
     five replies in a row are not. The daily cap counts both."""
     now = utcnow()
     day_ago = now - timedelta(days=1)
-    same_kind = case((Post.is_first == new_thread, Post.created_at))
+    same_kind = case((col(Post.is_first) == new_thread, col(Post.created_at)))
     last, today = (
         await session.execute(
             select(func.max(same_kind), func.count()).where(
-                Post.author_id == author.id,
-                Post.created_at >= day_ago,  # type: ignore[operator]
+                col(Post.author_id) == author.id,
+                col(Post.created_at) >= day_ago,
             )
         )
     ).one()
@@ -257,7 +258,7 @@ def register(hooks: Hooks, *, settings: Settings, limiter: RateLimiter) -> None:
 
 
 async def list_words(session: AsyncSession) -> dict[str, Sequence[Word]]:
-    words = (await session.scalars(select(Word).order_by(Word.word_key))).all()  # type: ignore[arg-type]
+    words = (await session.scalars(select(Word).order_by(col(Word.word_key)))).all()
     return {kind.value: [w for w in words if w.kind == kind.value] for kind in (WordKind.watched, WordKind.blocked)}
 
 
@@ -274,7 +275,9 @@ async def add_word(session: AsyncSession, *, actor: User | None, kind: str, word
     if errors:
         raise ValidationError(errors)
     entry = Word(kind=kind, word=word, word_key=word_key(word), created_by_id=admin.id)
-    exists = await session.scalar(select(Word.id).where(Word.kind == kind, Word.word_key == entry.word_key))
+    exists = await session.scalar(
+        select(col(Word.id)).where(col(Word.kind) == kind, col(Word.word_key) == entry.word_key)
+    )
     if exists is not None:
         raise Conflict(_("That word is already on the list."))
     try:

@@ -18,6 +18,8 @@ def _count_lines(path: str) -> int:
 
 
 def cmd_import_threads(settings: Settings, args: argparse.Namespace) -> None:
+    from sqlmodel import col
+
     from forum.models import Thread
     from forum.services.importer import import_threads
     from forum.topics import store
@@ -52,7 +54,7 @@ def cmd_import_threads(settings: Settings, args: argparse.Namespace) -> None:
     try:
         report = asyncio.run(main())
         # Analyse and encode what came in now, so the next topic run only groups.
-        store.prepare(sync_engine, Thread.id > before, progress=lambda label, total: Progress(total, label))
+        store.prepare(sync_engine, col(Thread.id) > before, progress=lambda label, total: Progress(total, label))
     finally:
         handle.close()
         sync_engine.dispose()

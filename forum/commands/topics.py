@@ -8,6 +8,7 @@ import json
 import sys
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from forum.config import Settings
 from forum.db import make_sync_engine
@@ -49,11 +50,9 @@ def suggestions_as_json(settings: Settings, *, state: str, limit: int | None) ->
     engine = make_sync_engine(settings.database_url)
     try:
         with engine.connect() as conn:
-            stmt = (
-                select(TopicSuggestion).order_by(TopicSuggestion.score.desc(), TopicSuggestion.id)  # type: ignore[attr-defined]
-            )
+            stmt = select(TopicSuggestion).order_by(col(TopicSuggestion.score).desc(), col(TopicSuggestion.id))
             if state != "all":
-                stmt = stmt.where(TopicSuggestion.state == state)
+                stmt = stmt.where(col(TopicSuggestion.state) == state)
             if limit:
                 stmt = stmt.limit(limit)
             suggestions = conn.execute(stmt).all()
@@ -61,10 +60,10 @@ def suggestions_as_json(settings: Settings, *, state: str, limit: int | None) ->
             members: dict[int, list[dict[str, object]]] = {i: [] for i in ids}
             for start in range(0, len(ids), 900):
                 rows = conn.execute(
-                    select(TopicMember.suggestion_id, Thread.id, Thread.external_id, Thread.title)
-                    .join(Thread, Thread.id == TopicMember.thread_id)
-                    .where(TopicMember.suggestion_id.in_(ids[start : start + 900]))  # type: ignore[attr-defined]
-                    .order_by(TopicMember.suggestion_id, Thread.id)
+                    select(col(TopicMember.suggestion_id), col(Thread.id), col(Thread.external_id), col(Thread.title))
+                    .join(Thread, col(Thread.id) == col(TopicMember.thread_id))
+                    .where(col(TopicMember.suggestion_id).in_(ids[start : start + 900]))
+                    .order_by(col(TopicMember.suggestion_id), col(Thread.id))
                 )
                 for sid, tid, external_id, title in rows:
                     members[sid].append({"id": tid, "external_id": external_id, "title": title})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -162,7 +163,7 @@ async def profile(request: Request) -> Response:
     return await profile_page(request, request.path_params["username"])
 
 
-async def profile_page(request: Request, username: str, status_code: int = 200, **extra: object) -> Response:
+async def profile_page(request: Request, username: str, status_code: int = 200, **extra: Any) -> Response:
     async with reading(request) as session:
         user = await accounts.get_user_by_username_or_404(session, username)
         data = await thread_service.load_profile(session, user)
@@ -265,6 +266,7 @@ async def set_language(request: Request) -> Response:
     if locale not in LOCALES:
         raise HTTPException(400, _("Unknown language."))
     if user is not None:
+        assert user.id is not None
         async with writing(request) as session:
             await accounts.set_locale(session, user.id, locale)
     response = redirect(target)

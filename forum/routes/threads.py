@@ -91,8 +91,12 @@ async def detail(request: Request) -> Response:
         if request.path_params.get("slug") != thread.slug:
             return redirect(thread_url(thread))
         await service.count_view(request.app.state.views, thread)
-        unread = user is not None and getattr(request.state, "unread_notifications", 0) > 0
-        if unread and await notification_service.unread_about(session, user=user, thread_id=thread.id):
+        unread = getattr(request.state, "unread_notifications", 0) > 0
+        if (
+            user is not None
+            and unread
+            and await notification_service.unread_about(session, user=user, thread_id=thread.id)
+        ):
             async with writing(request) as write:
                 read = await notification_service.mark_thread_read(write, user=user, thread_id=thread.id)
             request.state.unread_notifications = max(0, request.state.unread_notifications - read)

@@ -35,9 +35,11 @@ from urllib.parse import quote
 
 from sqlalchemy import DateTime, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from forum import read
 from forum.clock import utcnow
+from forum.db import id_col
 from forum.models import Category, Post, Thread, ThreadKind, User
 from forum.models.search import DocType, FailedSearch, SearchDocument
 from forum.pagination import Page
@@ -134,7 +136,9 @@ class Results:
 
 
 def backend(session: AsyncSession) -> ModuleType:
-    return postgres if session.bind.dialect.name == "postgresql" else sqlite
+    bind = session.bind
+    assert bind is not None
+    return postgres if bind.dialect.name == "postgresql" else sqlite
 
 
 # ---------------------------------------------------------------- articles
@@ -155,7 +159,7 @@ def _article_source() -> _ArticleSource | None:
         return None
     model = getattr(kb, "Article", None)
     columns = set(getattr(getattr(model, "__table__", None), "columns", {}).keys()) if model is not None else set()
-    if not {"id", "title", "body", "status", "category_id"} <= columns:
+    if model is None or not {"id", "title", "body", "status", "category_id"} <= columns:
         return None
     date_column = next((c for c in ("published_at", "created_at", "updated_at") if c in columns), None)
     if date_column is None:
@@ -183,7 +187,9 @@ def _analyse(texts: Sequence[str]) -> list[list[str]]:
 
 async def _document_key(session: AsyncSession, doc_type: str, doc_id: int) -> int | None:
     return await session.scalar(
-        select(SearchDocument.id).where(SearchDocument.doc_type == doc_type, SearchDocument.doc_id == doc_id)
+        select(col(SearchDocument.id)).where(
+            col(SearchDocument.doc_type) == doc_type, col(SearchDocument.doc_id) == doc_id
+        )
     )
 
 
@@ -197,11 +203,11 @@ async def _put_document(
             await session.execute(
                 insert(SearchDocument)
                 .values(doc_type=doc_type, doc_id=doc_id, indexed_at=now)
-                .returning(SearchDocument.id)
+                .returning(id_col(SearchDocument.id))
             )
         ).scalar_one()
     else:
-        await session.execute(update(SearchDocument).where(SearchDocument.id == key).values(indexed_at=now))
+        await session.execute(update(SearchDocument).where(col(SearchDocument.id) == key).values(indexed_at=now))
     await backend(session).put(session, [Entry(key, doc_type, doc_id, title, body)])
 
 
@@ -210,24 +216,24 @@ async def _remove_document(session: AsyncSession, doc_type: str, doc_id: int) ->
     if key is None:
         return False
     await backend(session).delete(session, [key])
-    await session.execute(delete(SearchDocument).where(SearchDocument.id == key))
+    await session.execute(delete(SearchDocument).where(col(SearchDocument.id) == key))
     return True
 
 
 def _visible_posts(thread_ids: Sequence[int] | None = None):  # type: ignore[no-untyped-def]
-    stmt = select(Post.thread_id, Post.body).where(
-        Post.hidden_at.is_(None),  # type: ignore[union-attr]
-        Post.deleted_at.is_(None),  # type: ignore[union-attr]
+    stmt = select(col(Post.thread_id), col(Post.body)).where(
+        col(Post.hidden_at).is_(None),
+        col(Post.deleted_at).is_(None),
     )
     if thread_ids is not None:
-        stmt = stmt.where(Post.thread_id.in_(thread_ids))  # type: ignore[attr-defined]
-    return stmt.order_by(Post.thread_id, Post.created_at, Post.id)
+        stmt = stmt.where(col(Post.thread_id).in_(thread_ids))
+    return stmt.order_by(col(Post.thread_id), col(Post.created_at), col(Post.id))
 
 
 async def index_thread(session: AsyncSession, thread_id: int) -> None:
     """(Re)indexes a thread: its title and every visible post."""
     await session.flush()
-    title = await session.scalar(select(Thread.title).where(Thread.id == thread_id))
+    title = await session.scalar(select(col(Thread.title)).where(col(Thread.id) == thread_id))
     if title is None:
         await remove_thread(session, thread_id)
         return
@@ -286,7 +292,10 @@ async def reindex_all(
     while True:
         threads = (
             await session.execute(
-                select(Thread.id, Thread.title).where(Thread.id > last_id).order_by(Thread.id).limit(batch_size)
+                select(col(Thread.id), col(Thread.title))
+                .where(col(Thread.id) > last_id)
+                .order_by(col(Thread.id))
+                .limit(batch_size)
             )
         ).all()
         if not threads:
@@ -317,18 +326,18 @@ async def index_threads(session: AsyncSession, thread_ids: Sequence[int], *, bat
         chunk = ids[start : start + batch_size]
         keys = (
             await session.scalars(
-                select(SearchDocument.id).where(
-                    SearchDocument.doc_type == DocType.thread.value,
-                    SearchDocument.doc_id.in_(chunk),  # type: ignore[attr-defined]
+                select(col(SearchDocument.id)).where(
+                    col(SearchDocument.doc_type) == DocType.thread.value,
+                    col(SearchDocument.doc_id).in_(chunk),
                 )
             )
         ).all()
         if keys:
             await backend(session).delete(session, keys)
-            await session.execute(delete(SearchDocument).where(SearchDocument.id.in_(keys)))  # type: ignore[union-attr]
+            await session.execute(delete(SearchDocument).where(col(SearchDocument.id).in_(keys)))
         threads = (
             await session.execute(
-                select(Thread.id, Thread.title).where(Thread.id.in_(chunk)).order_by(Thread.id)  # type: ignore[union-attr]
+                select(col(Thread.id), col(Thread.title)).where(col(Thread.id).in_(chunk)).order_by(col(Thread.id))
             )
         ).all()
         await _put_threads(session, threads)
@@ -357,7 +366,7 @@ async def _put_batch(session: AsyncSession, doc_type: str, docs: Sequence[tuple[
     keys = (
         (
             await session.execute(
-                insert(SearchDocument).returning(SearchDocument.id, sort_by_parameter_order=True),
+                insert(SearchDocument).returning(id_col(SearchDocument.id), sort_by_parameter_order=True),
                 [{"doc_type": doc_type, "doc_id": doc_id, "indexed_at": now} for doc_id, _, _ in docs],
             )
         )
@@ -558,8 +567,8 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
         indexed_at = dict(
             (
                 await session.execute(
-                    select(SearchDocument.id, SearchDocument.indexed_at).where(
-                        SearchDocument.id.in_([r.key for r in rows])  # type: ignore[union-attr]
+                    select(id_col(SearchDocument.id), col(SearchDocument.indexed_at)).where(
+                        col(SearchDocument.id).in_([r.key for r in rows])
                     )
                 )
             ).all()
@@ -572,9 +581,16 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
         threads = {t.id: t for t in await read.threads(session, _THREADS_BY_ID, {"ids": thread_ids})}
         for p in (
             await session.execute(
-                select(Post.thread_id, Post.body, Post.hidden_at, Post.deleted_at, Post.edited_at, Post.is_first)
-                .where(Post.thread_id.in_(thread_ids))  # type: ignore[attr-defined]
-                .order_by(Post.thread_id, Post.created_at, Post.id)
+                select(
+                    col(Post.thread_id),
+                    col(Post.body),
+                    col(Post.hidden_at),
+                    col(Post.deleted_at),
+                    col(Post.edited_at),
+                    col(Post.is_first),
+                )
+                .where(col(Post.thread_id).in_(thread_ids))
+                .order_by(col(Post.thread_id), col(Post.created_at), col(Post.id))
             )
         ).all():
             posts.setdefault(p.thread_id, []).append(p)
@@ -690,11 +706,11 @@ async def failed_searches(
     session: AsyncSession, *, since: datetime | None = None, limit: int = 200
 ) -> list[FailedSearchCount]:
     """Queries that found nothing, most frequent first."""
-    where = [FailedSearch.created_at >= since] if since is not None else []
+    where = [col(FailedSearch.created_at) >= since] if since is not None else []
     rows = (
         await session.execute(
             select(
-                FailedSearch.query_key,
+                col(FailedSearch.query_key),
                 func.min(FailedSearch.query).label("query"),
                 func.count().label("n"),
                 func.max(FailedSearch.created_at).label("last_at"),

@@ -53,18 +53,18 @@ async def export_data(session: AsyncSession, user: User) -> dict[str, Any]:
     posts = await session.scalars(
         select(Post)
         .options(joinedload(Post.thread))  # type: ignore[arg-type]
-        .where(Post.author_id == user.id)  # type: ignore[arg-type]
-        .order_by(Post.id)  # type: ignore[arg-type]
+        .where(col(Post.author_id) == user.id)
+        .order_by(col(Post.id))
     )
-    votes = await session.scalars(select(Vote).where(Vote.user_id == user.id).order_by(Vote.id))  # type: ignore[arg-type]
+    votes = await session.scalars(select(Vote).where(col(Vote.user_id) == user.id).order_by(col(Vote.id)))
     notifications = await session.scalars(
-        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)  # type: ignore[arg-type]
+        select(Notification).where(col(Notification.user_id) == user.id).order_by(col(Notification.id))
     )
     watches = await session.scalars(
-        select(ThreadWatch).where(ThreadWatch.user_id == user.id).order_by(ThreadWatch.thread_id)  # type: ignore[arg-type]
+        select(ThreadWatch).where(col(ThreadWatch.user_id) == user.id).order_by(col(ThreadWatch.thread_id))
     )
     sessions = await session.scalars(
-        select(UserSession).where(UserSession.user_id == user.id).order_by(UserSession.created_at)  # type: ignore[arg-type]
+        select(UserSession).where(col(UserSession.user_id) == user.id).order_by(col(UserSession.created_at))
     )
     preference = await session.get(NotificationPreference, user.id)
     return {

@@ -73,7 +73,7 @@ async def do_signup(
     if not errors.get("username") and await get_user_by_username(session, username) is not None:
         errors["username"] = _("That username is taken.")
     if email and not errors.get("email"):
-        taken = await session.scalar(select(User.id).where(User.email_key == email.casefold()))
+        taken = await session.scalar(select(col(User.id)).where(col(User.email_key) == email.casefold()))
         if taken is not None:
             errors["email"] = _("An account with that email address already exists.")
     if errors:
@@ -95,7 +95,7 @@ async def do_signup(
 
 
 async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
-    return await session.scalar(select(User).where(User.username_key == username_key(username)))
+    return await session.scalar(select(User).where(col(User.username_key) == username_key(username)))
 
 
 async def get_user_by_username_or_404(session: AsyncSession, username: str) -> User:
@@ -114,7 +114,7 @@ async def authenticate(session: AsyncSession, *, login: str, password: str) -> U
 async def find_login_user(session: AsyncSession, login: str) -> User | None:
     """The account a log-in form names, by username or email."""
     key = one_line(login).casefold()
-    return await session.scalar(select(User).where((User.username_key == key) | (User.email_key == key)))
+    return await session.scalar(select(User).where((col(User.username_key) == key) | (col(User.email_key) == key)))
 
 
 def check_password(user: User | None, password: str) -> User | None:
@@ -141,6 +141,7 @@ async def start_session(session: AsyncSession, user: User, *, max_age: int) -> s
     """Opens a login session and returns the raw token for the cookie."""
     token = new_token()
     now = utcnow()
+    assert user.id is not None
     session.add(
         UserSession(
             token_hash=token_hash(token),
@@ -155,11 +156,11 @@ async def start_session(session: AsyncSession, user: User, *, max_age: int) -> s
 
 
 async def end_session(session: AsyncSession, token: str) -> None:
-    await session.execute(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
+    await session.execute(delete(UserSession).where(col(UserSession.token_hash) == token_hash(token)))
 
 
 async def end_all_sessions(session: AsyncSession, user_id: int) -> None:
-    await session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+    await session.execute(delete(UserSession).where(col(UserSession.user_id) == user_id))
 
 
 async def load_session(session: AsyncSession, token: str, *, idle_timeout: int | None = None) -> UserSession | None:
@@ -170,7 +171,7 @@ async def load_session(session: AsyncSession, token: str, *, idle_timeout: int |
     query = (
         select(UserSession)
         .options(joinedload(UserSession.user))  # type: ignore[arg-type]
-        .where(UserSession.token_hash == token_hash(token), UserSession.expires_at > now)
+        .where(col(UserSession.token_hash) == token_hash(token), col(UserSession.expires_at) > now)
     )
     if idle_timeout is not None:
         query = query.where(col(UserSession.last_seen_at) > now - timedelta(seconds=idle_timeout))
@@ -187,7 +188,7 @@ def needs_touch(row: UserSession) -> bool:
 
 async def touch_session(session: AsyncSession, row_hash: str) -> None:
     await session.execute(
-        update(UserSession).where(UserSession.token_hash == row_hash).values(last_seen_at=utcnow())  # type: ignore[arg-type]
+        update(UserSession).where(col(UserSession.token_hash) == row_hash).values(last_seen_at=utcnow())
     )
 
 
@@ -201,8 +202,8 @@ async def list_sessions(session: AsyncSession, user: User) -> list[UserSession]:
     """``user``'s open sessions, the most recently used first."""
     rows = await session.scalars(
         select(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.expires_at > utcnow())  # type: ignore[arg-type]
-        .order_by(UserSession.last_seen_at.desc(), UserSession.created_at.desc())  # type: ignore[attr-defined]
+        .where(col(UserSession.user_id) == user.id, col(UserSession.expires_at) > utcnow())
+        .order_by(col(UserSession.last_seen_at).desc(), col(UserSession.created_at).desc())
     )
     return list(rows)
 
@@ -267,7 +268,9 @@ async def check_new_email(session: AsyncSession, user: User, address: str) -> st
     address = one_line(address)
     if not address or len(address) > 254 or not EMAIL_RE.match(address):
         raise ValidationError({"email": _("Enter a valid email address.")})
-    taken = await session.scalar(select(User.id).where(User.email_key == address.casefold(), User.id != user.id))
+    taken = await session.scalar(
+        select(col(User.id)).where(col(User.email_key) == address.casefold(), col(User.id) != user.id)
+    )
     if taken is not None:
         raise ValidationError({"email": _("An account with that email address already exists.")})
     return address

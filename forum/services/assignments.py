@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,8 +22,11 @@ from forum.permissions import can_see_thread
 from forum.services import support
 from forum.services.accounts import get_user_by_username
 
+if TYPE_CHECKING:
+    from forum.read import ThreadRow
 
-def can_assign(actor: User | None, thread: Thread) -> bool:
+
+def can_assign(actor: User | None, thread: Thread | ThreadRow) -> bool:
     return support.is_support_staff(actor) and can_see_thread(actor, thread)
 
 
@@ -118,7 +122,7 @@ class ThreadPanel:
 
 
 async def thread_panel(
-    session: AsyncSession, thread: Thread, *, viewer: User | None, events: int = 10
+    session: AsyncSession, thread: Thread | ThreadRow, *, viewer: User | None, events: int = 10
 ) -> ThreadPanel | None:
     """None for anyone but staff (and then no queries at all)."""
     if not support.is_support_staff(viewer):

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from forum import read
 from forum.errors import NotFound, ValidationError
@@ -133,7 +134,7 @@ async def listed_total(session: AsyncSession, *, category_id: int | None, hidden
 
 
 async def all_categories(session: AsyncSession) -> Sequence[Category]:
-    return (await session.scalars(select(Category).order_by(Category.position, Category.id))).all()
+    return (await session.scalars(select(Category).order_by(col(Category.position), col(Category.id)))).all()
 
 
 async def category_rows(session: AsyncSession) -> list[CategoryRow]:
@@ -152,11 +153,11 @@ def pick_or_404(categories: Sequence[CategoryRow], slug: str) -> CategoryRow:
 async def get_category_by_slug(session: AsyncSession, slug: str) -> Category | None:
     if not slug:
         return None
-    return await session.scalar(select(Category).where(Category.slug == slug))
+    return await session.scalar(select(Category).where(col(Category.slug) == slug))
 
 
 async def get_category_by_slug_or_404(session: AsyncSession, slug: str) -> Category:
-    category = await session.scalar(select(Category).where(Category.slug == slug))
+    category = await session.scalar(select(Category).where(col(Category.slug) == slug))
     if category is None:
         raise NotFound(_("No such category."))
     return category
@@ -172,7 +173,7 @@ async def create_category(
     description_ko: str = "",
     position: int = 0,
 ) -> Category:
-    if await session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
+    if await session.scalar(select(col(Category.id)).where(col(Category.slug) == slug)) is not None:
         raise ValidationError({"slug": _("A category with that slug already exists.")})
     category = Category(
         slug=slug,

@@ -34,9 +34,11 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from forum import markdown, search
 from forum.clock import utcnow
+from forum.db import id_col
 from forum.i18n import gettext as _
 from forum.models import Category, Post, Role, Thread, ThreadKind, ThreadTerms, User
 from forum.services import categories, related
@@ -284,10 +286,12 @@ class _Names:
         keys = sorted(wanted)
         found: dict[str, int] = {}
         for start in range(0, len(keys), store.IN_CHUNK):
-            rows = await session.execute(
-                select(User.username_key, User.id).where(User.username_key.in_(keys[start : start + store.IN_CHUNK]))  # type: ignore[attr-defined]
+            result = await session.execute(
+                select(col(User.username_key), id_col(User.id)).where(
+                    col(User.username_key).in_(keys[start : start + store.IN_CHUNK])
+                )
             )
-            found.update({k: i for k, i in rows.all()})
+            found.update({k: i for k, i in result.all()})
         missing = [k for k in keys if k not in found]
         if missing:
             table = User.__table__  # type: ignore[attr-defined]
@@ -466,12 +470,14 @@ async def _import_batch(
     async with sessionmaker.begin() as session:
         await names.load(session)
         ids = sorted({r.external_id for r in records})
-        existing: set[str] = set()
+        existing: set[str | None] = set()
         for start in range(0, len(ids), store.IN_CHUNK):
             existing.update(
                 (
                     await session.scalars(
-                        select(Thread.external_id).where(Thread.external_id.in_(ids[start : start + store.IN_CHUNK]))  # type: ignore[union-attr]
+                        select(col(Thread.external_id)).where(
+                            col(Thread.external_id).in_(ids[start : start + store.IN_CHUNK])
+                        )
                     )
                 ).all()
             )
@@ -520,7 +526,7 @@ async def _index_for_search(session: AsyncSession, records: list[Record]) -> Non
     """Imported threads are searchable at once, in the batch's transaction."""
     ids = (
         await session.scalars(
-            select(Thread.id).where(Thread.external_id.in_([r.external_id for r in records]))  # type: ignore[union-attr]
+            select(col(Thread.id)).where(col(Thread.external_id).in_([r.external_id for r in records]))
         )
     ).all()
     await search.index_threads(session, ids)  # type: ignore[arg-type]

@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum import markdown, search
 from forum.clock import utcnow
+from forum.db import id_col
 from forum.errors import NotAllowed, NotFound, ValidationError
 from forum.i18n import gettext as _
 from forum.models import (
@@ -38,6 +41,9 @@ from forum.models import (
 from forum.pagination import Page, check_page, count_up_to_last_page
 from forum.services import notifications, state
 from forum.textutil import normalise, one_line, slugify
+
+if TYPE_CHECKING:
+    from forum.read import ThreadRow
 
 TITLE_MIN = 4
 TITLE_MAX = 200
@@ -69,7 +75,7 @@ async def get_article_or_404(session: AsyncSession, article_id: int, *, viewer: 
     article = await session.scalar(
         select(Article)
         .options(joinedload(Article.category), joinedload(Article.author))  # type: ignore[arg-type]
-        .where(Article.id == article_id)
+        .where(col(Article.id) == article_id)
     )
     if article is None or not can_see_article(viewer, article):
         raise NotFound(_("No such article."))
@@ -87,25 +93,25 @@ async def list_articles(
 ) -> Page[Article]:
     """Published articles, newest first; staff asking for ``drafts`` get the drafts instead."""
     status = ArticleStatus.draft.value if drafts and can_write_articles(viewer) else ArticleStatus.published.value
-    where = [Article.status == status]
+    where = [col(Article.status) == status]
     if category is not None:
-        where.append(Article.category_id == category.id)
-    order = Article.updated_at.desc() if status == ArticleStatus.draft.value else Article.published_at.desc()  # type: ignore[union-attr]
+        where.append(col(Article.category_id) == category.id)
+    order = col(Article.updated_at).desc() if status == ArticleStatus.draft.value else col(Article.published_at).desc()
     # Counted only as far as the list's pages reach (forum.pagination).
-    total = await session.scalar(count_up_to_last_page(select(Article.id).where(*where), size)) or 0
+    total = await session.scalar(count_up_to_last_page(select(col(Article.id)).where(*where), size)) or 0
     check_page(page, total=total, size=size)
     rows = await session.scalars(
         select(Article)
         .options(joinedload(Article.category))  # type: ignore[arg-type]
         .where(*where)
-        .order_by(order, Article.id.desc())  # type: ignore[union-attr]
+        .order_by(order, col(Article.id).desc())
         .limit(size)
         .offset((page - 1) * size)
     )
     return Page(items=rows.all(), number=page, size=size, total=total)
 
 
-async def linked_article(session: AsyncSession, thread: Thread, *, viewer: User | None) -> Article | None:
+async def linked_article(session: AsyncSession, thread: Thread | ThreadRow, *, viewer: User | None) -> Article | None:
     """The article that answers ``thread``, if the viewer may read it."""
     if thread.article_id is None:
         return None
@@ -116,7 +122,9 @@ async def linked_article(session: AsyncSession, thread: Thread, *, viewer: User 
 async def linked_thread_count(session: AsyncSession, article: Article) -> int:
     return (
         await session.scalar(
-            select(func.count()).select_from(Thread).where(Thread.article_id == article.id, Thread.deleted_at.is_(None))  # type: ignore[union-attr]
+            select(func.count())
+            .select_from(Thread)
+            .where(col(Thread.article_id) == article.id, col(Thread.deleted_at).is_(None))
         )
         or 0
     )
@@ -135,14 +143,14 @@ async def feedback_of(
     mine = None
     if user is not None:
         mine = await session.scalar(
-            select(ArticleFeedback.helped).where(
-                ArticleFeedback.article_id == article.id, ArticleFeedback.user_id == user.id
+            select(col(ArticleFeedback.helped)).where(
+                col(ArticleFeedback.article_id) == article.id, col(ArticleFeedback.user_id) == user.id
             )
         )
     elif browser_key:
         mine = await session.scalar(
-            select(ArticleFeedback.helped).where(
-                ArticleFeedback.article_id == article.id, ArticleFeedback.browser_key == browser_key
+            select(col(ArticleFeedback.helped)).where(
+                col(ArticleFeedback.article_id) == article.id, col(ArticleFeedback.browser_key) == browser_key
             )
         )
     return Feedback(article.helped_yes, article.helped_no, mine)
@@ -241,19 +249,22 @@ async def publish(session: AsyncSession, article: Article, *, user: User) -> boo
     drafted = (
         await session.scalars(
             select(TopicSuggestion).where(
-                TopicSuggestion.article_id == article.id,
-                TopicSuggestion.state == SuggestionState.drafted.value,
+                col(TopicSuggestion.article_id) == article.id,
+                col(TopicSuggestion.state) == SuggestionState.drafted.value,
             )
         )
     ).all()
     for suggestion in drafted:
         thread_ids = (
-            await session.scalars(select(TopicMember.thread_id).where(TopicMember.suggestion_id == suggestion.id))
+            await session.scalars(
+                select(col(TopicMember.thread_id)).where(col(TopicMember.suggestion_id) == suggestion.id)
+            )
         ).all()
         await link_threads(session, article, thread_ids, at=now, by=user)
         suggestion.state = SuggestionState.covered.value
         suggestion.updated_at = now
         session.add(suggestion)
+        assert suggestion.id is not None
         session.add(
             TopicEvent(
                 suggestion_id=suggestion.id,
@@ -306,18 +317,18 @@ async def link_threads(
         if by is not None:
             unsolved += (
                 await session.scalars(
-                    select(Thread.id).where(
-                        Thread.id.in_(chunk),  # type: ignore[union-attr]
-                        Thread.article_id.is_(None),  # type: ignore[union-attr]
-                        Thread.deleted_at.is_(None),  # type: ignore[union-attr]
-                        Thread.solved_at.is_(None),  # type: ignore[union-attr]
-                        Thread.kind == ThreadKind.question.value,
+                    select(id_col(Thread.id)).where(
+                        col(Thread.id).in_(chunk),
+                        col(Thread.article_id).is_(None),
+                        col(Thread.deleted_at).is_(None),
+                        col(Thread.solved_at).is_(None),
+                        col(Thread.kind) == ThreadKind.question.value,
                     )
                 )
             ).all()
         result = await session.execute(
             update(Thread)
-            .where(Thread.id.in_(chunk), Thread.article_id.is_(None), Thread.deleted_at.is_(None))  # type: ignore[union-attr]
+            .where(col(Thread.id).in_(chunk), col(Thread.article_id).is_(None), col(Thread.deleted_at).is_(None))
             .values(article_id=article.id, solved_at=func.coalesce(Thread.solved_at, at))
             .execution_options(synchronize_session=False)
         )
@@ -381,8 +392,10 @@ async def give_feedback(
         raise NotFound(_("No such article."))
     if user is None and not browser_key:
         raise ValidationError({"helped": _("Your browser did not send a cookie; enable cookies and try again.")})
-    owner = ArticleFeedback.user_id == user.id if user is not None else ArticleFeedback.browser_key == browser_key
-    existing = await session.scalar(select(ArticleFeedback).where(ArticleFeedback.article_id == article.id, owner))
+    owner = (
+        col(ArticleFeedback.user_id) == user.id if user is not None else col(ArticleFeedback.browser_key) == browser_key
+    )
+    existing = await session.scalar(select(ArticleFeedback).where(col(ArticleFeedback.article_id) == article.id, owner))
     now = utcnow()
     if existing is not None:
         if existing.helped == helped:
@@ -410,7 +423,7 @@ async def give_feedback(
         delta_yes, delta_no = (1, 0) if helped else (0, 1)
     await session.execute(
         update(Article)
-        .where(Article.id == article.id)
+        .where(col(Article.id) == article.id)
         .values(helped_yes=Article.helped_yes + delta_yes, helped_no=Article.helped_no + delta_no)
         .execution_options(synchronize_session=False)
     )
@@ -432,6 +445,7 @@ async def start_draft(session: AsyncSession, suggestion: TopicSuggestion, *, art
     suggestion.article_id = article.id
     suggestion.updated_at = utcnow()
     session.add(suggestion)
+    assert suggestion.id is not None
     session.add(
         TopicEvent(
             suggestion_id=suggestion.id,
@@ -448,7 +462,9 @@ async def start_draft(session: AsyncSession, suggestion: TopicSuggestion, *, art
 
 
 async def synonym_text(session: AsyncSession) -> str:
-    lines = (await session.scalars(select(SynonymLine.line).order_by(SynonymLine.position, SynonymLine.id))).all()
+    lines = (
+        await session.scalars(select(col(SynonymLine.line)).order_by(col(SynonymLine.position), col(SynonymLine.id)))
+    ).all()
     return "\n".join(lines)
 
 
@@ -477,7 +493,9 @@ async def save_synonyms(session: AsyncSession, text: str, *, user: User) -> bool
     lines, errors = check_synonyms(text)
     if errors:
         raise ValidationError(errors)
-    current = (await session.scalars(select(SynonymLine.line).order_by(SynonymLine.position, SynonymLine.id))).all()
+    current = (
+        await session.scalars(select(col(SynonymLine.line)).order_by(col(SynonymLine.position), col(SynonymLine.id)))
+    ).all()
     if list(current) == lines:
         return False
     await session.execute(delete(SynonymLine))

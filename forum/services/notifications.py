@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
+from forum.db import id_col
 from forum.errors import NotFound
 from forum.i18n import gettext as _
 from forum.models import (
@@ -33,6 +36,9 @@ from forum.models import (
 )
 from forum.pagination import Page, check_page, count_up_to_last_page
 
+if TYPE_CHECKING:
+    from forum.read import ThreadRow
+
 OWN_KINDS = frozenset(
     {NotificationKind.answer, NotificationKind.accepted, NotificationKind.official, NotificationKind.article}
 )
@@ -41,7 +47,7 @@ OWN_KINDS = frozenset(
 # ---------------------------------------------------------------- watching
 
 
-async def is_watching(session: AsyncSession, thread: Thread, user: User | None) -> bool:
+async def is_watching(session: AsyncSession, thread: Thread | ThreadRow, user: User | None) -> bool:
     """The asker watches their thread unless they stopped; others once they
     replied or chose to."""
     if user is None:
@@ -58,6 +64,7 @@ async def set_watching(session: AsyncSession, thread: Thread, *, user: User, wat
         return False
     row = await session.get(ThreadWatch, (thread.id, user.id))
     if row is None:
+        assert thread.id is not None and user.id is not None
         row = ThreadWatch(thread_id=thread.id, user_id=user.id, watching=watching)
     row.watching = watching
     session.add(row)
@@ -70,13 +77,16 @@ async def watch_after_reply(session: AsyncSession, thread: Thread, *, user: User
     if thread.author_id == user.id:
         return
     exists = await session.scalar(
-        select(ThreadWatch.watching).where(ThreadWatch.thread_id == thread.id, ThreadWatch.user_id == user.id)
+        select(col(ThreadWatch.watching)).where(
+            col(ThreadWatch.thread_id) == thread.id, col(ThreadWatch.user_id) == user.id
+        )
     )
     if exists is not None:
         return
     try:
         # A savepoint: a concurrent first reply by the same user loses on the primary key.
         async with session.begin_nested():
+            assert thread.id is not None and user.id is not None
             session.add(ThreadWatch(thread_id=thread.id, user_id=user.id))
     except IntegrityError:
         pass
@@ -89,14 +99,13 @@ async def _preferences(session: AsyncSession, user_ids: Iterable[int]) -> dict[i
     ids = list(user_ids)
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(NotificationPreference).where(NotificationPreference.user_id.in_(ids))  # type: ignore[attr-defined]
-    )
+    rows = await session.scalars(select(NotificationPreference).where(col(NotificationPreference.user_id).in_(ids)))
     return {row.user_id: row for row in rows}
 
 
 def wants_email(kind: NotificationKind, preference: NotificationPreference | None) -> bool:
-    preference = preference or NotificationPreference()
+    # A table model is not validated on construction: the defaults need no user.
+    preference = preference or NotificationPreference()  # type: ignore[call-arg]
     return bool(preference.email_own if kind in OWN_KINDS else preference.email_watched)
 
 
@@ -104,6 +113,7 @@ async def _deliver(
     session: AsyncSession, post: Post, *, actor: User, recipients: dict[int, NotificationKind]
 ) -> list[Notification]:
     """One notification about ``post`` per recipient who may still hear from the forum."""
+    assert actor.id is not None and post.id is not None
     recipients.pop(actor.id, None)
     if not recipients or not post.visible:
         return []
@@ -122,10 +132,8 @@ async def _write(
     ids = sorted({e[0] for e in entries})
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
-        found = await session.scalars(
-            select(User).where(User.id.in_(chunk), User.banned_at.is_(None))  # type: ignore[union-attr,attr-defined]
-        )
-        users.update((u.id, u) for u in found)
+        found = await session.scalars(select(User).where(col(User.id).in_(chunk), col(User.banned_at).is_(None)))
+        users.update((u.id, u) for u in found if u.id is not None)
     preferences = await _preferences(session, users)
     now = utcnow()
     created: list[Notification] = []
@@ -143,8 +151,9 @@ async def _write(
         if (
             user.email
             and user.email_confirmed_at is not None
-            and wants_email(NotificationKind(notification.kind), preferences.get(user.id))
+            and wants_email(NotificationKind(notification.kind), preferences.get(notification.user_id))
         ):
+            assert notification.id is not None
             session.add(OutboxEmail(notification_id=notification.id, created_at=now, next_attempt_at=now))
     await session.flush()
     return created
@@ -156,7 +165,7 @@ async def notify_reply(session: AsyncSession, thread: Thread, post: Post, *, aut
         return []
     rows = (
         await session.execute(
-            select(ThreadWatch.user_id, ThreadWatch.watching).where(ThreadWatch.thread_id == thread.id)
+            select(col(ThreadWatch.user_id), col(ThreadWatch.watching)).where(col(ThreadWatch.thread_id) == thread.id)
         )
     ).all()
     choices = {user_id: watching for user_id, watching in rows}
@@ -175,7 +184,7 @@ async def notify_marked(session: AsyncSession, post: Post, *, kind: Notification
 
 async def notified_about(session: AsyncSession, post: Post) -> bool:
     """Whether anyone has been told of this post already."""
-    found = await session.scalar(select(Notification.id).where(Notification.post_id == post.id).limit(1))
+    found = await session.scalar(select(col(Notification.id)).where(col(Notification.post_id) == post.id).limit(1))
     return found is not None
 
 
@@ -188,9 +197,13 @@ async def notify_answered_by_article(
     entries: list[tuple[int, NotificationKind, int, int]] = []
     for start in range(0, len(ids), 900):
         rows = await session.execute(
-            select(Thread.author_id, Thread.id, Post.id)
-            .join(Post, (Post.thread_id == Thread.id) & Post.is_first.is_(True))  # type: ignore[attr-defined]
-            .where(Thread.id.in_(ids[start : start + 900]), Thread.hidden_at.is_(None), Thread.deleted_at.is_(None))  # type: ignore[union-attr,attr-defined]
+            select(col(Thread.author_id), id_col(Thread.id), id_col(Post.id))
+            .join(Post, (col(Post.thread_id) == col(Thread.id)) & col(Post.is_first).is_(True))
+            .where(
+                col(Thread.id).in_(ids[start : start + 900]),
+                col(Thread.hidden_at).is_(None),
+                col(Thread.deleted_at).is_(None),
+            )
         )
         entries += [(author_id, NotificationKind.article, thread_id, post_id) for author_id, thread_id, post_id in rows]
     return await _write(session, entries, actor=by) if entries else []
@@ -207,8 +220,8 @@ async def unread_count(session: AsyncSession, user: User) -> int:
     """Unread notifications, counted up to ``UNREAD_SHOWN + 1`` (every page a
     signed-in member loads asks)."""
     unread = (
-        select(Notification.id)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))  # type: ignore[union-attr]
+        select(col(Notification.id))
+        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
         .limit(UNREAD_SHOWN + 1)
         .subquery()
     )
@@ -217,9 +230,9 @@ async def unread_count(session: AsyncSession, user: User) -> int:
 
 async def list_notifications(session: AsyncSession, user: User, *, page: int = 1, size: int = 30) -> Page[Notification]:
     """A user's notifications, newest first, with their thread, post and actor."""
-    where = (Notification.user_id == user.id,)
+    where = (col(Notification.user_id) == user.id,)
     # Counted only as far as the list's pages reach (forum.pagination).
-    total = await session.scalar(count_up_to_last_page(select(Notification.id).where(*where), size)) or 0
+    total = await session.scalar(count_up_to_last_page(select(col(Notification.id)).where(*where), size)) or 0
     check_page(page, total=total, size=size)
     rows = await session.scalars(
         select(Notification)
@@ -229,7 +242,7 @@ async def list_notifications(session: AsyncSession, user: User, *, page: int = 1
             joinedload(Notification.actor),  # type: ignore[arg-type]
         )
         .where(*where)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())  # type: ignore[attr-defined,union-attr]
+        .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
         .limit(size)
         .offset((page - 1) * size)
     )
@@ -241,7 +254,7 @@ async def get_own_notification_or_404(session: AsyncSession, notification_id: in
     notification = await session.scalar(
         select(Notification)
         .options(joinedload(Notification.thread), joinedload(Notification.post))  # type: ignore[arg-type]
-        .where(Notification.id == notification_id)
+        .where(col(Notification.id) == notification_id)
     )
     if notification is None or notification.user_id != user.id:
         raise NotFound(_("No such notification."))
@@ -260,7 +273,7 @@ async def mark_read(session: AsyncSession, notification: Notification) -> bool:
 async def mark_all_read(session: AsyncSession, *, user: User) -> int:
     result = await session.execute(
         update(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))  # type: ignore[union-attr]
+        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
         .values(read_at=utcnow())
     )
     return result.rowcount  # type: ignore[attr-defined,no-any-return]
@@ -270,11 +283,11 @@ async def unread_about(session: AsyncSession, *, user: User, thread_id: int) -> 
     """Whether ``user`` has unread notifications about a thread (one indexed
     lookup, asked only when the header says something is unread)."""
     found = await session.scalar(
-        select(Notification.id)
+        select(col(Notification.id))
         .where(
-            Notification.user_id == user.id,
-            Notification.read_at.is_(None),  # type: ignore[union-attr]
-            Notification.thread_id == thread_id,
+            col(Notification.user_id) == user.id,
+            col(Notification.read_at).is_(None),
+            col(Notification.thread_id) == thread_id,
         )
         .limit(1)
     )
@@ -287,9 +300,9 @@ async def mark_thread_read(session: AsyncSession, *, user: User, thread_id: int)
     result = await session.execute(
         update(Notification)
         .where(
-            Notification.user_id == user.id,
-            Notification.read_at.is_(None),  # type: ignore[union-attr]
-            Notification.thread_id == thread_id,
+            col(Notification.user_id) == user.id,
+            col(Notification.read_at).is_(None),
+            col(Notification.thread_id) == thread_id,
         )
         .values(read_at=utcnow())
     )
@@ -307,11 +320,13 @@ class EmailChoices:
 
 async def email_choices(session: AsyncSession, user: User) -> EmailChoices:
     row = await session.get(NotificationPreference, user.id)
-    row = row or NotificationPreference()
+    # A table model is not validated on construction: the defaults need no user.
+    row = row or NotificationPreference()  # type: ignore[call-arg]
     return EmailChoices(own=row.email_own, watched=row.email_watched)
 
 
 async def set_email_choices(session: AsyncSession, *, user: User, own: bool, watched: bool) -> None:
+    assert user.id is not None
     row = await session.get(NotificationPreference, user.id) or NotificationPreference(user_id=user.id)
     row.email_own, row.email_watched = own, watched
     session.add(row)

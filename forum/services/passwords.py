@@ -23,6 +23,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
 
 from forum.errors import ForumError, NotAllowed, ValidationError
 from forum.i18n import gettext as _
@@ -89,9 +90,9 @@ async def change_password(
 
 
 async def end_other_sessions(session: AsyncSession, user_id: int, keep_session: str | None) -> int:
-    query = delete(UserSession).where(UserSession.user_id == user_id)  # type: ignore[arg-type]
+    query = delete(UserSession).where(col(UserSession.user_id) == user_id)
     if keep_session:
-        query = query.where(UserSession.token_hash != token_hash(keep_session))  # type: ignore[arg-type]
+        query = query.where(col(UserSession.token_hash) != token_hash(keep_session))
     result = await session.execute(query)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -153,7 +154,7 @@ async def reset_password(session: AsyncSession, secret_key: str, token: str, pas
     old_hash, new_hash = user.password_hash, hash_password(password)
     result = await session.execute(
         update(User)
-        .where(User.id == user.id, User.password_hash == old_hash)  # type: ignore[arg-type]
+        .where(col(User.id) == user.id, col(User.password_hash) == old_hash)
         .values(password_hash=new_hash)
         .execution_options(synchronize_session=False)
     )
@@ -170,7 +171,7 @@ async def user_for_reset(session: AsyncSession, address: str) -> User | None:
     key = " ".join(address.split()).casefold()
     if not key or len(key) > 254:
         return None
-    user = await session.scalar(select(User).where(User.email_key == key))  # type: ignore[arg-type]
+    user = await session.scalar(select(User).where(col(User.email_key) == key))
     if user is None or user.email_confirmed_at is None or user.deleted_at is not None or user.banned_at is not None:
         return None
     return user

@@ -31,9 +31,12 @@ from urllib.parse import quote
 import numpy as np
 from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from forum.clock import utcnow
+from forum.db import id_col
 from forum.models import Article, ArticleStatus, Post, SuggestionState, Thread, TopicBlob, TopicMember, TopicSuggestion
+from forum.text import Analyzer
 from forum.topics import embed, store
 from forum.topics.similarity import SimilarityIndex
 
@@ -116,7 +119,7 @@ class SimilarIndex:
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._index: SimilarityIndex | None = None
-        self._analyzer = None
+        self._analyzer: Analyzer | None = None
         self._fingerprint = ""
         self._threads: dict[int, _Meta] = {}
         self._articles: dict[int, _Meta] = {}
@@ -196,8 +199,15 @@ class SimilarIndex:
         if signature == self._signature and not self._pending:
             return  # nothing changed since the last look: skip the scan
         rows = conn.execute(
-            select(Thread.id, Thread.title, Thread.slug, Thread.solved_at, Thread.external_id, Post.edited_at)
-            .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+            select(
+                id_col(Thread.id),
+                col(Thread.title),
+                col(Thread.slug),
+                col(Thread.solved_at),
+                col(Thread.external_id),
+                col(Post.edited_at),
+            )
+            .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
             .where(*store.public_thread_conditions())
         ).all()
         seen_at = self._seen_at
@@ -357,9 +367,9 @@ def topic_groups(conn: Connection) -> dict[int, int]:
     repeated-topic job found asking the same thing (see ``TOPIC_BOOST`` in
     :mod:`forum.topics.similarity`)."""
     rows = conn.execute(
-        select(TopicMember.thread_id, TopicMember.suggestion_id)
-        .join(TopicSuggestion, TopicSuggestion.id == TopicMember.suggestion_id)
-        .where(TopicSuggestion.state != SuggestionState.expired.value)
+        select(col(TopicMember.thread_id), col(TopicMember.suggestion_id))
+        .join(TopicSuggestion, col(TopicSuggestion.id) == col(TopicMember.suggestion_id))
+        .where(col(TopicSuggestion.state) != SuggestionState.expired.value)
     )
     return {int(t): int(g) for t, g in rows}
 
@@ -373,25 +383,29 @@ def _signature(conn: Connection) -> tuple[object, ...]:
             func.count(),
             func.max(Thread.id),
             func.max(Post.edited_at),
-            func.count(Thread.solved_at),
+            func.count(col(Thread.solved_at)),
             func.max(Thread.solved_at),
-            func.count(Thread.hidden_at),
+            func.count(col(Thread.hidden_at)),
             func.max(Thread.hidden_at),
-            func.count(Thread.deleted_at),
+            func.count(col(Thread.deleted_at)),
             func.max(Thread.deleted_at),
-            func.count(Post.hidden_at),
-            func.count(Post.deleted_at),
-        ).join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+            func.count(col(Post.hidden_at)),
+            func.count(col(Post.deleted_at)),
+        ).join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
     ).one()
     articles = conn.execute(
         select(func.count(), func.max(Article.updated_at), func.max(Article.id)).where(
-            Article.status == ArticleStatus.published.value
+            col(Article.status) == ArticleStatus.published.value
         )
     ).one()
     topics = conn.execute(
-        select(func.count(TopicMember.thread_id), func.max(TopicMember.added_at), func.max(TopicSuggestion.updated_at))
+        select(
+            func.count(col(TopicMember.thread_id)),
+            func.max(col(TopicMember.added_at)),
+            func.max(col(TopicSuggestion.updated_at)),
+        )
         .select_from(TopicSuggestion)
-        .outerjoin(TopicMember, TopicMember.suggestion_id == TopicSuggestion.id)
+        .outerjoin(TopicMember, col(TopicMember.suggestion_id) == col(TopicSuggestion.id))
     ).one()
     return (*threads, *articles, *topics)
 
@@ -409,7 +423,7 @@ def build_index(
     ``known``: terms and vectors the caller has already read, of the same texts."""
     started = utcnow()
     high_water = store.max_thread_id(conn)
-    texts = store.load_texts(conn, Thread.id <= high_water)
+    texts = store.load_texts(conn, col(Thread.id) <= high_water)
     known_terms, known_vectors = _known(known, texts)
 
     def feature_chunks():  # type: ignore[no-untyped-def]
@@ -496,12 +510,12 @@ def needs_rebuild(engine: Engine, *, now: datetime | None = None) -> bool:
             return True
         if (now or utcnow()) - built_at > timedelta(days=REBUILD_DAYS):
             return True
-        doc_count = conn.execute(select(TopicBlob.doc_count).where(TopicBlob.name == BLOB)).scalar() or 0
+        doc_count = conn.execute(select(col(TopicBlob.doc_count)).where(col(TopicBlob.name) == BLOB)).scalar() or 0
         public = (
             conn.execute(
                 select(func.count())
                 .select_from(Thread)
-                .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+                .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
                 .where(*store.public_thread_conditions())
             ).scalar()
             or 0
@@ -559,17 +573,17 @@ async def verified(session: AsyncSession, found: Sequence[Match]) -> list[Match]
     threads: dict[int, tuple[str, str, bool]] = {}
     if thread_ids:
         rows = await session.execute(
-            select(Thread.id, Thread.title, Thread.slug, Thread.solved_at)
-            .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
-            .where(Thread.id.in_(thread_ids), *store.public_thread_conditions())  # type: ignore[union-attr]
+            select(id_col(Thread.id), col(Thread.title), col(Thread.slug), col(Thread.solved_at))
+            .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
+            .where(col(Thread.id).in_(thread_ids), *store.public_thread_conditions())
         )
         threads = {r[0]: (r[1], r[2], r[3] is not None) for r in rows}
     articles: dict[int, tuple[str, str]] = {}
     if article_ids:
         rows = await session.execute(
-            select(Article.id, Article.title, Article.slug).where(
-                Article.id.in_(article_ids),  # type: ignore[union-attr]
-                Article.status == ArticleStatus.published.value,
+            select(id_col(Article.id), col(Article.title), col(Article.slug)).where(
+                col(Article.id).in_(article_ids),
+                col(Article.status) == ArticleStatus.published.value,
             )
         )
         articles = {r[0]: (r[1], r[2]) for r in rows}

@@ -65,11 +65,11 @@ async def _recount_responses(session: AsyncSession, thread: Thread) -> None:
     asker (and by staff) stands as the first response again, or none does, so a
     thread whose only answer was spam is unanswered again in the support queues."""
     visible_reply = (
-        Post.thread_id == thread.id,
+        col(Post.thread_id) == thread.id,
         col(Post.is_first).is_(False),
         col(Post.hidden_at).is_(None),
         col(Post.deleted_at).is_(None),
-        Post.author_id != thread.author_id,
+        col(Post.author_id) != thread.author_id,
     )
     first, first_staff = (
         await session.execute(

@@ -37,6 +37,8 @@ from forum.models.support import (
 from forum.pagination import Page
 
 if TYPE_CHECKING:
+    from forum.read import ThreadRow
+
     Statement: TypeAlias = Select[*tuple[Any, ...]]
 
 
@@ -332,7 +334,7 @@ STATE_RANK = {
 }
 
 
-def clocks_for(thread: Thread, policy: Policy, now: datetime) -> list[Clock]:
+def clocks_for(thread: Thread | ThreadRow, policy: Policy, now: datetime) -> list[Clock]:
     targets = policy.targets_for(thread.category_id)
     return [
         Clock(

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum import hooks, markdown, read, search
 from forum.clock import utcnow
@@ -78,6 +79,7 @@ def _raise_if(errors: dict[str, str | None]) -> None:
 
 
 def _new_post(thread: Thread, author: User, body: str, *, is_first: bool, at: datetime) -> Post:
+    assert thread.id is not None and author.id is not None
     return Post(
         thread_id=thread.id,
         author_id=author.id,
@@ -113,7 +115,7 @@ async def ask(
             "kind": None if kind in ThreadKind.__members__ else _("Choose question or discussion."),
         }
     )
-    assert category is not None
+    assert category is not None and category.id is not None and author.id is not None
     attempt = await hooks.run_before_post(
         session, hooks.PostAttempt(author=author, body=body, title=title, category=category)
     )
@@ -223,6 +225,7 @@ async def edit_post(
     attempt = await hooks.run_before_post(
         session, hooks.PostAttempt(author=editor, body=body, title=new_title, thread=thread, post=post)
     )
+    assert post.id is not None
     session.add(
         PostRevision(
             post_id=post.id,
@@ -261,27 +264,30 @@ async def vote(session: AsyncSession, post: Post, *, user: User) -> bool:
         raise NotAllowed(
             _("You cannot vote for your own post.") if post.author_id == user.id else _("Only answers take votes.")
         )
-    existing = await session.scalar(select(Vote.id).where(Vote.post_id == post.id, Vote.user_id == user.id))
+    existing = await session.scalar(
+        select(col(Vote.id)).where(col(Vote.post_id) == post.id, col(Vote.user_id) == user.id)
+    )
     if existing is not None:
         return False
     try:
         # A savepoint: a double click racing this request loses on the unique
         # constraint without spoiling the rest of the transaction.
         async with session.begin_nested():
+            assert post.id is not None and user.id is not None
             session.add(Vote(post_id=post.id, user_id=user.id))
     except IntegrityError:
         return False
-    await session.execute(update(Post).where(Post.id == post.id).values(vote_count=Post.vote_count + 1))
+    await session.execute(update(Post).where(col(Post.id) == post.id).values(vote_count=col(Post.vote_count) + 1))
     await session.flush()
     return True
 
 
 async def unvote(session: AsyncSession, post: Post, *, user: User) -> bool:
-    existing = await session.scalar(select(Vote).where(Vote.post_id == post.id, Vote.user_id == user.id))
+    existing = await session.scalar(select(Vote).where(col(Vote.post_id) == post.id, col(Vote.user_id) == user.id))
     if existing is None:
         return False
     await session.delete(existing)
-    await session.execute(update(Post).where(Post.id == post.id).values(vote_count=Post.vote_count - 1))
+    await session.execute(update(Post).where(col(Post.id) == post.id).values(vote_count=col(Post.vote_count) - 1))
     await session.flush()
     return True
 
@@ -345,7 +351,7 @@ async def unmark_official(session: AsyncSession, post: Post, *, user: User) -> b
 _THREAD_BY_ID = (
     select(Thread)
     .options(joinedload(Thread.category), joinedload(Thread.author))  # type: ignore[arg-type]
-    .where(Thread.id == bindparam("thread_id"))
+    .where(col(Thread.id) == bindparam("thread_id"))
 )
 
 
@@ -368,7 +374,7 @@ async def get_thread_row_or_404(session: AsyncSession, thread_id: int, *, viewer
 async def get_post_or_404(session: AsyncSession, post_id: int, *, viewer: User | None) -> Post:
     """A post with its thread loaded (for permission checks and counters)."""
     post = await session.scalar(
-        select(Post).options(joinedload(Post.thread)).where(Post.id == post_id)  # type: ignore[arg-type]
+        select(Post).options(joinedload(Post.thread)).where(col(Post.id) == post_id)  # type: ignore[arg-type]
     )
     if post is None or not can_see_thread(viewer, post.thread):
         raise NotFound(_("No such post."))
@@ -392,7 +398,7 @@ def _list_statement(*, moderator: bool, by_category: bool, pinned: bool) -> Sele
     stmt = _LISTS.get(key)
     if stmt is None:
         t = read.THREADS
-        where = [t.c.deleted_at.is_(None)]
+        where: list[ColumnElement[bool]] = [t.c.deleted_at.is_(None)]
         if not moderator:
             where.append(t.c.hidden_at.is_(None))
         if by_category:
@@ -483,9 +489,9 @@ async def load_thread_page(session: AsyncSession, thread: ThreadRow, *, viewer: 
         my_votes = set(
             (
                 await session.scalars(
-                    select(Vote.post_id).where(
-                        Vote.user_id == viewer.id,
-                        Vote.post_id.in_([p.id for p in answers]),  # type: ignore[union-attr]
+                    select(col(Vote.post_id)).where(
+                        col(Vote.user_id) == viewer.id,
+                        col(Vote.post_id).in_([p.id for p in answers]),
                     )
                 )
             ).all()
@@ -533,8 +539,8 @@ async def load_profile(session: AsyncSession, user: User, *, limit: int = 20) ->
         await session.scalars(
             select(Thread)
             .options(joinedload(Thread.category))  # type: ignore[arg-type]
-            .where(Thread.author_id == user.id)
-            .order_by(Thread.created_at.desc())  # type: ignore[attr-defined]
+            .where(col(Thread.author_id) == user.id)
+            .order_by(col(Thread.created_at).desc())
             .limit(limit)
         )
     ).all()
@@ -542,23 +548,23 @@ async def load_profile(session: AsyncSession, user: User, *, limit: int = 20) ->
         await session.scalars(
             select(Post)
             .options(joinedload(Post.thread))  # type: ignore[arg-type]
-            .where(Post.author_id == user.id, Post.is_first == False)  # noqa: E712
-            .order_by(Post.created_at.desc())  # type: ignore[attr-defined]
+            .where(col(Post.author_id) == user.id, col(Post.is_first) == False)  # noqa: E712
+            .order_by(col(Post.created_at).desc())
             .limit(limit)
         )
     ).all()
     counts = (
         await session.execute(
             select(
-                select(func.count()).select_from(Thread).where(Thread.author_id == user.id).scalar_subquery(),
+                select(func.count()).select_from(Thread).where(col(Thread.author_id) == user.id).scalar_subquery(),
                 select(func.count())
                 .select_from(Post)
-                .where(Post.author_id == user.id, Post.is_first == False)  # noqa: E712
+                .where(col(Post.author_id) == user.id, col(Post.is_first) == False)  # noqa: E712
                 .scalar_subquery(),
                 select(func.count())
                 .select_from(Thread)
-                .join(Post, Post.id == Thread.accepted_post_id)  # type: ignore[arg-type]
-                .where(Post.author_id == user.id)
+                .join(Post, col(Post.id) == col(Thread.accepted_post_id))
+                .where(col(Post.author_id) == user.id)
                 .scalar_subquery(),
             )
         )

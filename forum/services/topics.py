@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.errors import NotAllowed, NotFound, ValidationError
@@ -77,22 +78,24 @@ async def list_suggestions(
     the page, the total, the counts per state and the last run)."""
     if state not in STATES:
         state = SuggestionState.open.value
-    where = [TopicSuggestion.state == state]
+    where = [col(TopicSuggestion.state) == state]
     # Counted only as far as the list's pages reach (forum.pagination).
-    total = await session.scalar(count_up_to_last_page(select(TopicSuggestion.id).where(*where), size)) or 0
+    total = await session.scalar(count_up_to_last_page(select(col(TopicSuggestion.id)).where(*where), size)) or 0
     check_page(page, total=total, size=size)
     rows = await session.scalars(
         select(TopicSuggestion)
         .where(*where)
-        .order_by(TopicSuggestion.score.desc(), TopicSuggestion.id)  # type: ignore[attr-defined]
+        .order_by(col(TopicSuggestion.score).desc(), col(TopicSuggestion.id))
         .limit(size)
         .offset((page - 1) * size)
     )
     counts = dict(
-        (await session.execute(select(TopicSuggestion.state, func.count()).group_by(TopicSuggestion.state))).all()  # type: ignore[arg-type]
+        (
+            await session.execute(select(col(TopicSuggestion.state), func.count()).group_by(col(TopicSuggestion.state)))
+        ).all()
     )
     last_run = await session.scalar(
-        select(TopicRun).where(TopicRun.status == "done").order_by(TopicRun.id.desc()).limit(1)  # type: ignore[union-attr]
+        select(TopicRun).where(col(TopicRun.status) == "done").order_by(col(TopicRun.id).desc()).limit(1)
     )
     return SuggestionList(Page(items=rows.all(), number=page, size=size, total=total), counts, last_run)
 
@@ -144,29 +147,29 @@ async def load_suggestion_page(session: AsyncSession, suggestion: TopicSuggestio
         await session.scalars(
             select(Thread)
             .options(joinedload(Thread.category))  # type: ignore[arg-type]
-            .join(TopicMember, TopicMember.thread_id == Thread.id)
-            .where(TopicMember.suggestion_id == suggestion.id)
-            .order_by(Thread.created_at.desc(), Thread.id.desc())  # type: ignore[attr-defined]
+            .join(TopicMember, col(TopicMember.thread_id) == col(Thread.id))
+            .where(col(TopicMember.suggestion_id) == suggestion.id)
+            .order_by(col(Thread.created_at).desc(), col(Thread.id).desc())
         )
     ).all()
     visible = [t for t in threads if t.deleted_at is None]
     answers = (
         await session.scalars(
             select(Post)
-            .join(TopicMember, TopicMember.thread_id == Post.thread_id)
+            .join(TopicMember, col(TopicMember.thread_id) == col(Post.thread_id))
             .where(
-                TopicMember.suggestion_id == suggestion.id,
-                Post.is_first.is_(False),  # type: ignore[attr-defined]
-                Post.hidden_at.is_(None),  # type: ignore[union-attr]
-                Post.deleted_at.is_(None),  # type: ignore[union-attr]
+                col(TopicMember.suggestion_id) == suggestion.id,
+                col(Post.is_first).is_(False),
+                col(Post.hidden_at).is_(None),
+                col(Post.deleted_at).is_(None),
             )
         )
     ).all()
     events = (
         await session.scalars(
             select(TopicEvent)
-            .where(TopicEvent.suggestion_id == suggestion.id)
-            .order_by(TopicEvent.at.desc(), TopicEvent.id.desc())  # type: ignore[attr-defined]
+            .where(col(TopicEvent.suggestion_id) == suggestion.id)
+            .order_by(col(TopicEvent.at).desc(), col(TopicEvent.id).desc())
             .limit(50)
         )
     ).all()
@@ -329,7 +332,9 @@ async def mark_covered(
     linked = 0
     if link:
         ids = (
-            await session.scalars(select(TopicMember.thread_id).where(TopicMember.suggestion_id == suggestion.id))
+            await session.scalars(
+                select(col(TopicMember.thread_id)).where(col(TopicMember.suggestion_id) == suggestion.id)
+            )
         ).all()
         linked = await kb.link_threads(session, article, ids, at=now, by=user)
     session.add(

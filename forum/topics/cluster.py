@@ -257,13 +257,15 @@ def average_linkage(
     size = [1] * n
     sqn = [1.0] * n
     members: list[list[int] | None] = [[i] for i in range(n)]
-    W: list[dict[int, float] | None] = [dict() for _ in range(n)]
+    edges: list[dict[int, float]] = [dict() for _ in range(n)]
     floor = threshold * 0.5
     for i in range(n):
         for j, s in zip(nbr[i].tolist(), sim[i].tolist(), strict=False):
             if j >= 0 and j != i and s >= floor:
-                W[i][j] = s
-                W[j][i] = s
+                edges[i][j] = s
+                edges[j][i] = s
+    # None once a group is merged away (as its sums and members).
+    W: list[dict[int, float] | None] = list(edges)
 
     def score(a: int, c: int, w: float) -> float:
         if linkage == "centroid":
@@ -278,7 +280,7 @@ def average_linkage(
     version = [0] * n
     heap: list[tuple[float, int, int, int, int]] = []
     for i in range(n):
-        for j, w in W[i].items():
+        for j, w in edges[i].items():
             if i < j:
                 sc = score(i, j, w)
                 if sc >= threshold:
@@ -290,32 +292,40 @@ def average_linkage(
             continue
         if (size[b], -b) > (size[a], -a):
             a, b = b, a
+        ma, mb = members[a], members[b]
         sa, sb = sums[a], sums[b]
         Wa, Wb = W[a], W[b]
+        # A live group (members not None) has its sums and edges.
+        assert ma is not None and mb is not None and sa is not None and sb is not None
+        assert Wa is not None and Wb is not None
         wab = Wa.get(b, 0.0)
         new_w: dict[int, float] = {}
         for c in set(Wa) | set(Wb):
             if c in (a, b) or members[c] is None:
                 continue
+            sc_sums = sums[c]
+            assert sc_sums is not None
             wa = Wa.get(c)
             wb = Wb.get(c)
             if wa is None:
-                wa = dot_or_zero(sa, sums[c])
+                wa = dot_or_zero(sa, sc_sums)
             if wb is None:
-                wb = dot_or_zero(sb, sums[c])
+                wb = dot_or_zero(sb, sc_sums)
             new_w[c] = wa + wb
         for j, v in sb.items():
             sa[j] = sa.get(j, 0.0) + v
         sqn[a] = sqn[a] + sqn[b] + 2.0 * wab
         size[a] += size[b]
-        members[a].extend(members[b])
+        ma.extend(mb)
         for c in Wb:
             Wc = W[c]
             if Wc is not None:
                 Wc.pop(b, None)
         W[a] = new_w
         for c, w in new_w.items():
-            W[c][a] = w
+            Wc = W[c]
+            assert Wc is not None
+            Wc[a] = w
         sums[b] = None
         members[b] = None
         W[b] = None
@@ -442,6 +452,7 @@ def rac_cluster(
                 idx = np.flatnonzero(ch_any)
                 ew[idx] = pair_dots(S, ea[idx], eb[idx])
             continue
+        assert G is not None  # ewd is kept exactly when G is
         ewd = ewd[keep][order][first]
         grown = np.zeros(n, dtype=bool)
         grown[A] = True
@@ -498,7 +509,7 @@ def _describe_many(
         cen = np.asarray((X[grows] @ T[g].T).toarray(), dtype=np.float64).ravel()
         own = float(self_sq[grows].sum())
         cohesion = (float(sq[g]) - own) / (k * (k - 1)) if k > 1 else 1.0
-        best = min(range(k), key=lambda r: (-round(float(cen[r]), 6), ids[grows[r]]))
+        best = min(range(k), key=lambda r: (-round(float(cen[r]), 6), ids[int(grows[r])]))
         rep = int(grows[best])
         a, b = T.indptr[g], T.indptr[g + 1]
         cols, vals = T.indices[a:b], T.data[a:b]
@@ -569,9 +580,9 @@ def _stable_keys(topics: list[Topic], previous: list[Topic] | None) -> None:
         mine = set(t.doc_ids)
         overlap: dict[int, int] = {}
         for d in mine:
-            pi = owner.get(d)
-            if pi is not None:
-                overlap[pi] = overlap.get(pi, 0) + 1
+            found = owner.get(d)
+            if found is not None:
+                overlap[found] = overlap.get(found, 0) + 1
         best, best_j = None, 0.0
         for pi in sorted(overlap):
             key, ids = prev[pi]
@@ -741,22 +752,22 @@ def detect(
             todo.append((rows, th, w, [dense]))
             del dense
         del V
-        for rows, th, w, dense in todo:
+        for rows, th, w, dense_parts in todo:
             th = th + SMALL_RAISE * max(0.0, 1.0 - len(rows) / SMALL_FORUM) if threshold is None else threshold
             sm = SMOOTH_WITH_EMBEDDINGS if smooth is None else smooth
             bound = max(BLOB_MIN, int(BLOB_SHARE * len(rows)))
-            parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), dense.pop()]
+            parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), dense_parts.pop()]
             label[rows] = rows[_cluster_rows(model, parts, th, k, sm, smooth_k, linkage, blob=bound)]
     groups = [g for g in groups_of(label) if len(g) >= min_size]
     ids = [d.id for d in docs]
     titles = [d.title for d in docs]
     topics: list[Topic] = []
-    for rows, (title, rep, key_terms, centroid, cohesion) in zip(
+    for group, (title, rep, key_terms, centroid, cohesion) in zip(
         groups, _describe_many(model, X, groups, ids, titles, analyzer), strict=False
     ):
         topics.append(
             Topic(
-                doc_ids=[ids[r] for r in rows],
+                doc_ids=[ids[r] for r in group],
                 title=title,
                 key_terms=key_terms,
                 centroid=centroid,

@@ -52,6 +52,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -419,10 +420,10 @@ def encode(texts: Sequence[str], *, batch: int = 256, query: bool = False) -> np
             parts.append(_unit(np.asarray(use.encode([t.replace("\n", ". ") for t in chunk]), dtype=np.float32)))
             if e5 is not None:
                 F = np.asarray(e5.query(heads), dtype=np.float32).reshape(len(heads), E5_DIM)
-                parts.append(_unit(F - _models["e5_center"]))
+                parts.append(_unit(F - cast(np.ndarray, _models["e5_center"])))
             if mini:
                 M = np.zeros((len(chunk), MINI_DIM), dtype=np.float32)
-                other = [] if query else np.flatnonzero(~korean)
+                other: list[int] | np.ndarray = [] if query else np.flatnonzero(~korean)
                 if len(other):
                     M[other] = minilm.encode([heads[i] for i in other])
                 parts.append(M)

@@ -47,9 +47,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Mapped
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.config import Settings
+from forum.db import id_col
 from forum.models import (
     Post,
     SuggestionState,
@@ -183,18 +186,19 @@ class Found:
 
 
 def _load_stored(conn: Connection, *, with_centroids: bool) -> dict[int, Stored]:
-    cols = [
-        TopicSuggestion.id,
-        TopicSuggestion.state,
-        TopicSuggestion.title,
-        TopicSuggestion.article_id,
-        TopicSuggestion.dismissed_size,
-        TopicSuggestion.thread_count,
-        TopicSuggestion.cohesion,
-        TopicSuggestion.key_terms,
+    # Columns of several types, read back by position.
+    cols: list[Mapped[Any]] = [
+        col(TopicSuggestion.id),
+        col(TopicSuggestion.state),
+        col(TopicSuggestion.title),
+        col(TopicSuggestion.article_id),
+        col(TopicSuggestion.dismissed_size),
+        col(TopicSuggestion.thread_count),
+        col(TopicSuggestion.cohesion),
+        col(TopicSuggestion.key_terms),
     ]
     if with_centroids:
-        cols.append(TopicSuggestion.centroid)
+        cols.append(col(TopicSuggestion.centroid))
     out: dict[int, Stored] = {}
     for row in conn.execute(select(*cols)):
         out[row[0]] = Stored(
@@ -208,17 +212,17 @@ def _load_stored(conn: Connection, *, with_centroids: bool) -> dict[int, Stored]
             key_terms=json.loads(row[7] or "[]"),
             centroid=json.loads(row[8] or "{}") if with_centroids else {},
         )
-    for thread_id, suggestion_id in conn.execute(select(TopicMember.thread_id, TopicMember.suggestion_id)):
+    for thread_id, suggestion_id in conn.execute(select(col(TopicMember.thread_id), col(TopicMember.suggestion_id))):
         if suggestion_id in out:
             out[suggestion_id].members.add(thread_id)
     return out
 
 
 def _last_run(conn: Connection, *, mode: str | None = None) -> Any:
-    stmt = select(TopicRun).where(TopicRun.status == "done")
+    stmt = select(TopicRun).where(col(TopicRun.status) == "done")
     if mode:
-        stmt = stmt.where(TopicRun.mode == mode)
-    return conn.execute(stmt.order_by(TopicRun.id.desc()).limit(1)).first()  # type: ignore[union-attr]
+        stmt = stmt.where(col(TopicRun.mode) == mode)
+    return conn.execute(stmt.order_by(col(TopicRun.id).desc()).limit(1)).first()
 
 
 def last_run_info(conn: Connection) -> Any:
@@ -265,7 +269,7 @@ class _Run:
         store.renew_lease(self.engine, LEASE, self.holder, LEASE_TTL)
 
     def _eligible(self) -> list:  # type: ignore[type-arg]
-        return [Thread.created_at >= self.window_start, Thread.article_id.is_(None)]  # type: ignore[union-attr]
+        return [col(Thread.created_at) >= self.window_start, col(Thread.article_id).is_(None)]
 
     def _docs(self, texts: Sequence[store.ThreadText], terms: dict[int, store.Terms]) -> list[Doc]:
         docs = []
@@ -318,6 +322,7 @@ class _Run:
                 insert(TopicRun).values(mode=mode, status="running", started_at=self.now, fingerprint=self.fingerprint)
             ).inserted_primary_key[0]  # type: ignore[index]
         self.report.run_id, self.report.mode = run_id, mode
+        high_water: int | None
         try:
             if mode == "full":
                 high_water = self._full()
@@ -330,7 +335,7 @@ class _Run:
             with self.engine.begin() as conn:
                 conn.execute(
                     update(TopicRun)
-                    .where(TopicRun.id == run_id)
+                    .where(col(TopicRun.id) == run_id)
                     .values(
                         status="failed",
                         finished_at=utcnow(),
@@ -345,13 +350,13 @@ class _Run:
                 conn.execute(
                     select(func.count())
                     .select_from(TopicSuggestion)
-                    .where(TopicSuggestion.state == SuggestionState.open.value)
+                    .where(col(TopicSuggestion.state) == SuggestionState.open.value)
                 ).scalar()
                 or 0
             )
             conn.execute(
                 update(TopicRun)
-                .where(TopicRun.id == run_id)
+                .where(col(TopicRun.id) == run_id)
                 .values(
                     mode=mode,
                     status="done",
@@ -382,7 +387,7 @@ class _Run:
     def _full(self) -> int:
         with self.engine.connect() as conn:
             high_water = store.max_thread_id(conn)
-            texts = store.load_texts(conn, Thread.id <= high_water, *self._eligible())
+            texts = store.load_texts(conn, col(Thread.id) <= high_water, *self._eligible())
             articles = store.published_articles(conn)
         self.report.threads_seen = self.report.threads_changed = len(texts)
         self._lap("load")
@@ -452,9 +457,7 @@ class _Run:
             for s in stored.values():
                 for tid in s.members:
                     member_of[tid] = s.id
-            added_at = dict(
-                conn.execute(select(TopicMember.thread_id, TopicMember.added_at)).all()  # type: ignore[arg-type]
-            )
+            added_at = dict(conn.execute(select(col(TopicMember.thread_id), col(TopicMember.added_at))).all())
             pairs: list[tuple[int, int, int]] = []
             for ti, f in enumerate(found):
                 counts = Counter(member_of[t] for t in f.doc_ids if t in member_of)
@@ -654,6 +657,7 @@ class _Run:
             ids, E, P = kept if kept is not None else (None, None, None)
             if E is None or (P is None and E.shape[1] != embed.dim()) or (P is not None and P.shape[0] != embed.dim()):
                 return new_vectors, store.stored_vectors(conn, member_ids)  # no index, or an older encoder's
+            assert ids is not None  # stored with E
             del blob
             keep = np.flatnonzero(np.isin(ids, np.fromiter(member_ids, dtype=np.int64, count=len(member_ids))))
             found = ids[keep].tolist()
@@ -671,17 +675,19 @@ class _Run:
             high_water = store.max_thread_id(conn)
             window_count = (
                 conn.execute(
-                    select(func.count()).select_from(Thread).where(Thread.created_at >= self.window_start)
+                    select(func.count()).select_from(Thread).where(col(Thread.created_at) >= self.window_start)
                 ).scalar()
                 or 0
             )
-            new_texts = store.load_texts(conn, Thread.id > last.high_water, Thread.id <= high_water, *self._eligible())
+            new_texts = store.load_texts(
+                conn, col(Thread.id) > last.high_water, col(Thread.id) <= high_water, *self._eligible()
+            )
             edited_ids = set(
                 conn.execute(
-                    select(Post.thread_id).where(
-                        Post.is_first.is_(True),
-                        Post.edited_at > last.started_at,  # type: ignore[attr-defined, operator]
-                        Post.thread_id <= last.high_water,
+                    select(col(Post.thread_id)).where(
+                        col(Post.is_first).is_(True),
+                        col(Post.edited_at) > last.started_at,
+                        col(Post.thread_id) <= last.high_water,
                     )
                 ).scalars()
             )
@@ -759,7 +765,7 @@ class _Run:
         # New topics among the threads that joined nothing since the last full run.
         with self.engine.connect() as conn:
             pool_texts = store.load_texts(
-                conn, Thread.id > last_full.high_water, Thread.id <= high_water, *self._eligible()
+                conn, col(Thread.id) > last_full.high_water, col(Thread.id) <= high_water, *self._eligible()
             )
         taken = {t for s in stored.values() for t in s.members}
         leftover_ids = {d.id for d in leftovers}
@@ -807,7 +813,7 @@ class _Run:
 
         with self.engine.begin() as conn:
             _take_write_lock(conn, self.report.run_id)
-            fresh_state = dict(conn.execute(select(TopicSuggestion.id, TopicSuggestion.state)).all())  # type: ignore[arg-type]
+            fresh_state = dict(conn.execute(select(col(TopicSuggestion.id), col(TopicSuggestion.state))).all())
             live = [s for s in changed_s if s.id in fresh_state]
             if live:
                 table = TopicSuggestion.__table__  # type: ignore[attr-defined]
@@ -857,9 +863,11 @@ class _Run:
             for f, sid in zip(fresh_topics, self._create_many(conn, fresh_topics), strict=True):
                 added_rows.extend({"thread_id": t, "suggestion_id": sid, "added_at": self.now} for t in f.doc_ids)
             # A thread is in one suggestion at most: clear where the added ones were.
-            gone = sorted(set(removed_all) | {r["thread_id"] for r in added_rows})
-            for start in range(0, len(gone), store.IN_CHUNK):
-                conn.execute(delete(TopicMember).where(TopicMember.thread_id.in_(gone[start : start + store.IN_CHUNK])))  # type: ignore[attr-defined]
+            cleared = sorted(set(removed_all) | {r["thread_id"] for r in added_rows})
+            for start in range(0, len(cleared), store.IN_CHUNK):
+                conn.execute(
+                    delete(TopicMember).where(col(TopicMember.thread_id).in_(cleared[start : start + store.IN_CHUNK]))
+                )
             for start in range(0, len(added_rows), 1000):
                 conn.execute(insert(TopicMember), added_rows[start : start + 1000])
             self._flush_events(conn)
@@ -885,21 +893,21 @@ class _Run:
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(
-                    TopicMember.suggestion_id,
+                    col(TopicMember.suggestion_id),
                     func.count(),
                     func.coalesce(func.sum(Thread.views), 0),
-                    func.sum(case((Thread.solved_at.is_(None), 1), else_=0)),  # type: ignore[union-attr]
+                    func.sum(case((col(Thread.solved_at).is_(None), 1), else_=0)),
                     func.min(Thread.created_at),
                     func.max(Thread.created_at),
                 )
-                .join(Thread, Thread.id == TopicMember.thread_id)
-                .group_by(TopicMember.suggestion_id)
+                .join(Thread, col(Thread.id) == col(TopicMember.thread_id))
+                .group_by(col(TopicMember.suggestion_id))
             ).all()
             cats: dict[int, Counter[int]] = defaultdict(Counter)
             for sid, cat, n in conn.execute(
-                select(TopicMember.suggestion_id, Thread.category_id, func.count())
-                .join(Thread, Thread.id == TopicMember.thread_id)
-                .group_by(TopicMember.suggestion_id, Thread.category_id)
+                select(col(TopicMember.suggestion_id), col(Thread.category_id), func.count())
+                .join(Thread, col(Thread.id) == col(TopicMember.thread_id))
+                .group_by(col(TopicMember.suggestion_id), col(Thread.category_id))
             ):
                 cats[sid][cat] = n
             seen = set()
@@ -924,14 +932,14 @@ class _Run:
                 row[0]: row[1:]
                 for row in conn.execute(
                     select(
-                        TopicSuggestion.id,
-                        TopicSuggestion.thread_count,
-                        TopicSuggestion.views,
-                        TopicSuggestion.unsolved_count,
-                        TopicSuggestion.first_thread_at,
-                        TopicSuggestion.last_thread_at,
-                        TopicSuggestion.category_id,
-                        TopicSuggestion.score,
+                        col(TopicSuggestion.id),
+                        col(TopicSuggestion.thread_count),
+                        col(TopicSuggestion.views),
+                        col(TopicSuggestion.unsolved_count),
+                        col(TopicSuggestion.first_thread_at),
+                        col(TopicSuggestion.last_thread_at),
+                        col(TopicSuggestion.category_id),
+                        col(TopicSuggestion.score),
                     )
                 )
             }
@@ -992,7 +1000,7 @@ def _take_write_lock(conn: Connection, run_id: int | None) -> None:
     """Writes first, so that SQLite takes its write lock before this
     transaction reads anything (a deferred transaction that reads, then writes
     after another process committed, fails instead of waiting)."""
-    conn.execute(update(TopicRun).where(TopicRun.id == run_id).values(status="running"))
+    conn.execute(update(TopicRun).where(col(TopicRun.id) == run_id).values(status="running"))
 
 
 def _set_state(conn: Connection, s: Stored, state: str, *, article_id: int | None = None) -> bool:
@@ -1001,7 +1009,9 @@ def _set_state(conn: Connection, s: Stored, state: str, *, article_id: int | Non
     if article_id is not None:
         values["article_id"] = article_id
     done = conn.execute(
-        update(TopicSuggestion).where(TopicSuggestion.id == s.id, TopicSuggestion.state == s.state).values(**values)
+        update(TopicSuggestion)
+        .where(col(TopicSuggestion.id) == s.id, col(TopicSuggestion.state) == s.state)
+        .values(**values)
     ).rowcount
     if done:
         s.state = state
@@ -1014,17 +1024,19 @@ def _ineligible_members(conn: Connection, window_start: datetime) -> dict[int, s
     the window: they leave open, dismissed and expired ones)."""
     out: dict[int, str] = {}
     rows = conn.execute(
-        select(Thread.id, Thread.hidden_at, Thread.deleted_at, Post.hidden_at, Post.deleted_at)
-        .join(TopicMember, TopicMember.thread_id == Thread.id)
-        .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+        select(
+            id_col(Thread.id), col(Thread.hidden_at), col(Thread.deleted_at), col(Post.hidden_at), col(Post.deleted_at)
+        )
+        .join(TopicMember, col(TopicMember.thread_id) == col(Thread.id))
+        .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
         .where(
             or_(
-                Thread.hidden_at.is_not(None),  # type: ignore[union-attr]
-                Thread.deleted_at.is_not(None),  # type: ignore[union-attr]
-                Post.hidden_at.is_not(None),  # type: ignore[union-attr]
-                Post.deleted_at.is_not(None),  # type: ignore[union-attr]
-                Thread.article_id.is_not(None),  # type: ignore[union-attr]
-                Thread.created_at < window_start,
+                col(Thread.hidden_at).is_not(None),
+                col(Thread.deleted_at).is_not(None),
+                col(Post.hidden_at).is_not(None),
+                col(Post.deleted_at).is_not(None),
+                col(Thread.article_id).is_not(None),
+                col(Thread.created_at) < window_start,
             )
         )
     )

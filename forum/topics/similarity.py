@@ -197,10 +197,14 @@ class TextModel:
             "kind_weights": self.kind_weights,
             "features": self._features(),
         }
-        arrays = {"idf": self.idf, "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8)}
+        arrays: dict[str, np.ndarray] = {
+            "idf": self.idf,
+            "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), np.uint8),
+        }
         if self.components is not None:
             arrays["components"] = self.components.astype(np.float32)
-        np.savez_compressed(buf, **arrays)
+        # numpy's stub: mypy matches **arrays against the bool allow_pickle too
+        np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
         return buf.getvalue()
 
     @classmethod
@@ -902,7 +906,7 @@ class SimilarityIndex:
         return z["ids"], z["embed"], z["embed_basis"] if "embed_basis" in z.files else None
 
     @classmethod
-    def from_bytes(cls, blob: bytes, analyzer) -> SimilarityIndex:
+    def from_bytes(cls, blob: bytes | memoryview, analyzer) -> SimilarityIndex:
         z = np.load(io.BytesIO(blob))
         model = TextModel.from_bytes(bytes(z["model"]))
         index = cls(model, analyzer)

@@ -27,11 +27,12 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.models import (
@@ -46,6 +47,9 @@ from forum.models import (
 )
 from forum.text import Analyzer, Synonyms, get_analyzer
 from forum.topics import cluster, embed
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 # The topic algorithm reads this much of a thread's opening post.
 BODY_CHARS: int = getattr(cluster, "BODY_CHARS", 1500)
@@ -102,7 +106,9 @@ def text_digest(title: str, body: str) -> str:
 
 
 def synonym_lines(conn: Connection) -> list[str]:
-    rows = conn.execute(select(SynonymLine.line).order_by(SynonymLine.position, SynonymLine.id)).scalars()
+    rows = conn.execute(
+        select(col(SynonymLine.line)).order_by(col(SynonymLine.position), col(SynonymLine.id))
+    ).scalars()
     return [line for line in rows if line.strip()]
 
 
@@ -151,29 +157,29 @@ class ThreadText:
 def public_thread_conditions() -> list:  # type: ignore[type-arg]
     """Threads anyone may see, whose opening post anyone may read."""
     return [
-        Thread.hidden_at.is_(None),  # type: ignore[union-attr]
-        Thread.deleted_at.is_(None),  # type: ignore[union-attr]
-        Post.hidden_at.is_(None),  # type: ignore[union-attr]
-        Post.deleted_at.is_(None),  # type: ignore[union-attr]
+        col(Thread.hidden_at).is_(None),
+        col(Thread.deleted_at).is_(None),
+        col(Post.hidden_at).is_(None),
+        col(Post.deleted_at).is_(None),
     ]
 
 
 def _text_query(*where, public: bool = True):  # type: ignore[no-untyped-def]
     return (
         select(
-            Thread.id,
-            Thread.title,
+            col(Thread.id),
+            col(Thread.title),
             func.substr(Post.body, 1, BODY_CHARS),
-            Thread.created_at,
-            Thread.views,
-            Thread.solved_at,
-            Thread.category_id,
-            Thread.external_id,
-            Thread.slug,
+            col(Thread.created_at),
+            col(Thread.views),
+            col(Thread.solved_at),
+            col(Thread.category_id),
+            col(Thread.external_id),
+            col(Thread.slug),
         )
-        .join(Post, and_(Post.thread_id == Thread.id, Post.is_first.is_(True)))  # type: ignore[attr-defined]
+        .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
         .where(*(public_thread_conditions() if public else []), *where)
-        .order_by(Thread.id)
+        .order_by(col(Thread.id))
     )
 
 
@@ -201,7 +207,7 @@ def load_texts_by_id(conn: Connection, ids: Iterable[int], *, public: bool = Tru
     ids = sorted(set(ids))
     out: list[ThreadText] = []
     for start in range(0, len(ids), IN_CHUNK):
-        chunk = Thread.id.in_(ids[start : start + IN_CHUNK])  # type: ignore[union-attr]
+        chunk = col(Thread.id).in_(ids[start : start + IN_CHUNK])
         out.extend(_to_text(r) for r in conn.execute(_text_query(chunk, public=public)))
     out.sort(key=lambda t: t.id)
     return out
@@ -230,7 +236,7 @@ def _term_rows(conn: Connection, cols: Sequence[Any], ids: Iterable[int] | None)
         return
     for start in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[start : start + IN_CHUNK]
-        yield from conn.execute(select(*cols).where(ThreadTerms.thread_id.in_(chunk)))  # type: ignore[attr-defined]
+        yield from conn.execute(select(*cols).where(col(ThreadTerms.thread_id).in_(chunk)))
 
 
 def cached_terms(conn: Connection, ids: Sequence[int] | None = None) -> dict[int, tuple[str, Terms]]:
@@ -255,11 +261,16 @@ def _upsert_terms(conn: Connection, rows: list[dict]) -> None:  # type: ignore[t
     if not rows:
         return
     table = ThreadTerms.__table__  # type: ignore[attr-defined]
+    # The two dialects' INSERTs are different classes with the same upsert method.
+    stmt: postgresql.Insert | sqlite.Insert
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        stmt = postgresql_insert(table)
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.thread_id],
         set_={
@@ -474,9 +485,15 @@ class ArticleText:
 
 def published_articles(conn: Connection) -> list[ArticleText]:
     rows = conn.execute(
-        select(Article.id, Article.title, func.substr(Article.body, 1, BODY_CHARS), Article.slug, Article.updated_at)
-        .where(Article.status == ArticleStatus.published.value)
-        .order_by(Article.id)
+        select(
+            col(Article.id),
+            col(Article.title),
+            func.substr(col(Article.body), 1, BODY_CHARS),
+            col(Article.slug),
+            col(Article.updated_at),
+        )
+        .where(col(Article.status) == ArticleStatus.published.value)
+        .order_by(col(Article.id))
     )
     return [ArticleText(r[0], r[1], r[2] or "", r[3], r[4]) for r in rows]
 
@@ -496,8 +513,12 @@ class Blob:
 def load_blob(conn: Connection, name: str) -> Blob | None:
     row = conn.execute(
         select(
-            TopicBlob.data, TopicBlob.fingerprint, TopicBlob.high_water, TopicBlob.doc_count, TopicBlob.built_at
-        ).where(TopicBlob.name == name)
+            col(TopicBlob.data),
+            col(TopicBlob.fingerprint),
+            col(TopicBlob.high_water),
+            col(TopicBlob.doc_count),
+            col(TopicBlob.built_at),
+        ).where(col(TopicBlob.name) == name)
     ).first()
     return Blob(bytes(row[0]), row[1], row[2], row[3], row[4]) if row else None
 
@@ -505,7 +526,9 @@ def load_blob(conn: Connection, name: str) -> Blob | None:
 def blob_info(conn: Connection, name: str) -> tuple[str, int, datetime] | None:
     """(fingerprint, high_water, built_at) without reading the data."""
     row = conn.execute(
-        select(TopicBlob.fingerprint, TopicBlob.high_water, TopicBlob.built_at).where(TopicBlob.name == name)
+        select(col(TopicBlob.fingerprint), col(TopicBlob.high_water), col(TopicBlob.built_at)).where(
+            col(TopicBlob.name) == name
+        )
     ).first()
     return (row[0], row[1], row[2]) if row else None
 
@@ -527,7 +550,7 @@ def save_blob(
         "doc_count": doc_count,
         "built_at": built_at or utcnow(),
     }
-    done = conn.execute(update(TopicBlob).where(TopicBlob.name == name).values(**values)).rowcount
+    done = conn.execute(update(TopicBlob).where(col(TopicBlob.name) == name).values(**values)).rowcount
     if not done:
         conn.execute(insert(TopicBlob).values(name=name, **values))
 
@@ -547,12 +570,12 @@ def acquire_lease(engine: Engine, name: str, holder: str, ttl: timedelta, *, now
     with engine.begin() as conn:
         taken = conn.execute(
             update(JobLease)
-            .where(JobLease.name == name, (JobLease.expires_at < now) | (JobLease.holder == holder))
+            .where(col(JobLease.name) == name, (col(JobLease.expires_at) < now) | (col(JobLease.holder) == holder))
             .values(holder=holder, acquired_at=now, expires_at=now + ttl)
         ).rowcount
         if taken:
             return True
-        exists = conn.execute(select(JobLease.name).where(JobLease.name == name)).first()
+        exists = conn.execute(select(col(JobLease.name)).where(col(JobLease.name) == name)).first()
     if exists:
         return False
     try:
@@ -568,17 +591,21 @@ def renew_lease(engine: Engine, name: str, holder: str, ttl: timedelta) -> bool:
     with engine.begin() as conn:
         return bool(
             conn.execute(
-                update(JobLease).where(JobLease.name == name, JobLease.holder == holder).values(expires_at=now + ttl)
+                update(JobLease)
+                .where(col(JobLease.name) == name, col(JobLease.holder) == holder)
+                .values(expires_at=now + ttl)
             ).rowcount
         )
 
 
 def release_lease(engine: Engine, name: str, holder: str) -> None:
     with engine.begin() as conn:
-        conn.execute(delete(JobLease).where(JobLease.name == name, JobLease.holder == holder))
+        conn.execute(delete(JobLease).where(col(JobLease.name) == name, col(JobLease.holder) == holder))
 
 
 def lease_holder(conn: Connection, name: str, *, now: datetime | None = None) -> str | None:
     now = now or utcnow()
-    row = conn.execute(select(JobLease.holder).where(JobLease.name == name, JobLease.expires_at >= now)).first()
+    row = conn.execute(
+        select(col(JobLease.holder)).where(col(JobLease.name) == name, col(JobLease.expires_at) >= now)
+    ).first()
     return row[0] if row else None
