@@ -27,9 +27,10 @@ from forum.ratelimit import RateLimited, RateLimiter, parse_trusted_proxies
 from forum.requestlog import RequestLogMiddleware, configure_logging_if_unset
 from forum.routes import forum_routes
 from forum.routes.notifications import install as install_notifications
+from forum.services import feeds
 from forum.services.threads import Limits as ThreadLimits
 from forum.templating import make_templates
-from forum.web import LazyCsrf, api_error, login_url, redirect, render
+from forum.web import LazyCsrf, absolute_url, api_error, login_url, redirect, render
 
 log = logging.getLogger("forum")
 
@@ -173,6 +174,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     templates = make_templates(auto_reload=bool(settings.reload_templates))
     # The forms' maxlength is the services' limit, so a browser refuses what the server would.
     templates.env.globals["text_limits"] = ThreadLimits.from_settings(settings)
+    templates.env.globals.update(
+        absolute_url=absolute_url, page_description=feeds.page_description, structured_data=feeds.structured_data
+    )
     admission = Admission(settings, read_engine, templates)
     trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
     app = Starlette(
