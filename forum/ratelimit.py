@@ -161,32 +161,23 @@ class RateLimiter:
         """Counts one attempt. None if allowed, else the seconds to wait.
         An unknown name, or a storage that is down, allows (and logs): a
         broken Redis must not lock everyone out of the forum."""
-        items = self.rules.get(name)
-        if not items:
-            return None
-        hashed = self._key(key)
-        wait = 0.0
-        try:
-            for item in items:
-                if not await self.strategy.hit(item, self.prefix, name, hashed):
-                    stats = await self.strategy.get_window_stats(item, self.prefix, name, hashed)
-                    wait = max(wait, stats.reset_time - time.time(), 1.0)
-        except Exception:
-            log.exception("rate limit storage failed; allowing %s", name)
-            return None
-        return math.ceil(wait) if wait else None
+        return await self._wait(name, key, count=True)
 
     async def exhausted(self, name: str, key: str) -> int | None:
         """Without counting anything: None if one more attempt would be allowed,
         else the seconds to wait (as :meth:`hit` says when it refuses)."""
+        return await self._wait(name, key, count=False)
+
+    async def _wait(self, name: str, key: str, *, count: bool) -> int | None:
         items = self.rules.get(name)
         if not items:
             return None
         hashed = self._key(key)
+        check = self.strategy.hit if count else self.strategy.test
         wait = 0.0
         try:
             for item in items:
-                if not await self.strategy.test(item, self.prefix, name, hashed):
+                if not await check(item, self.prefix, name, hashed):
                     stats = await self.strategy.get_window_stats(item, self.prefix, name, hashed)
                     wait = max(wait, stats.reset_time - time.time(), 1.0)
         except Exception:

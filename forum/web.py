@@ -3,6 +3,7 @@ CSRF checks, rendering and redirects."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -159,6 +160,15 @@ def api_error(status: int, message: str, headers: dict[str, str] | None = None) 
 def absolute_url(request: Request, path: str) -> str:
     """``path`` on this forum's address, as every JSON answer gives links."""
     return str(request.base_url).rstrip("/") + path
+
+
+def json_download(data: Any, filename: str) -> Response:
+    """``data`` as a JSON file the browser saves (never kept by a cache)."""
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"content-disposition": f'attachment; filename="{filename}"', "cache-control": "private, no-store"},
+    )
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -8,7 +8,6 @@ transaction → 303 redirect (or the form again with messages, 422).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
@@ -37,6 +36,7 @@ from forum.web import (
     current_user,
     field,
     int_field,
+    json_download,
     read_form,
     reading,
     redirect,
@@ -396,14 +396,7 @@ async def export_user(request: Request) -> Response:
         target = await accounts.get_user_by_username_or_404(session, request.path_params["username"])
         data = await account_data.export_data(session, target)
     seclog.event("account.exported", request=request, user_id=target.id, by=admin.id)
-    return Response(
-        json.dumps(data, ensure_ascii=False, indent=2),
-        media_type="application/json",
-        headers={
-            "content-disposition": f'attachment; filename="forum-data-{target.id}.json"',
-            "cache-control": "private, no-store",
-        },
-    )
+    return json_download(data, f"forum-data-{target.id}.json")
 
 
 async def delete_user_account(request: Request) -> Response:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,7 +14,7 @@ from forum.routes.accounts import profile_page
 from forum.routes.passwords import routes as password_routes
 from forum.services import account_data, accounts, passwords
 from forum.urls import user_url
-from forum.web import field, read_form, reading, redirect, require_user, settings_of, writing
+from forum.web import field, json_download, read_form, reading, redirect, require_user, settings_of, writing
 
 
 async def end_session(request: Request) -> Response:
@@ -45,14 +43,7 @@ async def export(request: Request) -> Response:
         assert fresh is not None
         data = await account_data.export_data(session, fresh)
     seclog.event("account.exported", request=request, user_id=user.id, by=user.id)
-    return Response(
-        json.dumps(data, ensure_ascii=False, indent=2),
-        media_type="application/json",
-        headers={
-            "content-disposition": f'attachment; filename="forum-data-{user.id}.json"',
-            "cache-control": "private, no-store",
-        },
-    )
+    return json_download(data, f"forum-data-{user.id}.json")
 
 
 async def delete(request: Request) -> Response:
