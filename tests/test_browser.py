@@ -41,13 +41,14 @@ def live_mail_server(mail_settings: Settings) -> Iterator[str]:
     yield from _serve(mail_settings.with_(base_url=f"http://127.0.0.1:{port}"), port)
 
 
-def _serve(settings: Settings, port: int) -> Iterator[str]:
+def _serve(settings: Settings, port: int, *, category: bool = True) -> Iterator[str]:
     import uvicorn
 
-    engine = make_sync_engine(settings.database_url)
-    with engine.begin() as conn:
-        conn.execute(insert(Category).values(slug="apps", name_en="Apps", name_ko="앱", position=1))
-    engine.dispose()
+    if category:
+        engine = make_sync_engine(settings.database_url)
+        with engine.begin() as conn:
+            conn.execute(insert(Category).values(slug="apps", name_en="Apps", name_ko="앱", position=1))
+        engine.dispose()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
