@@ -27,6 +27,7 @@ from forum.ratelimit import RateLimited, RateLimiter, parse_trusted_proxies
 from forum.requestlog import RequestLogMiddleware, configure_logging_if_unset
 from forum.routes import forum_routes
 from forum.routes.notifications import install as install_notifications
+from forum.runtime import Runtime, runtime_of
 from forum.services import feeds
 from forum.services.threads import Limits as ThreadLimits
 from forum.templating import make_templates
@@ -53,7 +54,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
     state = request.scope.get("state", {})
     # The 500 handler runs outside the middleware that set the locale: set it again.
     with using_locale(state.get("locale", "en")):
-        return request.app.state.templates.TemplateResponse(
+        return runtime_of(request.app).templates.TemplateResponse(
             request,
             f"errors/{status}.html" if status in (403, 404, 500) else "errors/error.html",
             {
@@ -127,15 +128,9 @@ async def handle_server_error(request: Request, exc: Exception) -> Response:
 
 
 async def close_app(app: Starlette) -> None:
-    """Releases everything an app holds: the job scheduler and the similar-
-    questions index (each with a sync engine), the rate-limit storage and the
-    database pool. The lifespan calls it; so do tests, which run no lifespan."""
-    await jobs.stop(app)
-    await app.state.rate_limiter.close()
-    await app.state.views.close()
-    await app.state.engine.dispose()
-    if app.state.read_engine is not app.state.engine:
-        await app.state.read_engine.dispose()
+    """Releases everything an app holds (``forum.runtime.Runtime.close``). The
+    lifespan calls it; so do tests, which run no lifespan."""
+    await runtime_of(app).close()
 
 
 def warm_analyzer() -> None:
@@ -159,7 +154,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         configure_logging_if_unset()  # served by something other than forum serve
         jobs.start(app)  # unless FORUM_JOBS=off (forum serve runs them in a process of their own)
         flusher = asyncio.get_running_loop().create_task(
-            views.flush_forever(app.state.views, sessionmaker, settings.views_flush)
+            views.flush_forever(runtime_of(app).views, sessionmaker, settings.views_flush)
         )
         yield
         flusher.cancel()  # it writes what it has counted, then stops
@@ -201,24 +196,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.trusted_proxies = trusted_proxies
-    app.state.engine = engine
-    app.state.sessionmaker = sessionmaker
-    # Sessions that only read (pages, header counts): see forum.db.make_read_engine.
-    app.state.read_engine = read_engine
-    app.state.read_sessionmaker = read_sessionmaker
-    app.state.hooks = hooks
-    app.state.admission = admission
-    app.state.rate_limiter = RateLimiter.from_settings(settings)
-    app.state.views = views.make_counter(settings.views_storage, settings.rate_limit_prefix)
     templates.env.globals.update(
         thread_url=urls.thread_url,
         post_url=urls.post_url,
         category_url=urls.category_url,
         user_url=urls.user_url,
     )
-    app.state.templates = templates
+    app.state.runtime = Runtime(
+        settings=settings,
+        trusted_proxies=trusted_proxies,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        read_engine=read_engine,
+        read_sessionmaker=read_sessionmaker,
+        hooks=hooks,
+        admission=admission,
+        rate_limiter=RateLimiter.from_settings(settings),
+        views=views.make_counter(settings.views_storage, settings.rate_limit_prefix),
+        templates=templates,
+    )
     install_notifications(app)  # the unread count in the header
     install_moderation(app)
     return app

@@ -42,6 +42,7 @@ from starlette.applications import Starlette
 
 from forum.clock import utcnow
 from forum.config import Settings
+from forum.runtime import runtime_of
 
 log = logging.getLogger("forum.jobs")
 
@@ -344,31 +345,24 @@ class JobRunner:
 def start(app: Starlette) -> None:
     """Lifespan startup: runs the jobs in this process unless ``FORUM_JOBS=off``
     (``forum serve`` runs them in a process of their own)."""
-    settings: Settings = app.state.settings
-    if settings.jobs == "in-process" and getattr(app.state, "job_runner", None) is None:
-        runner = JobRunner(settings)
-        app.state.job_runner = runner
-        runner.start()
+    runtime = runtime_of(app)
+    if runtime.settings.jobs == "in-process" and runtime.job_runner is None:
+        runtime.job_runner = JobRunner(runtime.settings)
+        runtime.job_runner.start()
 
 
 async def stop(app: Starlette) -> None:
-    from forum.services import similar
-
-    runner: JobRunner | None = getattr(app.state, "job_runner", None)
-    if runner is not None:
-        await runner.stop()
-        app.state.job_runner = None
-    refreshing = getattr(app.state, "similar_refreshing", None)
-    if refreshing is not None:
-        with contextlib.suppress(Exception):
-            await refreshing
-    similar.close(app)
+    """Stops the jobs started by :func:`start` (``close_app`` does too)."""
+    runtime = runtime_of(app)
+    if runtime.job_runner is not None:
+        await runtime.job_runner.stop()
+        runtime.job_runner = None
 
 
 def wake_mail(app: Starlette) -> None:
     """After a commit that may have written emails: send them soon (a runner in
     another process finds them at its next look, within ``mail_interval``)."""
-    runner: JobRunner | None = getattr(app.state, "job_runner", None)
+    runner = runtime_of(app).job_runner
     if runner is not None:
         runner.wake_mail()
 
@@ -385,7 +379,7 @@ async def request_topics_run(session: AsyncSession) -> None:
 
 def wake_topics(app: Starlette) -> None:
     """After the commit of :func:`request_topics_run`: a runner in this process looks now."""
-    runner: JobRunner | None = getattr(app.state, "job_runner", None)
+    runner = runtime_of(app).job_runner
     if runner is not None:
         runner.topics.wake()
 

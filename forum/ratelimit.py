@@ -47,6 +47,7 @@ from forum.config import ConfigError, Settings
 from forum.errors import ForumError
 from forum.i18n import get_locale, lazy
 from forum.i18n import gettext as _
+from forum.runtime import runtime_of
 
 log = logging.getLogger("forum.ratelimit")
 
@@ -310,13 +311,14 @@ def client_ip(request: HTTPConnection) -> str:
     cached = scope.get("forum.client_ip")
     if cached is None:
         app = scope.get("app")
-        trusted = getattr(getattr(app, "state", None), "trusted_proxies", ()) if app is not None else ()
+        runtime = getattr(getattr(app, "state", None), "runtime", None)  # none in a bare test app
+        trusted = runtime.trusted_proxies if runtime is not None else ()
         cached = scope["forum.client_ip"] = forwarded_client(scope, trusted)
     return cast(str, cached)
 
 
 def limiter_of(request: Request) -> RateLimiter:
-    return request.app.state.rate_limiter
+    return runtime_of(request.app).rate_limiter
 
 
 async def hit_or_429(request: Request, name: str, key: str | None = None) -> None:

@@ -39,6 +39,7 @@ from uvicorn_worker import UvicornWorker
 
 from forum.config import Settings
 from forum.requestlog import configure_logging
+from forum.runtime import runtime_of
 
 log = logging.getLogger("forum.server")
 
@@ -189,7 +190,7 @@ def _post_fork(server: Any, worker: Any) -> None:
     """In a new worker: connections are never shared with the master (it opened
     none, but a pool must not be inherited)."""
     app = server.app.wsgi()
-    for engine in {app.state.engine, app.state.read_engine}:
+    for engine in runtime_of(app).engines:
         engine.sync_engine.dispose(close=False)
 
 

@@ -20,11 +20,12 @@ from forum.config import Settings
 from forum.errors import FormExpired, LoginRequired
 from forum.i18n import gettext as _
 from forum.models import User
+from forum.runtime import runtime_of
 from forum.security import check_csrf, csrf_token, new_token
 
 
 def settings_of(request: Request) -> Settings:
-    return request.app.state.settings
+    return runtime_of(request.app).settings
 
 
 def current_user(request: Request) -> User | None:
@@ -41,7 +42,7 @@ def require_user(request: Request) -> User:
 @asynccontextmanager
 async def reading(request: Request) -> AsyncIterator[AsyncSession]:
     """A session for a page that only reads (see ``forum.db.make_read_engine``)."""
-    async with request.app.state.read_sessionmaker() as session:
+    async with runtime_of(request.app).read_sessionmaker() as session:
         yield session
 
 
@@ -49,7 +50,7 @@ async def reading(request: Request) -> AsyncIterator[AsyncSession]:
 async def writing(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's one transaction: committed when the block ends without
     an error, rolled back otherwise (so nothing is ever half-saved)."""
-    async with request.app.state.sessionmaker.begin() as session:
+    async with runtime_of(request.app).sessionmaker.begin() as session:
         yield session
 
 
@@ -140,7 +141,7 @@ def render(request: Request, template: str, status_code: int = 200, *, public: b
     user = ctx.setdefault("user", current_user(request))
     ctx.setdefault("csrf_token", LazyCsrf(request))
     ctx.setdefault("locale", request.state.locale)
-    response = request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    response = runtime_of(request.app).templates.TemplateResponse(request, template, ctx, status_code=status_code)
     if public and user is None and status_code == 200:
         response.headers["cache-control"] = PUBLIC_CACHE
     return response

@@ -3,7 +3,7 @@
 Depends on ``forum``; ``forum`` never imports this package (only
 ``forum.app`` mounts its routes and calls ``install``).
 
-``install(app)`` registers the anti-spam hooks on ``app.state.hooks`` (see
+``install(app)`` registers the anti-spam hooks on the app's hooks (``forum.runtime``; see
 ``forum.hooks``), a request hook that loads what every page shows a
 signed-in user (warnings to acknowledge, unread notices, the review queue's
 size for moderators) into ``scope["state"]["moderation"]``, and the template
@@ -22,9 +22,10 @@ _QUIET_PREFIXES = ("/static/", "/healthz", "/api/")
 
 
 def install(app: Starlette) -> None:
+    from forum.runtime import runtime_of
     from moderation import notices, permissions, spam
 
-    state = app.state
+    state = runtime_of(app)
     spam.register(state.hooks, settings=state.settings, limiter=state.rate_limiter)
     sessionmaker = state.read_sessionmaker
 

@@ -358,7 +358,7 @@ async def measure_pages(url: str, staff: User, *, runs: int) -> None:
 
     settings = Settings(database_url=url, secret_key="bench-" + "x" * 40, data_dir=Path("/tmp"))
     app = create_app(settings)
-    async with app.state.sessionmaker.begin() as s:
+    async with app.state.runtime.sessionmaker.begin() as s:
         user = await s.get(User, staff.id)
         token = await accounts.start_session(s, user, max_age=3600)
     cookie = session_signer(settings).sign(token).decode()
@@ -380,7 +380,7 @@ async def measure_pages(url: str, staff: User, *, runs: int) -> None:
                 assert r.status_code == 200, (path, r.status_code)
 
             await timed(f"GET {path}", get, runs=runs)
-    await app.state.engine.dispose()
+    await app.state.runtime.engine.dispose()
 
 
 def main() -> None:

@@ -84,7 +84,7 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
 @pytest.fixture
 def db(app: Starlette):  # type: ignore[no-untyped-def]
     """The app's sessionmaker: ``async with db.begin() as s:`` to seed data."""
-    return app.state.sessionmaker
+    return app.state.runtime.sessionmaker
 
 
 @pytest.fixture

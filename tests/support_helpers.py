@@ -57,7 +57,7 @@ class QueryCounter:
     write engine and, on SQLite, the engine of read-only sessions)."""
 
     def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self.engines = {app.state.engine.sync_engine, app.state.read_engine.sync_engine}
+        self.engines = {app.state.runtime.engine.sync_engine, app.state.runtime.read_engine.sync_engine}
         self.statements: list[str] = []
 
     def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]

@@ -164,7 +164,7 @@ async def test_requests_are_admitted_again_once_the_request_in_flight_has_finish
     assert (await at_once(client.get("/"))).status_code == 503
     gate.release.set()
     assert (await task).text == "done"
-    assert full_app.state.admission.in_flight == 0
+    assert full_app.state.runtime.admission.in_flight == 0
     assert (await client.get("/")).status_code == 200
 
 
@@ -174,7 +174,7 @@ async def test_healthz_and_static_files_are_served_while_the_worker_is_full(clie
     assert health.json() == {"status": "ok", "database": "ok"}
     assert health.headers["cache-control"] == "no-store"
     assert (await at_once(client.get("/static/style.css"))).status_code == 200
-    assert full_app.state.admission.in_flight == 1  # neither was counted
+    assert full_app.state.runtime.admission.in_flight == 1  # neither was counted
 
 
 async def test_the_retry_after_header_follows_the_setting(settings, gate):
@@ -212,18 +212,18 @@ async def test_a_request_whose_handler_raises_is_no_longer_counted(client, full_
     response = await client.get("/test/boom")
     assert response.status_code == 500
     assert "Something went wrong" in response.text
-    assert full_app.state.admission.in_flight == 0
+    assert full_app.state.runtime.admission.in_flight == 0
     assert (await client.get("/")).status_code == 200
 
 
 async def test_a_request_whose_client_goes_away_is_no_longer_counted(client, gate, full_app):
     task = asyncio.create_task(client.get("/test/hold"))
     await gate.entered()
-    assert full_app.state.admission.in_flight == 1
+    assert full_app.state.runtime.admission.in_flight == 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert full_app.state.admission.in_flight == 0
+    assert full_app.state.runtime.admission.in_flight == 0
     assert (await client.get("/")).status_code == 200
 
 
@@ -244,11 +244,11 @@ async def test_a_streamed_response_is_in_flight_until_its_last_chunk_is_sent(cli
     task = asyncio.create_task(client.get("/test/stream"))
     async with asyncio.timeout(5):
         await first_sent.wait()
-    assert full_app.state.admission.in_flight == 1
+    assert full_app.state.runtime.admission.in_flight == 1
     assert (await at_once(client.get("/"))).status_code == 503
     release.set()
     assert (await task).text == "first last"
-    assert full_app.state.admission.in_flight == 0
+    assert full_app.state.runtime.admission.in_flight == 0
 
 
 # The database.
@@ -307,7 +307,7 @@ async def test_a_signed_in_visitor_gets_the_503_too(down_app):
     # The session lookup is the first query, in the request-context middleware.
     from forum.middleware import SESSION_COOKIE, session_signer
 
-    cookie = session_signer(down_app.state.settings).sign("some-session-token").decode()
+    cookie = session_signer(down_app.state.runtime.settings).sign("some-session-token").decode()
     async with client_for(down_app) as client:
         response = await client.get("/", headers={"cookie": f"{SESSION_COOKIE}={cookie}"})
     assert response.status_code == 503 and escape(DOWN_EN) in response.text
@@ -374,7 +374,7 @@ class Connects:
 
     def __init__(self, app: Starlette) -> None:
         self.count = 0
-        for engine in {app.state.engine, app.state.read_engine}:
+        for engine in {app.state.runtime.engine, app.state.runtime.read_engine}:
             event.listen(engine.sync_engine, "do_connect", self.attempt)
 
     def attempt(self, *args: Any) -> None:
@@ -393,7 +393,7 @@ async def test_while_the_database_is_down_requests_are_refused_without_trying_it
     outage_app, outage
 ):
     clock = FakeClock()
-    outage_app.state.admission.clock = clock
+    outage_app.state.runtime.admission.clock = clock
     connects = Connects(outage_app)
     async with client_for(outage_app) as client:
         assert (await client.get("/")).status_code == 503
@@ -415,12 +415,12 @@ async def test_while_the_database_is_down_requests_are_refused_without_trying_it
         page = await client.get("/")
         assert page.status_code == 200 and "Cloudnote Community" in page.text
         assert (await client.get("/healthz")).json() == {"status": "ok", "database": "ok"}
-    assert outage_app.state.admission.down_since is None
+    assert outage_app.state.runtime.admission.down_since is None
 
 
 async def test_healthz_notices_the_database_is_back_before_any_page_does(outage_app, outage):
     clock = FakeClock()
-    outage_app.state.admission.clock = clock
+    outage_app.state.runtime.admission.clock = clock
     async with client_for(outage_app) as client:
         assert (await client.get("/")).status_code == 503
         outage.end()
@@ -459,7 +459,7 @@ async def test_a_programming_error_is_still_a_500_and_no_outage(app):
         assert response.status_code == 500
         assert "Something went wrong" in response.text
         assert "retry-after" not in response.headers
-        assert app.state.admission.down_since is None
+        assert app.state.runtime.admission.down_since is None
         assert (await client.get("/")).status_code == 200
 
 
@@ -480,7 +480,7 @@ async def test_a_locked_sqlite_database_answers_busy_503_without_an_outage(app, 
             assert response.status_code == 503
             assert response.headers["retry-after"] == "5"
             assert escape(BUSY_EN) in response.text
-            assert app.state.admission.down_since is None  # pages that only read carry on
+            assert app.state.runtime.admission.down_since is None  # pages that only read carry on
             assert (await client.get("/")).status_code == 200
             lock.execute("ROLLBACK")
             assert (await client.get("/test/write")).text == "written"

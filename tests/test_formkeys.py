@@ -156,7 +156,7 @@ async def test_old_keys_are_pruned(app, db, staff):
     async with db.begin() as s:
         for key, age in (("a" * 20, timedelta(days=3)), ("b" * 20, timedelta(hours=1))):
             s.add(FormSubmission(user_id=staff.id, form_key=key, result_url="/", created_at=utcnow() - age))
-    engine = make_sync_engine(app.state.settings.database_url)
+    engine = make_sync_engine(app.state.runtime.settings.database_url)
     try:
         assert await asyncio.to_thread(formkeys.prune, engine) == 1
     finally:

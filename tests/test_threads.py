@@ -353,7 +353,7 @@ async def test_answers_are_ordered_accepted_official_votes_then_time(client, db,
 
 
 async def test_latest_paginates_and_shows_counts(client, db, app):
-    app.state.settings = app.state.settings.with_(page_size=5)
+    app.state.runtime.settings = app.state.runtime.settings.with_(page_size=5)
     async with db.begin() as s:
         category = await make_category(s)
         for i in range(12):
@@ -382,7 +382,7 @@ async def test_viewing_a_thread_counts_a_view(client, db, app):
     await client.get(f"/t/{thread.id}/{thread.slug}")
     r = await client.get(f"/t/{thread.id}/{thread.slug}")
     assert "2 views" in r.text
-    await app.state.views.flush(db)  # every few seconds in a running forum (forum.views)
+    await app.state.runtime.views.flush(db)  # every few seconds in a running forum (forum.views)
     assert (await _thread(db, thread.id)).views == 2
 
 

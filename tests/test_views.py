@@ -32,10 +32,10 @@ async def test_a_page_view_writes_nothing_and_the_views_reach_the_database_in_on
     assert not [q for q in counter.statements if q.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
     assert await _views(db, one.id) == 0
     with QueryCounter(app) as counter:
-        assert await app.state.views.flush(db) == 3
+        assert await app.state.runtime.views.flush(db) == 3
     assert len(counter) == 1  # one statement for every thread viewed
     assert (await _views(db, one.id), await _views(db, two.id)) == (2, 1)
-    assert await app.state.views.flush(db) == 0
+    assert await app.state.runtime.views.flush(db) == 0
 
 
 async def test_a_stopping_process_writes_the_views_it_counted(db):

@@ -20,11 +20,11 @@ class WebClient(httpx.AsyncClient):
         self.app = app
 
     async def csrf(self) -> str:
-        name = csrf_cookie(self.app.state.settings)
+        name = csrf_cookie(self.app.state.runtime.settings)
         if name not in self.cookies:
             # What the first page with a form would have set (forum.web.csrf_for).
             self.cookies.set(name, new_token())
-        return csrf_token(self.app.state.settings.secret_key, self.cookies[name])
+        return csrf_token(self.app.state.runtime.settings.secret_key, self.cookies[name])
 
     async def submit(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> httpx.Response:
         """POST a form with a valid CSRF token."""
@@ -34,7 +34,7 @@ class WebClient(httpx.AsyncClient):
 
     async def login_as(self, user: User) -> None:
         """Starts a real session for ``user`` without the slow password check."""
-        async with self.app.state.sessionmaker.begin() as session:
+        async with self.app.state.runtime.sessionmaker.begin() as session:
             token = await accounts.start_session(session, user, max_age=3600)
-        signed = session_signer(self.app.state.settings).sign(token).decode()
-        self.cookies.set(session_cookie(self.app.state.settings), signed)
+        signed = session_signer(self.app.state.runtime.settings).sign(token).decode()
+        self.cookies.set(session_cookie(self.app.state.runtime.settings), signed)

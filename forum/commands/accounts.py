@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from forum import seclog
 from forum.config import Settings
+from forum.runtime import runtime_of
 
 
 def register(sub: Any) -> None:
@@ -131,8 +132,8 @@ def cmd_delete(settings: Settings, args: argparse.Namespace) -> None:
         # the notices it addressed to the person).
         app = create_app(settings)
         try:
-            with hooks.using(app.state.hooks):
-                async with app.state.sessionmaker.begin() as session:
+            with hooks.using(runtime_of(app).hooks):
+                async with runtime_of(app).sessionmaker.begin() as session:
                     user = await get_user_by_username_or_404(session, args.username)
                     await account_data.delete_account(session, user)
                     assert user.id is not None

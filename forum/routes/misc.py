@@ -1,11 +1,13 @@
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from forum.runtime import runtime_of
+
 
 async def healthz(request: Request) -> Response:
     """200 when the database answers SELECT 1, else 503 (never refused for load:
     see forum.admission)."""
-    admission = request.app.state.admission
+    admission = runtime_of(request.app).admission
     if await admission.check_database():
         return JSONResponse({"status": "ok", "database": "ok"}, headers={"cache-control": "no-store"})
     return JSONResponse(

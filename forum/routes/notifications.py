@@ -11,6 +11,7 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from forum.pagination import page_number
+from forum.runtime import runtime_of
 from forum.services import notifications as service
 from forum.services import threads as thread_service
 from forum.urls import post_url, thread_url, user_url
@@ -77,7 +78,7 @@ async def email_choices(request: Request) -> Response:
 def install(app: Starlette) -> None:
     """A request hook that counts the signed-in user's unread notifications
     for the header (one indexed count) into ``scope["state"]["unread_notifications"]``."""
-    sessionmaker = app.state.read_sessionmaker
+    sessionmaker = runtime_of(app).read_sessionmaker
 
     async def load_unread(scope: Scope) -> None:
         state: dict[str, Any] = scope.setdefault("state", {})
@@ -88,7 +89,7 @@ def install(app: Starlette) -> None:
         async with sessionmaker() as session:
             state["unread_notifications"] = await service.unread_count(session, user)
 
-    app.state.hooks.on_request.append(load_unread)
+    runtime_of(app).hooks.on_request.append(load_unread)
 
 
 routes = [

@@ -23,6 +23,7 @@ from forum.i18n import format_number
 from forum.i18n import gettext as _
 from forum.models import Category, User
 from forum.pagination import page_number
+from forum.runtime import runtime_of
 from forum.services import assignments, metrics, support
 from forum.services import categories as category_service
 from forum.services import threads as thread_service
@@ -156,7 +157,7 @@ async def stream_rows(
 ) -> AsyncIterator[str]:
     """Rows of a statement as CSV text, a batch at a time, in a session of its own."""
     yield _csv_chunk([header])
-    async with request.app.state.read_sessionmaker() as session:
+    async with runtime_of(request.app).read_sessionmaker() as session:
         await metrics.without_jit(session)
         result = await session.stream(stmt.execution_options(yield_per=2000))
         async for batch in result.partitions():

@@ -19,6 +19,7 @@ from forum.permissions import (
     can_see_post_body,
     can_vote,
 )
+from forum.runtime import runtime_of
 from forum.services import categories as category_service
 from forum.services import formkeys
 from forum.services import notifications as notification_service
@@ -90,7 +91,7 @@ async def detail(request: Request) -> Response:
         thread = await service.get_thread_row_or_404(session, request.path_params["thread_id"], viewer=user)
         if request.path_params.get("slug") != thread.slug:
             return redirect(thread_url(thread))
-        await service.count_view(request.app.state.views, thread)
+        await service.count_view(runtime_of(request.app).views, thread)
         unread = getattr(request.state, "unread_notifications", 0) > 0
         if (
             user is not None

@@ -32,10 +32,12 @@ import numpy as np
 from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
+from starlette.applications import Starlette
 
 from forum.clock import utcnow
 from forum.db import id_col
 from forum.models import Article, ArticleStatus, Post, SuggestionState, Thread, TopicBlob, TopicMember, TopicSuggestion
+from forum.runtime import runtime_of
 from forum.text import Analyzer
 from forum.topics import embed, store
 from forum.topics.similarity import SimilarityIndex
@@ -601,37 +603,32 @@ async def verified(session: AsyncSession, found: Sequence[Match]) -> list[Match]
     return out
 
 
-def close(app) -> None:  # type: ignore[no-untyped-def]
-    index = getattr(app.state, "similar_index", None)
-    if index is not None:
-        index.engine.dispose()
-        app.state.similar_index = None
-
-
-def index_of(app) -> SimilarIndex:  # type: ignore[no-untyped-def]
+def index_of(app: Starlette) -> SimilarIndex:
     """The app's index, made on first use (a sync engine of its own: the index
     loads and refreshes in worker threads)."""
-    found = getattr(app.state, "similar_index", None)
+    runtime = runtime_of(app)
+    found = runtime.similar_index
     if found is None:
         from forum.db import make_sync_engine
 
-        settings = app.state.settings
+        settings = runtime.settings
         engine = (
             make_sync_engine(settings.database_url, pool_size=2)
             if not settings.database_url.startswith("sqlite")
             else make_sync_engine(settings.database_url)
         )
-        found = app.state.similar_index = SimilarIndex(engine, refresh_every=settings.similar_refresh, in_web=True)
+        found = runtime.similar_index = SimilarIndex(engine, refresh_every=settings.similar_refresh, in_web=True)
     return found
 
 
-def schedule_refresh(app) -> None:  # type: ignore[no-untyped-def]
+def schedule_refresh(app: Starlette) -> None:
     """Catches the app's loaded index up in the background if it is stale (a
     lookup never waits for that)."""
-    index = getattr(app.state, "similar_index", None)
+    runtime = runtime_of(app)
+    index = runtime.similar_index
     if index is None or not index.loaded or not index.stale():
         return
-    if getattr(app.state, "similar_refreshing", None) is not None:
+    if runtime.similar_refreshing is not None:
         return
 
     async def run() -> None:
@@ -640,6 +637,6 @@ def schedule_refresh(app) -> None:  # type: ignore[no-untyped-def]
         except Exception:
             log.exception("refreshing the similar-questions index failed")
         finally:
-            app.state.similar_refreshing = None
+            runtime.similar_refreshing = None
 
-    app.state.similar_refreshing = asyncio.get_running_loop().create_task(run())
+    runtime.similar_refreshing = asyncio.get_running_loop().create_task(run())
