@@ -82,11 +82,13 @@ class LazyCsrf:
         return csrf_for(self.request)
 
 
-async def read_form(request: Request, *, csrf: bool = True) -> FormData:
+async def read_form(request: Request, *, csrf: bool = True, max_files: int = 0) -> FormData:
     """The POSTed form, after the CSRF check (``csrf=False`` only where the
-    form changes nothing but the sender's own cookies). Files are not accepted."""
+    form changes nothing but the sender's own cookies). Files are accepted only
+    where ``max_files`` says (uploads: spooled to disk past 1 MB, the whole body
+    capped by ``forum.middleware``)."""
     try:
-        form = await request.form(max_files=0, max_fields=50, max_part_size=settings_of(request).max_body_bytes)
+        form = await request.form(max_files=max_files, max_fields=50, max_part_size=settings_of(request).max_body_bytes)
     except HTTPException:
         raise
     except Exception as exc:
