@@ -247,6 +247,9 @@ class RequestContextMiddleware:
             await too_large(scope, headers, self.settings, limit)(scope, receive, send)
         finally:
             i18n._current.reset(token_ctx)
+            form = state.pop("open_form", None)
+            if form is not None:
+                await form.close()  # an upload's spooled files
 
 
 def too_large(scope: Scope, headers: Mapping[str, str], settings: Settings, limit: int | None = None) -> Response:
