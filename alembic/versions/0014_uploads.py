@@ -54,8 +54,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('avatar_key')
+    # Not a batch: on SQLite that rebuilds users, which other tables reference
+    # (a foreign key failure once there are rows). SQLite 3.35+ drops a column itself.
+    op.execute('ALTER TABLE users DROP COLUMN avatar_key')
     op.drop_index('ix_upload_posts_post_id', table_name='upload_posts')
     op.drop_table('upload_posts')
     op.drop_index('ix_uploads_owner_id_created_at', table_name='uploads')
