@@ -450,7 +450,7 @@ def test_a_remote_image_becomes_a_link_and_an_upload_an_image():
     html = markdown.render("![the error](https://tracker.example/pixel.png) ![mine](/uploads/abcdefghijklmnopqrstuvwx)")
     assert "<img" in html and 'src="/uploads/abcdefghijklmnopqrstuvwx"' in html and 'loading="lazy"' in html
     assert '<a href="https://tracker.example/pixel.png" rel="nofollow ugc noopener">the error</a>' in html
-    assert "tracker.example/pixel.png\"" not in html.split("<img", 1)[1]
+    assert 'tracker.example/pixel.png"' not in html.split("<img", 1)[1]
     for sneaky in ("![x](//evil.example/a.png)", "![x](/uploads/../secret)", "![x](http://evil.example/a.png)"):
         assert "<img" not in markdown.render(sneaky)
 
@@ -482,7 +482,9 @@ async def test_a_member_uploads_an_avatar_cropped_square_and_removes_it(client, 
     assert 'class="avatar avatar-large avatar-c' in page.text  # initials before any upload
     assert 'action="/me/avatar"' in page.text
     response = await client.post(
-        "/me/avatar", data={"csrf_token": await client.csrf()}, files={"file": ("me.jpg", jpeg_with_gps(), "image/jpeg")}
+        "/me/avatar",
+        data={"csrf_token": await client.csrf()},
+        files={"file": ("me.jpg", jpeg_with_gps(), "image/jpeg")},
     )
     assert response.status_code == 303
     async with db() as s:
@@ -521,14 +523,21 @@ async def test_posts_show_the_authors_avatar_or_initials(client, db, uploader):
         initials = await make_user(s, username="kim", display_name="Kim Minji")
         pictured = await s.get(User, uploader.id)
         pictured.avatar_key = "k" * 24
-        s.add(service_upload := Upload(key="k" * 24, owner_id=uploader.id, kind="avatar", content_type="image/png", filename="a.png"))
+        s.add(
+            service_upload := Upload(
+                key="k" * 24, owner_id=uploader.id, kind="avatar", content_type="image/png", filename="a.png"
+            )
+        )
         assert service_upload is not None
         thread = await make_thread(s, author=initials)
         from tests.factories import make_reply
 
         await make_reply(s, thread, author=pictured)
     page = await client.get(f"/t/{thread.id}/{thread.slug}")
-    assert f'<span class="avatar avatar-small avatar-c{service.avatar_colour("kim")}" aria-hidden="true">KM</span>' in page.text
+    assert (
+        f'<span class="avatar avatar-small avatar-c{service.avatar_colour("kim")}" aria-hidden="true">KM</span>'
+        in page.text
+    )
     assert f'<img class="avatar avatar-small" src="/uploads/{"k" * 24}"' in page.text
 
 
@@ -590,3 +599,21 @@ S3_ENDPOINT = os.environ.get("FORUM_TEST_S3_ENDPOINT", "")
 async def test_s3_storage_against_a_real_server():
     bucket = os.environ.get("FORUM_TEST_S3_BUCKET", "forum-test")
     await _exercise(S3Storage(bucket, "tests", endpoint_url=S3_ENDPOINT, region="us-east-1"))
+
+
+# ------------------------------------------------------------------ demo
+
+
+async def test_the_demo_has_a_question_with_an_uploaded_screenshot(app, client, db):
+    from forum.demo import SCREENSHOT_THREAD, load_demo
+    from forum.models import Thread
+
+    async with db.begin() as s:
+        await load_demo(s, app.state.storage)
+    async with db() as s:
+        thread = (await s.scalars(select(Thread).where(col(Thread.title) == SCREENSHOT_THREAD))).one()
+    page = await client.get(f"/t/{thread.id}/{thread.slug}")
+    found = re.search(r'<img src="(/uploads/[\w-]{24})" alt="crash.png" loading="lazy">', page.text)
+    assert found
+    image = await client.get(found.group(1))
+    assert image.status_code == 200 and Image.open(io.BytesIO(image.content)).format == "PNG"
