@@ -617,3 +617,20 @@ async def test_the_demo_has_a_question_with_an_uploaded_screenshot(app, client, 
     assert found
     image = await client.get(found.group(1))
     assert image.status_code == 200 and Image.open(io.BytesIO(image.content)).format == "PNG"
+
+
+async def test_a_deleted_account_loses_its_avatar(client, db, uploader):
+    from forum.services import account_data
+
+    await client.login_as(uploader)
+    await client.post(
+        "/me/avatar", data={"csrf_token": await client.csrf()}, files={"file": ("me.png", png(), "image/png")}
+    )
+    async with db.begin() as s:
+        me = await s.get(User, uploader.id)
+        key = me.avatar_key
+        assert key
+        await account_data.delete_account(s, me)
+    async with db() as s:
+        assert (await s.get(User, uploader.id)).avatar_key is None
+    assert (await client.get(f"/uploads/{key}")).status_code == 404
