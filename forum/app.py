@@ -29,7 +29,9 @@ from forum.routes import forum_routes
 from forum.routes.notifications import install as install_notifications
 from forum.runtime import Runtime, runtime_of
 from forum.services import feeds
+from forum.services import uploads as upload_service
 from forum.services.threads import Limits as ThreadLimits
+from forum.storage import make_storage
 from forum.templating import make_templates
 from forum.web import LazyCsrf, absolute_url, api_error, login_url, redirect, render
 
@@ -42,6 +44,7 @@ ERROR_TITLES = {
     405: lazy("Method not allowed"),
     409: lazy("Conflict"),
     413: lazy("Too large"),
+    415: lazy("This kind of file is not accepted"),
     422: lazy("Check your input"),
     429: lazy("Too many requests"),
     500: lazy("Something went wrong"),
@@ -169,6 +172,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     templates = make_templates(auto_reload=bool(settings.reload_templates))
     # The forms' maxlength is the services' limit, so a browser refuses what the server would.
     templates.env.globals["text_limits"] = ThreadLimits.from_settings(settings)
+    templates.env.globals["upload_max_mb"] = settings.upload_max_bytes / (1024 * 1024)
     templates.env.globals.update(
         absolute_url=absolute_url, page_description=feeds.page_description, structured_data=feeds.structured_data
     )
@@ -201,6 +205,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         post_url=urls.post_url,
         category_url=urls.category_url,
         user_url=urls.user_url,
+        avatar_initials=upload_service.avatar_initials,
+        avatar_colour=upload_service.avatar_colour,
     )
     app.state.runtime = Runtime(
         settings=settings,
@@ -214,6 +220,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         rate_limiter=RateLimiter.from_settings(settings),
         views=views.make_counter(settings.views_storage, settings.rate_limit_prefix),
         templates=templates,
+        storage=make_storage(settings),  # uploaded files (forum.storage)
     )
     install_notifications(app)  # the unread count in the header
     install_moderation(app)

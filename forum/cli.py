@@ -67,7 +67,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     settings = Settings.from_env({"FORUM_DATA_DIR": str(folder), "FORUM_DATABASE_URL": default_database_url(folder)})
     print(f"Creating a fresh demo database in {folder}/ ...")
     migrations.upgrade(settings.database_url)
-    made = run_in_session(settings, load_demo)
+    from forum.storage import make_storage
+
+    storage = make_storage(settings)
+    made = run_in_session(settings, lambda session: load_demo(session, storage))
     print("\nDemo accounts (username / password / role):")
     for user, password in made:
         print(f"  {user.username:<16} {password:<20} {user.role}")

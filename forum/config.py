@@ -115,6 +115,22 @@ class Settings:
     # believed: IP addresses or CIDR networks, comma-separated; none by default
     # (forum.ratelimit.client_ip owns the rule).
     trusted_proxies: str = ""
+    # Uploads (forum.services.uploads): the largest file accepted (bytes), the
+    # longest side an image keeps (larger ones are scaled down), how many files
+    # a member may upload a day, and how many an account not yet trusted may
+    # (trusted_after_days / trusted_after_posts; 0: none until trusted).
+    upload_max_bytes: int = 8 * 1024 * 1024
+    upload_max_dimension: int = 2048
+    upload_daily_limit: int = 50
+    upload_new_account_daily: int = 0
+    # Where uploaded files are kept: empty for the folder uploads/ in the data
+    # folder; "s3://bucket/prefix" for S3-compatible object storage (boto3, the
+    # "s3" extra), with upload_s3_endpoint for a server other than AWS (MinIO,
+    # Garage, Ceph ...) and the credentials from boto3's usual places
+    # (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, ~/.aws, an instance role).
+    upload_storage: str = ""
+    upload_s3_endpoint: str = ""
+    upload_s3_region: str = ""
 
     @property
     def secure_cookies(self) -> bool:
@@ -193,6 +209,13 @@ TUNABLE = (
     "retry_after",
     "db_retry_interval",
     "trusted_proxies",
+    "upload_max_bytes",
+    "upload_max_dimension",
+    "upload_daily_limit",
+    "upload_new_account_daily",
+    "upload_storage",
+    "upload_s3_endpoint",
+    "upload_s3_region",
 )
 
 

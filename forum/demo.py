@@ -12,7 +12,8 @@ from sqlmodel import col
 from forum import demo_content
 from forum.clock import utcnow
 from forum.models import Notification, Post, Role, User
-from forum.services import accounts, categories, threads
+from forum.services import accounts, categories, threads, uploads
+from forum.storage import Storage
 
 
 def demo_password(username: str) -> str:
@@ -20,8 +21,35 @@ def demo_password(username: str) -> str:
     return f"{username.split('_')[0]}-{secrets.token_hex(5)}"
 
 
-async def load_demo(session: AsyncSession) -> list[tuple[User, str]]:
-    """Fills an empty database; returns the accounts made with their passwords."""
+def demo_screenshot() -> bytes:
+    """A small PNG drawn here: the error a demo member attaches to their question."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (520, 200), (243, 244, 246))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([20, 20, 500, 180], fill=(255, 255, 255), outline=(160, 166, 178))
+    draw.rectangle([20, 20, 500, 48], fill=(47, 111, 228))
+    draw.text((32, 28), "Cloudnote 3.8.1", fill=(255, 255, 255))
+    draw.ellipse([40, 70, 80, 110], fill=(192, 57, 43))
+    draw.text((56, 82), "!", fill=(255, 255, 255))
+    draw.text((100, 76), "Cloudnote stopped working.", fill=(29, 35, 48))
+    draw.text((100, 98), "Error 0xC0000005 while loading the local cache.", fill=(93, 102, 120))
+    draw.rectangle([400, 136, 484, 164], fill=(229, 231, 235), outline=(160, 166, 178))
+    draw.text((428, 144), "Close", fill=(29, 35, 48))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+#: the demo question that comes with a screenshot (stored when a storage is given)
+SCREENSHOT_THREAD = "Desktop app crashes on launch after update"
+
+
+async def load_demo(session: AsyncSession, storage: Storage | None = None) -> list[tuple[User, str]]:
+    """Fills an empty database; returns the accounts made with their passwords.
+    With a ``storage``, one question carries an uploaded screenshot."""
     demo_content.check()
     made: list[tuple[User, str]] = []
     users: dict[str, User] = {}
@@ -43,12 +71,19 @@ async def load_demo(session: AsyncSession) -> list[tuple[User, str]]:
     now = utcnow()
     for spec in demo_content.THREADS:
         asked_at = now - timedelta(days=spec["days_ago"])
+        body = spec["body"]
+        if storage is not None and spec["title"] == SCREENSHOT_THREAD:
+            processed = uploads.process(demo_screenshot(), "crash.png", max_dimension=2048)
+            shot = await uploads.store(
+                session, storage, owner=users[spec["author"]], filename="crash.png", processed=processed
+            )
+            body = f"{body}\n\n{uploads.markdown_for(shot)}"
         thread = await threads.ask(
             session,
             author=users[spec["author"]],
             category=cats[spec["category"]],
             title=spec["title"],
-            body=spec["body"],
+            body=body,
             kind=spec["kind"],
             created_at=asked_at,
         )

@@ -7,8 +7,10 @@ from typing import Any
 
 
 def wants_json(scope: Mapping[str, Any]) -> bool:
-    """Errors are answered in JSON under /api/, as pages everywhere else."""
-    return str(scope["path"]).startswith("/api/")
+    """Errors are answered in JSON under /api/ and by the editor's upload
+    address (POST /uploads), as pages everywhere else."""
+    path = str(scope["path"])
+    return path.startswith("/api/") or (path == "/uploads" and scope.get("method") == "POST")
 
 
 class ForumError(Exception):

@@ -5,6 +5,7 @@ and ETag revalidation (304) for GET pages."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from http.cookies import SimpleCookie
 from typing import Any
@@ -38,7 +39,7 @@ def csrf_cookie(settings: Settings) -> str:
 
 
 CSP = (
-    "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; "
+    "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = (
@@ -51,6 +52,17 @@ SECURITY_HEADERS = (
 
 class BodyTooLarge(Exception):
     pass
+
+
+#: the forms that may carry a file (forum.routes.uploads, the ask, reply and edit forms, the avatar)
+UPLOAD_PATHS = re.compile(r"^/(?:uploads|ask|t/\d+/reply|p/\d+/edit|me/avatar)$")
+
+
+def body_limit(settings: Settings, path: str, content_type: str) -> int:
+    """The most a request may send: a form with a file may send one file more."""
+    if content_type.startswith("multipart/form-data") and UPLOAD_PATHS.match(path):
+        return settings.max_body_bytes + settings.upload_max_bytes
+    return settings.max_body_bytes
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
@@ -121,10 +133,10 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        limit = self.settings.max_body_bytes
+        limit = body_limit(self.settings, scope["path"], headers.get("content-type", ""))
         try:
             if int(headers.get("content-length") or 0) > limit:
-                await too_large(scope, headers, self.settings)(scope, receive, send)
+                await too_large(scope, headers, self.settings, limit)(scope, receive, send)
                 return
         except ValueError:
             await PlainTextResponse("Bad Content-Length", status_code=400)(scope, receive, send)
@@ -232,12 +244,15 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, limited_receive, send_wrapper)
         except BodyTooLarge:
-            await too_large(scope, headers, self.settings)(scope, receive, send)
+            await too_large(scope, headers, self.settings, limit)(scope, receive, send)
         finally:
             i18n._current.reset(token_ctx)
+            form = state.pop("open_form", None)
+            if form is not None:
+                await form.close()  # an upload's spooled files
 
 
-def too_large(scope: Scope, headers: Mapping[str, str], settings: Settings) -> Response:
+def too_large(scope: Scope, headers: Mapping[str, str], settings: Settings, limit: int | None = None) -> Response:
     """The 413 page (JSON under /api/), in the reader's language, saying how much
     may be sent."""
     from forum.app import error_page  # the app's error pages; imported late (forum.app imports this module)
@@ -246,6 +261,10 @@ def too_large(scope: Scope, headers: Mapping[str, str], settings: Settings) -> R
     locale = request_locale(cookies, headers.get("accept-language"), settings.default_locale)
     scope.setdefault("state", {}).setdefault("locale", locale)
     with i18n.using_locale(locale):
+        if limit is not None and limit > settings.max_body_bytes:  # a form with a file
+            from forum.services.uploads import too_large_message
+
+            return error_page(Request(scope), 413, too_large_message(settings.upload_max_bytes))
         size = i18n.format_number(settings.max_body_bytes // 1024)
         message = i18n.gettext("That is too much to send at once: at most %(size)s KB.", size=size)
         return error_page(Request(scope), 413, message)

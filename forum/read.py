@@ -42,6 +42,8 @@ class UserRow(UserRules):
     banned_at: datetime | None
     suspended_until: datetime | None
     silenced_until: datetime | None
+    # An uploaded avatar's key (none: the initials), read with the row: no query per post.
+    avatar_key: str | None
 
 
 @dataclass(slots=True)

@@ -2,7 +2,7 @@
 
 ``create_app`` builds a ``Runtime`` and keeps it as ``app.state.runtime``:
 the database engines and their session factories, the request hooks, the
-admission gate, the rate limiter, the view counter, the templates, and what is
+admission gate, the rate limiter, the view counter, the templates, the upload storage, and what is
 made later on demand (the job runner, the similar-questions index and its
 refresh). ``Runtime.close`` releases all of them, once, in one place: the
 lifespan calls it at shutdown, tests call it through ``forum.app.close_app``.
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from forum.jobs import JobRunner
     from forum.ratelimit import RateLimiter, TrustedProxies
     from forum.services.similar import SimilarIndex
+    from forum.storage import Storage
     from forum.views import ViewCounter
 
 
@@ -44,6 +45,7 @@ class Runtime:
     rate_limiter: RateLimiter
     views: ViewCounter
     templates: Jinja2Templates
+    storage: Storage
     # Made on demand: the in-process jobs (forum.jobs.start) and the similar-questions index.
     job_runner: JobRunner | None = None
     similar_index: SimilarIndex | None = None

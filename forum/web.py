@@ -19,6 +19,7 @@ from forum import seclog
 from forum.config import Settings
 from forum.errors import FormExpired, LoginRequired
 from forum.i18n import gettext as _
+from forum.middleware import BodyTooLarge
 from forum.models import User
 from forum.runtime import runtime_of
 from forum.security import check_csrf, csrf_token, new_token
@@ -83,15 +84,19 @@ class LazyCsrf:
         return csrf_for(self.request)
 
 
-async def read_form(request: Request, *, csrf: bool = True) -> FormData:
+async def read_form(request: Request, *, csrf: bool = True, max_files: int = 0) -> FormData:
     """The POSTed form, after the CSRF check (``csrf=False`` only where the
-    form changes nothing but the sender's own cookies). Files are not accepted."""
+    form changes nothing but the sender's own cookies). Files are accepted only
+    where ``max_files`` says (uploads: spooled to disk past 1 MB, the whole body
+    capped by ``forum.middleware``)."""
     try:
-        form = await request.form(max_files=0, max_fields=50, max_part_size=settings_of(request).max_body_bytes)
-    except HTTPException:
-        raise
+        form = await request.form(max_files=max_files, max_fields=50, max_part_size=settings_of(request).max_body_bytes)
+    except (HTTPException, BodyTooLarge):
+        raise  # too large: the middleware answers 413
     except Exception as exc:
         raise HTTPException(400, _("The form could not be read.")) from exc
+    if max_files:
+        request.state.open_form = form  # its files closed once the response is sent (forum.middleware)
     token = form.get("csrf_token")
     if csrf and not check_csrf(
         settings_of(request).secret_key, request.state.csrf_seed, token if isinstance(token, str) else None

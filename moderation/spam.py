@@ -41,6 +41,7 @@ from forum.hooks import Hooks, PostAttempt
 from forum.i18n import gettext as _
 from forum.models import Post, User
 from forum.ratelimit import RateLimiter
+from forum.services.trust import is_trusted
 from forum.textutil import one_line
 from moderation import audit
 from moderation.flags import raise_system_flag
@@ -116,28 +117,6 @@ async def load_matchers(session: AsyncSession) -> dict[str, WordMatcher]:
 
 def count_links(text: str) -> int:
     return len(_LINK.findall(text))
-
-
-async def is_trusted(session: AsyncSession, user: User, settings: Settings) -> bool:
-    """Staff are trusted by role; members once their account is old enough
-    and enough of their posts are visible."""
-    if user.is_staff:
-        return True
-    if user.created_at > utcnow() - timedelta(days=settings.trusted_after_days):
-        return False
-    if settings.trusted_after_posts <= 0:
-        return True
-    visible = (
-        select(col(Post.id))
-        .where(
-            col(Post.author_id) == user.id,
-            col(Post.hidden_at).is_(None),
-            col(Post.deleted_at).is_(None),
-        )
-        .limit(settings.trusted_after_posts)
-        .subquery()
-    )
-    return (await session.scalar(select(func.count()).select_from(visible)) or 0) >= settings.trusted_after_posts
 
 
 def _seconds(delta: timedelta) -> int:

@@ -321,3 +321,46 @@ def test_keyboard_shortcuts_move_open_reply_and_never_fire_while_typing(quick_se
     page.keyboard.press("a")
     page.wait_for_url(f"{base}/ask")
     context.close()
+
+
+@pytest.fixture
+def upload_server(settings: Settings) -> Iterator[str]:
+    """A live server where a new account is trusted at once (uploads allowed)."""
+    yield from _serve(
+        settings.with_(new_account_post_interval=0, trusted_after_days=0, trusted_after_posts=0), _free_port()
+    )
+
+
+def test_a_screenshot_attached_to_a_reply_is_shown_in_the_posted_reply(upload_server, browser, tmp_path):
+    import re
+
+    from PIL import Image, ImageDraw
+    from playwright.sync_api import expect
+
+    shot = tmp_path / "screenshot.png"
+    image = Image.new("RGB", (320, 160), (255, 255, 255))
+    ImageDraw.Draw(image).text((20, 70), "Error 0x80070005", fill=(200, 0, 0))
+    image.save(shot)
+    base = upload_server
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    _sign_up(page, base, "screenshooter")
+    page.goto(f"{base}/ask")
+    page.select_option("#category", "apps")
+    page.fill("#title", "Sync stops with an error code")
+    page.fill("#body", "Sync stops after a minute with an error.")
+    page.click("form.stack button[type=submit]")
+    page.wait_for_load_state()
+    page.fill("#reply-body", "Here is what the app shows:")
+    page.set_input_files("#reply-body-file", str(shot))  # uploaded at once by static/uploads.js
+    expect(page.locator("#reply-body")).to_have_value(re.compile(r"/uploads/"))
+    assert "![screenshot.png](/uploads/" in page.input_value("#reply-body")
+    page.click("#reply button[type=submit]")
+    page.wait_for_load_state()
+    reply_image = page.locator("article.post .post-body img").last
+    reply_image.wait_for()
+    assert reply_image.get_attribute("alt") == "screenshot.png"
+    # Loaded under the page's img-src 'self', at its own size.
+    expect(reply_image).to_have_js_property("complete", True)
+    assert reply_image.evaluate("img => img.naturalWidth") == 320
+    context.close()

@@ -42,6 +42,7 @@ from forum.models.topics import (  # noqa: E402
     TopicRun,
     TopicSuggestion,
 )
+from forum.models.uploads import Upload, UploadPost  # noqa: E402
 from forum.models.user import Role, User, UserSession  # noqa: E402
 
 metadata = SQLModel.metadata
@@ -56,3 +57,4 @@ __all__ += ["FailedSearch", "SearchDocument"]
 __all__ += ["JobRequest", "RelatedItem", "RelatedList"]
 __all__ += ["Notification", "NotificationKind", "NotificationPreference", "OutboxEmail", "OutboxStatus", "ThreadWatch"]
 __all__ += ["FormSubmission"]
+__all__ += ["Upload", "UploadPost"]

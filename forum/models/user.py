@@ -74,6 +74,8 @@ class User(UserRules, SQLModel, table=True):
     # Set when the account was deleted: its personal data is gone, its posts stay
     # under "deleted user N", and it can never log in again.
     deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    # The key of the member's avatar (an upload of kind "avatar"); none: initials.
+    avatar_key: str | None = Field(default=None, max_length=64)
 
 
 class UserSession(SQLModel, table=True):

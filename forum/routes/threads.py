@@ -19,6 +19,7 @@ from forum.permissions import (
     can_see_post_body,
     can_vote,
 )
+from forum.routes.uploads import attach
 from forum.runtime import runtime_of
 from forum.services import categories as category_service
 from forum.services import formkeys
@@ -124,7 +125,7 @@ async def ask_form(request: Request) -> Response:
 
 async def ask(request: Request) -> Response:
     user = require_user(request)
-    form = await read_form(request)
+    form = await read_form(request, max_files=1)
     values = {name: field(form, name) for name in ("category", "title", "body", "kind")}
     key = formkeys.check_key(field(form, formkeys.FIELD))
     try:
@@ -136,7 +137,7 @@ async def ask(request: Request) -> Response:
                 author=user,
                 category=chosen,
                 title=values["title"],
-                body=values["body"],
+                body=await attach(request, session, form, user=user, body=values["body"]),
                 kind=values["kind"] or ThreadKind.question.value,
                 limits=_limits(request),
             )
@@ -148,14 +149,15 @@ async def ask(request: Request) -> Response:
 
 async def reply(request: Request) -> Response:
     user = require_user(request)
-    form = await read_form(request)
+    form = await read_form(request, max_files=1)
     body = field(form, "body")
     key = formkeys.check_key(field(form, formkeys.FIELD))
     try:
         async with writing(request) as session:
             claimed = await formkeys.claim(session, user=user, key=key)  # first: a resubmission stops here
             thread = await service.get_thread_or_404(session, request.path_params["thread_id"], viewer=user)
-            post = await service.reply(session, thread, author=user, body=body, limits=_limits(request))
+            text = await attach(request, session, form, user=user, body=body)
+            post = await service.reply(session, thread, author=user, body=text, limits=_limits(request))
             await formkeys.record(session, claimed, post_url(thread, post))
     except ValidationError as exc:
         async with reading(request) as session:
@@ -188,16 +190,18 @@ async def edit_form(request: Request) -> Response:
 
 async def edit(request: Request) -> Response:
     user = require_user(request)
-    form = await read_form(request)
+    form = await read_form(request, max_files=1)
     values = {"body": field(form, "body"), "title": field(form, "title")}
     try:
         async with writing(request) as session:
             post = await service.get_post_or_404(session, request.path_params["post_id"], viewer=user)
+            if not can_edit_post(user, post):
+                raise NotAllowed(_("You can only edit your own posts."))
             await service.edit_post(
                 session,
                 post,
                 editor=user,
-                body=values["body"],
+                body=await attach(request, session, form, user=user, body=values["body"]),
                 title=values["title"] if post.is_first else None,
                 limits=_limits(request),
             )

@@ -32,6 +32,7 @@ from forum.models import (
     OutboxEmail,
     Post,
     ThreadWatch,
+    Upload,
     User,
     UserSession,
     Vote,
@@ -154,6 +155,10 @@ async def delete_account(session: AsyncSession, user: User) -> bool:
     user.email_confirmed_at = None
     user.password_hash = UNUSABLE_PASSWORD
     user.locale = None
+    # The avatar is no longer served (its row goes; the stored file is left unreachable).
+    if user.avatar_key is not None:
+        await session.execute(delete(Upload).where(col(Upload.key) == user.avatar_key, col(Upload.kind) == "avatar"))
+        user.avatar_key = None
     user.deleted_at = utcnow()
     session.add(user)
     await session.flush()

@@ -35,7 +35,7 @@ from forum.permissions import (
     is_moderator,
 )
 from forum.read import PostRow, ThreadRow
-from forum.services import assignments, categories, kb, notifications, related, state
+from forum.services import assignments, categories, kb, notifications, related, state, uploads
 from forum.textutil import detect_language, normalise, one_line, slugify
 from forum.views import ViewCounter
 
@@ -140,6 +140,7 @@ async def ask(
         first.hidden_at, first.hidden_reason = now, "review"
     session.add(first)
     await session.flush()
+    await uploads.link_post(session, first)
     await hooks.run_after_post(session, attempt, first)
     await search.index_thread(session, thread.id)  # type: ignore[arg-type]
     await related.queue(session, [thread.id], at=now)  # type: ignore[list-item]
@@ -173,6 +174,7 @@ async def reply(
         # Held for review: invisible, so not counted until a moderator restores it.
         post.hidden_at, post.hidden_reason = now, "review"
         await session.flush()
+        await uploads.link_post(session, post)
         await hooks.run_after_post(session, attempt, post)
         await notifications.watch_after_reply(session, thread, user=author)
         return post
@@ -187,6 +189,7 @@ async def reply(
                 thread.first_staff_response_at = now
     session.add(thread)
     await session.flush()
+    await uploads.link_post(session, post)
     await hooks.run_after_post(session, attempt, post)
     await search.add_post(session, post)
     await notifications.notify_reply(session, thread, post, author=author)
@@ -250,6 +253,7 @@ async def edit_post(
         post.edited_at = utcnow()
         session.add(post)
         await session.flush()
+        await uploads.link_post(session, post)
         if attempt.held:
             await state.hide_post(session, post, reason="review")
         await hooks.run_after_post(session, attempt, post)
