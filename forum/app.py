@@ -217,6 +217,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         post_url=urls.post_url,
         category_url=urls.category_url,
         user_url=urls.user_url,
+        tag_url=urls.tag_url,
     )
     app.state.templates = templates
     install_notifications(app)  # the unread count in the header

@@ -4,7 +4,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from forum.paths import STATIC_DIR
-from forum.routes import accounts, api_support, feeds, me, support, threads
+from forum.routes import accounts, api_support, feeds, me, support, tags, threads
 from forum.routes import kb as kb_routes
 from forum.routes import notifications as notification_routes
 from forum.routes import search as search_routes
@@ -17,6 +17,7 @@ def forum_routes() -> list[BaseRoute]:
     return [
         *feeds.routes,  # first: "/c/{slug}.rss" before the category page's "/c/{slug}"
         *threads.routes,
+        *tags.routes,
         *accounts.routes,
         *me.routes,
         *search_routes.routes,
