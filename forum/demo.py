@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from forum import demo_content
 from forum.clock import utcnow
-from forum.models import Notification, Post, Role, User
+from forum.models import Notification, Post, Role, Tag, User
 from forum.services import accounts, categories, threads
 
 
@@ -40,6 +40,9 @@ async def load_demo(session: AsyncSession) -> list[tuple[User, str]]:
     cats = {}
     for position, spec in enumerate(demo_content.CATEGORIES):
         cats[spec["slug"]] = await categories.create_category(session, position=position, **spec)
+    for name, label_en, label_ko in demo_content.TAGS:
+        session.add(Tag(name=name, label_en=label_en, label_ko=label_ko))
+    await session.flush()
     now = utcnow()
     for spec in demo_content.THREADS:
         asked_at = now - timedelta(days=spec["days_ago"])
@@ -51,6 +54,7 @@ async def load_demo(session: AsyncSession) -> list[tuple[User, str]]:
             body=spec["body"],
             kind=spec["kind"],
             created_at=asked_at,
+            tag_names=demo_content.THREAD_TAGS.get(spec["title"], []),
         )
         thread.views = spec["views"]
         for reply_spec in spec["replies"]:
