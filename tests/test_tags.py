@@ -12,7 +12,7 @@ from forum.services import state
 from forum.services import tags as service
 from forum.services.recount import recount
 from moderation.models import AuditEntry
-from tests.factories import make_category, make_thread, make_user
+from tests.factories import make_category, make_thread
 
 
 async def _tag(db, thread, names, *, user=None):
@@ -73,8 +73,13 @@ async def test_staff_ask_with_new_tags_and_the_thread_shows_them(client, db, sta
     await client.login_as(staff)
     r = await client.submit(
         "/ask",
-        {"category": "help", "title": "App crashes at start", "body": "It crashes every time.", "kind": "question",
-         "tags": "iOS, 결제"},
+        {
+            "category": "help",
+            "title": "App crashes at start",
+            "body": "It crashes every time.",
+            "kind": "question",
+            "tags": "iOS, 결제",
+        },
     )
     assert r.status_code == 303
     page = await client.get(r.headers["location"])
@@ -105,8 +110,13 @@ async def test_six_tags_are_refused_on_the_form(client, db, staff):
     await client.login_as(staff)
     r = await client.submit(
         "/ask",
-        {"category": "help", "title": "Too many tags", "body": "Look at them.", "kind": "question",
-         "tags": "a1, b1, c1, d1, e1, f1"},
+        {
+            "category": "help",
+            "title": "Too many tags",
+            "body": "Look at them.",
+            "kind": "question",
+            "tags": "a1, b1, c1, d1, e1, f1",
+        },
     )
     assert r.status_code == 422
     assert "at most 5 tags" in r.text
@@ -246,7 +256,13 @@ async def test_tag_lists_load_tags_in_one_query_whatever_the_rows(client, db, ap
 
 async def test_api_tags_suggests_existing_tags_by_prefix(client, db):
     async with db.begin() as s:
-        s.add_all([Tag(name="ios", thread_count=3), Tag(name="ios-widget", thread_count=9), Tag(name="결제", label_en="Billing")])
+        s.add_all(
+            [
+                Tag(name="ios", thread_count=3),
+                Tag(name="ios-widget", thread_count=9),
+                Tag(name="결제", label_en="Billing"),
+            ]
+        )
     r = await client.get("/api/tags?q=IO")
     assert r.status_code == 200
     assert [t["name"] for t in r.json()["results"]] == ["ios-widget", "ios"]

@@ -185,7 +185,9 @@ async def admin_category(request: Request) -> Response:
             await service.set_category_tags(session, category, field(form, "allowed"), actor=user)
     except ValidationError as exc:
         errors = {f"category-{request.path_params['slug']}": v for v in exc.errors.values()}
-        return await _admin_page(request, errors=errors, values={f"category-{request.path_params['slug']}": field(form, "allowed")})
+        return await _admin_page(
+            request, errors=errors, values={f"category-{request.path_params['slug']}": field(form, "allowed")}
+        )
     return redirect("/admin/tags#restrictions")
 
 

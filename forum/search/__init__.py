@@ -45,8 +45,8 @@ from forum.models.search import DocType, FailedSearch, SearchDocument
 from forum.pagination import Page
 from forum.search import postgres, sqlite
 from forum.search.query import Entry, ParsedQuery, Source, clean, parse
-from forum.services import tags
 from forum.search.snippets import Highlighter, Snippet, make_snippet, plain_text
+from forum.services import tags
 from forum.text import get_analyzer
 from forum.urls import thread_url
 

@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from forum import read
-from forum.services import tags
 from forum.errors import NotFound, ValidationError
 from forum.i18n import gettext as _
 from forum.models import Category, Thread
 from forum.read import CategoryRow
+from forum.services import tags
 
 CATEGORIES: Table = Category.__table__  # type: ignore[attr-defined]
 THREADS: Table = Thread.__table__  # type: ignore[attr-defined]

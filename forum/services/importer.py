@@ -39,9 +39,9 @@ from sqlmodel import col
 from forum import markdown, search
 from forum.clock import utcnow
 from forum.db import id_col
+from forum.errors import ValidationError
 from forum.i18n import gettext as _
 from forum.models import Category, Post, Role, Thread, ThreadKind, ThreadTerms, User
-from forum.errors import ValidationError
 from forum.services import categories, related, tags
 from forum.services.accounts import USERNAME_RE, username_key
 from forum.text import get_analyzer
@@ -471,9 +471,9 @@ async def _save(session: AsyncSession, records: list[Record], names: _Names, now
     await related.queue(session, thread_ids, at=now)
     # In the batch's savepoint: a batch retried line by line counts only what it saved.
     await categories.threads_added(session, [t for t, _p, _a in built])
-    names = sorted({name for r in records for name in r.tags})
-    if names:
-        by_name = {t.name: t for t in await tags.resolve(session, names, user=None, category_id=None)}
+    tag_names = sorted({name for r in records for name in r.tags})
+    if tag_names:
+        by_name = {t.name: t for t in await tags.resolve(session, tag_names, user=None, category_id=None)}
         await tags.tags_added(
             session,
             [(tid, by_name[n].id, True) for tid, r in zip(thread_ids, records, strict=True) for n in r.tags],  # type: ignore[misc]

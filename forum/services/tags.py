@@ -131,8 +131,15 @@ def _snapshot(tag: Tag) -> dict[str, Any]:
     return {"name": tag.name, "label_en": tag.label_en, "label_ko": tag.label_ko, "thread_count": tag.thread_count}
 
 
-async def _audit(session: AsyncSession, actor: User | None, action: str, target_type: str, target_id: int | None,
-                 before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:  # fmt: skip
+async def _audit(
+    session: AsyncSession,
+    actor: User | None,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
     await hooks.run_audit(
         session,
         hooks.AuditChange(
@@ -315,9 +322,7 @@ async def _counted_tag_ids(session: AsyncSession, thread_id: int) -> list[int]:
 async def _add_counts(session: AsyncSession, tag_ids: Iterable[int], n: int) -> None:
     ids = sorted(set(tag_ids))  # in id order: no two transactions lock them in opposite orders
     if ids and n:
-        await session.execute(
-            update(TAGS).where(TAGS.c.id.in_(ids)).values(thread_count=TAGS.c.thread_count + n)
-        )
+        await session.execute(update(TAGS).where(TAGS.c.id.in_(ids)).values(thread_count=TAGS.c.thread_count + n))
 
 
 async def set_thread_tags(
@@ -424,9 +429,7 @@ def _check_label(value: str) -> str | None:
     return _("Labels can have at most %(n)s characters.", n=LABEL_MAX) if len(value) > LABEL_MAX else None
 
 
-async def create_tag(
-    session: AsyncSession, *, actor: User, name: str, label_en: str = "", label_ko: str = ""
-) -> Tag:
+async def create_tag(session: AsyncSession, *, actor: User, name: str, label_en: str = "", label_ko: str = "") -> Tag:
     check_manager(actor)
     name = normalise_name(name)
     label_en, label_ko = " ".join(label_en.split()), " ".join(label_ko.split())
@@ -447,9 +450,7 @@ async def create_tag(
     return tag
 
 
-async def edit_tag(
-    session: AsyncSession, tag: Tag, *, actor: User, name: str, label_en: str, label_ko: str
-) -> bool:
+async def edit_tag(session: AsyncSession, tag: Tag, *, actor: User, name: str, label_en: str, label_ko: str) -> bool:
     """Renames a tag and sets its labels (threads keep it: they point at its id)."""
     check_manager(actor)
     new_name = normalise_name(name)
@@ -459,11 +460,12 @@ async def edit_tag(
         "label_en": _check_label(label_en),
         "label_ko": _check_label(label_ko),
     }
-    if not problems["name"] and new_name != tag.name:
-        if await session.scalar(select(col(Tag.id)).where(col(Tag.name) == new_name)):
-            problems["name"] = _(
-                "A tag named %(name)s already exists: merge into it instead.", name=new_name
-            )
+    if (
+        not problems["name"]
+        and new_name != tag.name
+        and await session.scalar(select(col(Tag.id)).where(col(Tag.name) == new_name))
+    ):
+        problems["name"] = _("A tag named %(name)s already exists: merge into it instead.", name=new_name)
     found = {k: v for k, v in problems.items() if v}
     if found:
         raise ValidationError(found)
@@ -498,14 +500,10 @@ async def merge_tags(session: AsyncSession, source: Tag, target: Tag, *, actor: 
     before = {"source": _snapshot(source), "target": _snapshot(target)}
     tt = THREAD_TAGS.c
     # Locked in id order (both counters change).
-    await session.execute(
-        select(TAGS.c.id).where(TAGS.c.id.in_(sorted([source.id, target.id]))).with_for_update()
-    )
+    await session.execute(select(TAGS.c.id).where(TAGS.c.id.in_(sorted([source.id, target.id]))).with_for_update())
     already = select(tt.thread_id).where(tt.tag_id == target.id)
     moved = await session.execute(
-        update(THREAD_TAGS)
-        .where(tt.tag_id == source.id, tt.thread_id.not_in(already))
-        .values(tag_id=target.id)
+        update(THREAD_TAGS).where(tt.tag_id == source.id, tt.thread_id.not_in(already)).values(tag_id=target.id)
     )
     await session.execute(delete(THREAD_TAGS).where(tt.tag_id == source.id))
     ct = CATEGORY_TAGS.c
@@ -528,7 +526,9 @@ async def delete_tag(session: AsyncSession, tag: Tag, *, actor: User) -> None:
     check_manager(actor)
     used = await session.scalar(select(exists().where(col(ThreadTag.tag_id) == tag.id)))
     if used:
-        raise ValidationError({"tag": _("Tag %(name)s is still on threads: merge it into another instead.", name=tag.name)})
+        raise ValidationError(
+            {"tag": _("Tag %(name)s is still on threads: merge it into another instead.", name=tag.name)}
+        )
     before, tag_id = _snapshot(tag), tag.id
     await session.execute(delete(CATEGORY_TAGS).where(CATEGORY_TAGS.c.tag_id == tag_id))
     await session.delete(tag)
@@ -558,7 +558,9 @@ async def set_category_tags(session: AsyncSession, category: Category, raw: str,
             insert(CATEGORY_TAGS), [{"category_id": category.id, "tag_id": found[n].id} for n in names]
         )
     await session.flush()
-    await _audit(session, actor, "category.tags", "category", category.id, {"allowed": before}, {"allowed": sorted(names)})
+    await _audit(
+        session, actor, "category.tags", "category", category.id, {"allowed": before}, {"allowed": sorted(names)}
+    )
     return True
 
 
