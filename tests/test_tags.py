@@ -374,3 +374,24 @@ async def test_staff_restrict_a_category_and_it_is_audited(client, db, staff):
     async with db.begin() as s:
         entry = await s.scalar(select(AuditEntry).where(AuditEntry.action == "category.tags"))
     assert entry is not None and entry.actor_id == staff.id and "refund" in entry.after
+
+
+async def test_a_category_restricted_later_does_not_stop_an_edit_keeping_old_tags(db, member, staff):
+    from forum.models import Post
+    from forum.services import threads as thread_service
+
+    async with db.begin() as s:
+        cat = await make_category(s, slug="billing")
+        s.add_all([Tag(name="ios"), Tag(name="refund")])
+        thread = await make_thread(s, author=member, category=cat)
+    await _tag(db, thread, "ios")
+    async with db.begin() as s:
+        await service.set_category_tags(s, await s.get(type(cat), cat.id), "refund", actor=staff)
+    async with db.begin() as s:
+        post = await s.scalar(select(Post).where(Post.thread_id == thread.id, Post.is_first.is_(True)))
+        post.thread = await s.get(Thread, thread.id)
+        changed = await thread_service.edit_post(
+            s, post, editor=member, body="A clearer question now.", tag_names="ios, refund"
+        )
+    assert changed
+    assert await _count(db, "refund") == 1 and await _count(db, "ios") == 1

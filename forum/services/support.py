@@ -581,6 +581,8 @@ class QueueRow:
     assignment: ThreadAssignment | None
     assignee: User | None
     clocks: list[Clock]
+    # Its tags (forum.services.tags.TagChip), read for the whole page at once.
+    tags: tuple[Any, ...] = ()
 
     @property
     def state(self) -> str:
@@ -643,9 +645,17 @@ async def load_queue(
         .limit(size)
         .offset((page - 1) * size)
     )
+    found = result.unique().all()
+    chips = await tags.chips_for(session, [thread.id for thread, _a, _u in found])
     rows = [
-        QueueRow(thread=thread, assignment=assignment, assignee=user, clocks=clocks_for(thread, policy, now))
-        for thread, assignment, user in result.unique().all()
+        QueueRow(
+            thread=thread,
+            assignment=assignment,
+            assignee=user,
+            clocks=clocks_for(thread, policy, now),
+            tags=chips.get(thread.id, ()),
+        )
+        for thread, assignment, user in found
     ]
     return Queue(
         name=name,

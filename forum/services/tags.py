@@ -278,17 +278,24 @@ async def _create(session: AsyncSession, name: str, *, actor: User | None) -> Ta
 
 
 async def resolve(
-    session: AsyncSession, names: Sequence[str], *, user: User | None, category_id: int | None
+    session: AsyncSession,
+    names: Sequence[str],
+    *,
+    user: User | None,
+    category_id: int | None,
+    kept: Iterable[str] = (),
 ) -> list[Tag]:
     """The tags of ``names`` (already parsed), creating new ones if ``user``
     may; refused with a clear message if not, or if the category does not
-    take one of them."""
+    take one of them. ``kept``: names the thread already has (never refused:
+    a category restricted later does not stop the thread being edited)."""
     found = await tags_by_name(session, names)
     missing = [n for n in names if n not in found]
+    kept = set(kept)
     if category_id is not None and names:
         allowed = {t.name for t in await allowed_in(session, category_id)}
         if allowed:
-            refused = [n for n in names if n not in allowed]
+            refused = [n for n in names if n not in allowed and n not in kept]
             if refused:
                 raise ValidationError(
                     {
@@ -338,7 +345,9 @@ async def set_thread_tags(
     tag. Says whether anything changed."""
     assert thread.id is not None
     names = parse_names(raw)
-    tags = await resolve(session, names, user=user, category_id=thread.category_id if check_category else None)
+    current_names = [c.name for c in (await chips_for(session, [thread.id])).get(thread.id, ())]
+    category_id = thread.category_id if check_category else None
+    tags = await resolve(session, names, user=user, category_id=category_id, kept=current_names)
     wanted = {t.id for t in tags if t.id is not None}
     current = set(await _counted_tag_ids(session, thread.id))
     added, removed = wanted - current, current - wanted
