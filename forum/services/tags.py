@@ -178,9 +178,8 @@ _CHIPS = (
 
 
 async def chips_for(session: AsyncSession, thread_ids: Sequence[int]) -> dict[int, tuple[TagChip, ...]]:
-    """Every thread's tags, in one query."""
-    if not thread_ids:
-        return {}
+    """Every thread's tags, in one query (run for an empty page too: a page's
+    query count does not depend on its rows)."""
     found: dict[int, list[TagChip]] = {}
     for thread_id, name, label_en, label_ko in await session.execute(
         _CHIPS.where(THREAD_TAGS.c.thread_id.in_(sorted(set(thread_ids))))
