@@ -207,6 +207,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         user_url=urls.user_url,
         avatar_initials=upload_service.avatar_initials,
         avatar_colour=upload_service.avatar_colour,
+        tag_url=urls.tag_url,
     )
     app.state.runtime = Runtime(
         settings=settings,

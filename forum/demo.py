@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from forum import demo_content
 from forum.clock import utcnow
-from forum.models import Notification, Post, Role, User
+from forum.models import Notification, Post, Role, Tag, User
 from forum.services import accounts, categories, threads, uploads
 from forum.storage import Storage
 
@@ -68,6 +68,9 @@ async def load_demo(session: AsyncSession, storage: Storage | None = None) -> li
     cats = {}
     for position, spec in enumerate(demo_content.CATEGORIES):
         cats[spec["slug"]] = await categories.create_category(session, position=position, **spec)
+    for name, label_en, label_ko in demo_content.TAGS:
+        session.add(Tag(name=name, label_en=label_en, label_ko=label_ko))
+    await session.flush()
     now = utcnow()
     for spec in demo_content.THREADS:
         asked_at = now - timedelta(days=spec["days_ago"])
@@ -86,6 +89,7 @@ async def load_demo(session: AsyncSession, storage: Storage | None = None) -> li
             body=body,
             kind=spec["kind"],
             created_at=asked_at,
+            tag_names=demo_content.THREAD_TAGS.get(spec["title"], []),
         )
         thread.views = spec["views"]
         for reply_spec in spec["replies"]:

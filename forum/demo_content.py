@@ -1932,6 +1932,63 @@ THREADS: list[dict[str, Any]] = [
 ]
 
 
+# Tags: (name, English label, Korean label). Staff made them; members choose among them.
+TAGS: list[tuple[str, str, str]] = [
+    ("ios", "iOS", "iOS"),
+    ("android", "Android", "안드로이드"),
+    ("windows", "Windows", "윈도우"),
+    ("mac", "Mac", "맥"),
+    ("결제", "Billing", "결제"),
+    ("환불", "Refunds", "환불"),
+    ("sync", "Sync", "동기화"),
+    ("api", "API", "API"),
+    ("login", "Log-in", "로그인"),
+    ("2fa", "Two-step verification", "2단계 인증"),
+    ("slack", "Slack", "슬랙"),
+    ("export", "Export", "내보내기"),
+    ("team-plan", "Team plan", "팀 플랜"),
+    ("crash", "Crashes", "앱 종료"),
+]
+
+# Each tagged thread's tags, by title.
+THREAD_TAGS: dict[str, list[str]] = {
+    "비밀번호 재설정 메일이 안 와요": ["login"],
+    "환불 받을 수 있나요?": ["결제", "환불"],
+    "Desktop app crashes on launch after update": ["crash", "windows"],
+    "동기화 충돌 사본이 계속 생겨요": ["sync"],
+    "How to rotate API keys without downtime?": ["api"],
+    "휴대폰 바꿨더니 2단계 인증 때문에 로그인을 못 해요": ["2fa", "login"],
+    "세금계산서 발행 가능한가요?": ["결제"],
+    "Invite teammates without giving them admin rights": ["team-plan"],
+    "앱이 자꾸 튕겨요": ["crash", "android"],
+    "How do I get a refund?": ["결제", "환불"],
+    "오프라인에서 쓴 노트가 사라졌어요": ["sync", "ios"],
+    "API 키 교체하는 방법": ["api"],
+    "결제 취소하고 돈 돌려받고 싶어요": ["결제", "환불"],
+    'Why do I keep getting "conflicted copy" notes?': ["sync"],
+    "실행하자마자 강제 종료돼요": ["crash", "mac"],
+    "Regenerated our API key but the old one still works?": ["api"],
+    "노트가 두 개로 복제돼요": ["sync"],
+    "슬랙 연동했는데 알림이 안 와요": ["slack"],
+    "모바일 앱에서 PDF 미리보기가 안 돼요": ["ios", "android"],
+    "Accidentally bought the annual plan, can I get my money back?": ["결제", "환불"],
+    "Dark mode on Android doesn't follow the system setting": ["android"],
+    "팀 플랜 중간에 인원 추가하면 요금은 어떻게 돼요?": ["team-plan", "결제"],
+    "Webhook payload is missing the note title": ["api"],
+    "윈도우에서 클라우드노트가 안 열려요": ["windows", "crash"],
+    "Export all my notes before cancelling?": ["export"],
+    "API 요청 제한(rate limit)이 어떻게 되나요?": ["api"],
+    "영수증을 회사 이름으로 다시 받을 수 있나요": ["결제"],
+    "맥 메뉴 막대 아이콘 없애는 방법 있나요?": ["mac"],
+    "Invoice shows the wrong VAT number": ["결제"],
+    "로그인해도 자꾸 로그아웃돼요": ["login"],
+    "Slack notifications go to the wrong channel": ["slack"],
+    "마크다운으로 내보내면 이미지가 깨져요": ["export"],
+    "폰에서 찍은 사진 동기화가 너무 느려요": ["sync", "ios"],
+    "연간 플랜 결제했는데 환불되나요?": ["결제", "환불"],
+    "업데이트 후 앱이 켜지자마자 꺼져요": ["crash", "android"],
+}
+
 _USERNAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 _ROLES = ("member", "staff", "moderator", "admin")
 _OFFICIAL_ROLES = ("staff", "moderator", "admin")
@@ -1957,6 +2014,10 @@ def check() -> None:
 
     titles = [t["title"] for t in THREADS]
     assert len(titles) == len(set(titles)), "duplicate thread title"
+    tag_names = {name for name, _en, _ko in TAGS}
+    for title, names in THREAD_TAGS.items():
+        assert title in titles, f"tags for unknown thread {title!r}"
+        assert len(names) <= 5 and set(names) <= tag_names, f"thread {title!r}: bad tags {names!r}"
     for i, t in enumerate(THREADS):
         where = f"thread #{i} {t['title']!r}"
         assert t["category"] in slugs, f"{where}: unknown category {t['category']!r}"

@@ -27,6 +27,11 @@ The contract:
   stripped, in the same transaction: the owner of other data about the
   person removes it there.
 
+- ``audit(session, change)`` runs when a forum service changes something
+  staff decide (tags today: ``forum.services.tags``), in the same
+  transaction: moderation writes it to its audit log, so the change and its
+  entry are saved together or not at all. ``change`` is an ``AuditChange``.
+
 Hooks run in registration order and share the caller's session; they flush,
 never commit.
 """
@@ -37,6 +42,7 @@ import contextvars
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -71,10 +77,26 @@ class PostAttempt:
         self.hold_notes.append(note)
 
 
+@dataclass(frozen=True)
+class AuditChange:
+    """One staff change to record: ``action`` like "tag.rename" (the audit
+    log's own names), what it changed (``target_type`` and ``target_id``) and
+    its state before and after."""
+
+    actor: User | None
+    action: str
+    target_type: str
+    target_id: int | None
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+
 BeforePost = Callable[[AsyncSession, PostAttempt], Awaitable[None]]
 AfterPost = Callable[[AsyncSession, PostAttempt, Post], Awaitable[None]]
 OnRequest = Callable[[Scope], Awaitable[None]]
 AccountDeleted = Callable[[AsyncSession, int], Awaitable[None]]
+Audit = Callable[[AsyncSession, AuditChange], Awaitable[None]]
 
 
 @dataclass
@@ -83,6 +105,7 @@ class Hooks:
     after_post: list[AfterPost] = field(default_factory=list)
     on_request: list[OnRequest] = field(default_factory=list)
     account_deleted: list[AccountDeleted] = field(default_factory=list)
+    audit: list[Audit] = field(default_factory=list)
 
 
 _EMPTY = Hooks()
@@ -111,6 +134,11 @@ async def run_before_post(session: AsyncSession, attempt: PostAttempt) -> PostAt
 async def run_after_post(session: AsyncSession, attempt: PostAttempt, post: Post) -> None:
     for hook in active().after_post:
         await hook(session, attempt, post)
+
+
+async def run_audit(session: AsyncSession, change: AuditChange) -> None:
+    for hook in active().audit:
+        await hook(session, change)
 
 
 class HooksMiddleware:

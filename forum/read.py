@@ -88,6 +88,8 @@ class ThreadRow(ThreadRules):
     # Every value read for the row (its own, its category's and its author's):
     # what a list row shows depends on nothing else (``forum.templating``).
     values: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    # Its tags (``forum.services.tags.attach``: one query for a page of rows).
+    tags: tuple[Any, ...] = field(default=(), compare=False)
 
 
 @dataclass(slots=True)

@@ -84,14 +84,14 @@ class Fragments:
 class ThreadItems:
     """``thread_item(thread)``: a thread list's row (templates/threads/_item.html),
     kept per locale, relative time ('3 minutes ago') and the row's values (its
-    own, its category's and its author's: all the row shows)."""
+    own, its category's and its author's, and its tags: all the row shows)."""
 
     def __init__(self, env: jinja2.Environment, fragments: Fragments) -> None:
         self.env, self.fragments = env, fragments
 
     def __call__(self, row: Any) -> Markup:
         ago = (i18n.format_ago(row.created_at), i18n.format_ago(row.last_activity_at))
-        key = ("thread-item", i18n.get_locale(), ago, row.values)
+        key = ("thread-item", i18n.get_locale(), ago, row.values, getattr(row, "tags", ()))
         return self.fragments(key, self._render, row)
 
     def _render(self, row: Any) -> Any:

@@ -29,3 +29,8 @@ def category_url(category: Category) -> str:
 
 def user_url(user: User) -> str:
     return f"/u/{quote(user.username)}"
+
+
+def tag_url(name: str) -> str:
+    """A tag's page (names may hold # and +: quoted whole)."""
+    return f"/tags/{quote(name, safe='')}"

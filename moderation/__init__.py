@@ -23,7 +23,7 @@ _QUIET_PREFIXES = ("/static/", "/healthz", "/api/")
 
 def install(app: Starlette) -> None:
     from forum.runtime import runtime_of
-    from moderation import notices, permissions, spam
+    from moderation import audit, notices, permissions, spam
 
     state = runtime_of(app)
     spam.register(state.hooks, settings=state.settings, limiter=state.rate_limiter)
@@ -40,6 +40,7 @@ def install(app: Starlette) -> None:
 
     state.hooks.on_request.append(load_banner)
     state.hooks.account_deleted.append(notices.forget_user)
+    state.hooks.audit.append(audit.record_change)
     state.templates.env.globals.update(
         moderation_post_actions=permissions.post_actions,
         can_moderate=permissions.can_moderate,

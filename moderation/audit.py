@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload
 from sqlmodel import col
 
 from forum.clock import utcnow
+from forum.hooks import AuditChange
 from forum.i18n import lazy
 from forum.models import Category, Post, Thread, User
 from forum.pagination import Page
@@ -50,6 +51,12 @@ ACTIONS: dict[str, str] = {
     "user.delete_account": lazy("Deleted a user's account"),
     "word.add": lazy("Added a word"),
     "word.remove": lazy("Removed a word"),
+    "tag.create": lazy("Created a tag"),
+    "tag.edit": lazy("Edited a tag's labels"),
+    "tag.rename": lazy("Renamed a tag"),
+    "tag.merge": lazy("Merged a tag into another"),
+    "tag.delete": lazy("Deleted a tag"),
+    "category.tags": lazy("Restricted a category's tags"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -60,6 +67,7 @@ TARGET_LABELS: dict[str, str] = {
     "sanction": lazy("sanction"),
     "flag": lazy("flag"),
     "category": lazy("category"),
+    "tag": lazy("tag"),
 }
 
 Target = Post | Thread | User | Word | Sanction | Flag | Category
@@ -153,6 +161,26 @@ async def record(
     session.add(entry)
     await session.flush()
     return entry
+
+
+async def record_change(session: AsyncSession, change: AuditChange) -> None:
+    """Records a change a forum service reports through ``forum.hooks``
+    (registered by ``moderation.install``)."""
+    if change.action not in ACTIONS:
+        raise ValueError(f"unknown audit action {change.action!r}")
+    session.add(
+        AuditEntry(
+            actor_id=change.actor.id if change.actor is not None else None,
+            action=change.action,
+            target_type=change.target_type,
+            target_id=change.target_id,
+            reason=change.reason,
+            before=_json(change.before),
+            after=_json(change.after),
+            created_at=utcnow(),
+        )
+    )
+    await session.flush()
 
 
 #: Actions on posts, threads, flags and members' standing: what moderators may

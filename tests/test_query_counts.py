@@ -39,7 +39,7 @@ async def test_thread_page_queries_do_not_grow_with_answers(client, db, app, mem
     a = await _queries_for(client, app, f"/t/{small.id}/{small.slug}")
     b = await _queries_for(client, app, f"/t/{large.id}/{large.slug}")
     assert a == b
-    assert a <= 8
+    assert a <= 9  # the ninth: the thread's tags
 
 
 async def test_thread_list_queries_do_not_grow_with_threads(client, db, app):

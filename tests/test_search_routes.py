@@ -82,7 +82,7 @@ async def test_api_returns_public_results_without_login(client, threads):
     results = response.json()["results"]
     assert len(results) == 1
     hit = results[0]
-    assert set(hit) == {"type", "id", "title", "url", "snippet", "solved"}
+    assert set(hit) == {"type", "id", "title", "url", "snippet", "solved", "tags"}
     assert hit["type"] == "thread" and hit["id"] == threads["refund"].id and hit["solved"] is True
     assert hit["url"].startswith(f"http://testserver/t/{threads['refund'].id}/")
     assert "환불" in hit["snippet"]

@@ -17,6 +17,7 @@ COUNTERS = (
     ("categories.hidden_threads", "hidden threads listed to moderators"),
     ("threads.reply_count", "visible replies"),
     ("posts.vote_count", "votes"),
+    ("tags.thread_count", "visible threads with the tag"),
 )
 
 
@@ -55,6 +56,6 @@ def cmd_recount(settings: Settings, args: argparse.Namespace) -> None:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
         "recount",
-        help="recompute the stored counters (category list sizes, replies, votes) and report what was wrong",
+        help="recompute the stored counters (list sizes, replies, votes, tag counts) and report what was wrong",
     )
     parser.set_defaults(func=cmd_recount)

@@ -31,6 +31,7 @@ from forum.models.support import (  # noqa: E402
     SupportSettings,
     ThreadAssignment,
 )
+from forum.models.tags import CategoryTag, Tag, ThreadTag  # noqa: E402
 from forum.models.thread import Post, Thread, ThreadKind, Vote  # noqa: E402
 from forum.models.topics import (  # noqa: E402
     JobLease,
@@ -58,3 +59,4 @@ __all__ += ["JobRequest", "RelatedItem", "RelatedList"]
 __all__ += ["Notification", "NotificationKind", "NotificationPreference", "OutboxEmail", "OutboxStatus", "ThreadWatch"]
 __all__ += ["FormSubmission"]
 __all__ += ["Upload", "UploadPost"]
+__all__ += ["CategoryTag", "Tag", "ThreadTag"]

@@ -4,7 +4,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from forum.paths import STATIC_DIR
-from forum.routes import accounts, api_support, feeds, me, support, threads, uploads
+from forum.routes import accounts, api_support, feeds, me, support, tags, threads, uploads
 from forum.routes import kb as kb_routes
 from forum.routes import notifications as notification_routes
 from forum.routes import search as search_routes
@@ -18,6 +18,7 @@ def forum_routes() -> list[BaseRoute]:
         *feeds.routes,  # first: "/c/{slug}.rss" before the category page's "/c/{slug}"
         *threads.routes,
         *uploads.routes,
+        *tags.routes,
         *accounts.routes,
         *me.routes,
         *search_routes.routes,

@@ -17,6 +17,7 @@ from forum.i18n import lazy
 from forum.pagination import page_number
 from forum.ratelimit import hit_or_429
 from forum.services import categories as category_service
+from forum.services import tags as tag_service
 from forum.web import absolute_url, current_user, reading, render, require_user, writing
 
 PAGE_SIZE = 20
@@ -54,6 +55,7 @@ async def search_page(request: Request) -> Response:
         "kind": _choice(params.get("kind"), KIND_LABELS),
         "date": _choice(params.get("date"), DATE_RANGES),
         "sort": _choice(params.get("sort"), ("relevance", "date")) or "relevance",
+        "tag": tag_service.normalise_name(params.get("tag", "")[:100]),
     }
     results = None
     async with reading(request) as session:
@@ -61,6 +63,9 @@ async def search_page(request: Request) -> Response:
         category = next((c for c in categories if c.slug == form["category"]), None)
         if not category:
             form["category"] = ""
+        tag = (await tag_service.tags_by_name(session, [form["tag"]])).get(form["tag"]) if form["tag"] else None
+        if tag is None:
+            form["tag"] = ""
         if query:
             await _rate_limit(request)
             filters = service.Filters(
@@ -68,6 +73,7 @@ async def search_page(request: Request) -> Response:
                 solved={"yes": True, "no": False}.get(form["solved"]),
                 kind=form["kind"] or None,
                 since=utcnow() - DATE_RANGES[form["date"]][0] if form["date"] else None,
+                tag_id=tag.id if tag is not None else None,
             )
             results = await service.search(
                 session,
@@ -80,7 +86,9 @@ async def search_page(request: Request) -> Response:
             )
     if results is not None and not results.hits and results.page.number == 1 and not results.query.empty:
         await _record_failure(
-            request, query, filtered=bool(form["category"] or form["solved"] or form["kind"] or form["date"])
+            request,
+            query,
+            filtered=bool(form["category"] or form["solved"] or form["kind"] or form["date"] or form["tag"]),
         )
     base = {k: v for k, v in form.items() if v and not (k == "sort" and v == "relevance")}
     return render(
@@ -106,7 +114,8 @@ async def _record_failure(request: Request, query: str, *, filtered: bool) -> No
 
 
 async def api_search(request: Request) -> Response:
-    """``GET /api/search?q=&limit=``: public content, no login needed."""
+    """``GET /api/search?q=&limit=&tag=``: public content, no login needed
+    (an unknown tag is a 404)."""
     params = request.query_params
     query = service.clean(params.get("q", ""))
     try:
@@ -115,13 +124,16 @@ async def api_search(request: Request) -> Response:
         limit = API_DEFAULT_LIMIT
     limit = max(1, min(limit, API_MAX_LIMIT))
     hits: list[service.Hit] = []
+    tag_name = params.get("tag", "").strip()[:100]
     if query:
         await _rate_limit(request)
         async with reading(request) as session:
-            results = await service.search(session, query, size=limit)
+            tag = await tag_service.get_tag_or_404(session, tag_name) if tag_name else None
+            filters = service.Filters(tag_id=tag.id if tag is not None else None)
+            results = await service.search(session, query, filters=filters, size=limit)
         hits = list(results.hits)
         if not hits and not results.query.empty:
-            await _record_failure(request, query, filtered=False)
+            await _record_failure(request, query, filtered=bool(tag_name))
     return JSONResponse(
         {
             "results": [
@@ -132,6 +144,7 @@ async def api_search(request: Request) -> Response:
                     "url": absolute_url(request, hit.url),
                     "snippet": hit.snippet.text,
                     "solved": hit.solved,
+                    "tags": list(hit.tags),
                 }
                 for hit in hits
             ]

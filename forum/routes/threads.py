@@ -9,7 +9,7 @@ from starlette.routing import Route
 from forum import jobs
 from forum.errors import NotAllowed, ValidationError
 from forum.i18n import gettext as _
-from forum.models import ThreadKind
+from forum.models import Tag, ThreadKind
 from forum.pagination import page_number
 from forum.permissions import (
     can_accept,
@@ -24,6 +24,7 @@ from forum.runtime import runtime_of
 from forum.services import categories as category_service
 from forum.services import formkeys
 from forum.services import notifications as notification_service
+from forum.services import tags as tag_service
 from forum.services import threads as service
 from forum.urls import post_url, thread_url
 from forum.web import (
@@ -40,30 +41,44 @@ from forum.web import (
 )
 
 
+async def _tag_param(request: Request, session) -> Tag | None:  # type: ignore[no-untyped-def]
+    """``?tag=``: the lists' filter (an unknown tag is not found)."""
+    name = request.query_params.get("tag", "").strip()
+    return await tag_service.get_tag_or_404(session, name[:100]) if name else None
+
+
 async def latest(request: Request) -> Response:
     async with reading(request) as session:
+        tag = await _tag_param(request, session)
         threads = await service.latest(
             session,
             viewer=current_user(request),
             page=page_number(request.query_params.get("page")),
             size=settings_of(request).page_size,
+            tag=tag,
         )
         categories = await category_service.category_rows(session)
-    return render(request, "threads/list.html", public=True, threads=threads, categories=categories, category=None)
+    return render(
+        request, "threads/list.html", public=True, threads=threads, categories=categories, category=None, tag=tag
+    )
 
 
 async def category(request: Request) -> Response:
     async with reading(request) as session:
         categories = await category_service.category_rows(session)
         cat = category_service.pick_or_404(categories, request.path_params["slug"])
+        tag = await _tag_param(request, session)
         threads = await service.latest(
             session,
             viewer=current_user(request),
             category=cat,
             page=page_number(request.query_params.get("page")),
             size=settings_of(request).page_size,
+            tag=tag,
         )
-    return render(request, "threads/list.html", public=True, threads=threads, categories=categories, category=cat)
+    return render(
+        request, "threads/list.html", public=True, threads=threads, categories=categories, category=cat, tag=tag
+    )
 
 
 async def _thread_page(request: Request, session, thread, *, status_code: int = 200, **extra) -> Response:  # type: ignore[no-untyped-def]
@@ -126,7 +141,7 @@ async def ask_form(request: Request) -> Response:
 async def ask(request: Request) -> Response:
     user = require_user(request)
     form = await read_form(request, max_files=1)
-    values = {name: field(form, name) for name in ("category", "title", "body", "kind")}
+    values = {name: field(form, name) for name in ("category", "title", "body", "kind", "tags")}
     key = formkeys.check_key(field(form, formkeys.FIELD))
     try:
         async with writing(request) as session:
@@ -140,6 +155,7 @@ async def ask(request: Request) -> Response:
                 body=await attach(request, session, form, user=user, body=values["body"]),
                 kind=values["kind"] or ThreadKind.question.value,
                 limits=_limits(request),
+                tag_names=values["tags"],
             )
             await formkeys.record(session, claimed, thread_url(thread))
     except ValidationError as exc:
@@ -173,7 +189,11 @@ async def _edit_page(request: Request, values: dict[str, str] | None, errors: di
         post = await service.get_post_or_404(session, request.path_params["post_id"], viewer=user)
     if not can_edit_post(user, post):
         raise NotAllowed(_("You can only edit your own posts."))
-    values = values or {"body": post.body, "title": post.thread.title}
+    if values is None:
+        values = {"body": post.body, "title": post.thread.title}
+        if post.is_first:
+            async with reading(request) as session:
+                values["tags"] = await tag_service.field_value(session, post.thread_id)
     return render_form(
         request,
         "threads/edit.html",
@@ -191,7 +211,7 @@ async def edit_form(request: Request) -> Response:
 async def edit(request: Request) -> Response:
     user = require_user(request)
     form = await read_form(request, max_files=1)
-    values = {"body": field(form, "body"), "title": field(form, "title")}
+    values = {"body": field(form, "body"), "title": field(form, "title"), "tags": field(form, "tags")}
     try:
         async with writing(request) as session:
             post = await service.get_post_or_404(session, request.path_params["post_id"], viewer=user)
@@ -204,6 +224,8 @@ async def edit(request: Request) -> Response:
                 body=await attach(request, session, form, user=user, body=values["body"]),
                 title=values["title"] if post.is_first else None,
                 limits=_limits(request),
+                # A form without the field (an old page) leaves the tags as they are.
+                tag_names=values["tags"] if "tags" in form else None,
             )
     except ValidationError as exc:
         return await _edit_page(request, values, exc.errors)

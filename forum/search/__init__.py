@@ -46,6 +46,7 @@ from forum.pagination import Page
 from forum.search import postgres, sqlite
 from forum.search.query import Entry, ParsedQuery, Source, clean, parse
 from forum.search.snippets import Highlighter, Snippet, make_snippet, plain_text
+from forum.services import tags
 from forum.text import get_analyzer
 from forum.urls import thread_url
 
@@ -97,10 +98,11 @@ class Filters:
     solved: bool | None = None  # threads only; articles are left out when set
     kind: str | None = None  # question | discussion | article
     since: datetime | None = None
+    tag_id: int | None = None  # threads with this tag (articles are left out when set)
 
     @property
     def any(self) -> bool:
-        return any(v is not None for v in (self.category_id, self.solved, self.kind, self.since))
+        return any(v is not None for v in (self.category_id, self.solved, self.kind, self.since, self.tag_id))
 
 
 @dataclass
@@ -117,6 +119,8 @@ class Hit:
     created_at: datetime
     reply_count: int
     score: float
+    # Its tags' names (threads).
+    tags: tuple[str, ...] = ()
 
 
 @dataclass
@@ -399,6 +403,10 @@ def _conditions(filters: Filters, articles: _ArticleSource | None, doc_type: str
         thread.append("t.created_at >= :since")
         if article is not None and articles is not None:
             article.append(f"a.{articles.date_column} >= :since")
+    if filters.tag_id is not None:
+        params["tag_id"] = filters.tag_id
+        thread.append("EXISTS (SELECT 1 FROM thread_tags tt WHERE tt.thread_id = t.id AND tt.tag_id = :tag_id)")
+        article = None
     if filters.solved is not None:
         thread.append("t.solved_at IS NOT NULL" if filters.solved else "t.solved_at IS NULL")
         article = None
@@ -577,6 +585,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
     article_ids = [r.doc_id for r in rows if r.doc_type == DocType.article.value]
     threads: dict[int, read.ThreadRow] = {}
     posts: dict[int, list[Any]] = {}
+    chips: dict[int, Any] = {}
     if thread_ids:
         threads = {t.id: t for t in await read.threads(session, _THREADS_BY_ID, {"ids": thread_ids})}
         for p in (
@@ -594,6 +603,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
             )
         ).all():
             posts.setdefault(p.thread_id, []).append(p)
+        chips = await tags.chips_for(session, thread_ids)
     articles: dict[int, Any] = {}
     source = _article_source()
     if article_ids and source is not None:
@@ -630,6 +640,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
                     created_at=thread.created_at,
                     reply_count=thread.reply_count,
                     score=float(row.score or 0),
+                    tags=tuple(chip.name for chip in chips.get(thread.id, ())),
                 )
             )
         else:

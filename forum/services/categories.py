@@ -26,6 +26,7 @@ from forum.errors import NotFound, ValidationError
 from forum.i18n import gettext as _
 from forum.models import Category, Thread
 from forum.read import CategoryRow
+from forum.services import tags
 
 CATEGORIES: Table = Category.__table__  # type: ignore[attr-defined]
 THREADS: Table = Thread.__table__  # type: ignore[attr-defined]
@@ -41,8 +42,9 @@ class _ListedThread(Protocol):
     pinned_at: datetime | None
 
 
-# Where a thread counts: its category and the counter (None: it counts nowhere).
-Place = tuple[int, str | None]
+# Where a thread counts: its category and the counter (None: it counts nowhere),
+# and whether it is visible (its tags count it: forum.services.tags).
+Place = tuple[int, str | None, bool]
 
 
 def list_slot(*, hidden_at: datetime | None, deleted_at: datetime | None, pinned_at: datetime | None) -> str | None:
@@ -68,6 +70,7 @@ def place(thread: _ListedThread) -> Place:
     return (
         thread.category_id,
         list_slot(hidden_at=thread.hidden_at, deleted_at=thread.deleted_at, pinned_at=thread.pinned_at),
+        thread.hidden_at is None and thread.deleted_at is None,
     )
 
 
@@ -93,6 +96,9 @@ async def thread_changed(session: AsyncSession, before: Place | None, thread: _L
     after = place(thread)
     if before == after:
         return False
+    thread_id = getattr(thread, "id", None)
+    if before is not None and before[2] != after[2] and thread_id is not None:
+        await tags.visibility_changed(session, thread_id, visible=after[2])
     changes: Counter[tuple[int, str]] = Counter()
     if before is not None and before[1] is not None:
         changes[(before[0], before[1])] -= 1

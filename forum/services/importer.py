@@ -3,7 +3,7 @@
 One JSON object a line::
 
     {"external_id": str, "title": str, "body": str, "category": str?, "author": str?,
-     "created_at": ISO-8601?, "views": int?,
+     "created_at": ISO-8601?, "views": int?, "tags": [str]? (at most 5, created if new),
      "replies": [{"body": str, "author": str?, "created_at": str?, "accepted": bool?, "staff": bool?}]?}
 
 * Idempotent by ``external_id``: a thread already imported (or repeated in
@@ -39,9 +39,10 @@ from sqlmodel import col
 from forum import markdown, search
 from forum.clock import utcnow
 from forum.db import id_col
+from forum.errors import ValidationError
 from forum.i18n import gettext as _
 from forum.models import Category, Post, Role, Thread, ThreadKind, ThreadTerms, User
-from forum.services import categories, related
+from forum.services import categories, related, tags
 from forum.services.accounts import USERNAME_RE, username_key
 from forum.text import get_analyzer
 from forum.textutil import normalise, one_line, slugify
@@ -88,6 +89,7 @@ class Record:
     created_at: datetime | None
     views: int
     replies: list[ReplyRecord]
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -217,7 +219,14 @@ def parse_line(raw: bytes | str, line_no: int) -> Record | None:
             )
         except LineError as exc:
             raise LineError(_("reply %(n)s: %(error)s", n=n, error=str(exc))) from None
-    return Record(line_no, external_id, title, body, category, author, created_at, views, replies)
+    raw_tags = obj.get("tags") or []
+    if not isinstance(raw_tags, list) or not all(isinstance(t, str) for t in raw_tags):
+        raise LineError(_("%(field)s must be a list of strings.", field="tags"))
+    try:
+        tag_names = tags.parse_names(raw_tags)
+    except ValidationError as exc:
+        raise LineError(_("tags: %(error)s", error=exc.errors["tags"])) from None
+    return Record(line_no, external_id, title, body, category, author, created_at, views, replies, tag_names)
 
 
 # ---------------------------------------------------------------- names
@@ -462,6 +471,13 @@ async def _save(session: AsyncSession, records: list[Record], names: _Names, now
     await related.queue(session, thread_ids, at=now)
     # In the batch's savepoint: a batch retried line by line counts only what it saved.
     await categories.threads_added(session, [t for t, _p, _a in built])
+    tag_names = sorted({name for r in records for name in r.tags})
+    if tag_names:
+        by_name = {t.name: t for t in await tags.resolve(session, tag_names, user=None, category_id=None)}
+        await tags.tags_added(
+            session,
+            [(tid, by_name[n].id, True) for tid, r in zip(thread_ids, records, strict=True) for n in r.tags],  # type: ignore[misc]
+        )
 
 
 async def _import_batch(

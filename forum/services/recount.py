@@ -4,7 +4,8 @@ The services keep every counter right in the transaction that changes what it
 counts; this repairs them after anything that went around the services (a
 hand-edited row, a bulk load written straight into the tables, a bug): the
 categories' list sizes (``forum.services.categories``), each thread's
-``reply_count`` (visible replies) and each post's ``vote_count``.
+``reply_count`` (visible replies), each post's ``vote_count`` and each
+tag's ``thread_count`` (visible threads).
 
 It runs in one transaction and starts by writing every category row, which
 takes the database's write lock on SQLite and the categories' row locks on
@@ -20,15 +21,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, FromClause, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from forum.models import Post, Thread, Vote
+from forum.models import Post, Tag, Thread, ThreadTag, Vote
 from forum.services.categories import CATEGORIES, SLOTS, slot_conditions
 
 THREADS: Table = Thread.__table__  # type: ignore[attr-defined]
 POSTS: Table = Post.__table__  # type: ignore[attr-defined]
 VOTES: Table = Vote.__table__  # type: ignore[attr-defined]
+TAGS: Table = Tag.__table__  # type: ignore[attr-defined]
+THREAD_TAGS: Table = ThreadTag.__table__  # type: ignore[attr-defined]
 CHUNK = 500
 
 
@@ -73,7 +76,7 @@ async def _recount_column(
     *,
     table: Table,
     column: str,
-    counted: Table,
+    counted: FromClause,
     key: ColumnElement[Any],
     where: Sequence[ColumnElement[bool]] = (),
 ) -> None:
@@ -119,4 +122,14 @@ async def recount(session: AsyncSession) -> RecountReport:
         where=[p.is_first.is_(False), p.hidden_at.is_(None), p.deleted_at.is_(None)],
     )
     await _recount_column(session, report, table=POSTS, column="vote_count", counted=VOTES, key=VOTES.c.post_id)
+    t = THREADS.c
+    await _recount_column(
+        session,
+        report,
+        table=TAGS,
+        column="thread_count",
+        counted=THREAD_TAGS.join(THREADS, t.id == THREAD_TAGS.c.thread_id),
+        key=THREAD_TAGS.c.tag_id,
+        where=[t.hidden_at.is_(None), t.deleted_at.is_(None)],
+    )
     return report

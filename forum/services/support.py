@@ -26,7 +26,7 @@ from forum.clock import utcnow
 from forum.errors import ForumError, NotAllowed, ValidationError
 from forum.i18n import gettext as _
 from forum.i18n import lazy
-from forum.models import Category, Role, SlaTarget, SupportSettings, Thread, ThreadAssignment, ThreadKind, User
+from forum.models import Category, Role, SlaTarget, SupportSettings, Tag, Thread, ThreadAssignment, ThreadKind, User
 from forum.models.support import (
     DEFAULT_FIRST_RESPONSE_MINUTES,
     DEFAULT_FIRST_STAFF_RESPONSE_MINUTES,
@@ -35,6 +35,7 @@ from forum.models.support import (
     DEFAULT_WAITING_ON_ASKER_DAYS,
 )
 from forum.pagination import Page
+from forum.services import tags
 
 if TYPE_CHECKING:
     from forum.read import ThreadRow
@@ -433,6 +434,7 @@ class QueueFilters:
     # A staff member, or NO_ASSIGNEE for "nobody".
     assignee: User | str | None = None
     order: str = "oldest"
+    tag: Tag | None = None
     raw: Mapping[str, str] = field(default_factory=dict)
 
     def query(self, **changes: str) -> dict[str, str]:
@@ -442,7 +444,7 @@ class QueueFilters:
         return {k: v for k, v in params.items() if v}
 
 
-FILTER_PARAMS = ("category", "age", "language", "assignee", "order")
+FILTER_PARAMS = ("category", "age", "language", "assignee", "order", "tag")
 
 
 async def parse_filters(session: AsyncSession, params: Mapping[str, str]) -> QueueFilters:
@@ -466,8 +468,20 @@ async def parse_filters(session: AsyncSession, params: Mapping[str, str]) -> Que
     order = raw["order"] or "oldest"
     if order not in ORDERS:
         raise BadQuery(_("Order must be oldest or newest."))
+    tag = None
+    if raw["tag"]:
+        name = tags.normalise_name(raw["tag"][:100])
+        tag = (await tags.tags_by_name(session, [name])).get(name)
+        if tag is None:
+            raise BadQuery(_("Unknown tag %(name)s.", name=name[:40]))
     return QueueFilters(
-        category=category, age=parse_age(raw["age"]), language=language, assignee=assignee, order=order, raw=raw
+        category=category,
+        age=parse_age(raw["age"]),
+        language=language,
+        assignee=assignee,
+        order=order,
+        tag=tag,
+        raw=raw,
     )
 
 
@@ -490,6 +504,8 @@ def filter_conditions(filters: QueueFilters, now: datetime) -> list[ColumnElemen
         where.append(col(Thread.created_at) <= cutoff if filters.age.older else col(Thread.created_at) > cutoff)
     if filters.language is not None:
         where.append(col(Thread.language) == filters.language)
+    if filters.tag is not None and filters.tag.id is not None:
+        where.append(tags.has_tag_condition(filters.tag.id))
     if filters.assignee == NO_ASSIGNEE:
         where.append(col(ThreadAssignment.thread_id).is_(None))
     elif isinstance(filters.assignee, User):
@@ -565,6 +581,8 @@ class QueueRow:
     assignment: ThreadAssignment | None
     assignee: User | None
     clocks: list[Clock]
+    # Its tags (forum.services.tags.TagChip), read for the whole page at once.
+    tags: tuple[Any, ...] = ()
 
     @property
     def state(self) -> str:
@@ -627,9 +645,17 @@ async def load_queue(
         .limit(size)
         .offset((page - 1) * size)
     )
+    found = result.unique().all()
+    chips = await tags.chips_for(session, [thread.id for thread, _a, _u in found])
     rows = [
-        QueueRow(thread=thread, assignment=assignment, assignee=user, clocks=clocks_for(thread, policy, now))
-        for thread, assignment, user in result.unique().all()
+        QueueRow(
+            thread=thread,
+            assignment=assignment,
+            assignee=user,
+            clocks=clocks_for(thread, policy, now),
+            tags=chips.get(thread.id, ()),
+        )
+        for thread, assignment, user in found
     ]
     return Queue(
         name=name,

@@ -35,7 +35,7 @@ from forum.permissions import (
     is_moderator,
 )
 from forum.read import PostRow, ThreadRow
-from forum.services import assignments, categories, kb, notifications, related, state, uploads
+from forum.services import assignments, categories, kb, notifications, related, state, tags, uploads
 from forum.textutil import detect_language, normalise, one_line, slugify
 from forum.views import ViewCounter
 
@@ -78,6 +78,13 @@ def _raise_if(errors: dict[str, str | None]) -> None:
         raise ValidationError(found)
 
 
+def _parse_tags(raw: str | Sequence[str]) -> tuple[list[str], str | None]:
+    try:
+        return tags.parse_names(raw), None
+    except ValidationError as exc:
+        return [], exc.errors.get("tags")
+
+
 def _new_post(thread: Thread, author: User, body: str, *, is_first: bool, at: datetime) -> Post:
     assert thread.id is not None and author.id is not None
     return Post(
@@ -102,20 +109,27 @@ async def ask(
     limits: Limits = Limits(),
     created_at: datetime | None = None,
     external_id: str | None = None,
+    tag_names: str | Sequence[str] = (),
 ) -> Thread:
+    """``tag_names``: a comma-separated field or a list (``forum.services.tags``)."""
     if not can_post(author):
         raise NotAllowed(_("Your account cannot post right now."))
     title = one_line(title)
     body = normalise(body)
+    names, tag_error = _parse_tags(tag_names)
     _raise_if(
         {
             "category": None if category is not None else _("Choose a category."),
             "title": check_title(title, limits),
             "body": check_body(body, limits),
             "kind": None if kind in ThreadKind.__members__ else _("Choose question or discussion."),
+            "tags": tag_error,
         }
     )
     assert category is not None and category.id is not None and author.id is not None
+    # Refused before anything is written: a tag the category does not take,
+    # or a new one from someone who may not create tags.
+    await tags.resolve(session, names, user=author, category_id=category.id)
     attempt = await hooks.run_before_post(
         session, hooks.PostAttempt(author=author, body=body, title=title, category=category)
     )
@@ -141,6 +155,8 @@ async def ask(
     session.add(first)
     await session.flush()
     await uploads.link_post(session, first)
+    if names:
+        await tags.set_thread_tags(session, thread, names, user=author)
     await hooks.run_after_post(session, attempt, first)
     await search.index_thread(session, thread.id)  # type: ignore[arg-type]
     await related.queue(session, [thread.id], at=now)  # type: ignore[list-item]
@@ -206,25 +222,31 @@ async def edit_post(
     title: str | None = None,
     limits: Limits = Limits(),
     reason: str = "",
+    tag_names: str | Sequence[str] | None = None,
 ) -> bool:
-    """Changes a post's text (and, on the first post, its thread's title).
-    The replaced text is kept as a ``PostRevision`` with the editor and
-    ``reason``."""
+    """Changes a post's text (and, on the first post, its thread's title and,
+    unless ``tag_names`` is None, its tags). The replaced text is kept as a
+    ``PostRevision`` with the editor and ``reason``."""
     if not can_edit_post(editor, post):
         raise NotAllowed(_("You can only edit your own posts."))
     body = normalise(body)
     new_title = one_line(title) if title is not None and post.is_first else None
     reason = one_line(reason)
+    names, tag_error = _parse_tags(tag_names or ())
     _raise_if(
         {
             "body": check_body(body, limits),
             "title": check_title(new_title, limits) if new_title is not None else None,
             "reason": _("Reasons can have at most %(n)s characters.", n=500) if len(reason) > 500 else None,
+            "tags": tag_error if post.is_first else None,
         }
     )
     thread = post.thread
+    tags_changed = False
+    if tag_names is not None and post.is_first:
+        tags_changed = await tags.set_thread_tags(session, thread, names, user=editor)
     if body == post.body and (new_title is None or new_title == thread.title):
-        return False
+        return tags_changed
     attempt = await hooks.run_before_post(
         session, hooks.PostAttempt(author=editor, body=body, title=new_title, thread=thread, post=post)
     )
@@ -427,14 +449,21 @@ async def latest(
     category: Category | read.CategoryRow | None = None,
     page: int = 1,
     size: int = 30,
+    tag: Any = None,
 ) -> ThreadList:
     """Pinned threads (on the first page), then the rest by last activity.
+    With a ``tag`` (``forum.models.Tag``): its threads, pinned ones among the
+    rest (``forum.services.tags.tagged``).
     Three indexed queries whatever the number of threads: the list's size is
     the categories' stored count (``forum.services.categories``), never a
     count of threads, and pages stop at ``MAX_PAGES`` (the deepest offset is
     bounded). A page past the list's last one is not found (without reading
     any thread)."""
     moderator = is_moderator(viewer)
+    if tag is not None:
+        category_id = category.id if category is not None else None
+        found = await tags.tagged(session, tag, moderator=moderator, category_id=category_id, page=page, size=size)
+        return ThreadList(pinned=[], page=found)
     params: dict[str, Any] = {"category_id": category.id if category is not None else None}
     total = await categories.listed_total(
         session, category_id=category.id if category is not None else None, hidden=moderator
@@ -446,6 +475,7 @@ async def latest(
         pinned = await read.threads(session, stmt, {**params, "limit": 20})
     stmt = _list_statement(moderator=moderator, by_category=category is not None, pinned=False)
     rows = await read.threads(session, stmt, {**params, "limit": size, "offset": (page - 1) * size})
+    await tags.attach(session, pinned, rows)  # one query for the page's tags
     return ThreadList(pinned=pinned, page=Page(items=rows, number=page, size=size, total=total))
 
 
@@ -464,6 +494,8 @@ class ThreadPage:
     watching: bool = False
     # Related questions, as the job last computed them (forum.services.related).
     related: Sequence[Any] = ()
+    # Its tags (forum.services.tags.TagChip).
+    tags: Sequence[Any] = ()
 
 
 def answer_order(thread: ThreadRow, post: PostRow) -> tuple[int, int, int, datetime, int]:
@@ -507,7 +539,9 @@ async def load_thread_page(session: AsyncSession, thread: ThreadRow, *, viewer: 
     article = await kb.linked_article(session, thread, viewer=viewer)
     watching = await notifications.is_watching(session, thread, viewer)
     related_list = await related.related_for(session, thread.id)
+    chips = (await tags.chips_for(session, [thread.id])).get(thread.id, ())
     return ThreadPage(
+        tags=chips,
         thread=thread,
         question=question,
         answers=answers,
