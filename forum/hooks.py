@@ -27,6 +27,12 @@ The contract:
   stripped, in the same transaction: the owner of other data about the
   person removes it there.
 
+- ``admin_change(session, change)`` runs when staff or an administrator
+  changes the forum's set-up (categories, banners: ``forum.services.categories``
+  and ``forum.services.banners``), in the same transaction, once the change is
+  flushed: moderation writes it to the audit log. ``change`` is an
+  :class:`AdminChange` (who, the action's name, the object, before and after).
+
 Hooks run in registration order and share the caller's session; they flush,
 never commit.
 """
@@ -37,6 +43,7 @@ import contextvars
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -71,10 +78,21 @@ class PostAttempt:
         self.hold_notes.append(note)
 
 
+@dataclass(frozen=True)
+class AdminChange:
+    actor: User
+    action: str  # "category.create", "banner.edit", ...
+    target_type: str  # "category", "banner"
+    target_id: int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
 BeforePost = Callable[[AsyncSession, PostAttempt], Awaitable[None]]
 AfterPost = Callable[[AsyncSession, PostAttempt, Post], Awaitable[None]]
 OnRequest = Callable[[Scope], Awaitable[None]]
 AccountDeleted = Callable[[AsyncSession, int], Awaitable[None]]
+OnAdminChange = Callable[[AsyncSession, AdminChange], Awaitable[None]]
 
 
 @dataclass
@@ -83,6 +101,7 @@ class Hooks:
     after_post: list[AfterPost] = field(default_factory=list)
     on_request: list[OnRequest] = field(default_factory=list)
     account_deleted: list[AccountDeleted] = field(default_factory=list)
+    admin_change: list[OnAdminChange] = field(default_factory=list)
 
 
 _EMPTY = Hooks()
@@ -111,6 +130,20 @@ async def run_before_post(session: AsyncSession, attempt: PostAttempt) -> PostAt
 async def run_after_post(session: AsyncSession, attempt: PostAttempt, post: Post) -> None:
     for hook in active().after_post:
         await hook(session, attempt, post)
+
+
+async def run_admin_change(
+    session: AsyncSession,
+    actor: User,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    change = AdminChange(actor, action, target_type, target_id, before, after)
+    for hook in active().admin_change:
+        await hook(session, change)
 
 
 class HooksMiddleware:

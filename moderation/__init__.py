@@ -22,7 +22,7 @@ _QUIET_PREFIXES = ("/static/", "/healthz", "/api/")
 
 
 def install(app: Starlette) -> None:
-    from moderation import notices, permissions, spam
+    from moderation import audit, notices, permissions, spam
 
     state = app.state
     spam.register(state.hooks, settings=state.settings, limiter=state.rate_limiter)
@@ -39,6 +39,7 @@ def install(app: Starlette) -> None:
 
     state.hooks.on_request.append(load_banner)
     state.hooks.account_deleted.append(notices.forget_user)
+    state.hooks.admin_change.append(audit.record_admin_change)
     state.templates.env.globals.update(
         moderation_post_actions=permissions.post_actions,
         can_moderate=permissions.can_moderate,

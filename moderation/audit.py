@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload
 from sqlmodel import col
 
 from forum.clock import utcnow
+from forum.hooks import AdminChange
 from forum.i18n import lazy
 from forum.models import Category, Post, Thread, User
 from forum.pagination import Page
@@ -50,6 +51,15 @@ ACTIONS: dict[str, str] = {
     "user.delete_account": lazy("Deleted a user's account"),
     "word.add": lazy("Added a word"),
     "word.remove": lazy("Removed a word"),
+    "category.create": lazy("Created a category"),
+    "category.edit": lazy("Edited a category"),
+    "category.move": lazy("Reordered the categories"),
+    "category.archive": lazy("Archived a category"),
+    "category.unarchive": lazy("Brought back an archived category"),
+    "category.sla": lazy("Changed a category's SLA targets"),
+    "banner.create": lazy("Created a banner"),
+    "banner.edit": lazy("Edited a banner"),
+    "banner.end": lazy("Ended a banner"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -60,6 +70,7 @@ TARGET_LABELS: dict[str, str] = {
     "sanction": lazy("sanction"),
     "flag": lazy("flag"),
     "category": lazy("category"),
+    "banner": lazy("banner"),
 }
 
 Target = Post | Thread | User | Word | Sanction | Flag | Category
@@ -149,6 +160,25 @@ async def record(
         before=_json(before),
         after=_json(after),
         created_at=at or utcnow(),
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def record_admin_change(session: AsyncSession, change: AdminChange) -> AuditEntry:
+    """The ``admin_change`` hook (``forum.hooks``): a change to categories or
+    banners, made on the admin pages, as an entry."""
+    if change.action not in ACTIONS:
+        raise ValueError(f"unknown audit action {change.action!r}")
+    entry = AuditEntry(
+        actor_id=change.actor.id,
+        action=change.action,
+        target_type=change.target_type,
+        target_id=change.target_id,
+        before=_json(change.before),
+        after=_json(change.after),
+        created_at=utcnow(),
     )
     session.add(entry)
     await session.flush()

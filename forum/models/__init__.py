@@ -11,6 +11,7 @@ SQLModel.metadata.naming_convention = {
 }
 
 from forum.models.category import Category  # noqa: E402
+from forum.models.community import Banner, BannerDismissal, BannerLevel  # noqa: E402
 from forum.models.formkeys import FormSubmission  # noqa: E402
 from forum.models.kb import Article, ArticleFeedback, ArticleStatus, SynonymLine  # noqa: E402
 from forum.models.notifications import (  # noqa: E402
@@ -56,3 +57,4 @@ __all__ += ["FailedSearch", "SearchDocument"]
 __all__ += ["JobRequest", "RelatedItem", "RelatedList"]
 __all__ += ["Notification", "NotificationKind", "NotificationPreference", "OutboxEmail", "OutboxStatus", "ThreadWatch"]
 __all__ += ["FormSubmission"]
+__all__ += ["Banner", "BannerDismissal", "BannerLevel"]
