@@ -23,7 +23,7 @@ from forum.i18n import format_number
 from forum.i18n import gettext as _
 from forum.models import Category, User
 from forum.pagination import page_number
-from forum.services import assignments, metrics, support
+from forum.services import assignments, banners, metrics, support
 from forum.services import categories as category_service
 from forum.services import threads as thread_service
 from forum.urls import thread_url
@@ -331,6 +331,7 @@ async def dashboard(request: Request) -> Response:
                 board=None,
             )
         board = await metrics.dashboard(session, period, category)
+        banner_effects = await banners.recent_effects(session)
     query = urlencode({"from": period.start.isoformat(), "to": period.end.isoformat(), "category": values["category"]})
     return render(
         request,
@@ -343,6 +344,7 @@ async def dashboard(request: Request) -> Response:
         query=query,
         format_duration=format_duration,
         format_share=format_share,
+        banner_effects=banner_effects,
     )
 
 
