@@ -155,3 +155,17 @@ async def test_the_dashboard_compares_questions_while_a_banner_ran_with_the_week
     page = await client.get("/support/metrics")
     assert page.status_code == 200
     assert 'id="banner-effects"' in page.text
+
+
+async def test_the_demo_has_a_banner_and_mentions(client, db, app):
+    from forum.demo import load_demo
+    from forum.models import Notification
+
+    async with db.begin() as s:
+        await load_demo(s)
+    app.state.banners.clear()
+    page = await client.get("/")
+    assert "Sync delays:" in page.text
+    async with db() as s:
+        kinds = set(await s.scalars(select(Notification.kind)))  # type: ignore[call-overload]
+    assert "mention" in kinds
