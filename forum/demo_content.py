@@ -113,7 +113,8 @@ THREADS: list[dict[str, Any]] = [
             {
                 "author": "hyun",
                 "body": (
-                    "@minji 회사 메일이면 스팸 필터에 걸렸을 가능성이 커요. 저도 그랬는데 IT팀에 `no-reply@cloudnote.example` "
+                    "@minji 회사 메일이면 스팸 필터에 걸렸을 가능성이 커요. "
+                    "저도 그랬는데 IT팀에 `no-reply@cloudnote.example` "
                     "허용해 달라고 하니까 바로 왔어요. 그 전에 스팸함이나 격리함(quarantine)도 한번 확인해 보세요."
                 ),
                 "hours_after": 2.5,
