@@ -40,7 +40,6 @@ async def _add(db, app, *, categories: str = "", start_hours: float = -1, end_ho
             category_ids=categories,
         )
         s.add(banner)
-    app.state.banners.clear()
     return banner
 
 
@@ -163,7 +162,6 @@ async def test_the_demo_has_a_banner_and_mentions(client, db, app):
 
     async with db.begin() as s:
         await load_demo(s)
-    app.state.banners.clear()
     page = await client.get("/")
     assert "Sync delays:" in page.text
     async with db() as s:

@@ -48,10 +48,6 @@ def _require_staff(request: Request) -> User:
     return user
 
 
-def _clear_banner_cache(request: Request) -> None:
-    request.app.state.banners.clear()
-
-
 # ---------------------------------------------------------------- admin index
 
 
@@ -127,7 +123,6 @@ async def banner_create(request: Request) -> Response:
             await banners.create_banner(session, actor=user, values=values)
     except ValidationError as exc:
         return await _banners_page(request, values=values, errors=exc.errors)
-    _clear_banner_cache(request)
     return redirect("/admin/banners?saved=1")
 
 
@@ -143,7 +138,6 @@ async def banner_update(request: Request) -> Response:
         async with reading(request) as session:
             edit = await banners.get_banner_or_404(session, request.path_params["banner_id"])
         return await _banners_page(request, values=values, errors=exc.errors, edit=edit)
-    _clear_banner_cache(request)
     return redirect("/admin/banners?saved=1")
 
 
@@ -153,7 +147,6 @@ async def banner_end(request: Request) -> Response:
     async with writing(request) as session:
         banner = await banners.get_banner_or_404(session, request.path_params["banner_id"])
         await banners.end_banner(session, banner, actor=user)
-    _clear_banner_cache(request)
     return redirect("/admin/banners?saved=1")
 
 
@@ -352,30 +345,25 @@ async def api_users(request: Request) -> Response:
 
 def install(app: Starlette) -> None:
     """The banners every page shows: a request hook puts the active banners the
-    reader has not closed into ``scope["state"]["banners"]`` (from the worker's
-    cache; a member's dismissals cost one query, and only while a banner runs)."""
-    cache = app.state.banners = banners.BannerCache()
+    reader has not closed into ``scope["state"]["banners"]`` (one indexed query)."""
     sessionmaker = app.state.read_sessionmaker
 
     async def load_banners(scope: Scope) -> None:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["banners"] = []
-        if str(scope.get("path", "")).startswith(_QUIET_PREFIXES) or scope.get("method") not in ("GET", "HEAD", "POST"):
-            return
-        active = await cache.active(sessionmaker)
-        if not active:
+        if str(scope.get("path", "")).startswith(_QUIET_PREFIXES) or scope.get("method") not in ("GET", "HEAD"):
             return
         user = state.get("user")
-        if user is not None:
-            async with sessionmaker() as session:
-                closed = await banners.dismissed_by(session, user, [b.id for b in active])
-        else:
+        async with sessionmaker() as session:
+            active = await banners.active_for(session, user)
+        if user is None and active:
             cookie = ""
             for key, value in scope.get("headers", []):
                 if key == b"cookie":
                     cookie = value.decode("latin-1")
             closed = banners.cookie_ids(read_cookies(cookie).get(banners.COOKIE))
-        state["banners"] = [b for b in active if b.id not in closed]
+            active = [b for b in active if b.id not in closed]
+        state["banners"] = active
 
     app.state.hooks.on_request.append(load_banners)
     app.state.templates.env.globals.update(page_banners=page_banners, banner_levels=banners.LEVELS)

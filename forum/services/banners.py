@@ -3,17 +3,15 @@ top of every page in their scope (the whole site, or some categories: their
 lists, their threads and the ask page with one of them chosen) from their
 start until their end or until the reader closes them.
 
-Every page asks for the active banners, so they are cheap: each worker keeps
-the list of banners that have not ended in memory for a few seconds
-(:class:`BannerCache`, one indexed query on ``ends_at`` when it is stale), and a
-write through this module's callers clears that worker's copy. A signed-in
-member's dismissals are one primary-key lookup, asked only while a banner is
-active; an anonymous reader's are a cookie.
+Every page asks for the active banners in one query (:func:`active_for`: a
+range of the index on ``ends_at``, which holds the few banners not ended yet,
+with a signed-in member's dismissals joined by primary key); an anonymous
+reader's dismissals are a cookie. No cache: a banner shows, changes or ends on
+every worker at once, and the page's ETag changes with it.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,8 +38,6 @@ TEXT_MAX = 1000
 #: the cookie that remembers an anonymous reader's closed banners ("3.7.12")
 COOKIE = "forum_banners"
 COOKIE_MAX_IDS = 30
-#: seconds a worker trusts its list of active banners
-CACHE_SECONDS = 5.0
 TIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
@@ -76,30 +72,18 @@ class ActiveBanner:
         return not self.categories or category_id in self.categories
 
 
-class BannerCache:
-    """The banners that have not ended, per worker, for ``seconds``."""
-
-    def __init__(self, seconds: float = CACHE_SECONDS) -> None:
-        self.seconds = seconds
-        self._rows: list[ActiveBanner] = []
-        self._until = 0.0
-
-    def clear(self) -> None:
-        self._until = 0.0
-
-    async def active(self, sessionmaker: Any, now: datetime | None = None) -> list[ActiveBanner]:
-        now = now or utcnow()
-        if time.monotonic() >= self._until:
-            async with sessionmaker() as session:
-                self._rows = await _not_ended(session, now)
-            self._until = time.monotonic() + self.seconds
-        return [b for b in self._rows if b.starts_at <= now < b.ends_at]
-
-
-async def _not_ended(session: AsyncSession, now: datetime) -> list[ActiveBanner]:
-    rows = await session.scalars(
-        select(Banner).where(col(Banner.ends_at) > now).order_by(col(Banner.starts_at), col(Banner.id)).limit(20)
-    )
+async def active_for(session: AsyncSession, user: Any, now: datetime | None = None) -> list[ActiveBanner]:
+    """The banners showing now that ``user`` (None: an anonymous reader) has not
+    closed: one query on the index of ``ends_at``, whose rows are the few banners
+    not ended yet, a member's dismissals joined by primary key."""
+    now = now or utcnow()
+    stmt = select(Banner).where(col(Banner.ends_at) > now, col(Banner.starts_at) <= now)
+    if user is not None:
+        dismissed = select(col(BannerDismissal.banner_id)).where(
+            col(BannerDismissal.user_id) == user.id, col(BannerDismissal.banner_id) == col(Banner.id)
+        )
+        stmt = stmt.where(~dismissed.exists())
+    rows = await session.scalars(stmt.order_by(col(Banner.starts_at), col(Banner.id)).limit(20))
     return [
         ActiveBanner(b.id, b.level, b.html_en, b.html_ko, b.starts_at, b.ends_at, b.categories)  # type: ignore[arg-type]
         for b in rows
@@ -112,17 +96,6 @@ def cookie_ids(raw: str | None) -> set[int]:
 
 def cookie_value(ids: Iterable[int]) -> str:
     return ".".join(str(i) for i in sorted(set(ids))[-COOKIE_MAX_IDS:])
-
-
-async def dismissed_by(session: AsyncSession, user: User, banner_ids: Sequence[int]) -> set[int]:
-    if not banner_ids:
-        return set()
-    rows = await session.scalars(
-        select(col(BannerDismissal.banner_id)).where(
-            col(BannerDismissal.user_id) == user.id, col(BannerDismissal.banner_id).in_(list(banner_ids))
-        )
-    )
-    return set(rows)
 
 
 async def dismiss(session: AsyncSession, banner_id: int, *, user: User) -> bool:
