@@ -329,6 +329,7 @@ async def dashboard(request: Request) -> Response:
                 values=values,
                 categories=categories,
                 board=None,
+                banner_effects=[],
             )
         board = await metrics.dashboard(session, period, category)
         banner_effects = await banners.recent_effects(session)
