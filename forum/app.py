@@ -26,6 +26,7 @@ from forum.middleware import RequestContextMiddleware
 from forum.ratelimit import RateLimited, RateLimiter, parse_trusted_proxies
 from forum.requestlog import RequestLogMiddleware, configure_logging_if_unset
 from forum.routes import forum_routes
+from forum.routes.community import install as install_community
 from forum.routes.notifications import install as install_notifications
 from forum.runtime import Runtime, runtime_of
 from forum.services import feeds
@@ -224,5 +225,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         storage=make_storage(settings),  # uploaded files (forum.storage)
     )
     install_notifications(app)  # the unread count in the header
+    install_community(app)  # the banners every page shows
     install_moderation(app)
     return app

@@ -12,7 +12,7 @@ from sqlmodel import col
 from forum import demo_content
 from forum.clock import utcnow
 from forum.models import Notification, Post, Role, Tag, User
-from forum.services import accounts, categories, threads, uploads
+from forum.services import accounts, banners, categories, threads, uploads
 from forum.storage import Storage
 
 
@@ -105,6 +105,19 @@ async def load_demo(session: AsyncSession, storage: Storage | None = None) -> li
             if reply_spec.get("official"):
                 staff = users[reply_spec["author"]]
                 await threads.mark_official(session, post, user=staff, at=at)
+    for spec in demo_content.BANNERS:
+        await banners.create_banner(
+            session,
+            actor=users["admin_sam"],
+            values={
+                "level": spec["level"],
+                "text_en": spec["text_en"],
+                "text_ko": spec["text_ko"],
+                "starts_at": banners.format_time(now + timedelta(hours=spec["starts_hours"])),
+                "ends_at": banners.format_time(now + timedelta(hours=spec["ends_hours"])),
+                "categories": [str(cats[slug].id) for slug in spec["categories"]],
+            },
+        )
     await session.flush()
     await _age(session, users)
     return made

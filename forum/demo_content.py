@@ -79,6 +79,24 @@ USERS: list[dict[str, Any]] = [
     {"username": "admin_sam", "display_name": "Sam Okafor", "role": "admin", "locale": "en"},
 ]
 
+# Announcement banners (forum.services.banners): shown from ``starts_hours`` to ``ends_hours`` from now.
+BANNERS: list[dict[str, Any]] = [
+    {
+        "level": "warning",
+        "text_en": (
+            "**Sync delays:** some notes take up to 30 minutes to reach your other devices while we repair a storage "
+            "server. Nothing is lost. [Status page](https://status.cloudnote.example)"
+        ),
+        "text_ko": (
+            "**동기화 지연 안내:** 저장 서버를 복구하는 동안 일부 노트가 다른 기기에 반영되기까지 최대 30분이 걸릴 수 "
+            "있습니다. 데이터는 안전합니다. [상태 페이지](https://status.cloudnote.example)"
+        ),
+        "starts_hours": -2.0,
+        "ends_hours": 24.0 * 7,
+        "categories": [],
+    },
+]
+
 THREADS: list[dict[str, Any]] = [
     {
         "category": "account",
@@ -95,7 +113,8 @@ THREADS: list[dict[str, Any]] = [
             {
                 "author": "hyun",
                 "body": (
-                    "회사 메일이면 스팸 필터에 걸렸을 가능성이 커요. 저도 그랬는데 IT팀에 `no-reply@cloudnote.example` "
+                    "@minji 회사 메일이면 스팸 필터에 걸렸을 가능성이 커요. "
+                    "저도 그랬는데 IT팀에 `no-reply@cloudnote.example` "
                     "허용해 달라고 하니까 바로 왔어요. 그 전에 스팸함이나 격리함(quarantine)도 한번 확인해 보세요."
                 ),
                 "hours_after": 2.5,
@@ -195,7 +214,7 @@ THREADS: list[dict[str, Any]] = [
                 "author": "dkowalski",
                 "body": (
                     "Same here on Windows 10, started right after the 3.8.1 update. Rolling back isn't obvious either, "
-                    "since the download page only offers the latest version."
+                    "since the download page only offers the latest version. @support_mike is this a known issue?"
                 ),
                 "hours_after": 0.8,
                 "accepted": False,
@@ -222,7 +241,7 @@ THREADS: list[dict[str, Any]] = [
             },
             {
                 "author": "emily_r",
-                "body": "Deleting the Cache folder did it. Thanks for the quick answer!",
+                "body": "Deleting the Cache folder did it. Thanks @support_mike for the quick answer!",
                 "hours_after": 3.4,
                 "accepted": False,
                 "official": False,

@@ -28,7 +28,8 @@ The contract:
   person removes it there.
 
 - ``audit(session, change)`` runs when a forum service changes something
-  staff decide (tags today: ``forum.services.tags``), in the same
+  staff decide (tags, categories, banners: ``forum.services.tags``,
+  ``forum.services.categories``, ``forum.services.banners``), in the same
   transaction: moderation writes it to its audit log, so the change and its
   entry are saved together or not at all. ``change`` is an ``AuditChange``.
 
@@ -139,6 +140,19 @@ async def run_after_post(session: AsyncSession, attempt: PostAttempt, post: Post
 async def run_audit(session: AsyncSession, change: AuditChange) -> None:
     for hook in active().audit:
         await hook(session, change)
+
+
+async def run_admin_change(
+    session: AsyncSession,
+    actor: User,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """A change to the forum's set-up (categories, banners) made by ``actor``: an audit change."""
+    await run_audit(session, AuditChange(actor, action, target_type, target_id, before or {}, after or {}))
 
 
 class HooksMiddleware:

@@ -170,6 +170,7 @@ SUBJECTS = {
     NotificationKind.accepted: lazy("Your answer was accepted: %(title)s"),
     NotificationKind.official: lazy("Your answer was marked official: %(title)s"),
     NotificationKind.article: lazy("Your question is answered in the knowledge base: %(title)s"),
+    NotificationKind.mention: lazy("You were mentioned in: %(title)s"),
 }
 HEADLINES = {
     NotificationKind.answer: lazy("%(name)s answered your question “%(title)s”:"),
@@ -177,6 +178,7 @@ HEADLINES = {
     NotificationKind.accepted: lazy("%(name)s accepted your answer to “%(title)s”:"),
     NotificationKind.official: lazy("%(name)s marked your answer to “%(title)s” as the official answer:"),
     NotificationKind.article: lazy("%(name)s answered your question “%(title)s” with a knowledge-base article:"),
+    NotificationKind.mention: lazy("%(name)s mentioned you in “%(title)s”:"),
 }
 
 

@@ -55,6 +55,7 @@ class CategoryRow(CategoryRules):
     description_en: str
     description_ko: str
     position: int
+    archived_at: datetime | None
 
 
 @dataclass(slots=True)

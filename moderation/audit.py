@@ -57,6 +57,15 @@ ACTIONS: dict[str, str] = {
     "tag.merge": lazy("Merged a tag into another"),
     "tag.delete": lazy("Deleted a tag"),
     "category.tags": lazy("Restricted a category's tags"),
+    "category.create": lazy("Created a category"),
+    "category.edit": lazy("Edited a category"),
+    "category.move": lazy("Reordered the categories"),
+    "category.archive": lazy("Archived a category"),
+    "category.unarchive": lazy("Brought back an archived category"),
+    "category.sla": lazy("Changed a category's SLA targets"),
+    "banner.create": lazy("Created a banner"),
+    "banner.edit": lazy("Edited a banner"),
+    "banner.end": lazy("Ended a banner"),
 }
 
 TARGET_LABELS: dict[str, str] = {
@@ -68,6 +77,7 @@ TARGET_LABELS: dict[str, str] = {
     "flag": lazy("flag"),
     "category": lazy("category"),
     "tag": lazy("tag"),
+    "banner": lazy("banner"),
 }
 
 Target = Post | Thread | User | Word | Sanction | Flag | Category

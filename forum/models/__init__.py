@@ -11,6 +11,7 @@ SQLModel.metadata.naming_convention = {
 }
 
 from forum.models.category import Category  # noqa: E402
+from forum.models.community import Banner, BannerDismissal, BannerLevel  # noqa: E402
 from forum.models.formkeys import FormSubmission  # noqa: E402
 from forum.models.kb import Article, ArticleFeedback, ArticleStatus, SynonymLine  # noqa: E402
 from forum.models.notifications import (  # noqa: E402
@@ -60,3 +61,4 @@ __all__ += ["Notification", "NotificationKind", "NotificationPreference", "Outbo
 __all__ += ["FormSubmission"]
 __all__ += ["Upload", "UploadPost"]
 __all__ += ["CategoryTag", "Tag", "ThreadTag"]
+__all__ += ["Banner", "BannerDismissal", "BannerLevel"]

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Column, Integer
+from sqlalchemy import Column, DateTime, Integer
 from sqlmodel import Field, SQLModel
 
 
@@ -33,6 +34,8 @@ class Category(CategoryRules, SQLModel, table=True):
     description_en: str = Field(default="", max_length=300)
     description_ko: str = Field(default="", max_length=300)
     position: int = Field(default=0)
+    # Archived: no longer offered on the ask form or the home page; its threads stay readable.
+    archived_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
     # The size of the category's thread list, kept by the transactions that change
     # it (forum.services.categories owns the rule) so list pages never count threads.
     # Threads on the list's pages: neither deleted, hidden nor pinned (pinned ones

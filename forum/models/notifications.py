@@ -18,6 +18,7 @@ class NotificationKind(enum.StrEnum):
     accepted = "accepted"  # the recipient's answer was accepted
     official = "official"  # the recipient's answer was marked official
     article = "article"  # the recipient's unsolved question was answered by a knowledge-base article
+    mention = "mention"  # someone mentioned the recipient ("@username") in a post
 
 
 class Notification(SQLModel, table=True):

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Column, DateTime, Index, String
+from sqlalchemy import Column, DateTime, Index, String, Text
 from sqlmodel import Field, Relationship, SQLModel
 
 from forum.clock import utcnow
@@ -58,6 +58,8 @@ class User(UserRules, SQLModel, table=True):
     # Case-folded username: the uniqueness and lookup key.
     username_key: str = Field(max_length=30, unique=True)
     display_name: str = Field(max_length=50)
+    # A few lines about themselves, plain text, shown on their profile.
+    bio: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     email: str | None = Field(default=None, max_length=254)
     email_key: str | None = Field(default=None, max_length=254, unique=True)
     # When the owner proved the address is theirs (a link sent to it): notification

@@ -4,7 +4,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from forum.paths import STATIC_DIR
-from forum.routes import accounts, api_support, feeds, me, support, tags, threads, uploads
+from forum.routes import accounts, api_support, community, feeds, me, support, tags, threads, uploads
 from forum.routes import kb as kb_routes
 from forum.routes import notifications as notification_routes
 from forum.routes import search as search_routes
@@ -28,6 +28,7 @@ def forum_routes() -> list[BaseRoute]:
         *similar_routes.routes,
         *topics_routes.routes,
         *notification_routes.routes,
+        *community.routes,
         Route("/healthz", healthz, name="healthz"),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]

@@ -24,7 +24,7 @@ from forum.i18n import gettext as _
 from forum.models import Category, User
 from forum.pagination import page_number
 from forum.runtime import runtime_of
-from forum.services import assignments, metrics, support
+from forum.services import assignments, banners, metrics, support
 from forum.services import categories as category_service
 from forum.services import threads as thread_service
 from forum.urls import thread_url
@@ -330,8 +330,10 @@ async def dashboard(request: Request) -> Response:
                 values=values,
                 categories=categories,
                 board=None,
+                banner_effects=[],
             )
         board = await metrics.dashboard(session, period, category)
+        banner_effects = await banners.recent_effects(session)
     query = urlencode({"from": period.start.isoformat(), "to": period.end.isoformat(), "category": values["category"]})
     return render(
         request,
@@ -344,6 +346,7 @@ async def dashboard(request: Request) -> Response:
         query=query,
         format_duration=format_duration,
         format_share=format_share,
+        banner_effects=banner_effects,
     )
 
 

@@ -289,3 +289,25 @@ async def confirm_email(session: AsyncSession, user: User, address: str) -> bool
     except IntegrityError:
         raise ValidationError({"email": _("An account with that email address already exists.")}) from None
     return True
+
+
+BIO_MAX = 500
+
+
+async def update_profile(session: AsyncSession, user: User, *, display_name: str, bio: str) -> bool:
+    """One's display name (blank: the username) and a short plain-text bio."""
+    display_name = one_line(display_name) or user.username
+    bio = "\n".join(line.rstrip() for line in bio.replace("\r\n", "\n").strip().split("\n"))
+    errors: dict[str, str] = {}
+    if len(display_name) > 50:
+        errors["display_name"] = _("Display names can have at most %(n)s characters.", n=50)
+    if len(bio) > BIO_MAX:
+        errors["bio"] = _("Bios can have at most %(n)s characters.", n=BIO_MAX)
+    if errors:
+        raise ValidationError(errors)
+    if (user.display_name, user.bio) == (display_name, bio):
+        return False
+    user.display_name, user.bio = display_name, bio
+    session.add(user)
+    await session.flush()
+    return True

@@ -12,8 +12,9 @@ counts in the same transaction, through :func:`thread_changed` or
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,12 +22,14 @@ from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from forum import read
-from forum.errors import NotFound, ValidationError
+from forum import hooks, read
+from forum.clock import utcnow
+from forum.errors import NotAllowed, NotFound, ValidationError
 from forum.i18n import gettext as _
-from forum.models import Category, Thread
+from forum.models import Category, Role, Thread, User
 from forum.read import CategoryRow
 from forum.services import tags
+from forum.textutil import one_line
 
 CATEGORIES: Table = Category.__table__  # type: ignore[attr-defined]
 THREADS: Table = Thread.__table__  # type: ignore[attr-defined]
@@ -191,4 +194,117 @@ async def create_category(
     )
     session.add(category)
     await session.flush()
+    return category
+
+
+# ---------------------------------------------------------------- the admin page
+
+
+SLUG_RE = re.compile(r"^[0-9a-z가-힣][0-9a-z가-힣-]{0,59}$")
+CATEGORY_FIELDS = ("slug", "name_en", "name_ko", "description_en", "description_ko")
+
+
+def can_manage(user: User | None) -> bool:
+    """Categories are the forum's shape (and carry SLA targets): administrators'."""
+    return user is not None and user.role == Role.admin.value
+
+
+def _check_can_manage(user: User) -> None:
+    if not can_manage(user):
+        raise NotAllowed(_("Only administrators can manage categories."))
+
+
+def snapshot(category: Category) -> dict[str, Any]:
+    return {name: getattr(category, name) for name in (*CATEGORY_FIELDS, "position", "archived_at")}
+
+
+def check_fields(values: Mapping[str, str]) -> dict[str, str]:
+    """The form's fields, trimmed, or ``ValidationError`` saying what is wrong."""
+    fields = {name: one_line(values.get(name, "")) for name in CATEGORY_FIELDS}
+    fields["slug"] = fields["slug"].lower()
+    errors: dict[str, str] = {}
+    if not SLUG_RE.match(fields["slug"]):
+        errors["slug"] = _(
+            "Slugs are 1 to 60 lowercase letters, digits, Hangul or '-', starting with a letter or digit."
+        )
+    for name in ("name_en", "name_ko"):
+        if not fields[name]:
+            errors[name] = _("Enter the name in both languages.")
+        elif len(fields[name]) > 80:
+            errors[name] = _("Names can have at most %(n)s characters.", n=80)
+    for name in ("description_en", "description_ko"):
+        if len(fields[name]) > 300:
+            errors[name] = _("Descriptions can have at most %(n)s characters.", n=300)
+    if errors:
+        raise ValidationError(errors)
+    return fields
+
+
+async def admin_create(session: AsyncSession, *, actor: User, values: Mapping[str, str]) -> Category:
+    """A new category from the admin page, last in the order."""
+    _check_can_manage(actor)
+    fields = check_fields(values)
+    last = await session.scalar(select(func.max(Category.position)))
+    category = await create_category(session, position=(last or 0) + 1, **fields)
+    await hooks.run_admin_change(session, actor, "category.create", "category", category.id, None, snapshot(category))
+    return category
+
+
+async def admin_update(session: AsyncSession, category: Category, *, actor: User, values: Mapping[str, str]) -> bool:
+    _check_can_manage(actor)
+    fields = check_fields(values)
+    if fields["slug"] != category.slug and await get_category_by_slug(session, fields["slug"]) is not None:
+        raise ValidationError({"slug": _("A category with that slug already exists.")})
+    before = snapshot(category)
+    for name, value in fields.items():
+        setattr(category, name, value)
+    if snapshot(category) == before:
+        return False
+    session.add(category)
+    await session.flush()
+    await hooks.run_admin_change(session, actor, "category.edit", "category", category.id, before, snapshot(category))
+    return True
+
+
+async def admin_move(session: AsyncSession, category: Category, *, actor: User, step: int) -> bool:
+    """Moves a category one place up (``step`` -1) or down (+1); the order is
+    renumbered 1, 2, 3 … on the way. Says whether it moved."""
+    _check_can_manage(actor)
+    ordered = list(await all_categories(session))
+    index = next(i for i, c in enumerate(ordered) if c.id == category.id)
+    other = index + (1 if step > 0 else -1)
+    if not 0 <= other < len(ordered):
+        return False
+    before = [c.id for c in ordered]
+    ordered[index], ordered[other] = ordered[other], ordered[index]
+    for position, c in enumerate(ordered, start=1):
+        if c.position != position:
+            c.position = position
+            session.add(c)
+    await session.flush()
+    await hooks.run_admin_change(
+        session, actor, "category.move", "category", category.id, {"order": before}, {"order": [c.id for c in ordered]}
+    )
+    return True
+
+
+async def admin_archive(session: AsyncSession, category: Category, *, actor: User, archived: bool) -> bool:
+    """An archived category leaves the ask form and the home page's list; its
+    threads and its page stay readable. Undone by ``archived=False``."""
+    _check_can_manage(actor)
+    if (category.archived_at is not None) == archived:
+        return False
+    before = snapshot(category)
+    category.archived_at = utcnow() if archived else None
+    session.add(category)
+    await session.flush()
+    action = "category.archive" if archived else "category.unarchive"
+    await hooks.run_admin_change(session, actor, action, "category", category.id, before, snapshot(category))
+    return True
+
+
+async def get_category_or_404(session: AsyncSession, category_id: int) -> Category:
+    category = await session.get(Category, category_id)
+    if category is None:
+        raise NotFound(_("No such category."))
     return category

@@ -35,12 +35,22 @@ from forum.models import (
     User,
 )
 from forum.pagination import Page, check_page, count_up_to_last_page
+from forum.permissions import can_see_thread
+from forum.services import mentions
 
 if TYPE_CHECKING:
     from forum.read import ThreadRow
 
+# Emailed under "my questions and answers" (the rest under "threads I watch"):
+# a mention is addressed to its recipient as much as an answer is.
 OWN_KINDS = frozenset(
-    {NotificationKind.answer, NotificationKind.accepted, NotificationKind.official, NotificationKind.article}
+    {
+        NotificationKind.answer,
+        NotificationKind.accepted,
+        NotificationKind.official,
+        NotificationKind.article,
+        NotificationKind.mention,
+    }
 )
 
 
@@ -159,10 +169,38 @@ async def _write(
     return created
 
 
+async def notify_mentions(session: AsyncSession, thread: Thread, post: Post, *, actor: User) -> list[Notification]:
+    """The members a visible post mentions ("@username") hear of it: the first
+    ``mentions.MAX_NOTIFIED`` of them, each once per post (an edit that adds a
+    mention tells only the newly mentioned; anyone already told of the post by
+    another notification is not told again), never the actor, never someone who
+    cannot see the thread. A hidden or held post tells nobody until it is
+    restored (``forum.services.state.restore_post`` calls this again)."""
+    if not post.visible or not thread.visible or "@" not in post.body:
+        return []
+    users = await mentions.mentioned_users(session, post.body)
+    wanted = {u.id: u for u in users if u.id is not None and u.id != actor.id and can_see_thread(u, thread)}
+    if not wanted:
+        return []
+    told = set(
+        (
+            await session.scalars(
+                select(col(Notification.user_id)).where(
+                    col(Notification.post_id) == post.id, col(Notification.user_id).in_(list(wanted))
+                )
+            )
+        ).all()
+    )
+    recipients = {user_id: NotificationKind.mention for user_id in wanted if user_id not in told}
+    return await _deliver(session, post, actor=actor, recipients=recipients)
+
+
 async def notify_reply(session: AsyncSession, thread: Thread, post: Post, *, author: User) -> list[Notification]:
-    """A new visible reply: the asker hears of an answer, the watchers of a reply."""
+    """A new visible reply: whoever it mentions hears of the mention, the asker
+    of an answer, the watchers of a reply (one notification each)."""
     if not post.visible or not thread.visible:
         return []
+    mentioned = await notify_mentions(session, thread, post, actor=author)
     rows = (
         await session.execute(
             select(col(ThreadWatch.user_id), col(ThreadWatch.watching)).where(col(ThreadWatch.thread_id) == thread.id)
@@ -172,7 +210,9 @@ async def notify_reply(session: AsyncSession, thread: Thread, post: Post, *, aut
     recipients = {user_id: NotificationKind.reply for user_id, watching in choices.items() if watching}
     if choices.get(thread.author_id, True):
         recipients[thread.author_id] = NotificationKind.answer if thread.is_question else NotificationKind.reply
-    return await _deliver(session, post, actor=author, recipients=recipients)
+    for notification in mentioned:
+        recipients.pop(notification.user_id, None)
+    return mentioned + await _deliver(session, post, actor=author, recipients=recipients)
 
 
 async def notify_marked(session: AsyncSession, post: Post, *, kind: NotificationKind, by: User) -> list[Notification]:

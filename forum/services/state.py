@@ -188,6 +188,11 @@ async def restore_post(session: AsyncSession, post: Post) -> bool:
         author = await session.get(User, post.author_id)
         if author is not None:
             await notifications.notify_reply(session, thread, post, author=author)
+    if post.visible and "@" in post.body:
+        # Mentions written while the post was held or hidden are heard of now (once).
+        author = await session.get(User, post.author_id)
+        if author is not None:
+            await notifications.notify_mentions(session, thread, post, actor=author)
     return True
 
 

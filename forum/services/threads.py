@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlmodel import col
 
-from forum import hooks, markdown, read, search
+from forum import hooks, read, search
 from forum.clock import utcnow
 from forum.config import Settings
 from forum.errors import NotAllowed, NotFound, ValidationError
@@ -35,7 +35,7 @@ from forum.permissions import (
     is_moderator,
 )
 from forum.read import PostRow, ThreadRow
-from forum.services import assignments, categories, kb, notifications, related, state, tags, uploads
+from forum.services import assignments, categories, kb, mentions, notifications, related, state, tags, uploads
 from forum.textutil import detect_language, normalise, one_line, slugify
 from forum.views import ViewCounter
 
@@ -85,14 +85,14 @@ def _parse_tags(raw: str | Sequence[str]) -> tuple[list[str], str | None]:
         return [], exc.errors.get("tags")
 
 
-def _new_post(thread: Thread, author: User, body: str, *, is_first: bool, at: datetime) -> Post:
+def _new_post(thread: Thread, author: User, body: str, *, is_first: bool, at: datetime, html: str) -> Post:
     assert thread.id is not None and author.id is not None
     return Post(
         thread_id=thread.id,
         author_id=author.id,
         is_first=is_first,
         body=body,
-        body_html=markdown.render(body),
+        body_html=html,
         by_staff=author.is_staff,
         created_at=at,
     )
@@ -119,7 +119,7 @@ async def ask(
     names, tag_error = _parse_tags(tag_names)
     _raise_if(
         {
-            "category": None if category is not None else _("Choose a category."),
+            "category": None if category is not None and category.archived_at is None else _("Choose a category."),
             "title": check_title(title, limits),
             "body": check_body(body, limits),
             "kind": None if kind in ThreadKind.__members__ else _("Choose question or discussion."),
@@ -149,7 +149,7 @@ async def ask(
         thread.hidden_at = now
     session.add(thread)
     await session.flush()
-    first = _new_post(thread, author, body, is_first=True, at=now)
+    first = _new_post(thread, author, body, is_first=True, at=now, html=await mentions.render(session, body))
     if attempt.held:
         first.hidden_at, first.hidden_reason = now, "review"
     session.add(first)
@@ -164,6 +164,7 @@ async def ask(
     # (on PostgreSQL every new thread of a category waits for that lock).
     # A thread held for review counts among the hidden ones.
     await categories.thread_changed(session, None, thread)
+    await notifications.notify_mentions(session, thread, first, actor=author)
     return thread
 
 
@@ -184,7 +185,7 @@ async def reply(
     _raise_if({"body": check_body(body, limits)})
     attempt = await hooks.run_before_post(session, hooks.PostAttempt(author=author, body=body, thread=thread))
     now = created_at or utcnow()
-    post = _new_post(thread, author, body, is_first=False, at=now)
+    post = _new_post(thread, author, body, is_first=False, at=now, html=await mentions.render(session, body))
     session.add(post)
     if attempt.held:
         # Held for review: invisible, so not counted until a moderator restores it.
@@ -264,7 +265,7 @@ async def edit_post(
     changed = False
     if body != post.body:
         post.body = body
-        post.body_html = markdown.render(body)
+        post.body_html = await mentions.render(session, body)
         changed = True
     if new_title is not None and new_title != thread.title:
         thread.title = new_title
@@ -282,6 +283,8 @@ async def edit_post(
         await search.index_thread(session, post.thread_id)
         if post.is_first:
             await related.queue(session, [post.thread_id])
+        # Only the newly mentioned hear of it (and not while the post is held or hidden).
+        await notifications.notify_mentions(session, thread, post, actor=editor)
     return changed
 
 
