@@ -343,7 +343,7 @@ def cmd_folds(args, tq) -> None:
                 docs = [cluster.Doc(id=n, title=i["title"], body=i.get("body") or i["title"]) for n, i in enumerate(sub)]
                 t0 = time.perf_counter()
                 topics = cluster.detect(
-                    docs, analyzer, min_size=args.min_topic_size, vectors=Vp, check=False, threshold=th
+                    docs, analyzer, min_size=args.min_topic_size, vectors=Vp, check=False, threshold=th, pair_bars=args.pair_bars
                 )
                 detect_s = time.perf_counter() - t0
                 ext = [str(i["id"]) for i in sub]
@@ -477,6 +477,12 @@ def main() -> None:
     p.add_argument("--drop", type=float, default=0.1, help="folds: share of threads each perturbation drops")
     p.add_argument("--noise", type=float, default=0.05, help="folds: relative noise added to each vector")
     p.add_argument("--precision-target", type=float, default=0.9, help="folds: tuning precision to keep")
+    p.add_argument(
+        "--pair-bars",
+        type=lambda v: tuple(float(x) for x in v.split(",")),
+        default=None,
+        help="folds: KOREAN,OTHER bars of joining best matches (above 1: off)",
+    )
     p.add_argument("--keep-threshold", action="store_true", help="folds: choose bars only, not merge thresholds")
     p.add_argument("--baseline", action="store_true", help="folds: score without the cohesion check only")
     args = p.parse_args()

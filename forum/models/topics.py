@@ -45,6 +45,9 @@ class TopicSuggestion(SQLModel, table=True):
     # What an article would save (see forum.topics.store.saving_score); the list's order.
     score: float = Field(default=0.0, sa_column=Column(Float, nullable=False, default=0.0))
     cohesion: float = Field(default=0.0, sa_column=Column(Float, nullable=False, default=0.0))
+    # The weakest member's mean similarity to the rest (words and meaning) when the last
+    # full run found it (forum.topics.cluster.prune); 0: not measured.
+    agreement: float = Field(default=0.0, sa_column=Column(Float, nullable=False, default=0.0, server_default="0"))
     # The members' normalised mean vector in the last full run's model (JSON
     # {feature: weight}); new threads join the suggestion they resemble most.
     centroid: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))

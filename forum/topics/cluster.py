@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -116,6 +117,15 @@ KNN_K = 15
 #: members are on average weaker than GROUP_BAR, or fewer than ``min_size``, is only
 #: a "maybe" (not suggested). Chosen on tuning folds of the development files and
 #: checked on held-out ones (``scripts/eval_topics.py folds``, docs/topic-tuning.md).
+#: Job and similar questions agree (:func:`join_best_matches`): two threads left out of
+#: every group that are each other's best match (one is the other's best, which has it
+#: among its BEST_OF best), at least PAIR_BAR similar (the unsmoothed blend of the
+#: part), are grouped; so are chains of such pairs, up to PAIR_MAX_SIZE threads. The
+#: cohesion check then applies as to every group.
+PAIR_BAR_KOREAN = 0.40
+PAIR_BAR_OTHER = 0.60
+BEST_OF = 3
+PAIR_MAX_SIZE = 12
 #: A member is also weak when its strength is below RELATIVE_BAR times its group's mean
 #: (it agrees with the rest much less than they agree with each other).
 MEMBER_BAR_KOREAN = 0.0
@@ -522,6 +532,44 @@ def member_strengths(X: sp.csr_matrix, E: np.ndarray | None, groups: Sequence[Se
 Bars = tuple[float, float, float]  # (member bar, relative bar, group bar), see prune()
 
 
+def join_best_matches(
+    label: np.ndarray, nbr: np.ndarray, sim: np.ndarray, bar: float, min_size: int
+) -> np.ndarray:
+    """Rows in groups smaller than ``min_size`` that are each other's best matches at
+    least ``bar`` similar (see PAIR_BAR_KOREAN) join: union of their groups, while the
+    union stays at most PAIR_MAX_SIZE rows. Returns the new labels."""
+    n = len(label)
+    if n < 2 or not nbr.shape[1]:
+        return label
+    label = label.copy()
+    size = np.bincount(label, minlength=n)
+    small = size[label] < min_size
+    parent = list(range(n))
+    count = {int(g): int(c) for g, c in enumerate(size) if c}
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    pairs = []
+    for i in np.flatnonzero(small).tolist():
+        j = int(nbr[i, 0])
+        if j < 0 or j == i or not small[j] or float(sim[i, 0]) < bar or i not in nbr[j].tolist():
+            continue
+        pairs.append((-float(sim[i, 0]), min(i, j), max(i, j)))
+    for _, i, j in sorted(set(pairs)):
+        a, b = root(int(label[i])), root(int(label[j]))
+        if a == b or count[a] + count[b] > PAIR_MAX_SIZE:
+            continue
+        a, b = min(a, b), max(a, b)
+        parent[b] = a
+        count[a] += count.pop(b)
+    roots = np.array([root(int(g)) for g in range(n)], dtype=np.int64)
+    return roots[label]
+
+
 def bars(korean: bool) -> Bars:
     """The cohesion check's bars of a language part, see :func:`prune`."""
     if korean:
@@ -632,11 +680,14 @@ def _describe_many(
             for j, v in zip(top[:centroid_size].tolist(), topv[:centroid_size].tolist(), strict=False)
         }
         key_terms: list[str] = []
+        korean = sum(1 for r in grows.tolist() if _KOREAN_TITLE.search(titles[r] or "")) * 2 > k
         for j in top.tolist():
             f = features[j]
             if not _readable_key_term(f):
                 continue
-            shown = _display(f, analyzer)
+            shown = _display(f, analyzer, korean)
+            if korean and not _KOREAN_TITLE.search(shown):
+                continue  # a Korean topic's key terms are Korean words
             if shown not in key_terms:
                 key_terms.append(shown)
             if len(key_terms) >= n_terms:
@@ -672,10 +723,17 @@ def _readable_key_term(feature: str) -> bool:
     return not any(w in _PARTICLES or (len(w) == 1 and "가" <= w <= "힣") for w in words)
 
 
-def _display(feature: str, analyzer) -> str:
+_KOREAN_TITLE = re.compile(r"[\uac00-\ud7a3]")
+
+
+def _display(feature: str, analyzer, korean: bool = False) -> str:
+    """A feature as key terms show it: a synonym group's name (its Korean variant on a
+    Korean topic), a Korean stem as its whole word (see :meth:`forum.text.Analyzer.word_of`)."""
     syn = getattr(analyzer, "synonyms", None)
     if feature.startswith("~") and syn is not None and hasattr(syn, "display"):
-        return syn.display(feature)
+        return syn.display(feature, korean) if korean else syn.display(feature)
+    if korean and hasattr(analyzer, "word_of"):
+        return " ".join(analyzer.word_of(w) for w in feature.split())
     return feature
 
 
@@ -735,8 +793,11 @@ def _cluster_rows(
     linkage: str,
     *,
     blob: int | None = None,
+    best: list | None = None,
 ) -> np.ndarray:
     """kNN graph, neighbour smoothing, reciprocal agglomeration: a group label per row.
+    ``best``: a list that gets each row's BEST_OF nearest rows and similarities (before
+    smoothing), for :func:`join_best_matches`.
     ``rows``: the tf-idf rows, or a list [sparse part, dense part] (both already scaled)
     that this function takes over (emptied, so the large dense part can be freed as soon
     as it is replaced).
@@ -746,6 +807,8 @@ def _cluster_rows(
     else:
         X, E = rows, None
     nbr, sim = knn_graph(model, X, None, k, E=E)
+    if best is not None:
+        best += [nbr[:, :BEST_OF].copy(), sim[:, :BEST_OF].copy()]
     # In a small forum, ten neighbours are a good part of everything there is:
     # borrowing from them would blur unrelated questions together.
     smooth_k = min(smooth_k, max(1, X.shape[0] // SMOOTH_PER))
@@ -809,6 +872,7 @@ def detect(
     embeddings: bool | None = None,
     vectors: np.ndarray | list[np.ndarray] | None = None,
     check: bool = True,
+    pair_bars: tuple[float, float] | None = None,
 ) -> list[Topic]:
     """Group ``docs`` into topics of at least ``min_size`` threads asking the same thing.
 
@@ -822,6 +886,8 @@ def detect(
     or a list holding them, which this function empties (so that they can be freed while
     it clusters).
     ``smooth``: the neighbour smoothing share (None: ``SMOOTH``, or ``SMOOTH_WITH_EMBEDDINGS``).
+    ``pair_bars``: (Korean, other) bars of :func:`join_best_matches` (None: PAIR_BAR_*;
+    above 1: off).
     ``check``: apply the cohesion check (:func:`prune`, each part's bars) to every group;
     without it the groups are returned whole (their members' strengths are measured
     either way, to choose the bars).
@@ -877,7 +943,13 @@ def detect(
             bound = max(BLOB_MIN, int(BLOB_SHARE * len(rows)))
             parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), dense_parts.pop()]
             plain = list(parts)  # the unsmoothed vectors, for the cohesion check
-            local = _cluster_rows(model, parts, th, k, sm, smooth_k, linkage, blob=bound)
+            best: list[np.ndarray] = []
+            local = _cluster_rows(model, parts, th, k, sm, smooth_k, linkage, blob=bound, best=best)
+            pair_bar = PAIR_BAR_KOREAN if korean[rows[0]] else PAIR_BAR_OTHER
+            if pair_bars is not None:
+                pair_bar = pair_bars[0] if korean[rows[0]] else pair_bars[1]
+            local = join_best_matches(local, best[0], best[1], pair_bar, min_size)
+            del best
             label[rows] = rows[local]
             found = [g for g in groups_of(local) if len(g) >= min_size]
             for g, st in zip(found, member_strengths(plain[0], plain[1], found), strict=True):

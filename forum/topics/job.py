@@ -183,6 +183,7 @@ class Found:
     centroid: dict[str, float] | None = None
     cohesion: float = 0.0
     covered_by: int | None = None
+    agreement: float = 0.0  # see forum.topics.cluster.Topic.agreement
 
 
 def _load_stored(conn: Connection, *, with_centroids: bool) -> dict[int, Stored]:
@@ -428,6 +429,7 @@ class _Run:
                 t.representative_id,
                 dict(t.centroid),
                 t.cohesion,
+                agreement=t.agreement,
             )
             for t in topics
         ]
@@ -518,6 +520,7 @@ class _Run:
             "representative_thread_id": f.representative_id,
             "centroid": json.dumps(f.centroid or {}, ensure_ascii=False),
             "cohesion": f.cohesion,
+            "agreement": f.agreement,
             "thread_count": len(f.doc_ids),
             "created_at": self.now,
             "updated_at": self.now,
@@ -553,6 +556,7 @@ class _Run:
                 representative_thread_id=bindparam("representative_thread_id"),
                 centroid=bindparam("centroid"),
                 cohesion=bindparam("cohesion"),
+                agreement=bindparam("agreement"),
                 last_seen_at=bindparam("last_seen_at"),
                 updated_at=bindparam("updated_at"),
             ),
@@ -564,6 +568,7 @@ class _Run:
                     "representative_thread_id": f.representative_id,
                     "centroid": json.dumps(f.centroid or {}, ensure_ascii=False),
                     "cohesion": f.cohesion,
+                    "agreement": f.agreement,
                     "last_seen_at": self.now,
                     "updated_at": self.now,
                 }
