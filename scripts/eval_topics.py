@@ -196,7 +196,7 @@ def cmd_pairs(args, tq) -> None:
 # ---------------------------------------------------------------- held-out folds
 
 
-def _cached_vectors(items: list[dict]) -> "np.ndarray":  # noqa: F821
+def _cached_vectors(items: list[dict]):  # type: ignore[no-untyped-def]
     """Every item's stored-style embedding (title + body), cached on disk by content."""
     import hashlib
 
@@ -297,12 +297,7 @@ BAR_GRID = {
         for r in (0.0, 0.7, 0.75, 0.8, 0.85, 0.9)
         for g in (-1.0, 0.25, 0.30)
     ],
-    False: [
-        (m, r, g)
-        for m in (-1.0, 0.40, 0.43, 0.46)
-        for r in (0.0, 0.8, 0.85, 0.9)
-        for g in (-1.0, 0.45, 0.50)
-    ],
+    False: [(m, r, g) for m in (-1.0, 0.40, 0.43, 0.46) for r in (0.0, 0.8, 0.85, 0.9) for g in (-1.0, 0.45, 0.50)],
 }
 
 
@@ -327,7 +322,8 @@ def cmd_folds(args, tq) -> None:
             items = [json.loads(line) for line in f if line.strip()]
         V = _cached_vectors(items)
         folds[path] = _folds_of(items, K)
-        korean_file[path] = sum(cluster._is_korean(cluster.Doc(0, i["title"], _body_of(i))) for i in items) > len(items) / 2
+        n_korean = sum(cluster._is_korean(cluster.Doc(0, i["title"], _body_of(i))) for i in items)
+        korean_file[path] = n_korean > len(items) / 2
         runs[path] = {}
         for th in [None] if args.keep_threshold else THRESHOLDS[korean_file[path]]:
             runs[path][th] = []
@@ -340,10 +336,18 @@ def cmd_folds(args, tq) -> None:
                 Vp = V[keep] + noise
                 Vp *= norms / np.maximum(np.linalg.norm(Vp, axis=1, keepdims=True), 1e-9)
                 sub = [items[i] for i in keep]
-                docs = [cluster.Doc(id=n, title=i["title"], body=i.get("body") or i["title"]) for n, i in enumerate(sub)]
+                docs = [
+                    cluster.Doc(id=n, title=i["title"], body=i.get("body") or i["title"]) for n, i in enumerate(sub)
+                ]
                 t0 = time.perf_counter()
                 topics = cluster.detect(
-                    docs, analyzer, min_size=args.min_topic_size, vectors=Vp, check=False, threshold=th, pair_bars=args.pair_bars
+                    docs,
+                    analyzer,
+                    min_size=args.min_topic_size,
+                    vectors=Vp,
+                    check=False,
+                    threshold=th,
+                    pair_bars=args.pair_bars,
                 )
                 detect_s = time.perf_counter() - t0
                 ext = [str(i["id"]) for i in sub]
@@ -358,7 +362,8 @@ def cmd_folds(args, tq) -> None:
                 labels = {str(i["id"]): i.get("label") for i in sub}
                 runs[path][th].append((copy, labels, topics, index, ext, sub))
                 print(
-                    f"# {os.path.basename(path)} threshold {th} copy {copy}: {len(sub)} threads, detect {detect_s:.1f} s",
+                    f"# {os.path.basename(path)} threshold {th} copy {copy}: {len(sub)} threads, "
+                    f"detect {detect_s:.1f} s",
                     file=sys.stderr,
                 )
 

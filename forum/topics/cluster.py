@@ -122,10 +122,10 @@ KNN_K = 15
 #: among its BEST_OF best), at least PAIR_BAR similar (the unsmoothed blend of the
 #: part), are grouped; so are chains of such pairs, up to PAIR_MAX_SIZE threads. The
 #: cohesion check then applies as to every group.
-PAIR_BAR_KOREAN = 0.40
-PAIR_BAR_OTHER = 0.60
-BEST_OF = 3
-PAIR_MAX_SIZE = 12
+PAIR_BAR_KOREAN = 0.45
+PAIR_BAR_OTHER = 0.45
+BEST_OF = 2
+PAIR_MAX_SIZE = 4
 #: A member is also weak when its strength is below RELATIVE_BAR times its group's mean
 #: (it agrees with the rest much less than they agree with each other).
 MEMBER_BAR_KOREAN = 0.0
@@ -532,9 +532,7 @@ def member_strengths(X: sp.csr_matrix, E: np.ndarray | None, groups: Sequence[Se
 Bars = tuple[float, float, float]  # (member bar, relative bar, group bar), see prune()
 
 
-def join_best_matches(
-    label: np.ndarray, nbr: np.ndarray, sim: np.ndarray, bar: float, min_size: int
-) -> np.ndarray:
+def join_best_matches(label: np.ndarray, nbr: np.ndarray, sim: np.ndarray, bar: float, min_size: int) -> np.ndarray:
     """Rows in groups smaller than ``min_size`` that are each other's best matches at
     least ``bar`` similar (see PAIR_BAR_KOREAN) join: union of their groups, while the
     union stays at most PAIR_MAX_SIZE rows. Returns the new labels."""
