@@ -540,3 +540,19 @@ async def test_a_failed_similar_index_rebuild_does_not_cost_the_run_its_topics(
     again = await run_job(settings, mode="full")
     assert again.similar_error is None and stored_index()
     assert (await _suggestions(db)).keys() == found.keys()
+
+
+async def test_a_suggestion_stores_and_shows_how_well_its_threads_agree(db, settings, seeded, staff, client):
+    await run_job(settings)
+    found = await _suggestions(db)
+    password = _find(found, PASSWORD)
+    async with db() as s:
+        agreements = (await s.execute(select(TopicSuggestion.agreement))).scalars().all()
+    assert agreements and all(0 < a <= 1 for a in agreements)
+    from forum.commands.topics import suggestions_as_json
+
+    listed = suggestions_as_json(settings, state="all", limit=50)
+    assert listed and all(0 < item["agreement"] <= 1 for item in listed)
+    await client.login_as(staff)
+    detail = await client.get(f"/topics/{password}")
+    assert detail.status_code == 200 and "Agreement" in detail.text
