@@ -613,3 +613,28 @@ def test_answers_that_agree_make_a_draft_without_a_warning_in_english():
         "en", ["Refunds are available within 14 days of payment.", "Refunds are available within 30 days."]
     )
     assert "disagree" in draft_body(TopicSuggestion(title="Refunds"), threads, posts)
+
+
+async def test_staff_remove_a_thread_from_a_suggestion_and_later_runs_remember_it(
+    db, settings, seeded, staff, member, client
+):
+    await run_job(settings)
+    password = _find(await _suggestions(db), PASSWORD)
+    async with db() as s:
+        thread_id = await s.scalar(select(Thread.id).where(Thread.title == PASSWORD[0]))
+    await client.login_as(member)
+    assert (await client.submit(f"/topics/{password}/remove", {"thread": str(thread_id)})).status_code == 403
+    await client.login_as(staff)
+    page = await client.get(f"/topics/{password}")
+    assert "Remove from this suggestion" in page.text
+    bad = await client.submit(f"/topics/{password}/remove", {"thread": "nope"})
+    assert bad.status_code == 422 and "That thread is not in this suggestion." in bad.text
+    r = await client.submit(f"/topics/{password}/remove", {"thread": str(thread_id)})
+    assert r.status_code == 303
+    _, members = (await _suggestions(db))[password]
+    assert PASSWORD[0] not in members
+    for mode in ("full", "incremental"):
+        await run_job(settings, mode=mode)
+        assert all(PASSWORD[0] not in m for _, m in (await _suggestions(db)).values())
+    _, members = (await _suggestions(db))[password]
+    assert members == set(PASSWORD[1:])

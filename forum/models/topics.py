@@ -82,6 +82,24 @@ class TopicMember(SQLModel, table=True):
     added_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False, default=utcnow))
 
 
+class TopicRemoval(SQLModel, table=True):
+    """A thread staff took out of a suggestion: later runs leave it out of every topic."""
+
+    __tablename__ = "topic_removals"
+
+    thread_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    )
+    suggestion_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("topic_suggestions.id", ondelete="SET NULL"), nullable=True),
+    )
+    removed_by_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    )
+    removed_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False, default=utcnow))
+
+
 class TopicEvent(SQLModel, table=True):
     """A suggestion's history: created, grew, dismissed, reopened, drafted, covered, expired."""
 

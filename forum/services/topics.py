@@ -29,6 +29,7 @@ from forum.models import (
     Thread,
     TopicEvent,
     TopicMember,
+    TopicRemoval,
     TopicRun,
     TopicSuggestion,
     User,
@@ -390,6 +391,24 @@ async def dismiss(session: AsyncSession, suggestion: TopicSuggestion, *, user: U
     suggestion.updated_at = now
     session.add(suggestion)
     session.add(_event(suggestion, "dismissed", user, note=reason))
+    await session.flush()
+    return True
+
+
+async def remove_thread(session: AsyncSession, suggestion: TopicSuggestion, thread_id: int, *, user: User) -> bool:
+    """Take a thread out of a suggestion (staff): it is remembered, so later runs of the
+    job leave the thread out of every topic. False when it was not a member."""
+    require_staff(user)
+    member = await session.get(TopicMember, thread_id)
+    if member is None or member.suggestion_id != suggestion.id:
+        raise ValidationError({"thread": _("That thread is not in this suggestion.")})
+    await session.delete(member)
+    if await session.get(TopicRemoval, thread_id) is None:
+        session.add(TopicRemoval(thread_id=thread_id, suggestion_id=suggestion.id, removed_by_id=user.id))
+    suggestion.thread_count = max(0, suggestion.thread_count - 1)
+    suggestion.updated_at = utcnow()
+    session.add(suggestion)
+    session.add(_event(suggestion, "removed", user))
     await session.flush()
     return True
 

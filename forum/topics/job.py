@@ -59,6 +59,7 @@ from forum.models import (
     Thread,
     TopicEvent,
     TopicMember,
+    TopicRemoval,
     TopicRun,
     TopicSuggestion,
 )
@@ -270,7 +271,13 @@ class _Run:
         store.renew_lease(self.engine, LEASE, self.holder, LEASE_TTL)
 
     def _eligible(self) -> list:  # type: ignore[type-arg]
-        return [col(Thread.created_at) >= self.window_start, col(Thread.article_id).is_(None)]
+        """Threads the job groups: in the window, not linked to an article, not taken out of a
+        suggestion by staff (a removal is remembered)."""
+        return [
+            col(Thread.created_at) >= self.window_start,
+            col(Thread.article_id).is_(None),
+            col(Thread.id).not_in(select(col(TopicRemoval.thread_id))),
+        ]
 
     def _docs(self, texts: Sequence[store.ThreadText], terms: dict[int, store.Terms]) -> list[Doc]:
         docs = []
