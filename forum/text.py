@@ -429,6 +429,7 @@ class Synonyms:
         # variants analyse to the same terms, the earlier group keeps them.
         raw_owner: dict[str, int] = {}
         self._display: dict[str, str] = {}
+        self._display_ko: dict[str, str] = {}
         target: list[int] = []
         names: list[str] = []
         analysed_groups: list[list[tuple[str, ...]]] = []
@@ -465,6 +466,9 @@ class Synonyms:
             target.append(tgt)
             names.append(CONCEPT_PREFIX + "_".join(analysed[0][1]))
             self._display.setdefault(names[-1], analysed[0][0])
+            korean_variant = next((v for v, _ in analysed if _HANGUL.search(v)), None)
+            if korean_variant is not None:
+                self._display_ko.setdefault(names[-1], korean_variant)
             analysed_groups.append([t for _, t in analysed])
         table: dict[tuple[str, ...], tuple[str, ...]] = {}
         members: dict[str, list[tuple[str, ...]]] = {}
@@ -511,13 +515,21 @@ class Synonyms:
         """Analysed variants of a concept term (for OR-expanding a search query)."""
         return list(self._members.get(concept, []))
 
-    def display(self, concept: str) -> str:
-        """Human-readable name of a concept term (its group's first variant)."""
+    def display(self, concept: str, korean: bool = False) -> str:
+        """Human-readable name of a concept term (its group's first variant; with
+        ``korean``, its first Korean variant when it has one)."""
+        if korean:
+            hit = getattr(self, "_display_ko", {}).get(concept)
+            if hit is not None:
+                return hit
         return getattr(self, "_display", {}).get(concept, concept.lstrip(CONCEPT_PREFIX).replace("_", " "))
 
     def concept_of(self, terms: Sequence[str]) -> str | None:
         hit = self._table.get(tuple(terms))
         return hit[0] if hit else None
+
+
+_WORD_OF: dict[str, str] = {}  # Korean term -> its whole word (see Analyzer.word_of)
 
 
 class Analyzer:
@@ -590,6 +602,20 @@ class Analyzer:
         out: list[str] = []
         _english_terms(norm, out)
         return tuple(out)
+
+    def word_of(self, term: str) -> str:
+        """A term as a whole word for a person to read: a Korean verb or adjective stem
+        (생기, 걸리: what matching keeps) in its dictionary form (생기다, 걸리다); any other
+        term as it is."""
+        if not _HANGUL_RUN.fullmatch(term):
+            return term
+        hit = _WORD_OF.get(term)
+        if hit is None:
+            tokens = self.kiwi.tokenize(term + "다")
+            first = tokens[0] if tokens else None
+            is_verb = first is not None and str(first.tag).startswith(("VV", "VA")) and first.form == term
+            hit = _WORD_OF[term] = term + "다" if is_verb else term
+        return hit
 
     def terms(self, text: str) -> list[str]:
         """Normalised index terms of ``text`` (no synonym handling)."""

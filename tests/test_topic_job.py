@@ -540,3 +540,101 @@ async def test_a_failed_similar_index_rebuild_does_not_cost_the_run_its_topics(
     again = await run_job(settings, mode="full")
     assert again.similar_error is None and stored_index()
     assert (await _suggestions(db)).keys() == found.keys()
+
+
+async def test_a_suggestion_stores_and_shows_how_well_its_threads_agree(db, settings, seeded, staff, client):
+    await run_job(settings)
+    found = await _suggestions(db)
+    password = _find(found, PASSWORD)
+    async with db() as s:
+        agreements = (await s.execute(select(TopicSuggestion.agreement))).scalars().all()
+    assert agreements and all(0 < a <= 1 for a in agreements)
+    from forum.commands.topics import suggestions_as_json
+
+    listed = suggestions_as_json(settings, state="all", limit=50)
+    assert listed and all(0 < item["agreement"] <= 1 for item in listed)
+    await client.login_as(staff)
+    detail = await client.get(f"/topics/{password}")
+    assert detail.status_code == 200 and "Agreement" in detail.text
+
+
+def _draft_sources(language: str, bodies: list[str]):  # type: ignore[no-untyped-def]
+    from forum.models import Post
+
+    now = utcnow()
+    threads, posts = [], []
+    for n, body in enumerate(bodies):
+        threads.append(
+            Thread(id=n + 1, title=f"Q{n}", slug=f"q{n}", language=language, official_post_id=100 + n, author_id=1)
+        )
+        posts.append(
+            Post(
+                id=100 + n, thread_id=n + 1, body=body, by_staff=True, vote_count=0, created_at=now - timedelta(days=n)
+            )
+        )
+    return threads, posts
+
+
+def test_a_korean_topics_draft_is_all_korean_and_says_where_its_answers_disagree():
+    from forum.i18n import using_locale
+    from forum.services.topics import draft_body
+
+    threads, posts = _draft_sources(
+        "ko",
+        [
+            "결제일로부터 14일 이내라면 사용 여부와 관계없이 전액 환불해 드려요.",
+            "원칙적으로 14일 이내에만 전액 환불이 가능해서, 말씀하신 경우는 환불 대상이 아니에요.",
+        ],
+    )
+    with using_locale("en"):  # a staff member reading in English still gets a Korean draft
+        draft = draft_body(TopicSuggestion(title="환불"), threads, posts)
+    assert "서로 다릅니다" in draft and "사용 여부와 관계없이" in draft.split("##")[0]
+    assert "대상이 아니에요" in draft.split("##")[0]
+    assert not any(word in draft for word in ("People asked", "Answer", "Sources", "From "))
+    # newest first, each with a link to its thread
+    answers = draft.split("## ", 1)[1]
+    assert answers.index("관계없이 전액") < answers.index("원칙적으로")
+    assert "출처: [Q0](/t/1/q0)" in answers and "출처: [Q1](/t/2/q1)" in answers
+
+
+def test_answers_that_agree_make_a_draft_without_a_warning_in_english():
+    from forum.services.topics import draft_body
+
+    threads, posts = _draft_sources(
+        "en",
+        [
+            "Refunds are available within 14 days of payment.",
+            "You can get a refund within 14 days from the billing page.",
+        ],
+    )
+    draft = draft_body(TopicSuggestion(title="Refunds"), threads, posts)
+    assert "disagree" not in draft and "## Answer" in draft and "From [Q0](/t/1/q0)" in draft
+    threads, posts = _draft_sources(
+        "en", ["Refunds are available within 14 days of payment.", "Refunds are available within 30 days."]
+    )
+    assert "disagree" in draft_body(TopicSuggestion(title="Refunds"), threads, posts)
+
+
+async def test_staff_remove_a_thread_from_a_suggestion_and_later_runs_remember_it(
+    db, settings, seeded, staff, member, client
+):
+    await run_job(settings)
+    password = _find(await _suggestions(db), PASSWORD)
+    async with db() as s:
+        thread_id = await s.scalar(select(Thread.id).where(Thread.title == PASSWORD[0]))
+    await client.login_as(member)
+    assert (await client.submit(f"/topics/{password}/remove", {"thread": str(thread_id)})).status_code == 403
+    await client.login_as(staff)
+    page = await client.get(f"/topics/{password}")
+    assert "Remove from this suggestion" in page.text
+    bad = await client.submit(f"/topics/{password}/remove", {"thread": "nope"})
+    assert bad.status_code == 422 and "That thread is not in this suggestion." in bad.text
+    r = await client.submit(f"/topics/{password}/remove", {"thread": str(thread_id)})
+    assert r.status_code == 303
+    _, members = (await _suggestions(db))[password]
+    assert PASSWORD[0] not in members
+    for mode in ("full", "incremental"):
+        await run_job(settings, mode=mode)
+        assert all(PASSWORD[0] not in m for _, m in (await _suggestions(db)).values())
+    _, members = (await _suggestions(db))[password]
+    assert members == set(PASSWORD[1:])

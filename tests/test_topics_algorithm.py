@@ -254,3 +254,49 @@ def test_the_same_question_asked_very_often_stays_one_topic(monkeypatch):
     docs = [Doc(id=i, title=t, body=t) for i, t in enumerate(titles)]
     # Far over the allowed share, but a higher bar does not split it: it stays.
     assert sorted(t.doc_ids for t in detect(docs, analyzer())) == [list(range(8)), [8, 9, 10, 11]]
+
+
+def test_the_cohesion_check_drops_a_weak_member_and_holds_back_a_weak_group():
+    from forum.topics.cluster import prune
+
+    # a member much less like the rest than they are like each other leaves
+    assert prune([0.5, 0.5, 0.5, 0.2], (-1.0, 0.7, -1.0), 3) == [0, 1, 2]
+    # too few left to be a topic: not suggested
+    assert prune([0.5, 0.5, 0.2, 0.2], (-1.0, 0.7, -1.0), 3) is None
+    # members that agree too little on average: not suggested
+    assert prune([0.3, 0.3, 0.3], (-1.0, 0.0, 0.4), 3) is None
+    assert prune([0.3, 0.3, 0.3], (-1.0, 0.0, -1.0), 3) == [0, 1, 2]
+
+
+def test_threads_that_are_each_others_best_match_are_grouped():
+    import numpy as np
+
+    from forum.topics.cluster import join_best_matches
+
+    label = np.arange(5)
+    # rows 0, 1, 2 point at each other above the bar; 3 and 4 are weaker
+    nbr = np.array([[1, 2, 3], [0, 2, 4], [1, 0, 3], [4, 0, 1], [3, 1, 0]])
+    sim = np.array([[0.8, 0.7, 0.1], [0.8, 0.7, 0.1], [0.7, 0.6, 0.1], [0.3, 0.1, 0.1], [0.3, 0.1, 0.1]])
+    out = join_best_matches(label, nbr, sim, 0.5, 3)
+    assert out[0] == out[1] == out[2] and len({out[0], out[3], out[4]}) == 3
+
+
+def test_the_demo_english_refund_threads_are_one_topic_with_their_agreement():
+    from forum.demo_content import THREADS
+    from forum.text import get_analyzer
+
+    refund_titles = ("How do I get a refund?", "Accidentally bought the annual plan, can I get my money back?")
+    english = [t for t in THREADS if not any("가" <= c <= "힣" for c in t["title"])]
+    docs = [Doc(id=i, title=t["title"], body=t["body"]) for i, t in enumerate(english)]
+    third = Doc(
+        id=len(docs),
+        title="Can I cancel and get my money back for this month?",
+        body="I signed up for Pro last week but it isn't for us. Can I cancel and get refunded for the payment I made?",
+    )
+    docs.append(third)
+    refunds = {d.id for d in docs if d.title in refund_titles} | {third.id}
+    assert len(refunds) == 3
+    topics = detect(docs, get_analyzer())
+    holding = [t for t in topics if refunds & set(t.doc_ids)]
+    assert len(holding) == 1 and set(holding[0].doc_ids) == refunds
+    assert 0 < holding[0].agreement <= 1 and set(holding[0].strengths) == refunds

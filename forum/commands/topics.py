@@ -79,6 +79,7 @@ def suggestions_as_json(settings: Settings, *, state: str, limit: int | None) ->
             "views": s.views,
             "unsolved": s.unsolved_count,
             "score": s.score,
+            "agreement": round(s.agreement, 4),
             "article_id": s.article_id,
             "threads": members[s.id],
         }

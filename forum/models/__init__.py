@@ -41,6 +41,7 @@ from forum.models.topics import (  # noqa: E402
     TopicBlob,
     TopicEvent,
     TopicMember,
+    TopicRemoval,
     TopicRun,
     TopicSuggestion,
 )
@@ -54,6 +55,7 @@ __all__ += ["ApiToken", "AssignmentEvent", "SlaTarget", "SupportSettings", "Thre
 __all__ += ["PostRevision"]
 __all__ += ["Article", "ArticleFeedback", "ArticleStatus", "SynonymLine"]
 __all__ += ["JobLease", "SuggestionState", "ThreadTerms", "TopicBlob", "TopicEvent", "TopicMember", "TopicRun"]
+__all__ += ["TopicRemoval"]
 __all__ += ["TopicSuggestion"]
 __all__ += ["FailedSearch", "SearchDocument"]
 __all__ += ["JobRequest", "RelatedItem", "RelatedList"]

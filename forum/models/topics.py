@@ -45,6 +45,9 @@ class TopicSuggestion(SQLModel, table=True):
     # What an article would save (see forum.topics.store.saving_score); the list's order.
     score: float = Field(default=0.0, sa_column=Column(Float, nullable=False, default=0.0))
     cohesion: float = Field(default=0.0, sa_column=Column(Float, nullable=False, default=0.0))
+    # The weakest member's mean similarity to the rest (words and meaning) when the last
+    # full run found it (forum.topics.cluster.prune); 0: not measured.
+    agreement: float = Field(default=0.0, sa_column=Column(Float, nullable=False, default=0.0, server_default="0"))
     # The members' normalised mean vector in the last full run's model (JSON
     # {feature: weight}); new threads join the suggestion they resemble most.
     centroid: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
@@ -77,6 +80,24 @@ class TopicMember(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("topic_suggestions.id", ondelete="CASCADE"), nullable=False)
     )
     added_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False, default=utcnow))
+
+
+class TopicRemoval(SQLModel, table=True):
+    """A thread staff took out of a suggestion: later runs leave it out of every topic."""
+
+    __tablename__ = "topic_removals"
+
+    thread_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    )
+    suggestion_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("topic_suggestions.id", ondelete="SET NULL"), nullable=True),
+    )
+    removed_by_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    )
+    removed_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False, default=utcnow))
 
 
 class TopicEvent(SQLModel, table=True):

@@ -84,6 +84,19 @@ async def dismiss(request: Request) -> Response:
     return redirect(f"/topics/{suggestion.id}")
 
 
+async def remove_thread(request: Request) -> Response:
+    user = _staff(request)
+    form = await read_form(request)
+    raw = field(form, "thread")
+    try:
+        async with writing(request) as session:
+            suggestion = await service.get_suggestion_or_404(session, request.path_params["suggestion_id"])
+            await service.remove_thread(session, suggestion, int(raw) if raw.isdigit() else 0, user=user)
+    except ValidationError as exc:
+        return await _detail_page(request, status_code=422, errors=exc.errors)
+    return redirect(f"/topics/{suggestion.id}")
+
+
 async def reopen(request: Request) -> Response:
     user = _staff(request)
     await read_form(request)
@@ -127,6 +140,7 @@ routes = [
     Route("/topics/run", run_now, methods=["POST"], name="topics:run"),
     Route("/topics/{suggestion_id:int}", suggestion_detail, methods=["GET"], name="topics:detail"),
     Route("/topics/{suggestion_id:int}/dismiss", dismiss, methods=["POST"], name="topics:dismiss"),
+    Route("/topics/{suggestion_id:int}/remove", remove_thread, methods=["POST"], name="topics:remove"),
     Route("/topics/{suggestion_id:int}/reopen", reopen, methods=["POST"], name="topics:reopen"),
     Route("/topics/{suggestion_id:int}/covered", covered, methods=["POST"], name="topics:covered"),
 ]

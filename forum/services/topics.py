@@ -9,6 +9,7 @@ They take the session first, flush but never commit.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,6 +20,7 @@ from sqlmodel import col
 
 from forum.clock import utcnow
 from forum.errors import NotAllowed, NotFound, ValidationError
+from forum.i18n import format_date, using_locale
 from forum.i18n import gettext as _
 from forum.models import (
     Article,
@@ -27,6 +29,7 @@ from forum.models import (
     Thread,
     TopicEvent,
     TopicMember,
+    TopicRemoval,
     TopicRun,
     TopicSuggestion,
     User,
@@ -186,16 +189,87 @@ async def load_suggestion_page(session: AsyncSession, suggestion: TopicSuggestio
     )
 
 
-def _answer_rank(threads: dict[int, Thread], post: Post) -> tuple[int, int, int, int, datetime, int]:
+def _answer_rank(threads: dict[int, Thread], post: Post) -> tuple[int, int, int, float, int]:
+    """Accepted and official answers first, each group newest first; then staff answers, then by votes."""
     thread = threads[post.thread_id]
+    chosen = post.id in (thread.accepted_post_id, thread.official_post_id)
     return (
-        0 if post.id == thread.accepted_post_id else 1,
-        0 if post.id == thread.official_post_id else 1,
-        0 if post.by_staff else 1,
-        -post.vote_count,
-        post.created_at,
+        0 if chosen else 1,
+        0 if chosen or post.by_staff else 1,
+        0 if chosen else -post.vote_count,
+        -post.created_at.timestamp(),
         post.id or 0,
     )
+
+
+#: a number with its unit: 14일, 14 days, 3~5일, 10%, 9,900원, $12
+_QUANTITY = re.compile(
+    r"(\$\s?\d[\d,.]*|\d[\d,.]*(?:\s?[~-]\s?\d[\d,.]*)?\s?"
+    r"(?:영업일|일|주|개월|달|년|시간|분|원|달러|%"
+    r"|business days?|days?|weeks?|months?|years?|hours?|minutes?|dollars?|usd))",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(r"않|없|아니|못 |안 |\bnot\b|n't\b|\bno\b|\bnever\b|\bonly\b|에만", re.IGNORECASE)
+#: "regardless" is written with 없 but says no "not"
+_NOT_NEGATION = re.compile(r"(관계|상관)\s?없|regardless", re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.!?。])\s+|\n+")
+
+
+def _unit(quantity: str) -> str:
+    return re.sub(r"[\d,.~\-\s$]", "", quantity).lower().rstrip("s") or "$"
+
+
+def _claims(text: str) -> list[tuple[str, str, bool]]:
+    """(quantity, its sentence, whether the sentence negates or restricts) of every quantity in ``text``."""
+    out = []
+    for sentence in _SENTENCE.split(text):
+        sentence = sentence.strip()
+        negated = bool(_NEGATION.search(_NOT_NEGATION.sub("", sentence)))
+        for m in _QUANTITY.finditer(sentence):
+            out.append((re.sub(r"\s", "", m.group(0)).lower(), sentence, negated))
+    return out
+
+
+def disagreements(posts: list[Post]) -> list[tuple[str, str]]:
+    """Pairs of sentences from different answers that disagree: the same quantity said
+    plainly in one and with a "not" (or "only") in the other, or one value of a unit
+    (14 days) in one answer where another gives one different value (30 days)."""
+    found: list[tuple[str, str]] = []
+    claims = [_claims(p.body) for p in posts]
+    for i in range(len(posts)):
+        for j in range(i + 1, len(posts)):
+            a, b = claims[i], claims[j]
+            pair = None
+            for qa, sa, na in a:
+                hit = next(((qb, sb) for qb, sb, nb in b if qb == qa and nb != na), None)
+                if hit is not None:
+                    pair = (sa, hit[1])
+                    break
+            if pair is None:
+                units_a: dict[str, set[str]] = {}
+                units_b: dict[str, set[str]] = {}
+                for q, _s, _n in a:
+                    units_a.setdefault(_unit(q), set()).add(q)
+                for q, _s, _n in b:
+                    units_b.setdefault(_unit(q), set()).add(q)
+                for unit, va in units_a.items():
+                    vb = units_b.get(unit)
+                    if vb and len(va) == 1 and len(vb) == 1 and va != vb:
+                        qa, qb = next(iter(va)), next(iter(vb))
+                        pair = (
+                            next(sn for q, sn, _n in a if q == qa),
+                            next(sn for q, sn, _n in b if q == qb),
+                        )
+                        break
+            if pair is not None and pair not in found:
+                found.append(pair)
+    return found
+
+
+def topic_language(threads: list[Thread]) -> str:
+    """The language most of a topic's threads are in (as stored on each thread)."""
+    korean = sum(1 for t in threads if t.language == "ko")
+    return "ko" if korean * 2 > len(threads) else "en"
 
 
 def _thread_link(thread: Thread) -> str:
@@ -206,8 +280,15 @@ def _thread_link(thread: Thread) -> str:
 
 
 def draft_body(suggestion: TopicSuggestion, threads: list[Thread], answers: list[Post]) -> str:
-    """A first draft in Markdown, from the best existing answers: accepted and
-    official answers first, then staff answers, then by votes."""
+    """A first draft in Markdown in the language of the topic's threads, from the best
+    existing answers: accepted and official answers first, newest first, then staff
+    answers, then by votes; each with a link to its thread and its date. Where the
+    answers disagree (see :func:`disagreements`) the draft says so first and quotes both."""
+    with using_locale(topic_language(threads)):
+        return _draft_body(threads, answers)
+
+
+def _draft_body(threads: list[Thread], answers: list[Post]) -> str:
     by_id = {t.id: t for t in threads if t.id is not None}
     ranked = sorted((p for p in answers if p.thread_id in by_id), key=lambda p: _answer_rank(by_id, p))
     chosen: list[Post] = []
@@ -221,6 +302,14 @@ def draft_body(suggestion: TopicSuggestion, threads: list[Thread], answers: list
         if len(chosen) >= DRAFT_ANSWERS:
             break
     parts: list[str] = []
+    conflicts = disagreements(chosen)
+    if conflicts:
+        parts.append(
+            "> **"
+            + _("The answers below disagree: check which is right before publishing.")
+            + "**\n"
+            + "\n".join(f">\n> - “{one_line(x)}”\n> - “{one_line(y)}”" for x, y in conflicts)
+        )
     asked = sorted({one_line(t.title) for t in threads})[:10]
     if asked:
         parts.append(_("People asked this in %(n)s threads, for example:", n=len(threads)))
@@ -228,10 +317,12 @@ def draft_body(suggestion: TopicSuggestion, threads: list[Thread], answers: list
     if chosen:
         parts.append("## " + _("Answer"))
         parts.append(_cut(chosen[0].body))
+        parts.append(_source_line(by_id[chosen[0].thread_id], chosen[0]))
         if len(chosen) > 1:
             parts.append("## " + _("More from the answers"))
             for post in chosen[1:]:
                 parts.append(_cut(post.body))
+                parts.append(_source_line(by_id[post.thread_id], post))
     else:
         parts.append("## " + _("Answer"))
         parts.append(_("No thread has an answer yet: write the answer here."))
@@ -239,6 +330,10 @@ def draft_body(suggestion: TopicSuggestion, threads: list[Thread], answers: list
     if sources:
         parts.append(_("Sources:") + " " + ", ".join(_thread_link(t) for t in sources))
     return "\n\n".join(parts)
+
+
+def _source_line(thread: Thread, post: Post) -> str:
+    return "*" + _("From %(thread)s, %(date)s", thread=_thread_link(thread), date=format_date(post.created_at)) + "*"
 
 
 def _cut(text: str) -> str:
@@ -296,6 +391,24 @@ async def dismiss(session: AsyncSession, suggestion: TopicSuggestion, *, user: U
     suggestion.updated_at = now
     session.add(suggestion)
     session.add(_event(suggestion, "dismissed", user, note=reason))
+    await session.flush()
+    return True
+
+
+async def remove_thread(session: AsyncSession, suggestion: TopicSuggestion, thread_id: int, *, user: User) -> bool:
+    """Take a thread out of a suggestion (staff): it is remembered, so later runs of the
+    job leave the thread out of every topic. False when it was not a member."""
+    require_staff(user)
+    member = await session.get(TopicMember, thread_id)
+    if member is None or member.suggestion_id != suggestion.id:
+        raise ValidationError({"thread": _("That thread is not in this suggestion.")})
+    await session.delete(member)
+    if await session.get(TopicRemoval, thread_id) is None:
+        session.add(TopicRemoval(thread_id=thread_id, suggestion_id=suggestion.id, removed_by_id=user.id))
+    suggestion.thread_count = max(0, suggestion.thread_count - 1)
+    suggestion.updated_at = utcnow()
+    session.add(suggestion)
+    session.add(_event(suggestion, "removed", user))
     await session.flush()
     return True
 

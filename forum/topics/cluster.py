@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -109,6 +110,30 @@ SMOOTH_K = 15
 SMOOTH_PER = 15
 #: neighbours per thread in the kNN graph that proposes merges
 KNN_K = 15
+#: Cohesion check (:func:`prune`): a member's *strength* is its mean similarity to the
+#: rest of its group (the blend of tf-idf and embedding cosines of the unsmoothed
+#: vectors, as the group's language part weighs them). A member weaker than the
+#: part's MEMBER_BAR leaves the group (it is a one-off again); a group whose remaining
+#: members are on average weaker than GROUP_BAR, or fewer than ``min_size``, is only
+#: a "maybe" (not suggested). Chosen on tuning folds of the development files and
+#: checked on held-out ones (``scripts/eval_topics.py folds``, docs/topic-tuning.md).
+#: Job and similar questions agree (:func:`join_best_matches`): two threads left out of
+#: every group that are each other's best match (one is the other's best, which has it
+#: among its BEST_OF best), at least PAIR_BAR similar (the unsmoothed blend of the
+#: part), are grouped; so are chains of such pairs, up to PAIR_MAX_SIZE threads. The
+#: cohesion check then applies as to every group.
+PAIR_BAR_KOREAN = 0.45
+PAIR_BAR_OTHER = 0.45
+BEST_OF = 2
+PAIR_MAX_SIZE = 4
+#: A member is also weak when its strength is below RELATIVE_BAR times its group's mean
+#: (it agrees with the rest much less than they agree with each other).
+MEMBER_BAR_KOREAN = 0.0
+RELATIVE_BAR_KOREAN = 0.7
+GROUP_BAR_KOREAN = 0.0
+MEMBER_BAR_OTHER = 0.0
+RELATIVE_BAR_OTHER = 0.0
+GROUP_BAR_OTHER = 0.0
 
 
 def smooth_vectors(
@@ -158,6 +183,12 @@ class Topic:
     key_terms: list[str]
     centroid: dict[str, float]  # feature -> weight of the normalised mean vector
     cohesion: float = 0.0  # average pairwise cosine similarity of the members
+    #: the weakest member's mean similarity to the rest (blend of words and meaning, see
+    #: :func:`prune`); 0 when not measured
+    agreement: float = 0.0
+    #: each member's mean similarity to the rest (doc id -> strength), see :func:`prune`
+    strengths: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
+    korean: bool = False
     key: str = ""  # stable identity across runs (inherited from the previous run when it overlaps)
     representative_id: int | None = None
     model: TextModel | None = field(default=None, repr=False, compare=False)
@@ -469,6 +500,131 @@ def rac_cluster(
     return label
 
 
+def member_strengths(X: sp.csr_matrix, E: np.ndarray | None, groups: Sequence[Sequence[int]]) -> list[np.ndarray]:
+    """Each member's mean similarity to the rest of its group (rows of ``X`` and ``E``,
+    the sparse and dense parts of the same vectors; a dot product of two rows is their
+    similarity), from the group sums: ``(x . sum - x . x) / (k - 1)``."""
+    if not groups:
+        return []
+    n = X.shape[0]
+    rows = np.concatenate([np.asarray(g, dtype=np.int64) for g in groups])
+    sizes = np.array([len(g) for g in groups], dtype=np.int64)
+    gid = np.repeat(np.arange(len(groups)), sizes)
+    A = sp.csr_matrix((np.ones(len(rows), np.float32), (gid, rows)), shape=(len(groups), n))
+    SX = (A @ X).tocsr()
+    SE = None if E is None else np.asarray(A @ E, dtype=np.float32)
+    out = np.zeros(len(rows), dtype=np.float64)
+    for s in range(0, len(rows), 8192):
+        r, g = rows[s : s + 8192], gid[s : s + 8192]
+        Xr = X[r]
+        dot = np.asarray(Xr.multiply(SX[g]).sum(axis=1), dtype=np.float64).ravel()
+        own = np.asarray(Xr.multiply(Xr).sum(axis=1), dtype=np.float64).ravel()
+        if SE is not None and E is not None:
+            Er = E[r]
+            dot += np.einsum("ij,ij->i", Er, SE[g]).astype(np.float64)
+            own += np.einsum("ij,ij->i", Er, Er).astype(np.float64)
+        k = np.maximum(sizes[g] - 1, 1)
+        out[s : s + 8192] = (dot - own) / k
+    cuts = np.r_[0, np.cumsum(sizes)]
+    return [out[cuts[i] : cuts[i + 1]] for i in range(len(groups))]
+
+
+Bars = tuple[float, float, float]  # (member bar, relative bar, group bar), see prune()
+
+
+def join_best_matches(label: np.ndarray, nbr: np.ndarray, sim: np.ndarray, bar: float, min_size: int) -> np.ndarray:
+    """Rows in groups smaller than ``min_size`` that are each other's best matches at
+    least ``bar`` similar (see PAIR_BAR_KOREAN) join: union of their groups, while the
+    union stays at most PAIR_MAX_SIZE rows. Returns the new labels."""
+    n = len(label)
+    if n < 2 or not nbr.shape[1]:
+        return label
+    label = label.copy()
+    size = np.bincount(label, minlength=n)
+    small = size[label] < min_size
+    parent = list(range(n))
+    count = {int(g): int(c) for g, c in enumerate(size) if c}
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    pairs = []
+    for i in np.flatnonzero(small).tolist():
+        j = int(nbr[i, 0])
+        if j < 0 or j == i or not small[j] or float(sim[i, 0]) < bar or i not in nbr[j].tolist():
+            continue
+        pairs.append((-float(sim[i, 0]), min(i, j), max(i, j)))
+    for _, i, j in sorted(set(pairs)):
+        a, b = root(int(label[i])), root(int(label[j]))
+        if a == b or count[a] + count[b] > PAIR_MAX_SIZE:
+            continue
+        a, b = min(a, b), max(a, b)
+        parent[b] = a
+        count[a] += count.pop(b)
+    roots = np.array([root(int(g)) for g in range(n)], dtype=np.int64)
+    return roots[label]
+
+
+def bars(korean: bool) -> Bars:
+    """The cohesion check's bars of a language part, see :func:`prune`."""
+    if korean:
+        return (MEMBER_BAR_KOREAN, RELATIVE_BAR_KOREAN, GROUP_BAR_KOREAN)
+    return (MEMBER_BAR_OTHER, RELATIVE_BAR_OTHER, GROUP_BAR_OTHER)
+
+
+def prune(strengths: Sequence[float], bar: Bars, min_size: int) -> list[int] | None:
+    """The cohesion check: which members of a group stay (indices into ``strengths``),
+    or None when what is left is not a topic to suggest (fewer than ``min_size``
+    members, or members that on average agree less than the group bar). A member whose
+    mean similarity to the rest is below the member bar, or below the relative bar times
+    the group's mean, leaves: better a thread left out than a group that mixes two
+    questions."""
+    member_bar, relative, group_bar = bar
+    mean = sum(strengths) / len(strengths) if strengths else 0.0
+    keep = [i for i, v in enumerate(strengths) if v >= member_bar and v >= relative * mean]
+    if len(keep) < min_size:
+        return None
+    if sum(strengths[i] for i in keep) / len(keep) < group_bar:
+        return None
+    return keep
+
+
+def prune_topics(
+    topics: Sequence[Topic], min_size: int, korean_bars: Bars, other_bars: Bars
+) -> tuple[list[Topic], list[Topic]]:
+    """:func:`prune` applied to finished topics (their ``strengths``): (kept, maybe).
+    Kept topics lose their weak members (title and terms are not described again);
+    used to choose the bars (``scripts/eval_topics.py folds``)."""
+    kept: list[Topic] = []
+    maybe: list[Topic] = []
+    for t in topics:
+        st = [t.strengths.get(d, 0.0) for d in t.doc_ids]
+        keep = prune(st, korean_bars if t.korean else other_bars, min_size)
+        if keep is None:
+            maybe.append(t)
+            continue
+        ids = [t.doc_ids[i] for i in keep]
+        kept.append(
+            Topic(
+                doc_ids=ids,
+                title=t.title,
+                key_terms=t.key_terms,
+                centroid=t.centroid,
+                cohesion=t.cohesion,
+                agreement=min(st[i] for i in keep),
+                strengths={d: t.strengths[d] for d in ids if d in t.strengths},
+                korean=t.korean,
+                key=t.key,
+                representative_id=t.representative_id,
+                model=t.model,
+            )
+        )
+    return kept, maybe
+
+
 def groups_of(label: np.ndarray) -> list[list[int]]:
     order = np.argsort(label, kind="stable")
     lab = label[order]
@@ -522,11 +678,14 @@ def _describe_many(
             for j, v in zip(top[:centroid_size].tolist(), topv[:centroid_size].tolist(), strict=False)
         }
         key_terms: list[str] = []
+        korean = sum(1 for r in grows.tolist() if _KOREAN_TITLE.search(titles[r] or "")) * 2 > k
         for j in top.tolist():
             f = features[j]
             if not _readable_key_term(f):
                 continue
-            shown = _display(f, analyzer)
+            shown = _display(f, analyzer, korean)
+            if korean and not _KOREAN_TITLE.search(shown):
+                continue  # a Korean topic's key terms are Korean words
             if shown not in key_terms:
                 key_terms.append(shown)
             if len(key_terms) >= n_terms:
@@ -562,10 +721,17 @@ def _readable_key_term(feature: str) -> bool:
     return not any(w in _PARTICLES or (len(w) == 1 and "가" <= w <= "힣") for w in words)
 
 
-def _display(feature: str, analyzer) -> str:
+_KOREAN_TITLE = re.compile(r"[\uac00-\ud7a3]")
+
+
+def _display(feature: str, analyzer, korean: bool = False) -> str:
+    """A feature as key terms show it: a synonym group's name (its Korean variant on a
+    Korean topic), a Korean stem as its whole word (see :meth:`forum.text.Analyzer.word_of`)."""
     syn = getattr(analyzer, "synonyms", None)
     if feature.startswith("~") and syn is not None and hasattr(syn, "display"):
-        return syn.display(feature)
+        return syn.display(feature, korean) if korean else syn.display(feature)
+    if korean and hasattr(analyzer, "word_of"):
+        return " ".join(analyzer.word_of(w) for w in feature.split())
     return feature
 
 
@@ -625,8 +791,11 @@ def _cluster_rows(
     linkage: str,
     *,
     blob: int | None = None,
+    best: list | None = None,
 ) -> np.ndarray:
     """kNN graph, neighbour smoothing, reciprocal agglomeration: a group label per row.
+    ``best``: a list that gets each row's BEST_OF nearest rows and similarities (before
+    smoothing), for :func:`join_best_matches`.
     ``rows``: the tf-idf rows, or a list [sparse part, dense part] (both already scaled)
     that this function takes over (emptied, so the large dense part can be freed as soon
     as it is replaced).
@@ -636,6 +805,8 @@ def _cluster_rows(
     else:
         X, E = rows, None
     nbr, sim = knn_graph(model, X, None, k, E=E)
+    if best is not None:
+        best += [nbr[:, :BEST_OF].copy(), sim[:, :BEST_OF].copy()]
     # In a small forum, ten neighbours are a good part of everything there is:
     # borrowing from them would blur unrelated questions together.
     smooth_k = min(smooth_k, max(1, X.shape[0] // SMOOTH_PER))
@@ -698,6 +869,8 @@ def detect(
     linkage: str = LINKAGE,
     embeddings: bool | None = None,
     vectors: np.ndarray | list[np.ndarray] | None = None,
+    check: bool = True,
+    pair_bars: tuple[float, float] | None = None,
 ) -> list[Topic]:
     """Group ``docs`` into topics of at least ``min_size`` threads asking the same thing.
 
@@ -711,6 +884,11 @@ def detect(
     or a list holding them, which this function empties (so that they can be freed while
     it clusters).
     ``smooth``: the neighbour smoothing share (None: ``SMOOTH``, or ``SMOOTH_WITH_EMBEDDINGS``).
+    ``pair_bars``: (Korean, other) bars of :func:`join_best_matches` (None: PAIR_BAR_*;
+    above 1: off).
+    ``check``: apply the cohesion check (:func:`prune`, each part's bars) to every group;
+    without it the groups are returned whole (their members' strengths are measured
+    either way, to choose the bars).
     """
     if isinstance(vectors, list):  # handed over: this function holds the only reference
         vectors = vectors.pop()
@@ -729,9 +907,14 @@ def detect(
     if embeddings is None:
         embeddings = vectors is not None or embed.enabled()
     label = np.arange(len(docs), dtype=np.int64)
+    strength = np.zeros(len(docs), dtype=np.float64)
+    korean = np.zeros(len(docs), dtype=bool)
     if not embeddings:
         th = DEFAULT_THRESHOLD if threshold is None else threshold
         label = _cluster_rows(model, X, th, k, SMOOTH if smooth is None else smooth, smooth_k, linkage)
+        found = [g for g in groups_of(label) if len(g) >= min_size]
+        for g, st in zip(found, member_strengths(X, None, found), strict=True):
+            strength[g] = st
     else:
         V = doc_vectors(docs) if vectors is None else vectors
         del vectors
@@ -757,8 +940,27 @@ def detect(
             sm = SMOOTH_WITH_EMBEDDINGS if smooth is None else smooth
             bound = max(BLOB_MIN, int(BLOB_SHARE * len(rows)))
             parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), dense_parts.pop()]
-            label[rows] = rows[_cluster_rows(model, parts, th, k, sm, smooth_k, linkage, blob=bound)]
+            plain = list(parts)  # the unsmoothed vectors, for the cohesion check
+            best: list[np.ndarray] = []
+            local = _cluster_rows(model, parts, th, k, sm, smooth_k, linkage, blob=bound, best=best)
+            pair_bar = PAIR_BAR_KOREAN if korean[rows[0]] else PAIR_BAR_OTHER
+            if pair_bars is not None:
+                pair_bar = pair_bars[0] if korean[rows[0]] else pair_bars[1]
+            local = join_best_matches(local, best[0], best[1], pair_bar, min_size)
+            del best
+            label[rows] = rows[local]
+            found = [g for g in groups_of(local) if len(g) >= min_size]
+            for g, st in zip(found, member_strengths(plain[0], plain[1], found), strict=True):
+                strength[rows[g]] = st
+            del plain
     groups = [g for g in groups_of(label) if len(g) >= min_size]
+    if check and embeddings:
+        pruned = []
+        for g in groups:
+            keep = prune(strength[g].tolist(), bars(bool(korean[g[0]])), min_size)
+            if keep is not None:
+                pruned.append([g[i] for i in keep])
+        groups = pruned
     ids = [d.id for d in docs]
     titles = [d.title for d in docs]
     topics: list[Topic] = []
@@ -772,6 +974,9 @@ def detect(
                 key_terms=key_terms,
                 centroid=centroid,
                 cohesion=cohesion,
+                agreement=float(strength[group].min()),
+                strengths={ids[r]: float(strength[r]) for r in group},
+                korean=bool(korean[group[0]]),
                 representative_id=rep,
                 model=model,
             )

@@ -59,6 +59,7 @@ from forum.models import (
     Thread,
     TopicEvent,
     TopicMember,
+    TopicRemoval,
     TopicRun,
     TopicSuggestion,
 )
@@ -183,6 +184,7 @@ class Found:
     centroid: dict[str, float] | None = None
     cohesion: float = 0.0
     covered_by: int | None = None
+    agreement: float = 0.0  # see forum.topics.cluster.Topic.agreement
 
 
 def _load_stored(conn: Connection, *, with_centroids: bool) -> dict[int, Stored]:
@@ -269,7 +271,13 @@ class _Run:
         store.renew_lease(self.engine, LEASE, self.holder, LEASE_TTL)
 
     def _eligible(self) -> list:  # type: ignore[type-arg]
-        return [col(Thread.created_at) >= self.window_start, col(Thread.article_id).is_(None)]
+        """Threads the job groups: in the window, not linked to an article, not taken out of a
+        suggestion by staff (a removal is remembered)."""
+        return [
+            col(Thread.created_at) >= self.window_start,
+            col(Thread.article_id).is_(None),
+            col(Thread.id).not_in(select(col(TopicRemoval.thread_id))),
+        ]
 
     def _docs(self, texts: Sequence[store.ThreadText], terms: dict[int, store.Terms]) -> list[Doc]:
         docs = []
@@ -428,6 +436,7 @@ class _Run:
                 t.representative_id,
                 dict(t.centroid),
                 t.cohesion,
+                agreement=t.agreement,
             )
             for t in topics
         ]
@@ -518,6 +527,7 @@ class _Run:
             "representative_thread_id": f.representative_id,
             "centroid": json.dumps(f.centroid or {}, ensure_ascii=False),
             "cohesion": f.cohesion,
+            "agreement": f.agreement,
             "thread_count": len(f.doc_ids),
             "created_at": self.now,
             "updated_at": self.now,
@@ -553,6 +563,7 @@ class _Run:
                 representative_thread_id=bindparam("representative_thread_id"),
                 centroid=bindparam("centroid"),
                 cohesion=bindparam("cohesion"),
+                agreement=bindparam("agreement"),
                 last_seen_at=bindparam("last_seen_at"),
                 updated_at=bindparam("updated_at"),
             ),
@@ -564,6 +575,7 @@ class _Run:
                     "representative_thread_id": f.representative_id,
                     "centroid": json.dumps(f.centroid or {}, ensure_ascii=False),
                     "cohesion": f.cohesion,
+                    "agreement": f.agreement,
                     "last_seen_at": self.now,
                     "updated_at": self.now,
                 }
