@@ -11,9 +11,9 @@ from forum.errors import NotFound, ValidationError
 from forum.i18n import gettext as _
 from forum.models import Tag
 from forum.pagination import page_number
+from forum.routes.threads import latest_page
 from forum.services import categories as category_service
 from forum.services import tags as service
-from forum.services import threads as thread_service
 from forum.urls import tag_url
 from forum.web import (
     absolute_url,
@@ -23,7 +23,6 @@ from forum.web import (
     reading,
     redirect,
     render,
-    settings_of,
     writing,
 )
 
@@ -41,19 +40,7 @@ async def tag_page(request: Request) -> Response:
     name = request.path_params["name"]
     if service.normalise_name(name) != name:
         return redirect(tag_url(service.normalise_name(name)))
-    async with reading(request) as session:
-        tag = await service.get_tag_or_404(session, name)
-        threads = await thread_service.latest(
-            session,
-            viewer=current_user(request),
-            page=page_number(request.query_params.get("page")),
-            size=settings_of(request).page_size,
-            tag=tag,
-        )
-        categories = await category_service.category_rows(session)
-    return render(
-        request, "threads/list.html", public=True, threads=threads, categories=categories, category=None, tag=tag
-    )
+    return await latest_page(request, tag_name=name)
 
 
 async def api_tags(request: Request) -> Response:
@@ -126,6 +113,11 @@ async def admin_create(request: Request) -> Response:
     return redirect("/admin/tags")
 
 
+def _row_errors(request: Request, exc: ValidationError) -> dict[str, str]:
+    """A tag row's messages, named after the row (``"<tag id>-<field>"``)."""
+    return {f"{request.path_params['tag_id']}-{k}": v for k, v in exc.errors.items()}
+
+
 async def admin_edit(request: Request) -> Response:
     user = service.check_manager(current_user(request))
     form = await read_form(request)
@@ -141,8 +133,7 @@ async def admin_edit(request: Request) -> Response:
                 label_ko=field(form, "label_ko"),
             )
     except ValidationError as exc:
-        errors = {f"{request.path_params['tag_id']}-{k}": v for k, v in exc.errors.items()}
-        return await _admin_page(request, errors=errors)
+        return await _admin_page(request, errors=_row_errors(request, exc))
     return redirect("/admin/tags")
 
 
@@ -158,8 +149,7 @@ async def admin_merge(request: Request) -> Response:
                 raise ValidationError({"into": _("Choose the tag to merge into.")})
             await service.merge_tags(session, source, into, actor=user)
     except ValidationError as exc:
-        errors = {f"{request.path_params['tag_id']}-{k}": v for k, v in exc.errors.items()}
-        return await _admin_page(request, errors=errors)
+        return await _admin_page(request, errors=_row_errors(request, exc))
     return redirect("/admin/tags")
 
 
@@ -171,8 +161,7 @@ async def admin_delete(request: Request) -> Response:
             tag = await _get_tag(session, request)
             await service.delete_tag(session, tag, actor=user)
     except ValidationError as exc:
-        errors = {f"{request.path_params['tag_id']}-{k}": v for k, v in exc.errors.items()}
-        return await _admin_page(request, errors=errors)
+        return await _admin_page(request, errors=_row_errors(request, exc))
     return redirect("/admin/tags")
 
 

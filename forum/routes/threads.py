@@ -48,8 +48,14 @@ async def _tag_param(request: Request, session) -> Tag | None:  # type: ignore[n
 
 
 async def latest(request: Request) -> Response:
+    return await latest_page(request, tag_name=request.query_params.get("tag", "").strip())
+
+
+async def latest_page(request: Request, *, tag_name: str) -> Response:
+    """The latest threads, all of them or those with one tag (``/?tag=`` and
+    ``/tags/{name}``; an unknown tag is not found)."""
     async with reading(request) as session:
-        tag = await _tag_param(request, session)
+        tag = await tag_service.get_tag_or_404(session, tag_name[:100]) if tag_name else None
         threads = await service.latest(
             session,
             viewer=current_user(request),
