@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -72,18 +72,30 @@ class ActiveBanner:
         return not self.categories or category_id in self.categories
 
 
+# Built once: every page asks (forum.routes.community.install).
+_SHOWING_WHERE = select(Banner).where(col(Banner.ends_at) > bindparam("now"), col(Banner.starts_at) <= bindparam("now"))
+_ORDER = (col(Banner.starts_at), col(Banner.id))
+_SHOWING = _SHOWING_WHERE.order_by(*_ORDER).limit(20)
+_SHOWING_NOT_CLOSED = (
+    _SHOWING_WHERE.where(
+        ~select(col(BannerDismissal.banner_id))
+        .where(col(BannerDismissal.user_id) == bindparam("user_id"), col(BannerDismissal.banner_id) == col(Banner.id))
+        .exists()
+    )
+    .order_by(*_ORDER)
+    .limit(20)
+)
+
+
 async def active_for(session: AsyncSession, user: Any, now: datetime | None = None) -> list[ActiveBanner]:
     """The banners showing now that ``user`` (None: an anonymous reader) has not
     closed: one query on the index of ``ends_at``, whose rows are the few banners
     not ended yet, a member's dismissals joined by primary key."""
     now = now or utcnow()
-    stmt = select(Banner).where(col(Banner.ends_at) > now, col(Banner.starts_at) <= now)
-    if user is not None:
-        dismissed = select(col(BannerDismissal.banner_id)).where(
-            col(BannerDismissal.user_id) == user.id, col(BannerDismissal.banner_id) == col(Banner.id)
-        )
-        stmt = stmt.where(~dismissed.exists())
-    rows = await session.scalars(stmt.order_by(col(Banner.starts_at), col(Banner.id)).limit(20))
+    if user is None:
+        rows = await session.scalars(_SHOWING, {"now": now})
+    else:
+        rows = await session.scalars(_SHOWING_NOT_CLOSED, {"now": now, "user_id": user.id})
     return [
         ActiveBanner(b.id, b.level, b.html_en, b.html_ko, b.starts_at, b.ends_at, b.categories)  # type: ignore[arg-type]
         for b in rows
