@@ -108,6 +108,10 @@ class PostRow(PostRules):
     hidden_reason: str | None
     deleted_at: datetime | None
     author: UserRow
+    # Every value read for the row (its own and its author's): what an anonymous
+    # reader's copy of the post shows depends on nothing else but the thread's
+    # accepted and official answers (``forum.templating.PostViews``).
+    values: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
 
 def _columns(table: Table, row_type: type) -> list[Any]:
@@ -166,7 +170,7 @@ async def thread_by_id(session: AsyncSession, thread_id: int) -> ThreadRow | Non
 async def posts_of(session: AsyncSession, thread_id: int) -> list[PostRow]:
     """Every post of a thread, oldest first, with its author."""
     rows = await session.execute(POSTS_OF_THREAD, {"thread_id": thread_id})
-    return [_post_row(*r[:_NP], author=UserRow(*r[_NP:])) for r in rows]
+    return [_post_row(*r[:_NP], author=UserRow(*r[_NP:]), values=tuple(r)) for r in rows]
 
 
 async def threads(session: AsyncSession, stmt: Select[Any], params: dict[str, Any] | None = None) -> list[ThreadRow]:

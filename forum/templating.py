@@ -40,7 +40,7 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
     # message: a page has dozens of them.
     env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
     # While templates are being edited, every piece is rendered every time.
-    fragments = Fragments(limit=0 if auto_reload else 5000)
+    fragments = Fragments(limit=0 if auto_reload else 16_000_000)
     env.globals.update(
         format_datetime=i18n.format_datetime,
         format_date=i18n.format_date,
@@ -54,30 +54,33 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
         LOCALES=i18n.LOCALES,
         language_name=i18n.language_name,
         thread_item=ThreadItems(env, fragments),
+        anonymous_post=PostViews(fragments),
     )
     return Jinja2Templates(env=env)
 
 
 class Fragments:
     """Rendered pieces of pages, kept by a key that holds everything they show:
-    a thread list's rows are the same for every reader and many requests, change
-    only when their thread does, and cost ~200 µs each to render (thirty a
-    page). Bounded:
-    emptied when it holds ``limit`` pieces (0: nothing is kept, as while
-    templates are being edited)."""
+    a thread list's rows and an anonymous reader's posts are the same for every
+    reader and many requests, change only when what they show does, and cost
+    ~100-200 µs each to render (thirty a list, ten a thread). Bounded by the
+    characters kept (``limit``: about 2 bytes each at most), the oldest dropped
+    first; 0 keeps nothing, as while templates are being edited."""
 
-    def __init__(self, limit: int = 5000) -> None:
+    def __init__(self, limit: int = 16_000_000) -> None:
         self.limit = limit
+        self.size = 0
         self.items: dict[tuple[Any, ...], Markup] = {}
 
     def __call__(self, key: tuple[Any, ...], render: Callable[..., Any], *args: Any) -> Markup:
         html = self.items.get(key)
         if html is None:
             html = Markup(render(*args))
-            if len(self.items) >= self.limit:
-                self.items.clear()
             if self.limit:
                 self.items[key] = html
+                self.size += len(html)
+                while self.size > self.limit:
+                    self.size -= len(self.items.pop(next(iter(self.items))))
         return html
 
 
@@ -96,6 +99,30 @@ class ThreadItems:
 
     def _render(self, row: Any) -> Any:
         return self.env.get_template("threads/_item.html").module.thread_item(row)  # type: ignore[attr-defined]
+
+
+class PostViews:
+    """``anonymous_post(post, v, post_view)``: a post as an anonymous reader
+    sees it (templates/threads/_post.html's macro: no forms, no per-reader
+    state), kept per locale, relative time, the post's and its author's values
+    and whether it is the thread's accepted or official answer: all it shows. A
+    thread page renders ten of these; a signed-in reader's are rendered each time."""
+
+    def __init__(self, fragments: Fragments) -> None:
+        self.fragments = fragments
+
+    def __call__(self, post: Any, v: Any, render: Callable[..., Any]) -> Markup:
+        if not post.values:
+            return Markup(render(post, v))
+        key = (
+            "post",
+            i18n.get_locale(),
+            i18n.format_ago(post.created_at),
+            post.values,
+            post.id == v.thread.accepted_post_id,
+            post.id == v.thread.official_post_id,
+        )
+        return self.fragments(key, render, post, v)
 
 
 def template_gettext(message: str, /, **variables: Any) -> Markup:

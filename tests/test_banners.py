@@ -167,3 +167,31 @@ async def test_the_demo_has_a_banner_and_mentions(client, db, app):
     async with db() as s:
         kinds = set(await s.scalars(select(Notification.kind)))  # type: ignore[call-overload]
     assert "mention" in kinds
+
+
+async def test_a_worker_asks_for_banners_once_per_period_and_still_starts_and_ends_them_on_time(db, app, member):
+    from tests.support_helpers import QueryCounter
+
+    later = await _add(db, app, start_hours=1, end_hours=3)
+    cache = banners.ShowingCache(seconds=3600)
+    sessionmaker = app.state.runtime.read_sessionmaker
+    now = utcnow()
+    with QueryCounter(app) as counter:
+        assert await cache.showing(sessionmaker, None, now=now) == []
+        assert len(counter) == 1
+        assert [b.id for b in await cache.showing(sessionmaker, None, now=now + timedelta(hours=2))] == [later.id]
+        assert await cache.showing(sessionmaker, None, now=now + timedelta(hours=4)) == []
+        assert len(counter) == 1  # the start and the end come from the copy and the clock
+        # A member's dismissals are asked for only while a banner shows.
+        await cache.showing(sessionmaker, member, now=now)
+        assert len(counter) == 1
+        await cache.showing(sessionmaker, member, now=now + timedelta(hours=2))
+        assert len(counter) == 2
+
+
+async def test_a_banner_written_in_this_worker_drops_its_copy_at_once(db, app):
+    cache = banners.ShowingCache(seconds=3600)
+    sessionmaker = app.state.runtime.read_sessionmaker
+    assert await cache.showing(sessionmaker, None) == []
+    banner = await _add(db, app)
+    assert [b.id for b in await cache.showing(sessionmaker, None)] == [banner.id]

@@ -96,6 +96,7 @@ async def test_dashboard_is_for_staff_only(client, member):
 
 async def test_dashboard_queries_do_not_grow_with_data(client, app, db, staff, march):
     await client.login_as(staff)
+    await client.get("/")  # the steady state: the worker's copy of the banners is filled
     with QueryCounter(app) as few:
         assert (await client.get(f"/support/metrics?{MARCH}")).status_code == 200
     async with db.begin() as s:
@@ -109,7 +110,7 @@ async def test_dashboard_queries_do_not_grow_with_data(client, app, db, staff, m
     with QueryCounter(app) as many:
         assert (await client.get(f"/support/metrics?{MARCH}")).status_code == 200
     # session, unread notifications, categories, three figures (+ SET LOCAL jit on PostgreSQL)
-    assert len(few) == len(many) <= 10  # and the active banners, and the banners of the last 30 days
+    assert len(few) == len(many) <= 10  # and the banners of the last 30 days
 
 
 async def test_questions_csv_has_one_row_per_question_behind_the_figures(client, staff, march):

@@ -346,8 +346,10 @@ async def api_users(request: Request) -> Response:
 
 def install(app: Starlette) -> None:
     """The banners every page shows: a request hook puts the active banners the
-    reader has not closed into ``scope["state"]["banners"]`` (one indexed query)."""
+    reader has not closed into ``scope["state"]["banners"]``, from this worker's
+    short-lived copy (:class:`forum.services.banners.ShowingCache`)."""
     sessionmaker = runtime_of(app).read_sessionmaker
+    cache = banners.ShowingCache()
 
     async def load_banners(scope: Scope) -> None:
         state: dict[str, Any] = scope.setdefault("state", {})
@@ -355,8 +357,7 @@ def install(app: Starlette) -> None:
         if str(scope.get("path", "")).startswith(_QUIET_PREFIXES) or scope.get("method") not in ("GET", "HEAD"):
             return
         user = state.get("user")
-        async with sessionmaker() as session:
-            active = await banners.active_for(session, user)
+        active = await cache.showing(sessionmaker, user)
         if user is None and active:
             cookie = ""
             for key, value in scope.get("headers", []):

@@ -3,21 +3,25 @@ top of every page in their scope (the whole site, or some categories: their
 lists, their threads and the ask page with one of them chosen) from their
 start until their end or until the reader closes them.
 
-Every page asks for the active banners in one query (:func:`active_for`: a
-range of the index on ``ends_at``, which holds the few banners not ended yet,
-with a signed-in member's dismissals joined by primary key); an anonymous
-reader's dismissals are a cookie. No cache: a banner shows, changes or ends on
-every worker at once, and the page's ETag changes with it.
+Every page needs the active banners, so each worker keeps the few banners not
+ended yet (:class:`ShowingCache`: one query on the index of ``ends_at``) for a
+few seconds and checks their start and end against the clock on every page:
+a banner starts and ends on time everywhere; one written, edited or ended on
+another worker shows there within ``CACHE_SECONDS`` (at once on this one: any
+write of a banner row in this process drops the cache). A signed-in member's
+dismissals cost one query by primary key, asked only while a banner shows; an
+anonymous reader's are a cookie. The page's ETag changes with what shows.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -72,34 +76,60 @@ class ActiveBanner:
         return not self.categories or category_id in self.categories
 
 
-# Built once: every page asks (forum.routes.community.install).
-_SHOWING_WHERE = select(Banner).where(col(Banner.ends_at) > bindparam("now"), col(Banner.starts_at) <= bindparam("now"))
+CACHE_SECONDS = 5.0
 _ORDER = (col(Banner.starts_at), col(Banner.id))
-_SHOWING = _SHOWING_WHERE.order_by(*_ORDER).limit(20)
-_SHOWING_NOT_CLOSED = (
-    _SHOWING_WHERE.where(
-        ~select(col(BannerDismissal.banner_id))
-        .where(col(BannerDismissal.user_id) == bindparam("user_id"), col(BannerDismissal.banner_id) == col(Banner.id))
-        .exists()
-    )
-    .order_by(*_ORDER)
-    .limit(20)
+_NOT_ENDED = select(Banner).where(col(Banner.ends_at) > bindparam("now")).order_by(*_ORDER).limit(50)
+_DISMISSED = select(col(BannerDismissal.banner_id)).where(
+    col(BannerDismissal.user_id) == bindparam("user_id"),
+    col(BannerDismissal.banner_id).in_(bindparam("ids", expanding=True)),
 )
+_generation = 0  # bumped by every write of a banner row in this process
 
 
-async def active_for(session: AsyncSession, user: Any, now: datetime | None = None) -> list[ActiveBanner]:
-    """The banners showing now that ``user`` (None: an anonymous reader) has not
-    closed: one query on the index of ``ends_at``, whose rows are the few banners
-    not ended yet, a member's dismissals joined by primary key."""
-    now = now or utcnow()
-    if user is None:
-        rows = await session.scalars(_SHOWING, {"now": now})
-    else:
-        rows = await session.scalars(_SHOWING_NOT_CLOSED, {"now": now, "user_id": user.id})
-    return [
-        ActiveBanner(b.id, b.level, b.html_en, b.html_ko, b.starts_at, b.ends_at, b.categories)  # type: ignore[arg-type]
-        for b in rows
-    ]
+def _bump(*_: Any) -> None:
+    global _generation
+    _generation += 1
+
+
+for _event in ("after_insert", "after_update", "after_delete"):
+    event.listen(Banner, _event, _bump)
+
+
+class ShowingCache:
+    """One worker's copy of the banners not ended yet (at most 50, soonest
+    first), refreshed when older than ``seconds`` or when a banner row was
+    written in this process since it was read."""
+
+    def __init__(self, seconds: float = CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self._banners: list[ActiveBanner] = []
+        self._read_at = float("-inf")
+        self._generation = -1
+
+    async def _not_ended(self, sessionmaker: Any, now: datetime) -> list[ActiveBanner]:
+        if self._generation == _generation and time.monotonic() - self._read_at < self.seconds:
+            return self._banners
+        generation, read_at = _generation, time.monotonic()
+        async with sessionmaker() as session:
+            rows = (await session.scalars(_NOT_ENDED, {"now": now})).all()
+        self._banners = [
+            ActiveBanner(b.id, b.level, b.html_en, b.html_ko, b.starts_at, b.ends_at, b.categories)  # type: ignore[arg-type]
+            for b in rows
+        ]
+        self._generation, self._read_at = generation, read_at
+        return self._banners
+
+    async def showing(self, sessionmaker: Any, user: Any, now: datetime | None = None) -> list[ActiveBanner]:
+        """The banners showing at ``now`` that ``user`` (None: an anonymous
+        reader, whose cookie the caller reads) has not closed: no query while
+        the copy is fresh and nothing shows."""
+        now = now or utcnow()
+        shown = [b for b in await self._not_ended(sessionmaker, now) if b.starts_at <= now < b.ends_at][:20]
+        if shown and user is not None:
+            async with sessionmaker() as session:
+                closed = set(await session.scalars(_DISMISSED, {"user_id": user.id, "ids": [b.id for b in shown]}))
+            shown = [b for b in shown if b.id not in closed]
+        return shown
 
 
 def cookie_ids(raw: str | None) -> set[int]:
