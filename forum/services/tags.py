@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, delete, exists, func, insert, select, update
+from sqlalchemy import Select, Table, and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -173,6 +173,7 @@ async def tags_by_name(session: AsyncSession, names: Sequence[str]) -> dict[str,
 _CHIPS = (
     select(THREAD_TAGS.c.thread_id, TAGS.c.name, TAGS.c.label_en, TAGS.c.label_ko)
     .join_from(THREAD_TAGS, TAGS, TAGS.c.id == THREAD_TAGS.c.tag_id)
+    .where(THREAD_TAGS.c.thread_id.in_(bindparam("ids", expanding=True)))
     .order_by(THREAD_TAGS.c.thread_id, TAGS.c.name)
 )
 
@@ -181,9 +182,7 @@ async def chips_for(session: AsyncSession, thread_ids: Sequence[int]) -> dict[in
     """Every thread's tags, in one query (run for an empty page too: a page's
     query count does not depend on its rows)."""
     found: dict[int, list[TagChip]] = {}
-    for thread_id, name, label_en, label_ko in await session.execute(
-        _CHIPS.where(THREAD_TAGS.c.thread_id.in_(sorted(set(thread_ids))))
-    ):
+    for thread_id, name, label_en, label_ko in await session.execute(_CHIPS, {"ids": sorted(set(thread_ids))}):
         found.setdefault(thread_id, []).append(TagChip(name, label_en, label_ko))
     return {k: tuple(v) for k, v in found.items()}
 
