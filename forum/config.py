@@ -76,6 +76,14 @@ class Settings:
     topics_window_days: int = 90
     topics_min_size: int = 3
     topics_full_every: int = 24 * 3600
+    # Spike alerts (forum.topics.spikes): how often the check runs in-process
+    # (seconds; 0 = only after the topic job and by `forum topics spikes`), and
+    # the rule: a topic is spiking with at least spike_min_threads new threads in
+    # the last hour and at least spike_factor times its expected hourly count
+    # (its threads of the four weeks before, per hour).
+    spikes_interval: int = 300
+    spike_min_threads: int = 4
+    spike_factor: int = 5
     # How stale (seconds) a process's similar-questions index may get before it
     # picks up new, edited, hidden and deleted threads.
     similar_refresh: int = 30
@@ -193,6 +201,9 @@ TUNABLE = (
     "topics_window_days",
     "topics_min_size",
     "topics_full_every",
+    "spikes_interval",
+    "spike_min_threads",
+    "spike_factor",
     "similar_refresh",
     "jobs",
     "related_interval",

@@ -15,6 +15,9 @@ once are safe: each job takes a lease in the database or claims its rows.
 * **topics** (every ``topics_interval`` seconds, or when staff ask): the
   repeated-topic job (:mod:`forum.topics.job`, leased); then the lists of the
   topics it changed are queued.
+* **spikes** (every ``spikes_interval`` seconds, and after each run of the
+  topic job): the spike check (:mod:`forum.services.spikes`, leased): alerts
+  about topics growing much faster than their recent rate.
 * **mail** (every ``mail_interval`` seconds, and when woken after a commit in
   the same process): sends the email outbox (:mod:`forum.mail`).
 * **views** (every ``views_flush`` seconds, when views are counted in Redis):
@@ -50,6 +53,8 @@ FIRST_RUN_DELAY = 120.0
 RELATED_LEASE = "related"
 RELATED_LEASE_TTL = timedelta(minutes=5)
 TOPICS_REQUEST = "topics"
+SPIKES_LEASE = "spikes"
+SPIKES_LEASE_TTL = timedelta(minutes=5)
 
 
 class Loop:
@@ -164,6 +169,8 @@ class TopicsLoop(Loop):
         super().__init__(settings, settings.topics_interval if interval is None else interval)
         self.poll = poll
         self._due = 0.0
+        #: called on the event loop after each run (the runner wakes the spike check)
+        self.after: Callable[[], None] | None = None
 
     async def run_forever(self, *, first_delay: float | None = 0.0) -> None:
         """Runs every ``interval`` seconds and whenever a request (staff's "Update
@@ -177,6 +184,8 @@ class TopicsLoop(Loop):
             requested = await self._in_thread(_take_request)
             if requested or loop.time() >= self._due:
                 await self.run_once()
+                if self.after is not None:
+                    self.after()
                 self._due = loop.time() + self.interval if self.interval > 0 else float("inf")
 
     def step(self, engine: Engine) -> Any:
@@ -211,6 +220,54 @@ def _take_request(engine: Engine) -> bool:
     table = _requests()
     with engine.begin() as conn:
         return bool(conn.execute(delete(table).where(table.c.name == TOPICS_REQUEST)).rowcount)
+
+
+class SpikesLoop(Loop):
+    """The spike check (:mod:`forum.services.spikes`): every ``interval`` seconds
+    and when woken after the topic job. Leased, so one process runs it."""
+
+    name = "spikes"
+
+    def __init__(self, settings: Settings, *, interval: float | None = None) -> None:
+        super().__init__(settings, settings.spikes_interval if interval is None else interval)
+        from forum.topics import store
+
+        self.holder = store.new_holder()
+
+    def step(self, engine: Engine) -> Any:
+        from forum.topics import store
+
+        if not store.acquire_lease(engine, SPIKES_LEASE, self.holder, SPIKES_LEASE_TTL):
+            return None
+        report = asyncio.run(run_spike_check(self.settings))
+        if report.opened or report.closed:
+            log.info(
+                "spikes: %s topics with new threads, %s alerts opened, %s closed, %s staff told",
+                report.checked,
+                len(report.opened),
+                report.closed,
+                report.notified,
+            )
+        return None
+
+    def cleanup(self, engine: Engine) -> None:
+        from forum.topics import store
+
+        store.release_lease(engine, SPIKES_LEASE, self.holder)
+
+
+async def run_spike_check(settings: Settings, *, now: Any = None) -> Any:
+    """One spike check in its own transaction, on an engine of its own (the job's
+    thread has its own event loop); returns :class:`forum.services.spikes.SpikeReport`."""
+    from forum.db import make_async_engine, make_sessionmaker
+    from forum.services import spikes
+
+    engine = make_async_engine(settings.database_url)
+    try:
+        async with make_sessionmaker(engine).begin() as session:
+            return await spikes.check(session, rule=spikes.rule_from(settings), now=now)
+    finally:
+        await engine.dispose()
 
 
 class MailLoop(Loop):
@@ -318,6 +375,8 @@ class JobRunner:
         self.settings = settings
         self.related = RelatedLoop(settings)
         self.topics = TopicsLoop(settings)
+        self.spikes = SpikesLoop(settings)
+        self.topics.after = self.spikes.wake
         self.mail = MailLoop(settings, interval=mail_interval) if mail.smtp_config(settings) is not None else None
         self.views = ViewsLoop(settings) if settings.views_storage.startswith(("redis", "unix")) else None
 
@@ -326,11 +385,12 @@ class JobRunner:
         if self.views is not None:
             self.views.start(first_delay=self.views.interval)
         self.topics.start(first_delay=min(self.topics.interval, FIRST_RUN_DELAY))
+        self.spikes.start(first_delay=min(self.spikes.interval, FIRST_RUN_DELAY) if self.spikes.interval > 0 else None)
         if self.mail is not None:
             self.mail.start(first_delay=0.0 if self.mail.interval > 0 else None)
 
     async def stop(self) -> None:
-        for loop in (self.mail, self.views, self.topics, self.related):
+        for loop in (self.mail, self.views, self.spikes, self.topics, self.related):
             if loop is not None:
                 await loop.stop()
 

@@ -171,6 +171,7 @@ SUBJECTS = {
     NotificationKind.official: lazy("Your answer was marked official: %(title)s"),
     NotificationKind.article: lazy("Your question is answered in the knowledge base: %(title)s"),
     NotificationKind.mention: lazy("You were mentioned in: %(title)s"),
+    NotificationKind.spike: lazy("A topic is spiking: %(title)s"),
 }
 HEADLINES = {
     NotificationKind.answer: lazy("%(name)s answered your question “%(title)s”:"),
@@ -179,6 +180,7 @@ HEADLINES = {
     NotificationKind.official: lazy("%(name)s marked your answer to “%(title)s” as the official answer:"),
     NotificationKind.article: lazy("%(name)s answered your question “%(title)s” with a knowledge-base article:"),
     NotificationKind.mention: lazy("%(name)s mentioned you in “%(title)s”:"),
+    NotificationKind.spike: lazy("Many new threads like “%(title)s” arrived in the last hour (see /support/spikes):"),
 }
 
 

@@ -103,6 +103,34 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> None:
         )
 
 
+def cmd_spikes(settings: Settings, args: argparse.Namespace) -> None:
+    """One spike check now (what the job runner does every few minutes)."""
+    import asyncio
+
+    from forum.jobs import run_spike_check
+
+    report = asyncio.run(run_spike_check(settings))
+    if args.json:
+        verdicts = [
+            {
+                "suggestion_id": v.suggestion_id,
+                "recent": v.recent,
+                "expected": round(v.expected, 4),
+                "threads": list(v.thread_ids),
+            }
+            for v in report.verdicts
+        ]
+        sys.stdout.write(json.dumps({"opened": report.opened, "closed": report.closed, "spiking": verdicts}) + "\n")
+        return
+    print(
+        f"{report.checked:,} topics with new threads in the last hour; {len(report.verdicts):,} spiking "
+        f"({len(report.opened):,} alerts opened, {report.updated:,} still open, {report.closed:,} closed); "
+        f"{report.notified:,} staff notifications."
+    )
+    for v in report.verdicts:
+        print(f"  topic #{v.suggestion_id}: {v.recent} new threads in the last hour, {v.expected:.2f} expected")
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("topics", help="repeated topics that deserve a knowledge-base article")
     commands = parser.add_subparsers(dest="topics_command", required=True)
@@ -119,3 +147,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     listing.add_argument("--limit", type=int, default=None)
     listing.set_defaults(func=cmd_list)
+    spikes = commands.add_parser("spikes", help="run the spike check once (alerts about fast-growing topics)")
+    spikes.add_argument("--json", action="store_true", help="a JSON object")
+    spikes.set_defaults(func=cmd_spikes)

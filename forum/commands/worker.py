@@ -62,6 +62,7 @@ async def run_once(runner: object) -> None:
         await runner.topics.run_once()
         while await runner.related.run_once():  # the lists of the topics it changed
             pass
+        await runner.spikes.run_once()
         if runner.mail is not None:
             await runner.mail.run_once()
     finally:

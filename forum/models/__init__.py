@@ -25,6 +25,7 @@ from forum.models.notifications import (  # noqa: E402
 from forum.models.related import JobRequest, RelatedItem, RelatedList  # noqa: E402
 from forum.models.revision import PostRevision  # noqa: E402
 from forum.models.search import FailedSearch, SearchDocument  # noqa: E402
+from forum.models.spikes import TopicSpike  # noqa: E402
 from forum.models.support import (  # noqa: E402
     ApiToken,
     AssignmentEvent,
@@ -56,7 +57,7 @@ __all__ += ["PostRevision"]
 __all__ += ["Article", "ArticleFeedback", "ArticleStatus", "SynonymLine"]
 __all__ += ["JobLease", "SuggestionState", "ThreadTerms", "TopicBlob", "TopicEvent", "TopicMember", "TopicRun"]
 __all__ += ["TopicRemoval"]
-__all__ += ["TopicSuggestion"]
+__all__ += ["TopicSpike", "TopicSuggestion"]
 __all__ += ["FailedSearch", "SearchDocument"]
 __all__ += ["JobRequest", "RelatedItem", "RelatedList"]
 __all__ += ["Notification", "NotificationKind", "NotificationPreference", "OutboxEmail", "OutboxStatus", "ThreadWatch"]

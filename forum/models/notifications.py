@@ -19,6 +19,7 @@ class NotificationKind(enum.StrEnum):
     official = "official"  # the recipient's answer was marked official
     article = "article"  # the recipient's unsolved question was answered by a knowledge-base article
     mention = "mention"  # someone mentioned the recipient ("@username") in a post
+    spike = "spike"  # (staff) a topic is growing much faster than its recent rate (forum.services.spikes)
 
 
 class Notification(SQLModel, table=True):

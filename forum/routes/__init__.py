@@ -4,7 +4,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from forum.paths import STATIC_DIR
-from forum.routes import accounts, api_support, community, feeds, me, support, tags, threads, uploads
+from forum.routes import accounts, api_support, community, feeds, me, spikes, support, tags, threads, uploads
 from forum.routes import kb as kb_routes
 from forum.routes import notifications as notification_routes
 from forum.routes import search as search_routes
@@ -22,6 +22,7 @@ def forum_routes() -> list[BaseRoute]:
         *accounts.routes,
         *me.routes,
         *search_routes.routes,
+        *spikes.routes,
         *support.routes,
         *api_support.routes,
         *kb_routes.routes,

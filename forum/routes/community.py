@@ -21,7 +21,7 @@ from forum.models import User
 from forum.ratelimit import RateLimited, hit_or_429
 from forum.routes.accounts import profile_page
 from forum.runtime import runtime_of
-from forum.services import accounts, banners, categories, mentions, support
+from forum.services import accounts, banners, categories, mentions, spikes, support
 from forum.urls import user_url
 from forum.web import (
     api_error,
@@ -100,6 +100,12 @@ async def banners_list(request: Request) -> Response:
     }
     edit_id = request.query_params.get("edit", "")
     edit = None
+    spike_id = request.query_params.get("spike")
+    if spike_id is not None:  # "Draft a banner" from a spike alert: prefilled, saved by the admin
+        _require_staff(request)
+        async with reading(request) as session:
+            spike = await spikes.get_spike_or_404(session, spike_id)
+            values = await spikes.banner_draft(session, spike, now=now)
     if edit_id.isdigit() and len(edit_id) < 10:
         _require_staff(request)
         async with reading(request) as session:

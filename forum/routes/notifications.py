@@ -42,6 +42,8 @@ async def open_notification(request: Request) -> Response:
             session, request.path_params["notification_id"], user=user
         )
         await service.mark_read(session, notification)
+    if notification.kind == "spike":
+        return redirect("/support/spikes")
     return redirect(post_url(notification.thread, notification.post))
 
 

@@ -24,7 +24,7 @@ from forum.i18n import gettext as _
 from forum.models import Category, User
 from forum.pagination import page_number
 from forum.runtime import runtime_of
-from forum.services import assignments, banners, metrics, support
+from forum.services import assignments, banners, metrics, spikes, support
 from forum.services import categories as category_service
 from forum.services import threads as thread_service
 from forum.urls import thread_url
@@ -191,12 +191,14 @@ async def queue(request: Request) -> Response:
         )
         categories = await category_service.all_categories(session)
         staff = await support.staff_members(session)
+        open_spikes = await spikes.open_spike_count(session)
     params = filters.query()
     return render(
         request,
         "support/queue.html",
         queue=loaded,
         params=params,
+        open_spikes=open_spikes,
         categories=categories,
         staff=staff,
         queue_url=queue_url,
@@ -334,6 +336,7 @@ async def dashboard(request: Request) -> Response:
             )
         board = await metrics.dashboard(session, period, category)
         banner_effects = await banners.recent_effects(session)
+        open_spikes = await spikes.open_spike_count(session)
     query = urlencode({"from": period.start.isoformat(), "to": period.end.isoformat(), "category": values["category"]})
     return render(
         request,
@@ -347,6 +350,7 @@ async def dashboard(request: Request) -> Response:
         format_duration=format_duration,
         format_share=format_share,
         banner_effects=banner_effects,
+        open_spikes=open_spikes,
     )
 
 

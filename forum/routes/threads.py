@@ -24,6 +24,7 @@ from forum.runtime import runtime_of
 from forum.services import categories as category_service
 from forum.services import formkeys
 from forum.services import notifications as notification_service
+from forum.services import spikes as spike_service
 from forum.services import tags as tag_service
 from forum.services import threads as service
 from forum.urls import post_url, thread_url
@@ -139,8 +140,16 @@ async def _ask_page(request: Request, values: dict[str, str], errors: dict[str, 
 
 
 async def ask_form(request: Request) -> Response:
-    require_user(request)
+    user = require_user(request)
     values = {"category": request.query_params.get("category", ""), "kind": ThreadKind.question.value}
+    spike_id = request.query_params.get("spike")
+    if spike_id is not None:  # "Draft a known-issue thread" from a spike alert (staff)
+        if not user.is_staff:
+            raise NotAllowed(_("Only staff can draft a known-issue thread."))
+        async with reading(request) as session:
+            values = await spike_service.known_issue_draft(
+                session, await spike_service.get_spike_or_404(session, spike_id)
+            )
     return await _ask_page(request, values, {})
 
 

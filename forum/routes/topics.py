@@ -10,7 +10,7 @@ from starlette.routing import Route
 from forum import jobs
 from forum.errors import ValidationError
 from forum.pagination import page_number
-from forum.services import formkeys
+from forum.services import formkeys, spikes, topic_explain
 from forum.services import topics as service
 from forum.web import field, read_form, reading, redirect, render, require_user, settings_of, writing
 
@@ -53,12 +53,16 @@ async def _detail_page(
     async with reading(request) as session:
         suggestion = await service.get_suggestion_or_404(session, request.path_params["suggestion_id"])
         page = await service.load_suggestion_page(session, suggestion)
+        explained = await topic_explain.explain_members(session, page.threads, page.key_terms)
+        spike = await spikes.open_spike_of(session, suggestion.id or 0)
     return render(
         request,
         "topics/detail.html",
         status_code=status_code,
         page=page,
         s=suggestion,
+        explained=explained,
+        spike=spike,
         errors=errors or {},
         values=values or {},
     )

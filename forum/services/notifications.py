@@ -50,6 +50,7 @@ OWN_KINDS = frozenset(
         NotificationKind.official,
         NotificationKind.article,
         NotificationKind.mention,
+        NotificationKind.spike,
     }
 )
 
@@ -133,11 +134,12 @@ async def _deliver(
 
 
 async def _write(
-    session: AsyncSession, entries: list[tuple[int, NotificationKind, int, int]], *, actor: User
+    session: AsyncSession, entries: list[tuple[int, NotificationKind, int, int]], *, actor: User | None
 ) -> list[Notification]:
     """The notifications (user, kind, thread, post) of users who are not banned, and
-    an outbox row for each whose owner wants it by email."""
-    entries = [e for e in entries if e[0] != actor.id]
+    an outbox row for each whose owner wants it by email (``actor`` None: the forum
+    itself, e.g. a spike alert)."""
+    entries = [e for e in entries if actor is None or e[0] != actor.id]
     users: dict[int, User] = {}
     ids = sorted({e[0] for e in entries})
     for start in range(0, len(ids), 900):
@@ -151,7 +153,12 @@ async def _write(
         if user_id not in users:
             continue
         notification = Notification(
-            user_id=user_id, kind=kind.value, thread_id=thread_id, post_id=post_id, actor_id=actor.id, created_at=now
+            user_id=user_id,
+            kind=kind.value,
+            thread_id=thread_id,
+            post_id=post_id,
+            actor_id=actor.id if actor is not None else None,
+            created_at=now,
         )
         session.add(notification)
         created.append(notification)
@@ -247,6 +254,22 @@ async def notify_answered_by_article(
         )
         entries += [(author_id, NotificationKind.article, thread_id, post_id) for author_id, thread_id, post_id in rows]
     return await _write(session, entries, actor=by) if entries else []
+
+
+async def notify_staff_of_spike(session: AsyncSession, *, thread_id: int) -> list[Notification]:
+    """A spike alert opened (:mod:`forum.services.spikes`): every staff member who
+    is not banned hears of it once, about the newest thread of the spike (its
+    opening post), emailed under "my questions and answers"."""
+    post_id = await session.scalar(
+        select(id_col(Post.id)).where(col(Post.thread_id) == thread_id, col(Post.is_first).is_(True)).limit(1)
+    )
+    if post_id is None:
+        return []
+    staff_ids = (
+        await session.scalars(select(id_col(User.id)).where(col(User.role) != "member", col(User.banned_at).is_(None)))
+    ).all()
+    entries = [(user_id, NotificationKind.spike, thread_id, post_id) for user_id in staff_ids]
+    return await _write(session, entries, actor=None) if entries else []
 
 
 # ---------------------------------------------------------------- reading
