@@ -13,7 +13,8 @@ from forum.clock import utcnow
 
 class TopicSpike(SQLModel, table=True):
     """One alert about one topic: opened when the rule first holds, kept open
-    (its figures updated) while it holds, closed when it no longer does. At most
+    (its figures updated) while it holds, closed when it has not held for a
+    whole window (an hour). At most
     one open alert per topic; staff are told once, when it opens."""
 
     __tablename__ = "topic_spikes"
@@ -28,6 +29,7 @@ class TopicSpike(SQLModel, table=True):
     )
     opened_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False, default=utcnow))
     closed_at: datetime | None = Field(default=None, sa_column=Column(DateTime, nullable=True))
+    #: the last check at which the rule held (it closes a window after)
     checked_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False, default=utcnow))
     #: new threads in the last hour at the latest check, and the most seen
     recent_count: int = Field(default=0)

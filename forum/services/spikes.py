@@ -137,7 +137,7 @@ async def activity(session: AsyncSession, *, rule: SpikeRule, now: datetime) -> 
 async def check(session: AsyncSession, *, rule: SpikeRule, now: datetime | None = None) -> SpikeReport:
     """Opens an alert for each topic the rule now flags that has none open
     (staff are told once, when it opens), updates the open ones that still
-    hold, closes those that no longer do. Safe to run twice: a second run in
+    hold, closes those for which it has not held for a whole window. Safe to run twice: a second run in
     the same state opens nothing and tells no one."""
     now = now or utcnow()
     report = SpikeReport()
@@ -188,11 +188,13 @@ async def check(session: AsyncSession, *, rule: SpikeRule, now: datetime | None 
             assert alert.id is not None
             report.opened.append(alert.id)
     for alert in open_alerts.values():
-        alert.closed_at = now
-        alert.checked_at = now
+        # Not spiking now: the alert closes once the rule has not held for a whole
+        # window (so a burst that dips under the bar for a check is one alert, not several).
         alert.recent_count = verdicts[alert.suggestion_id].recent if alert.suggestion_id in verdicts else 0
+        if now - alert.checked_at >= rule.window:
+            alert.closed_at = now
+            report.closed += 1
         session.add(alert)
-        report.closed += 1
     await session.flush()
     return report
 
