@@ -84,7 +84,9 @@ async def _topic(s, *, title="앱이 계속 튕겨요", recent=4, baseline=0, ca
         )
     for i in range(baseline):
         threads.append(
-            await make_thread(s, category=category, title=f"{title} old {i}", created_at=now - timedelta(days=1, hours=i))
+            await make_thread(
+                s, category=category, title=f"{title} old {i}", created_at=now - timedelta(days=1, hours=i)
+            )
         )
     for t in threads:
         s.add(TopicMember(thread_id=t.id, suggestion_id=suggestion.id))
