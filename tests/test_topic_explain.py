@@ -136,7 +136,7 @@ async def test_the_explanation_is_in_korean_for_a_korean_reader(client, db, topi
 
 
 async def test_the_explanation_costs_one_query_whatever_the_number_of_threads(client, app, db, staff, topic):
-    suggestion, threads = topic
+    suggestion, _threads = topic
     await client.login_as(staff)
     await client.get(f"/topics/{suggestion.id}")
     with QueryCounter(app) as few:

@@ -150,8 +150,8 @@ async def test_a_busy_topic_growing_at_its_usual_rate_is_not_a_spike(db, staff):
 
 async def test_ungrouped_new_threads_count_through_their_stored_related_lists(db, staff):
     async with db.begin() as s:
-        suggestion, members = await _topic(s, recent=3)
-        old = [m for m in members]
+        _suggestion, members = await _topic(s, recent=3)
+        old = list(members)
         new = [await make_thread(s, title=f"new {i}", created_at=utcnow() - timedelta(minutes=1)) for i in range(2)]
         s.add(RelatedItem(thread_id=new[0].id, position=2, target_thread_id=old[0].id, score=0.5))
         s.add(RelatedItem(thread_id=new[1].id, position=0, target_thread_id=old[1].id, score=0.3))
@@ -163,7 +163,7 @@ async def test_ungrouped_new_threads_count_through_their_stored_related_lists(db
 
 async def test_hidden_threads_and_expired_topics_raise_no_alert(db, staff):
     async with db.begin() as s:
-        suggestion, threads = await _topic(s)
+        _suggestion, threads = await _topic(s)
         threads[0].hidden_at = utcnow()
         other, _ = await _topic(s, title="gone")
         other.state = "expired"
@@ -216,14 +216,14 @@ async def test_run_spike_check_and_the_command(db, settings, database_url, staff
 async def spiking(db, staff):  # type: ignore[no-untyped-def]
     async with db.begin() as s:
         category = await make_category(s, slug="app", name_en="App", name_ko="앱")
-        suggestion, threads = await _topic(s, category=category)
+        suggestion, _threads = await _topic(s, category=category)
     async with db.begin() as s:
         report = await spikes.check(s, rule=RULE)
     return suggestion, report.opened[0], category
 
 
 async def test_staff_see_the_spikes_tab_with_the_topic_its_figures_and_threads(client, staff, spiking):
-    suggestion, spike_id, _ = spiking
+    _suggestion, spike_id, _ = spiking
     await client.login_as(staff)
     r = await client.get("/support/spikes")
     assert r.status_code == 200
@@ -283,7 +283,7 @@ async def test_a_spike_notification_opens_the_spikes_tab(client, db, staff, spik
 
 
 async def test_draft_a_banner_prefills_both_languages_warning_and_the_topic_s_categories(client, staff, spiking):
-    suggestion, spike_id, category = spiking
+    _suggestion, spike_id, category = spiking
     await client.login_as(staff)
     r = await client.get(f"/admin/banners?spike={spike_id}")
     assert r.status_code == 200
