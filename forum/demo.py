@@ -105,6 +105,17 @@ async def load_demo(session: AsyncSession, storage: Storage | None = None) -> li
             if reply_spec.get("official"):
                 staff = users[reply_spec["author"]]
                 await threads.mark_official(session, post, user=staff, at=at)
+    for spec in demo_content.SPIKE_BURST:  # a spike for the support lead's "Spikes" tab
+        await threads.ask(
+            session,
+            author=users[spec["author"]],
+            category=cats["apps"],
+            title=spec["title"],
+            body=spec["body"],
+            kind="question",
+            created_at=now - timedelta(minutes=spec["minutes_ago"]),
+            tag_names=["crash"],
+        )
     for spec in demo_content.BANNERS:
         await banners.create_banner(
             session,

@@ -39,6 +39,12 @@ def test_the_scale_does_not_matter_and_opposites_count_as_zero():
     assert closeness([_vec(1, 0), _vec(-1, 0)], ["m", "m"]) == [0, 0]
 
 
+def test_vectors_compare_by_their_encoders_whatever_the_digest_of_their_text():
+    a, b = _vec(1, 0), _vec(0.6, 0.8)
+    assert closeness([a, b], ["enc:text1", "enc:text2"]) == [60, 60]
+    assert closeness([a, b], ["enc:text1", "other:text2"]) == [None, None]
+
+
 def test_a_member_without_a_stored_vector_or_of_another_encoder_has_no_closeness():
     a, b, c = _vec(1, 0), _vec(0.6, 0.8), _vec(0, 1, 0)
     assert closeness([a, None, b, c], ["m", None, "m", "other"]) == [60, None, 60, None]

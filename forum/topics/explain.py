@@ -57,12 +57,18 @@ def contains_term(member: MemberText, term: str) -> bool:
     return bool(words) and all(_forms(w) & member.terms for w in words)
 
 
+def encoder_of(vector_model: str) -> str:
+    """The encoder part of a stored vector's key ("encoders:text digest", see
+    :func:`forum.topics.store.vector_key`): vectors with the same one compare."""
+    return vector_model.split(":", 1)[0]
+
+
 def closeness(vectors: Sequence[bytes | None], models: Sequence[str | None]) -> list[int | None]:
     """Each vector's mean cosine to the others (as 0–100, negatives as 0). Only
-    vectors of the most common encoder key (and width) are compared; the others,
+    vectors of the most common encoders (and width) are compared; the others,
     and missing ones, get None. Fewer than two comparable: all None."""
     keyed = [
-        (m, len(v)) if v is not None and m is not None and len(v) % 2 == 0 and len(v) > 0 else None
+        (encoder_of(m), len(v)) if v is not None and m is not None and len(v) % 2 == 0 and len(v) > 0 else None
         for v, m in zip(vectors, models, strict=True)
     ]
     counts = Counter(k for k in keyed if k is not None)
