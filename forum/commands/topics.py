@@ -124,7 +124,7 @@ def cmd_spikes(settings: Settings, args: argparse.Namespace) -> None:
         return
     print(
         f"{report.checked:,} topics with new threads in the last hour; {len(report.verdicts):,} spiking "
-        f"({len(report.opened):,} alerts opened, {report.updated:,} still open, {report.closed:,} closed); "
+        f"(alerts: {len(report.opened):,} opened, {report.updated:,} still open, {report.closed:,} closed); "
         f"{report.notified:,} staff notifications."
     )
     for v in report.verdicts:
