@@ -70,7 +70,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     from forum.storage import make_storage
 
     storage = make_storage(settings)
-    made = run_in_session(settings, lambda session: load_demo(session, storage))
+    made = run_in_session(settings, lambda session: load_demo(session, storage, spike_burst=True))
     print("\nDemo accounts (username / password / role):")
     for user, password in made:
         print(f"  {user.username:<16} {password:<20} {user.role}")

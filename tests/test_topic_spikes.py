@@ -328,3 +328,18 @@ async def test_an_english_topic_s_known_issue_draft_is_in_english(client, db, st
     await client.login_as(staff)
     r = await client.get(f"/ask?spike={report.opened[0]}")
     assert 'value="Known issue: Sync stopped working"' in r.text
+
+
+async def test_the_demo_s_burst_of_crash_reports_is_flagged_once_the_topic_job_has_grouped_them(db, settings):
+    from forum.demo import load_demo
+    from tests.kb_helpers import run_job
+
+    async with db.begin() as s:
+        await load_demo(s, spike_burst=True)
+    await run_job(settings)
+    async with db.begin() as s:
+        report = await spikes.check(s, rule=RULE)
+    assert len(report.opened) == 1
+    async with db() as s:
+        suggestion = await s.get(TopicSuggestion, report.verdicts[0].suggestion_id)
+    assert suggestion is not None and "꺼져요" in suggestion.title
