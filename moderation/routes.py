@@ -268,7 +268,11 @@ async def move_form(request: Request) -> Response:
 async def move(request: Request) -> Response:
     user = check_moderate(current_user(request))
     form = await read_form(request)
-    values = {"category": field(form, "category"), "reason": field(form, "reason"), "drop_tags": field(form, "drop_tags")}
+    values = {
+        "category": field(form, "category"),
+        "reason": field(form, "reason"),
+        "drop_tags": field(form, "drop_tags"),
+    }
     try:
         async with writing(request) as session:
             thread = await _thread(session, request, user)

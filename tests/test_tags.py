@@ -412,8 +412,10 @@ async def _restricted_move_setup(db, staff, member):  # type: ignore[no-untyped-
     return general, billing, thread
 
 
-async def test_moving_a_thread_into_a_restricted_category_is_refused_naming_the_tags(client, db, staff, member, moderator):
-    general, billing, thread = await _restricted_move_setup(db, staff, member)
+async def test_moving_a_thread_into_a_restricted_category_is_refused_naming_the_tags(
+    client, db, staff, member, moderator
+):
+    general, _billing, thread = await _restricted_move_setup(db, staff, member)
     await client.login_as(moderator)
     r = await client.submit(f"/mod/t/{thread.id}/move", {"category": "billing", "reason": "wrong place"})
     assert r.status_code == 422
@@ -425,9 +427,7 @@ async def test_moving_a_thread_into_a_restricted_category_is_refused_naming_the_
         assert await service.names_of(s, thread.id) == ["android", "ios", "refund"]
         assert await s.scalar(select(AuditEntry).where(AuditEntry.action == "thread.move")) is None
     assert await _count(db, "ios") == 1
-    korean = await client.submit(
-        f"/mod/t/{thread.id}/move", {"category": "billing"}, headers={"accept-language": "ko"}
-    )
+    korean = await client.submit(f"/mod/t/{thread.id}/move", {"category": "billing"}, headers={"accept-language": "ko"})
     assert korean.status_code == 422 and "이 카테고리에는 다음 태그만 붙일 수 있습니다: refund" in korean.text
 
 
