@@ -14,9 +14,8 @@ from forum.config import Settings
 from forum.db import make_sync_engine
 from forum.jobs import UPLOADS_LEASE, UploadPruneLoop
 from forum.models import Article, Banner, Upload, User
-from forum.services import state
+from forum.services import state, uploads
 from forum.services import upload_prune as service
-from forum.services import uploads
 from forum.storage import LocalStorage
 from forum.topics import store
 from tests.factories import make_thread
