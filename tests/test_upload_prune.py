@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import os
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -217,3 +218,44 @@ def test_the_grace_period_is_at_least_an_hour():
     assert tuning_from_env({"FORUM_UPLOAD_ORPHAN_HOURS": "24"})["upload_orphan_hours"] == 24
     with pytest.raises(ConfigError):
         tuning_from_env({"FORUM_UPLOAD_ORPHAN_HOURS": "0"})
+
+
+async def test_a_file_stored_for_a_refused_question_is_removed_once_old(app, client, db, engine, uploader):
+    async with db.begin() as s:
+        from tests.factories import make_category
+
+        category = await make_category(s)
+    await client.login_as(uploader)
+    refused = await client.post(
+        "/ask",
+        data={
+            "csrf_token": await client.csrf(),
+            "category": category.slug,
+            "title": "",
+            "body": "See",
+            "kind": "question",
+        },
+        files={"file": ("screen.png", png(), "image/png")},
+    )
+    assert refused.status_code == 422
+    disk = _storage(app)
+    [stray] = [p for p in disk.root.rglob("*") if p.is_file()]  # the file stayed, its row rolled back
+    assert await _keys(db) == set()
+    kept = await _upload(client)  # a file with its row, just as old
+    await _age_uploads(db)
+    recent_stray = "recentStrayFile0000000000"
+    await disk.put(recent_stray, b"x", "text/plain")
+    old = (utcnow() - timedelta(hours=72)).replace(tzinfo=UTC).timestamp()
+    for path in (stray, disk.path(_key(kept))):
+        os.utime(path, (old, old))
+    async with db.begin() as s:  # and used by a post, so that only the stray file is unused
+        thread = await make_thread(s, author=uploader)
+    await client.submit(f"/t/{thread.id}/reply", {"body": f"![x]({kept})"})
+
+    dry = await _prune(engine, app, dry_run=True)
+    assert dry.stray_files == [stray.name] and stray.exists()
+    report = await _prune(engine, app)
+
+    assert report.stray_files == [stray.name] and report.removed == []
+    assert not stray.exists()
+    assert disk.path(_key(kept)).is_file() and disk.path(recent_stray).is_file()

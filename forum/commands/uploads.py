@@ -27,6 +27,9 @@ def cmd_prune(settings: Settings, args: argparse.Namespace) -> None:
         print(f"{orphan.key}  {orphan.kind:<10}  {orphan.size:>10,} bytes  uploaded {orphan.created_at:%Y-%m-%d %H:%M}")
     verb = "Would remove" if report.dry_run else "Removed"
     print(f"{verb} {len(report.removed):,} unused uploads older than {hours} hours ({report.bytes:,} bytes).")
+    if report.stray_files:
+        verb = "Would remove" if report.dry_run else "Removed"
+        print(f"{verb} {len(report.stray_files):,} stored files that no upload names.")
     if report.left_in_storage:
         print(f"{len(report.left_in_storage):,} files could not be removed from storage (see the log).")
 

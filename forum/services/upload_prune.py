@@ -16,7 +16,8 @@ Anything else older than the grace period (``Settings.upload_orphan_hours``:
 a file uploaded while a post is written is used only once the post is sent)
 is removed: its row first, in a transaction that checks again that no post or
 avatar took it meanwhile, then the stored file (a file whose removal fails is
-left behind and logged, never a row without its file).
+left behind and logged, never a row without its file). Stored files with no
+row, older than the grace period, go too (see ``_stray_files``).
 
 Synchronous on an ``Engine``, like the other background jobs
 (``forum.jobs.UploadPruneLoop``, leased, and ``forum uploads prune``).
@@ -67,6 +68,8 @@ class PruneReport:
     removed: list[Orphan] = field(default_factory=list)
     #: files whose rows went but whose removal from storage failed (logged)
     left_in_storage: list[str] = field(default_factory=list)
+    #: stored files with no row at all, older than the grace period (removed unless a dry run)
+    stray_files: list[str] = field(default_factory=list)
 
     @property
     def bytes(self) -> int:
@@ -183,4 +186,36 @@ def prune(
                 report.left_in_storage += asyncio.run(_delete_files(storage, [o.key for o in removed]))
         if on_batch is not None:
             on_batch()
+    if stop is None or not stop():
+        report.stray_files = _stray_files(engine, storage, before=now - older_than, dry_run=dry_run, stop=stop)
     return report
+
+
+def _stray_files(
+    engine: Engine, storage: Storage, *, before: datetime, dry_run: bool, stop: Callable[[], bool] | None
+) -> list[str]:
+    """Stored files with no row, written before ``before``: a file is stored
+    before its row, so a request that failed after storing it (a question
+    refused for its title, with a screenshot attached) leaves one behind."""
+    found: list[str] = []
+    chunk: list[str] = []
+
+    def settle() -> None:
+        with engine.connect() as conn:
+            known = set(conn.scalars(select(_UPLOADS.c.key).where(_UPLOADS.c.key.in_(chunk))).all())
+        stray = [k for k in chunk if k not in known]
+        if stray and not dry_run:
+            failed = set(asyncio.run(_delete_files(storage, stray)))
+            stray = [k for k in stray if k not in failed]
+        found.extend(stray)
+        chunk.clear()
+
+    for key in storage.keys_before(before):
+        chunk.append(key)
+        if len(chunk) >= BATCH:
+            settle()
+            if stop is not None and stop():
+                return found
+    if chunk:
+        settle()
+    return found
