@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -622,6 +623,9 @@ async def _exercise(storage) -> None:  # type: ignore[no-untyped-def]
     await storage.put(key, b"hello", "text/plain; charset=utf-8")
     assert await storage.exists(key)
     assert await storage.open(key) == b"hello"
+    listed = await asyncio.to_thread(lambda: set(storage.keys_before(utcnow() + timedelta(minutes=5))))
+    assert key in listed
+    assert key not in await asyncio.to_thread(lambda: set(storage.keys_before(utcnow() - timedelta(minutes=5))))
     await storage.delete(key)
     assert not await storage.exists(key)
     with pytest.raises(ValueError):
