@@ -139,6 +139,13 @@ class Settings:
     upload_storage: str = ""
     upload_s3_endpoint: str = ""
     upload_s3_region: str = ""
+    # Orphan uploads (forum.services.upload_prune): an upload nothing uses (no
+    # post, hidden and deleted ones included; no avatar, earlier version of a
+    # post, article or banner) is removed once it is this many hours old, by
+    # the job runner every upload_prune_interval seconds (0: never in-process;
+    # `forum uploads prune` on demand).
+    upload_orphan_hours: int = 48
+    upload_prune_interval: int = 3600
 
     @property
     def secure_cookies(self) -> bool:
@@ -227,6 +234,8 @@ TUNABLE = (
     "upload_storage",
     "upload_s3_endpoint",
     "upload_s3_region",
+    "upload_orphan_hours",
+    "upload_prune_interval",
 )
 
 
@@ -254,6 +263,11 @@ def tuning_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         value = out.get(name, 0)
         if isinstance(value, int) and value < 0:
             raise ConfigError(f"FORUM_{name.upper()} must be 0 or more, not {value}.")
+    if out.get("upload_orphan_hours", 48) < 1:  # type: ignore[operator]
+        # Less would remove a file while the post that uses it is still being written.
+        raise ConfigError("FORUM_UPLOAD_ORPHAN_HOURS must be at least 1.")
+    if out.get("upload_prune_interval", 0) < 0:  # type: ignore[operator]
+        raise ConfigError("FORUM_UPLOAD_PRUNE_INTERVAL must be 0 or more.")
     if out.get("jobs", "in-process") not in JOB_PLACES:
         raise ConfigError(f"FORUM_JOBS must be one of {', '.join(JOB_PLACES)}, not {out['jobs']!r}.")
     return out

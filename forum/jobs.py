@@ -22,6 +22,9 @@ once are safe: each job takes a lease in the database or claims its rows.
   the same process): sends the email outbox (:mod:`forum.mail`).
 * **views** (every ``views_flush`` seconds, when views are counted in Redis):
   writes them to the threads (:mod:`forum.views`).
+* **uploads** (every ``upload_prune_interval`` seconds): removes the uploads
+  nothing uses once ``upload_orphan_hours`` old
+  (:mod:`forum.services.upload_prune`, leased).
 
 Each job runs in a daemon thread with its own synchronous engine (numpy, Kiwi
 and the encoders are CPU-bound; the event loop keeps serving). Stopping does
@@ -366,6 +369,50 @@ class ViewsLoop(Loop):
         return None
 
 
+# ---------------------------------------------------------------- orphan uploads
+
+UPLOADS_LEASE = "uploads-prune"
+UPLOADS_LEASE_TTL = timedelta(minutes=10)
+
+
+class UploadPruneLoop(Loop):
+    """Removes the uploads nothing uses once ``upload_orphan_hours`` old
+    (:mod:`forum.services.upload_prune`), every ``upload_prune_interval``
+    seconds. Leased: one process does it; the lease is renewed after each batch."""
+
+    name = "uploads"
+
+    def __init__(self, settings: Settings, *, interval: float | None = None) -> None:
+        super().__init__(settings, settings.upload_prune_interval if interval is None else interval)
+        from forum.topics import store
+
+        self.holder = store.new_holder()
+
+    def step(self, engine: Engine) -> Any:
+        from forum.services import upload_prune
+        from forum.storage import make_storage
+        from forum.topics import store
+
+        if not store.acquire_lease(engine, UPLOADS_LEASE, self.holder, UPLOADS_LEASE_TTL):
+            return None
+        try:
+            report = upload_prune.prune(
+                engine,
+                make_storage(self.settings),
+                older_than=timedelta(hours=self.settings.upload_orphan_hours),
+                stop=self.stopping.is_set,
+                on_batch=lambda: store.renew_lease(engine, UPLOADS_LEASE, self.holder, UPLOADS_LEASE_TTL),
+            )
+        finally:
+            store.release_lease(engine, UPLOADS_LEASE, self.holder)
+        if report.removed:
+            log.info("removed %s unused uploads (%s bytes)", len(report.removed), report.bytes)
+        return None
+
+
+# ---------------------------------------------------------------- the runner
+
+
 class JobRunner:
     """Every background job of the forum, in this process."""
 
@@ -379,6 +426,7 @@ class JobRunner:
         self.topics.after = self.spikes.wake
         self.mail = MailLoop(settings, interval=mail_interval) if mail.smtp_config(settings) is not None else None
         self.views = ViewsLoop(settings) if settings.views_storage.startswith(("redis", "unix")) else None
+        self.uploads = UploadPruneLoop(settings) if settings.upload_prune_interval > 0 else None
 
     def start(self) -> None:
         self.related.start(first_delay=0.0)
@@ -388,9 +436,11 @@ class JobRunner:
         self.spikes.start(first_delay=min(self.spikes.interval, FIRST_RUN_DELAY) if self.spikes.interval > 0 else None)
         if self.mail is not None:
             self.mail.start(first_delay=0.0 if self.mail.interval > 0 else None)
+        if self.uploads is not None:
+            self.uploads.start(first_delay=min(self.uploads.interval, FIRST_RUN_DELAY))
 
     async def stop(self) -> None:
-        for loop in (self.mail, self.views, self.spikes, self.topics, self.related):
+        for loop in (self.uploads, self.mail, self.views, self.spikes, self.topics, self.related):
             if loop is not None:
                 await loop.stop()
 

@@ -46,7 +46,7 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title", "loading"},
+    "img": {"src", "alt", "title", "loading", "width", "height"},
     "ol": {"start"},
     "th": {"align"},
     "td": {"align"},
@@ -65,7 +65,11 @@ def _image(self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, e
     src = str(token.attrs.get("src", ""))
     alt = self.renderInlineAsText(token.children or [], options, env)
     if UPLOAD_SRC.match(src):
-        return f'<img src="{escapeHtml(src)}" alt="{escapeHtml(alt)}" loading="lazy">'
+        size = ""
+        sizes = env.get("images") if isinstance(env, dict) else None
+        if sizes and (known := sizes.get(src.rsplit("/", 1)[1])) is not None:
+            size = f' width="{int(known[0])}" height="{int(known[1])}"'
+        return f'<img src="{escapeHtml(src)}" alt="{escapeHtml(alt)}"{size} loading="lazy">'
     return f'<a href="{escapeHtml(src)}">{escapeHtml(alt or src)}</a>'
 
 
@@ -175,11 +179,18 @@ def _parser() -> MarkdownIt:
     return md
 
 
-def render(text: str, *, mentions: Mapping[str, str] | None = None) -> str:
+def render(
+    text: str,
+    *,
+    mentions: Mapping[str, str] | None = None,
+    images: Mapping[str, tuple[int, int]] | None = None,
+) -> str:
     """``mentions``: the case-folded usernames that exist, to their usernames
     (``forum.services.mentions.resolve``): "@name" of those links to their
-    profile; any other "@name" stays plain text."""
-    env: dict[str, Any] = {"mentions": mentions or {}}
+    profile; any other "@name" stays plain text. ``images``: the pixel size of
+    uploaded images by key (``forum.services.uploads.image_sizes``), written
+    on their ``<img>`` so that the page does not shift as they load."""
+    env: dict[str, Any] = {"mentions": mentions or {}, "images": images or {}}
     html = _parser().render(text, env)
     return nh3.clean(
         html,

@@ -8,9 +8,12 @@ digits, ``-`` and ``_`` only, so a key is never a path."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -36,6 +39,11 @@ class Storage(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def exists(self, key: str) -> bool: ...
+
+    def keys_before(self, cutoff: datetime) -> Iterator[str]:
+        """The keys of the objects written before ``cutoff`` (naive UTC), in no
+        particular order; blocking (run it in a thread)."""
+        ...
 
 
 class LocalStorage:
@@ -79,6 +87,15 @@ class LocalStorage:
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self.path(key).is_file)
+
+    def keys_before(self, cutoff: datetime) -> Iterator[str]:
+        limit = cutoff.replace(tzinfo=UTC).timestamp()
+        for folder, _dirs, files in os.walk(self.root):
+            for name in files:
+                if KEY.match(name):
+                    with contextlib.suppress(FileNotFoundError):
+                        if os.stat(os.path.join(folder, name)).st_mtime < limit:
+                            yield name
 
 
 class S3Storage:
@@ -127,6 +144,15 @@ class S3Storage:
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._exists, key)
+
+    def keys_before(self, cutoff: datetime) -> Iterator[str]:
+        limit = cutoff.replace(tzinfo=UTC)
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
+        for page in pages:
+            for item in page.get("Contents", []):
+                name = item["Key"][len(self.prefix) :]
+                if KEY.match(name) and item["LastModified"] < limit:
+                    yield name
 
 
 def make_storage(settings: Settings) -> Storage:

@@ -41,6 +41,7 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
     env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
     # While templates are being edited, every piece is rendered every time.
     fragments = Fragments(limit=0 if auto_reload else 16_000_000)
+    post_views = PostViews(fragments)
     env.globals.update(
         format_datetime=i18n.format_datetime,
         format_date=i18n.format_date,
@@ -54,7 +55,8 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
         LOCALES=i18n.LOCALES,
         language_name=i18n.language_name,
         thread_item=ThreadItems(env, fragments),
-        anonymous_post=PostViews(fragments),
+        anonymous_post=post_views,
+        post_main_kept=post_views.main,
     )
     return Jinja2Templates(env=env)
 
@@ -102,27 +104,40 @@ class ThreadItems:
 
 
 class PostViews:
-    """``anonymous_post(post, v, post_view)``: a post as an anonymous reader
-    sees it (templates/threads/_post.html's macro: no forms, no per-reader
-    state), kept per locale, relative time, the post's and its author's values
-    and whether it is the thread's accepted or official answer: all it shows. A
-    thread page renders ten of these; a signed-in reader's are rendered each time."""
+    """A thread page's posts (templates/threads/_post.html), kept by what they show:
+    the post's and its author's values, the locale, the relative time and whether
+    it is the thread's accepted or official answer.
+
+    ``anonymous_post(post, v, post_view)``: the whole post as an anonymous reader
+    sees it (no forms, no per-reader state). ``post_main_kept(post, v, show_body,
+    post_main)``: for a signed-in reader, the part every reader sees alike (flags,
+    author, time, notice and, when ``show_body``, the body); the footer with the
+    reader's own buttons is rendered each time. A thread page shows ten posts."""
 
     def __init__(self, fragments: Fragments) -> None:
         self.fragments = fragments
 
-    def __call__(self, post: Any, v: Any, render: Callable[..., Any]) -> Markup:
-        if not post.values:
-            return Markup(render(post, v))
-        key = (
-            "post",
+    @staticmethod
+    def _key(kind: str, post: Any, v: Any) -> tuple[Any, ...]:
+        return (
+            kind,
             i18n.get_locale(),
             i18n.format_ago(post.created_at),
             post.values,
             post.id == v.thread.accepted_post_id,
             post.id == v.thread.official_post_id,
         )
-        return self.fragments(key, render, post, v)
+
+    def __call__(self, post: Any, v: Any, render: Callable[..., Any]) -> Markup:
+        if not post.values:
+            return Markup(render(post, v))
+        return self.fragments(self._key("post", post, v), render, post, v)
+
+    def main(self, post: Any, v: Any, show_body: bool, render: Callable[..., Any]) -> Markup:
+        # An anonymous reader's whole post is kept by __call__ already.
+        if not post.values or v.user is None:
+            return Markup(render(post, v, show_body))
+        return self.fragments((*self._key("post-main", post, v), bool(show_body)), render, post, v, show_body)
 
 
 def template_gettext(message: str, /, **variables: Any) -> Markup:

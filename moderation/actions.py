@@ -15,6 +15,7 @@ from forum.errors import NotFound, ValidationError
 from forum.i18n import gettext as _
 from forum.models import Category, Post, Thread, User
 from forum.services import state
+from forum.services import tags as tag_service
 from forum.services import threads as thread_service
 from forum.textutil import one_line
 from moderation import audit
@@ -242,19 +243,37 @@ async def unpin_thread(session: AsyncSession, thread: Thread, *, actor: User | N
 
 
 async def move_thread(
-    session: AsyncSession, thread: Thread, category: Category | None, *, actor: User | None, reason: str = ""
+    session: AsyncSession,
+    thread: Thread,
+    category: Category | None,
+    *,
+    actor: User | None,
+    reason: str = "",
+    drop_tags: bool = False,
 ) -> bool:
-    check_moderate(actor)
+    """Moves the thread; into a category restricted to some tags only without
+    the others (refused, or with ``drop_tags`` taken off: the audit entry
+    lists the tags before and after)."""
+    moderator = check_moderate(actor)
     if category is None:
         raise ValidationError({"category": _("Choose a category.")})
-    return await _thread_action(
+    reason = check_reason(reason)
+    assert thread.id is not None
+    before = audit.thread_snapshot(thread) | {"tags": await tag_service.names_of(session, thread.id)}
+    if not await state.move_thread(session, thread, category, drop_tags=drop_tags):
+        return False
+    after = audit.thread_snapshot(thread) | {"tags": await tag_service.names_of(session, thread.id)}
+    await audit.record(
         session,
-        thread,
-        actor=actor,
+        actor=moderator,
         action="thread.move",
+        target=thread,
+        subject=thread.author_id,
         reason=reason,
-        change=lambda: state.move_thread(session, thread, category),
+        before=before,
+        after=after,
     )
+    return True
 
 
 async def close_as_duplicate(

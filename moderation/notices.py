@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy import bindparam, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlmodel import col
@@ -28,12 +28,34 @@ async def notify(session: AsyncSession, post: Post, *, kind: NoticeKind, reason:
     return notice
 
 
-def _unacknowledged_warning(user_id: int):  # type: ignore[no-untyped-def]
+def _unacknowledged_warning(user_id):  # type: ignore[no-untyped-def]
     return (
         col(Sanction.user_id) == user_id,
         col(Sanction.kind) == SanctionKind.warning.value,
         col(Sanction.acknowledged_at).is_(None),
     )
+
+
+def _counts(queue):  # type: ignore[no-untyped-def]
+    """Unread notices, the review queue's size (moderators) and unacknowledged
+    warnings of the user ``:user_id``, in one statement built once."""
+    return select(
+        select(func.count())
+        .select_from(Notice)
+        .where(col(Notice.user_id) == bindparam("user_id"), col(Notice.read_at).is_(None))
+        .scalar_subquery(),
+        queue,
+        select(func.count())
+        .select_from(Sanction)
+        .where(*_unacknowledged_warning(bindparam("user_id")))  # type: ignore[arg-type]
+        .scalar_subquery(),
+    )
+
+
+_COUNTS = _counts(literal(None))
+_COUNTS_FOR_MODERATOR = _counts(
+    select(func.count(func.distinct(Flag.post_id))).where(col(Flag.resolved_at).is_(None)).scalar_subquery()
+)
 
 
 @dataclass
@@ -49,26 +71,8 @@ class Banner:
 
 async def load_banner(session: AsyncSession, user: User) -> Banner:
     """One query of indexed counts; a second only while a warning waits."""
-    queue = (
-        select(func.count(func.distinct(Flag.post_id))).where(col(Flag.resolved_at).is_(None)).scalar_subquery()
-        if is_moderator(user)
-        else literal(None)
-    )
-    unread, queue_size, warnings = (
-        await session.execute(
-            select(
-                select(func.count())
-                .select_from(Notice)
-                .where(col(Notice.user_id) == user.id, col(Notice.read_at).is_(None))
-                .scalar_subquery(),
-                queue,
-                select(func.count())
-                .select_from(Sanction)
-                .where(*_unacknowledged_warning(user.id))  # type: ignore[arg-type]
-                .scalar_subquery(),
-            )
-        )
-    ).one()
+    statement = _COUNTS_FOR_MODERATOR if is_moderator(user) else _COUNTS
+    unread, queue_size, warnings = (await session.execute(statement, {"user_id": user.id})).one()
     silenced = user.silenced_until if user.silenced_until and user.silenced_until > utcnow() else None
     banner = Banner(unread_notices=unread or 0, queue_size=queue_size, silenced_until=silenced)
     if warnings:

@@ -268,12 +268,18 @@ async def move_form(request: Request) -> Response:
 async def move(request: Request) -> Response:
     user = check_moderate(current_user(request))
     form = await read_form(request)
-    values = {"category": field(form, "category"), "reason": field(form, "reason")}
+    values = {
+        "category": field(form, "category"),
+        "reason": field(form, "reason"),
+        "drop_tags": field(form, "drop_tags"),
+    }
     try:
         async with writing(request) as session:
             thread = await _thread(session, request, user)
             category = await category_service.get_category_by_slug(session, values["category"])
-            await actions.move_thread(session, thread, category, actor=user, reason=values["reason"])
+            await actions.move_thread(
+                session, thread, category, actor=user, reason=values["reason"], drop_tags=values["drop_tags"] == "1"
+            )
     except ValidationError as exc:
         async with reading(request) as session:
             thread = await _thread(session, request, user)

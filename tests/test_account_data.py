@@ -122,6 +122,9 @@ async def test_deleting_an_account_removes_personal_data_and_keeps_threads_reada
         assert f"deleted user {n}" in page.text
         assert "member@example.com" not in page.text
     assert "My helpful answer text." in (await other_client.get(thread_url(theirs))).text
+    # the name is shown in the reader's language; the stored one is English
+    korean = await other_client.get(thread_url(theirs), headers={"Accept-Language": "ko"})
+    assert f"탈퇴한 사용자 {n}" in korean.text and f"deleted user {n}" not in korean.text
     assert (await other_client.get("/u/member")).status_code == 404
 
     # the old name and address are free again; the old password opens nothing

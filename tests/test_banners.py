@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from forum.clock import utcnow
-from forum.models import Banner, BannerDismissal
+from forum.models import Banner, BannerDismissal, Post
 from forum.services import banners
 from moderation.models import AuditEntry
 from tests.factories import make_category, make_thread
@@ -195,3 +195,32 @@ async def test_a_banner_written_in_this_worker_drops_its_copy_at_once(db, app):
     assert await cache.showing(sessionmaker, None) == []
     banner = await _add(db, app)
     assert [b.id for b in await cache.showing(sessionmaker, None)] == [banner.id]
+
+
+async def test_banners_still_show_when_a_form_comes_back_with_messages(client, db, app, member):
+    async with db.begin() as s:
+        sync = await make_category(s, slug="sync")
+        billing = await make_category(s, slug="billing")
+        thread = await make_thread(s, category=sync, author=member)
+        first = await s.scalar(select(Post).where(Post.thread_id == thread.id))
+    await _add(db, app, categories=str(sync.id))
+    await client.login_as(member)
+    asked = await client.submit("/ask", {"category": "sync", "title": "", "body": "", "kind": "question"})
+    assert asked.status_code == 422 and "Sync outage now" in asked.text
+    elsewhere = await client.submit("/ask", {"category": "billing", "title": "", "body": "", "kind": "question"})
+    assert elsewhere.status_code == 422 and "Sync outage now" not in elsewhere.text
+    replied = await client.submit(f"/t/{thread.id}/reply", {"body": " "})
+    assert replied.status_code == 422 and "Sync outage now" in replied.text
+    edited = await client.submit(f"/p/{first.id}/edit", {"title": "ok title", "body": ""})
+    assert edited.status_code == 422 and "Sync outage now" in edited.text
+    assert billing.id is not None
+
+
+async def test_a_site_banner_shows_on_a_sign_up_form_with_mistakes_but_not_once_closed(client, db, app, member):
+    banner = await _add(db, app)
+    r = await client.submit("/signup", {"username": "", "password": "short"})
+    assert r.status_code == 422 and "Sync outage now" in r.text
+    await client.login_as(member)
+    await client.submit(f"/banners/{banner.id}/dismiss", {"next": "/"})
+    asked = await client.submit("/ask", {"category": "", "title": "", "body": ""})
+    assert asked.status_code == 422 and "Sync outage now" not in asked.text

@@ -395,3 +395,79 @@ async def test_a_category_restricted_later_does_not_stop_an_edit_keeping_old_tag
         )
     assert changed
     assert await _count(db, "refund") == 1 and await _count(db, "ios") == 1
+
+
+# ---------------------------------------------------------------- moving a thread
+
+
+async def _restricted_move_setup(db, staff, member):  # type: ignore[no-untyped-def]
+    async with db.begin() as s:
+        general = await make_category(s, slug="general")
+        billing = await make_category(s, slug="billing")
+        s.add_all([Tag(name="refund"), Tag(name="ios"), Tag(name="android")])
+        await s.flush()
+        await service.set_category_tags(s, billing, "refund", actor=staff)
+        thread = await make_thread(s, author=member, category=general)
+    await _tag(db, thread, "refund, ios, android")
+    return general, billing, thread
+
+
+async def test_moving_a_thread_into_a_restricted_category_is_refused_naming_the_tags(
+    client, db, staff, member, moderator
+):
+    general, _billing, thread = await _restricted_move_setup(db, staff, member)
+    await client.login_as(moderator)
+    r = await client.submit(f"/mod/t/{thread.id}/move", {"category": "billing", "reason": "wrong place"})
+    assert r.status_code == 422
+    assert "This category takes only these tags: refund. This thread has others: android, ios." in r.text
+    assert 'name="drop_tags"' in r.text
+    async with db.begin() as s:
+        moved = await s.get(Thread, thread.id)
+        assert moved.category_id == general.id
+        assert await service.names_of(s, thread.id) == ["android", "ios", "refund"]
+        assert await s.scalar(select(AuditEntry).where(AuditEntry.action == "thread.move")) is None
+    assert await _count(db, "ios") == 1
+    korean = await client.submit(f"/mod/t/{thread.id}/move", {"category": "billing"}, headers={"accept-language": "ko"})
+    assert korean.status_code == 422 and "이 카테고리에는 다음 태그만 붙일 수 있습니다: refund" in korean.text
+
+
+async def test_a_moderator_drops_the_tags_the_new_category_does_not_take_and_moves(
+    client, db, staff, member, moderator
+):
+    _general, billing, thread = await _restricted_move_setup(db, staff, member)
+    await client.login_as(moderator)
+    r = await client.submit(f"/mod/t/{thread.id}/move", {"category": "billing", "drop_tags": "1"})
+    assert r.status_code == 303
+    async with db.begin() as s:
+        moved = await s.get(Thread, thread.id)
+        assert moved.category_id == billing.id
+        assert await service.names_of(s, thread.id) == ["refund"]
+        entry = await s.scalar(select(AuditEntry).where(AuditEntry.action == "thread.move"))
+    assert entry is not None and "android" in entry.before and "android" not in entry.after
+    assert await _count(db, "ios") == 0 and await _count(db, "android") == 0 and await _count(db, "refund") == 1
+    async with db.begin() as s:
+        assert (await recount(s)).fixes == []
+
+
+async def test_moving_into_an_unrestricted_category_or_with_allowed_tags_keeps_them(db, staff, member):
+    general, billing, thread = await _restricted_move_setup(db, staff, member)
+    async with db.begin() as s:
+        other = await make_category(s, slug="other")
+        t = await s.get(Thread, thread.id)
+        assert await state.move_thread(s, t, other)
+        assert await service.names_of(s, thread.id) == ["android", "ios", "refund"]
+    await _tag(db, thread, "refund")
+    async with db.begin() as s:
+        t = await s.get(Thread, thread.id)
+        assert await state.move_thread(s, t, await s.get(type(billing), billing.id))
+        assert await service.names_of(s, thread.id) == ["refund"]
+    assert general.id is not None
+
+
+async def test_the_state_primitive_refuses_a_move_that_would_break_a_restriction(db, staff, member):
+    _general, billing, thread = await _restricted_move_setup(db, staff, member)
+    with pytest.raises(ValidationError) as exc:
+        async with db.begin() as s:
+            t = await s.get(Thread, thread.id)
+            await state.move_thread(s, t, await s.get(type(billing), billing.id))
+    assert "ios" in exc.value.errors["tags"]

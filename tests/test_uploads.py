@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -351,7 +352,47 @@ async def test_the_plain_file_field_uploads_with_the_reply_and_shows_the_image(c
     assert re.fullmatch(r"This is what I see:\n\n!\[screen\.png\]\(/uploads/[\w-]{24}\)", post.body)
     assert len(links) == 1
     page = await client.get(response.headers["location"])
-    assert re.search(r'<img src="/uploads/[\w-]{24}" alt="screen.png" loading="lazy">', page.text)
+    assert re.search(
+        r'<img src="/uploads/[\w-]{24}" alt="screen.png" width="40" height="30" loading="lazy">', page.text
+    )
+
+
+async def test_posted_images_carry_their_size_as_stored_after_scaling(app, client, db, uploader, other_member):
+    thread = await _thread(db, other_member)
+    await client.login_as(uploader)
+    small = (await send(client, "small.png", png(64, 48), "image/png")).json()["url"]
+    limit = app.state.runtime.settings.upload_max_dimension
+    large = (await send(client, "large.png", png(limit + 400, 100), "image/png")).json()["url"]
+    log = (await send(client, "a.log", b"trace\n", "text/plain")).json()["url"]
+    body = f"![s]({small}) ![l]({large}) ![log]({log}) ![gone](/uploads/abcdefghijklmnopqrstuvwx)"
+    reply = await client.submit(f"/t/{thread.id}/reply", {"body": body})
+    assert reply.status_code == 303
+    page = (await client.get(reply.headers["location"])).text
+    assert f'<img src="{small}" alt="s" width="64" height="48" loading="lazy">' in page
+    async with db() as s:
+        stored = await s.scalar(select(Upload).where(col(Upload.key) == large.rsplit("/", 1)[1]))
+    assert stored.width == limit and abs(stored.height - 100 * limit / (limit + 400)) < 1  # scaled down
+    assert f'<img src="{large}" alt="l" width="{limit}" height="{stored.height}" loading="lazy">' in page
+    # An attachment, or a key the forum does not know, has no size to give.
+    assert f'<img src="{log}" alt="log" loading="lazy">' in page
+    assert '<img src="/uploads/abcdefghijklmnopqrstuvwx" alt="gone" loading="lazy">' in page
+    # An edit keeps them.
+    async with db() as s:
+        post = (await s.scalars(_own_post(uploader))).one()
+    edited = await client.submit(f"/p/{post.id}/edit", {"body": f"Only this one: ![s]({small})"})
+    assert edited.status_code == 303
+    async with db() as s:
+        html = (await s.get(Post, post.id)).body_html
+    assert f'<img src="{small}" alt="s" width="64" height="48" loading="lazy">' in html
+
+
+def test_a_size_is_written_only_for_uploaded_images_and_only_as_numbers():
+    sizes = {"abcdefghijklmnopqrstuvwx": (10, 20)}
+    html = markdown.render(
+        "![a](/uploads/abcdefghijklmnopqrstuvwx) ![b](https://x.example/abcdefghijklmnopqrstuvwx)", images=sizes
+    )
+    assert '<img src="/uploads/abcdefghijklmnopqrstuvwx" alt="a" width="10" height="20" loading="lazy">' in html
+    assert "width" not in html.split("</a>")[0].split("<a ")[-1] and html.count("width=") == 1
 
 
 async def test_a_refused_file_with_a_reply_keeps_the_text_and_saves_nothing(client, db, uploader, other_member):
@@ -582,6 +623,9 @@ async def _exercise(storage) -> None:  # type: ignore[no-untyped-def]
     await storage.put(key, b"hello", "text/plain; charset=utf-8")
     assert await storage.exists(key)
     assert await storage.open(key) == b"hello"
+    listed = await asyncio.to_thread(lambda: set(storage.keys_before(utcnow() + timedelta(minutes=5))))
+    assert key in listed
+    assert key not in await asyncio.to_thread(lambda: set(storage.keys_before(utcnow() - timedelta(minutes=5))))
     await storage.delete(key)
     assert not await storage.exists(key)
     with pytest.raises(ValueError):
@@ -613,7 +657,9 @@ async def test_the_demo_has_a_question_with_an_uploaded_screenshot(app, client, 
     async with db() as s:
         thread = (await s.scalars(select(Thread).where(col(Thread.title) == SCREENSHOT_THREAD))).one()
     page = await client.get(f"/t/{thread.id}/{thread.slug}")
-    found = re.search(r'<img src="(/uploads/[\w-]{24})" alt="crash.png" loading="lazy">', page.text)
+    found = re.search(
+        r'<img src="(/uploads/[\w-]{24})" alt="crash.png" width="\d+" height="\d+" loading="lazy">', page.text
+    )
     assert found
     image = await client.get(found.group(1))
     assert image.status_code == 200 and Image.open(io.BytesIO(image.content)).format == "PNG"

@@ -8,6 +8,7 @@ from sqlalchemy import Column, DateTime, Index, String, Text
 from sqlmodel import Field, Relationship, SQLModel
 
 from forum.clock import utcnow
+from forum.i18n import gettext
 
 
 class Role(enum.StrEnum):
@@ -30,6 +31,10 @@ class _UserState(Protocol):
     silenced_until: datetime | None
 
 
+# A deleted account's username: DELETED_PREFIX and its id (forum.services.account_data).
+DELETED_PREFIX = "deleted-user-"
+
+
 class UserRules:
     """What a user's role and sanctions mean: for the table model and ``forum.read.UserRow``."""
 
@@ -40,6 +45,15 @@ class UserRules:
 
     def can_post(self: _UserState, now: datetime) -> bool:
         return self.can_log_in(now) and (self.silenced_until is None or self.silenced_until <= now)  # type: ignore[attr-defined]
+
+    @property
+    def shown_name(self) -> str:
+        """The name pages show: the display name, or for a deleted account
+        "deleted user N" in the reader's language (the stored name is English)."""
+        username: str = self.username  # type: ignore[attr-defined]
+        if username.startswith(DELETED_PREFIX):
+            return gettext("deleted user %(number)s", number=username[len(DELETED_PREFIX) :])
+        return self.display_name  # type: ignore[attr-defined,no-any-return]
 
     @property
     def role_enum(self: _UserState) -> Role:

@@ -39,7 +39,8 @@ from forum.web import (
 )
 
 # Skipped by the banner hook: no page there shows banners.
-_QUIET_PREFIXES = ("/static/", "/healthz", "/api/")
+_QUIET_PREFIXES = ("/static/", "/healthz", "/api/", "/uploads", "/banners/")
+_PAGE_METHODS = ("GET", "HEAD", "POST")
 
 
 def _require_staff(request: Request) -> User:
@@ -360,7 +361,10 @@ def install(app: Starlette) -> None:
     async def load_banners(scope: Scope) -> None:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["banners"] = []
-        if str(scope.get("path", "")).startswith(_QUIET_PREFIXES) or scope.get("method") not in ("GET", "HEAD"):
+        # POST too: a form that comes back with messages is a page like any other
+        # (while nothing shows, and for anonymous readers, this asks nothing of the
+        # database; a signed-in member with a banner showing costs one lookup).
+        if str(scope.get("path", "")).startswith(_QUIET_PREFIXES) or scope.get("method") not in _PAGE_METHODS:
             return
         user = state.get("user")
         active = await cache.showing(sessionmaker, user)

@@ -37,6 +37,7 @@ from forum.models import (
     UserSession,
     Vote,
 )
+from forum.models.user import DELETED_PREFIX
 from forum.security import verify_password
 
 #: what a deleted account's password hash is: no password ever matches it
@@ -120,7 +121,7 @@ def check_password_to_delete(user: User, password: str) -> None:
 
 
 def deleted_username(user_id: int) -> str:
-    return f"deleted-user-{user_id}"
+    return f"{DELETED_PREFIX}{user_id}"
 
 
 async def delete_account(session: AsyncSession, user: User) -> bool:

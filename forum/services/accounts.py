@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -163,19 +163,25 @@ async def end_all_sessions(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(UserSession).where(col(UserSession.user_id) == user_id))
 
 
+# Every signed-in request runs one of these: built once, with bound parameters.
+_SESSION = (
+    select(UserSession)
+    .options(joinedload(UserSession.user))  # type: ignore[arg-type]
+    .where(col(UserSession.token_hash) == bindparam("token_hash"), col(UserSession.expires_at) > bindparam("now"))
+)
+_SESSION_SEEN = _SESSION.where(col(UserSession.last_seen_at) > bindparam("seen_after"))
+
+
 async def load_session(session: AsyncSession, token: str, *, idle_timeout: int | None = None) -> UserSession | None:
     """The session behind a token (with its user loaded), if it still exists, has
     not expired, has been used within ``idle_timeout`` seconds and its user may
     log in."""
     now = utcnow()
-    query = (
-        select(UserSession)
-        .options(joinedload(UserSession.user))  # type: ignore[arg-type]
-        .where(col(UserSession.token_hash) == token_hash(token), col(UserSession.expires_at) > now)
-    )
-    if idle_timeout is not None:
-        query = query.where(col(UserSession.last_seen_at) > now - timedelta(seconds=idle_timeout))
-    row = await session.scalar(query)
+    params = {"token_hash": token_hash(token), "now": now}
+    if idle_timeout is None:
+        row = await session.scalar(_SESSION, params)
+    else:
+        row = await session.scalar(_SESSION_SEEN, {**params, "seen_after": now - timedelta(seconds=idle_timeout)})
     if row is None or not row.user.can_log_in(now):
         return None
     return row

@@ -115,7 +115,7 @@ def structured_data(page: Any, url: str) -> str:
     answers = [a for a in page.answers if a.visible]
 
     def person(post: Any) -> dict[str, str]:
-        return {"@type": "Person", "name": post.author.display_name}
+        return {"@type": "Person", "name": post.author.shown_name}
 
     def when(value: datetime) -> str:
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")

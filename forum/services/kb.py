@@ -39,7 +39,7 @@ from forum.models import (
     User,
 )
 from forum.pagination import Page, check_page, count_up_to_last_page
-from forum.services import notifications, state
+from forum.services import notifications, state, uploads
 from forum.textutil import normalise, one_line, slugify
 
 if TYPE_CHECKING:
@@ -197,7 +197,7 @@ async def create_article(
         title=title,
         slug=slugify(title),
         body=body,
-        body_html=markdown.render(body),
+        body_html=markdown.render(body, images=await uploads.image_sizes(session, body)),
         category_id=category.id if category else None,
         status=ArticleStatus.draft.value,
         author_id=author.id,  # type: ignore[arg-type]
@@ -225,7 +225,7 @@ async def edit_article(
         return False
     article.title, article.slug = title, slugify(title)
     if body != article.body:
-        article.body, article.body_html = body, markdown.render(body)
+        article.body, article.body_html = body, markdown.render(body, images=await uploads.image_sizes(session, body))
     article.category_id = category_id
     article.updated_at = utcnow()
     session.add(article)

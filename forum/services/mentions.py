@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from forum import markdown
 from forum.models import User
+from forum.services import uploads
 
 #: at most this many people hear of the mentions in one post
 MAX_NOTIFIED = 10
@@ -38,8 +39,9 @@ async def resolve(session: AsyncSession, body: str) -> dict[str, str]:
 
 
 async def render(session: AsyncSession, body: str) -> str:
-    """A post's Markdown as HTML, its mentions of members linked to their profiles."""
-    return markdown.render(body, mentions=await resolve(session, body))
+    """A post's Markdown as HTML, its mentions of members linked to their
+    profiles and its uploaded images carrying their size."""
+    return markdown.render(body, mentions=await resolve(session, body), images=await uploads.image_sizes(session, body))
 
 
 async def mentioned_users(session: AsyncSession, body: str, *, limit: int = MAX_NOTIFIED) -> list[User]:

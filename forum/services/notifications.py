@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -282,13 +282,15 @@ UNREAD_SHOWN = 99
 async def unread_count(session: AsyncSession, user: User) -> int:
     """Unread notifications, counted up to ``UNREAD_SHOWN + 1`` (every page a
     signed-in member loads asks)."""
-    unread = (
-        select(col(Notification.id))
-        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
-        .limit(UNREAD_SHOWN + 1)
-        .subquery()
-    )
-    return await session.scalar(select(func.count()).select_from(unread)) or 0
+    return await session.scalar(_UNREAD, {"user_id": user.id}) or 0
+
+
+_UNREAD = select(func.count()).select_from(
+    select(col(Notification.id))
+    .where(col(Notification.user_id) == bindparam("user_id"), col(Notification.read_at).is_(None))
+    .limit(UNREAD_SHOWN + 1)
+    .subquery()
+)
 
 
 async def list_notifications(session: AsyncSession, user: User, *, page: int = 1, size: int = 30) -> Page[Notification]:

@@ -25,7 +25,7 @@ from sqlmodel import col
 from forum import search
 from forum.clock import utcnow
 from forum.models import Category, Post, Thread, User
-from forum.services import accounts, categories, notifications
+from forum.services import accounts, categories, notifications, tags
 
 HIDDEN_REASONS = ("flags", "review", "moderator")
 THREADS: Table = Thread.__table__  # type: ignore[attr-defined]
@@ -236,7 +236,13 @@ async def unpin_thread(session: AsyncSession, thread: Thread) -> bool:
     return await _set_counted(session, thread, "pinned_at", None)
 
 
-async def move_thread(session: AsyncSession, thread: Thread, category: Category) -> bool:
+async def move_thread(session: AsyncSession, thread: Thread, category: Category, *, drop_tags: bool = False) -> bool:
+    """Moves the thread. A category restricted to some tags takes it only
+    without the others: refused while it has them, unless ``drop_tags`` takes
+    them off (``forum.services.tags.fit_to_category``)."""
+    if thread.category_id == category.id:
+        return False
+    await tags.fit_to_category(session, thread, category, drop=drop_tags)
     changed = await _set_counted(session, thread, "category_id", category.id)
     if changed and "category" in thread.__dict__:
         thread.category = category

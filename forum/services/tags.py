@@ -364,6 +364,46 @@ async def set_thread_tags(
     return True
 
 
+async def names_of(session: AsyncSession, thread_id: int) -> list[str]:
+    """A thread's tag names."""
+    return [c.name for c in (await chips_for(session, [thread_id])).get(thread_id, ())]
+
+
+async def refused_in(session: AsyncSession, thread_id: int, category_id: int) -> list[str]:
+    """The names of the thread's tags that the category does not take (none
+    when it takes any tag)."""
+    allowed = {t.name for t in await allowed_in(session, category_id)}
+    if not allowed:
+        return []
+    return [name for name in await names_of(session, thread_id) if name not in allowed]
+
+
+async def fit_to_category(session: AsyncSession, thread: Thread, category: Category, *, drop: bool) -> list[str]:
+    """Before ``thread`` moves to ``category``: the tags it has that the
+    category does not take. Without ``drop`` they stop the move (a
+    ``ValidationError`` on "tags" naming them, nothing changed); with it they
+    are taken off the thread (their counts too) and their names returned."""
+    assert thread.id is not None and category.id is not None
+    refused = await refused_in(session, thread.id, category.id)
+    if not refused:
+        return []
+    if not drop:
+        allowed = [t.name for t in await allowed_in(session, category.id)]
+        raise ValidationError(
+            {
+                "tags": _(
+                    "This category takes only these tags: %(allowed)s. This thread has others: %(refused)s. "
+                    "Remove them to move it.",
+                    allowed=", ".join(allowed),
+                    refused=", ".join(refused),
+                )
+            }
+        )
+    kept = [name for name in await names_of(session, thread.id) if name not in refused]
+    await set_thread_tags(session, thread, kept, user=None, check_category=False)
+    return refused
+
+
 async def visibility_changed(session: AsyncSession, thread_id: int, *, visible: bool) -> None:
     """A thread became visible (or stopped being): its tags count it (or not)."""
     await _add_counts(session, await _counted_tag_ids(session, thread_id), 1 if visible else -1)

@@ -309,6 +309,20 @@ async def link_post(session: AsyncSession, post: Post) -> None:
     await session.flush()
 
 
+async def image_sizes(session: AsyncSession, body: str) -> dict[str, tuple[int, int]]:
+    """The width and height of the uploaded images ``body`` uses, by key: one
+    indexed query, none when it uses no upload."""
+    keys = keys_in(body)
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(col(Upload.key), col(Upload.width), col(Upload.height)).where(
+            col(Upload.key).in_(sorted(keys)), col(Upload.kind) == "image"
+        )
+    )
+    return {key: (width, height) for key, width, height in rows if width and height}
+
+
 # ------------------------------------------------------------------ serving
 
 
