@@ -33,7 +33,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import DateTime, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import DateTime, Table, and_, bindparam, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -575,42 +575,49 @@ async def search(
 
 
 _THREADS_BY_ID = read.thread_select().where(read.THREADS.c.id.in_(bindparam("ids", expanding=True)))
+_DOCUMENTS: Table = SearchDocument.__table__  # type: ignore[attr-defined]
+_POSTS = read.POSTS
+# The posts of a page's threads, in order: the visible ones' text (for the
+# snippets), and whether a post was hidden, deleted or edited since its
+# thread was indexed (the entry is then stale: see _load_hits). One statement,
+# built once; the hidden posts' text is not sent.
+_POSTS_OF_HITS = (
+    select(
+        _POSTS.c.thread_id,
+        case((and_(_POSTS.c.hidden_at.is_(None), _POSTS.c.deleted_at.is_(None)), _POSTS.c.body)).label("body"),
+        or_(
+            _DOCUMENTS.c.indexed_at.is_(None),
+            _POSTS.c.hidden_at >= _DOCUMENTS.c.indexed_at,
+            _POSTS.c.deleted_at >= _DOCUMENTS.c.indexed_at,
+            _POSTS.c.edited_at >= _DOCUMENTS.c.indexed_at,
+        ).label("changed"),
+    )
+    .select_from(
+        _POSTS.outerjoin(
+            _DOCUMENTS,
+            and_(_DOCUMENTS.c.doc_type == DocType.thread.value, _DOCUMENTS.c.doc_id == _POSTS.c.thread_id),
+        )
+    )
+    .where(_POSTS.c.thread_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_POSTS.c.thread_id, _POSTS.c.created_at, _POSTS.c.id)
+)
 
 
 async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[Any]) -> list[Hit]:
-    indexed_at: dict[int, datetime] = {}
-    if rows:
-        indexed_at = dict(
-            (
-                await session.execute(
-                    select(id_col(SearchDocument.id), col(SearchDocument.indexed_at)).where(
-                        col(SearchDocument.id).in_([r.key for r in rows])
-                    )
-                )
-            ).all()
-        )
     thread_ids = [r.doc_id for r in rows if r.doc_type == DocType.thread.value]
     article_ids = [r.doc_id for r in rows if r.doc_type == DocType.article.value]
     threads: dict[int, read.ThreadRow] = {}
-    posts: dict[int, list[Any]] = {}
+    # Per thread: its visible posts' text, and whether its entry is stale.
+    bodies: dict[int, list[str]] = {}
+    stale: set[int] = set()
     chips: dict[int, Any] = {}
     if thread_ids:
         threads = {t.id: t for t in await read.threads(session, _THREADS_BY_ID, {"ids": thread_ids})}
-        for p in (
-            await session.execute(
-                select(
-                    col(Post.thread_id),
-                    col(Post.body),
-                    col(Post.hidden_at),
-                    col(Post.deleted_at),
-                    col(Post.edited_at),
-                    col(Post.is_first),
-                )
-                .where(col(Post.thread_id).in_(thread_ids))
-                .order_by(col(Post.thread_id), col(Post.created_at), col(Post.id))
-            )
-        ).all():
-            posts.setdefault(p.thread_id, []).append(p)
+        for thread_id, body, changed in await session.execute(_POSTS_OF_HITS, {"ids": thread_ids}):
+            if body is not None:
+                bodies.setdefault(thread_id, []).append(body)
+            if changed:
+                stale.add(thread_id)
         chips = await tags.chips_for(session, thread_ids)
     articles: dict[int, Any] = {}
     source = _article_source()
@@ -629,10 +636,8 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
             thread = threads.get(row.doc_id)
             if thread is None or not thread.visible:
                 continue
-            thread_posts = posts.get(row.doc_id, [])
-            visible = [p.body for p in thread_posts if p.hidden_at is None and p.deleted_at is None]
-            stale = _stale(indexed_at.get(row.key), thread_posts)
-            if stale and not _still_matches(query, thread.title, visible):
+            visible = bodies.get(row.doc_id, [])
+            if row.doc_id in stale and not _still_matches(query, thread.title, visible):
                 continue
             hits.append(
                 Hit(
@@ -677,17 +682,6 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
 def _article_url(article: Any) -> str:
     slug = getattr(article, "slug", "")
     return f"/kb/{article.id}/{quote(slug)}" if slug else f"/kb/{article.id}"
-
-
-def _stale(indexed_at: datetime | None, posts: Sequence[Any]) -> bool:
-    if indexed_at is None:
-        return True
-    return any(
-        (p.hidden_at is not None and p.hidden_at >= indexed_at)
-        or (p.deleted_at is not None and p.deleted_at >= indexed_at)
-        or (p.edited_at is not None and p.edited_at >= indexed_at)
-        for p in posts
-    )
 
 
 def _still_matches(query: ParsedQuery, title: str, bodies: Sequence[str]) -> bool:
