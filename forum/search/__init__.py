@@ -45,7 +45,7 @@ from forum.models.search import DocType, FailedSearch, SearchDocument
 from forum.pagination import Page
 from forum.search import postgres, sqlite
 from forum.search.query import Entry, ParsedQuery, Source, clean, parse
-from forum.search.snippets import Highlighter, Snippet, make_snippet, plain_text
+from forum.search.snippets import Snippet, highlighter, snippet_of
 from forum.services import tags
 from forum.text import get_analyzer
 from forum.urls import thread_url
@@ -629,7 +629,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
     if any(a.category_id not in categories for a in articles.values()):
         categories.update((c.id, c) for c in await read.categories(session))
 
-    highlighter = Highlighter(query)
+    marks = highlighter(query)
     hits: list[Hit] = []
     for row in rows:
         if row.doc_type == DocType.thread.value:
@@ -645,7 +645,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
                     id=row.doc_id,
                     title=thread.title,
                     url=thread_url(thread),
-                    snippet=make_snippet(map(plain_text, visible), highlighter),  # lazily: stops at a good window
+                    snippet=snippet_of(marks, visible),
                     solved=thread.solved,
                     official=thread.official_post_id is not None,
                     kind=thread.kind,
@@ -666,7 +666,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
                     id=row.doc_id,
                     title=article.title,
                     url=_article_url(article),
-                    snippet=make_snippet([plain_text(article.body)], highlighter),
+                    snippet=snippet_of(marks, [article.body]),
                     solved=False,
                     official=True,
                     kind=DocType.article.value,
