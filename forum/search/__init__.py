@@ -431,6 +431,11 @@ class _Statement:
     score: str
     date: str
     params: dict[str, object]
+    # For ranking in one pass (_newest_ranked): the joins and conditions alone,
+    # and the boost that multiplies the text score.
+    joins: str
+    where: str
+    boost: str
 
 
 def _statement(query: ParsedQuery, filters: Filters, session: AsyncSession) -> _Statement:
@@ -453,6 +458,9 @@ def _statement(query: ParsedQuery, filters: Filters, session: AsyncSession) -> _
         score=f"{src.score} * {boost}",
         date=date,
         params={**src.params, **filter_params},
+        joins=joins,
+        where=where,
+        boost=boost,
     )
 
 
@@ -477,6 +485,8 @@ async def _matches(
     documents when those hold fewer than MIN_MATCHES."""
     be = backend(session)
     st = _statement(query, filters, session)
+    if be.NEWEST_IN_ONE_PASS:
+        return await _newest_ranked(session, st, filters, sort, limit, offset)
     key = st.source.key
     probe = await be.density(session, query)
     density, floor = None, None
@@ -545,6 +555,37 @@ async def _matches(
             if rows is None or (rows[0].matched if rows else 0) < MIN_MATCHES:
                 rows, windowed = await ranked(""), False
     total = rows[0].matched if rows else 0
+    return rows, total, windowed or total >= RANK_WINDOW
+
+
+async def _newest_ranked(
+    session: AsyncSession, st: _Statement, filters: Filters, sort: Sort, limit: int, offset: int
+) -> tuple[list[Any], int, bool]:
+    """``_matches`` in one statement, for an index that reads its matches
+    newest first and stops there (FTS5): the RANK_WINDOW newest matches (of
+    the index alone, or with the filters when there are some) are scored as
+    they are read, then joined to their threads, filtered and ranked. The
+    same rows and scores as finding the window's oldest key first and ranking
+    from it, without reading the matches twice."""
+    src = st.source
+    key = src.key
+    newest_source = st.body if filters.any else f"FROM {src.index} WHERE {src.match}"
+    order = "score DESC, key DESC" if sort == Sort.relevance else "created DESC, key DESC"
+    statement = text(
+        "WITH newest AS MATERIALIZED ("
+        f"SELECT {key} AS key, {src.score} AS text_score {newest_source} ORDER BY {key} DESC LIMIT :window), "
+        "ranked AS MATERIALIZED ("
+        f"SELECT w.key AS key, {src.doc_type} AS doc_type, {src.doc_id} AS doc_id, "
+        f"w.text_score * {st.boost} AS score, {st.date} AS created "
+        f"FROM {src.window_documents} {st.joins} WHERE {st.where} ORDER BY {order} LIMIT :window) "
+        "SELECT key, doc_type, doc_id, score, created, (SELECT count(*) FROM ranked) AS matched, "
+        "(SELECT count(*) FROM newest) AS scanned "
+        f"FROM ranked ORDER BY {order} LIMIT :limit OFFSET :offset"
+    ).columns(created=DateTime)
+    values = {**st.params, "bound": None, "window": RANK_WINDOW, "limit": limit, "offset": offset}
+    rows = list((await session.execute(statement, values)).all())
+    total = rows[0].matched if rows else 0
+    windowed = bool(rows) and rows[0].scanned >= RANK_WINDOW
     return rows, total, windowed or total >= RANK_WINDOW
 
 
