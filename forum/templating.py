@@ -55,6 +55,7 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
         language_name=i18n.language_name,
         thread_item=ThreadItems(env, fragments),
         anonymous_post=PostViews(fragments),
+        search_hit=SearchHits(env, fragments),
     )
     return Jinja2Templates(env=env)
 
@@ -123,6 +124,29 @@ class PostViews:
             post.id == v.thread.official_post_id,
         )
         return self.fragments(key, render, post, v)
+
+
+class SearchHits:
+    """``search_hit(hit)``: a search result (templates/search/_hit.html), kept
+    per locale, relative time and all the hit shows; twenty a page."""
+
+    def __init__(self, env: jinja2.Environment, fragments: Fragments) -> None:
+        self.env, self.fragments = env, fragments
+
+    def __call__(self, hit: Any) -> Markup:
+        c = hit.category
+        key = (
+            "search-hit",
+            i18n.get_locale(),
+            i18n.format_ago(hit.created_at),
+            (hit.type, hit.id, hit.title, hit.url, hit.snippet.parts, hit.kind, hit.solved, hit.official),
+            (hit.tags, hit.created_at, hit.reply_count),
+            (c.slug, c.name_en, c.name_ko) if c is not None else None,
+        )
+        return self.fragments(key, self._render, hit)
+
+    def _render(self, hit: Any) -> Any:
+        return self.env.get_template("search/_hit.html").module.search_hit(hit)  # type: ignore[attr-defined]
 
 
 def template_gettext(message: str, /, **variables: Any) -> Markup:
