@@ -203,11 +203,9 @@ def snippet_of(highlighter: Highlighter, markdown: Sequence[str]) -> Snippet:
     digest of the texts (all the snippet depends on): the threads a popular
     search finds are found again and again, and cutting their snippet costs
     more than looking it up. The MAX_SNIPPETS last used are kept."""
-    digest = hashlib.blake2b(digest_size=16)
-    for text in markdown:
-        digest.update(text.encode())
-        digest.update(b"\0")
-    key = (highlighter.terms, highlighter.prefixes, digest.digest())
+    lengths = ",".join(str(len(text)) for text in markdown)
+    digest = hashlib.blake2b(f"{lengths}:{''.join(markdown)}".encode(), digest_size=16).digest()
+    key = (highlighter.terms, highlighter.prefixes, digest)
     snippet = _SNIPPETS.get(key)
     if snippet is not None:
         _SNIPPETS.move_to_end(key)
