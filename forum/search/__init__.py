@@ -499,11 +499,8 @@ async def _matches(
     order = "score DESC, key DESC" if sort == Sort.relevance else "created DESC, key DESC"
 
     async def ranked(window: str, body: str = st.body) -> list[Any]:
-        # The count is taken over the ranked rows by the outer query (FTS5
-        # functions such as bm25 cannot sit next to a window function).
-        # The ranked rows are kept once and counted there: a window function
-        # over them (count(*) OVER ()) made SQLite pass them through a
-        # second sorter, a third of the statement's time.
+        # The ranked rows are kept once and counted there (a window function
+        # over them, count(*) OVER (), cost PostgreSQL and SQLite a second sort).
         statement = text(
             "WITH ranked AS MATERIALIZED ("
             f"SELECT {key} AS key, {st.source.doc_type} AS doc_type, {st.source.doc_id} AS doc_id, "
@@ -528,16 +525,12 @@ async def _matches(
         window_source = st.body if filters.any else f"FROM {st.source.index} WHERE {st.source.match}"
         limit_scan = f" AND {key} > :floor" if floor is not None else ""
         async with be.planner(session, sparse=False):
-            newest_first = f"SELECT {key} {window_source}{limit_scan} ORDER BY {key} DESC"
-            window_params = {**st.params, "floor": floor, "window": RANK_WINDOW}
-            if be.WINDOW_IS_KEYS:
-                keys = list((await session.scalars(text(newest_first + " LIMIT :window"), window_params)).all())
-                bound = keys[-1] if len(keys) == RANK_WINDOW else None
-            else:
-                # Only the oldest key of the window: no need to carry the others here.
-                bound = await session.scalar(
-                    text(newest_first + " LIMIT 1 OFFSET :last"), {**window_params, "last": RANK_WINDOW - 1}
-                )
+            found = await session.scalars(
+                text(f"SELECT {key} {window_source}{limit_scan} ORDER BY {key} DESC LIMIT :window"),
+                {**st.params, "floor": floor, "window": RANK_WINDOW},
+            )
+            keys = list(found.all())
+            bound = keys[-1] if len(keys) == RANK_WINDOW else None
             if bound is not None:
                 window = be.window_condition(key)
                 if be.WINDOW_IS_KEYS:
@@ -564,9 +557,10 @@ async def _newest_ranked(
     """``_matches`` in one statement, for an index that reads its matches
     newest first and stops there (FTS5): the RANK_WINDOW newest matches (of
     the index alone, or with the filters when there are some) are scored as
-    they are read, then joined to their threads, filtered and ranked. The
-    same rows and scores as finding the window's oldest key first and ranking
-    from it, without reading the matches twice."""
+    they are read, then joined to their threads, filtered and ranked: the
+    same rows, scores and counts as finding the window's oldest key first and
+    ranking from it, without reading the matches twice. (With no row, as on a
+    page past the last, the window is not reported: nothing is shown.)"""
     src = st.source
     key = src.key
     newest_source = st.body if filters.any else f"FROM {src.index} WHERE {src.match}"
