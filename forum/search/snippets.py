@@ -22,8 +22,9 @@ from forum.text import get_analyzer
 SNIPPET_CHARS = 200
 LEAD_CHARS = 40
 MAX_SCAN_CHARS = 20_000
-# Words a highlighter remembers, and snippets kept (see snippet_of).
-MAX_WORDS = 20_000
+# Words each highlighter remembers (128 highlighters are kept, one per
+# query's terms), and snippets kept (see snippet_of).
+MAX_WORDS = 2000
 MAX_SNIPPETS = 4096
 
 _CODE_FENCE = re.compile(r"```.*?```|~~~.*?~~~", re.S)
@@ -65,7 +66,7 @@ def highlighter(query: ParsedQuery) -> Highlighter:
     return _highlighter(query.highlight_terms, query.highlight_prefixes)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=128)
 def _highlighter(terms: frozenset[str], prefixes: tuple[str, ...]) -> Highlighter:
     return Highlighter(terms, prefixes)
 
