@@ -57,6 +57,7 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
         thread_item=ThreadItems(env, fragments),
         anonymous_post=post_views,
         post_main_kept=post_views.main,
+        search_hit=SearchHits(env, fragments),
     )
     return Jinja2Templates(env=env)
 
@@ -138,6 +139,29 @@ class PostViews:
         if not post.values or v.user is None:
             return Markup(render(post, v, show_body))
         return self.fragments((*self._key("post-main", post, v), bool(show_body)), render, post, v, show_body)
+
+
+class SearchHits:
+    """``search_hit(hit)``: a search result (templates/search/_hit.html), kept
+    per locale, relative time and all the hit shows; twenty a page."""
+
+    def __init__(self, env: jinja2.Environment, fragments: Fragments) -> None:
+        self.env, self.fragments = env, fragments
+
+    def __call__(self, hit: Any) -> Markup:
+        c = hit.category
+        key = (
+            "search-hit",
+            i18n.get_locale(),
+            i18n.format_ago(hit.created_at),
+            (hit.type, hit.id, hit.title, hit.url, hit.snippet.parts, hit.kind, hit.solved, hit.official),
+            (hit.tags, hit.created_at, hit.reply_count),
+            (c.slug, c.name_en, c.name_ko) if c is not None else None,
+        )
+        return self.fragments(key, self._render, hit)
+
+    def _render(self, hit: Any) -> Any:
+        return self.env.get_template("search/_hit.html").module.search_hit(hit)  # type: ignore[attr-defined]
 
 
 def template_gettext(message: str, /, **variables: Any) -> Markup:

@@ -249,6 +249,27 @@ async def test_filters_by_category_solved_kind_and_date(db, corpus):
     assert (await find(db, "환불", sort=Sort.date))[-1] == old.id
 
 
+async def test_only_the_newest_matches_are_ranked_and_the_count_says_there_are_more(db, monkeypatch):
+    async with db.begin() as session:
+        category = await make_category(session)
+        ids = [
+            (await make_thread(session, category=category, title=f"백업 복원 {n}", body="백업 복원이 안 돼요")).id
+            for n in range(5)
+        ]
+        hidden = await make_thread(session, category=category, title="백업 복원 숨김", body="백업 복원")
+        hidden.hidden_at = utcnow()  # searches look at a thread's current state
+    monkeypatch.setattr(search, "RANK_WINDOW", 3)
+    async with db() as session:
+        results = await search.search(session, "백업 복원")
+        by_date = await search.search(session, "백업 복원", sort=Sort.date, filters=Filters(category_id=category.id))
+    # Without filters the window is the index's three newest entries, the hidden thread's among them.
+    assert sorted(hit.id for hit in results.hits) == sorted(ids[-2:])
+    assert results.capped
+    # With filters it is the three newest that pass them.
+    assert [hit.id for hit in by_date.hits] == ids[::-1][:3]
+    assert by_date.capped
+
+
 async def test_solved_threads_weigh_more(db):
     async with db.begin() as session:
         category = await make_category(session)

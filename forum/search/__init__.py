@@ -33,7 +33,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import DateTime, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import DateTime, Table, and_, bindparam, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -45,7 +45,7 @@ from forum.models.search import DocType, FailedSearch, SearchDocument
 from forum.pagination import Page
 from forum.search import postgres, sqlite
 from forum.search.query import Entry, ParsedQuery, Source, clean, parse
-from forum.search.snippets import Highlighter, Snippet, make_snippet, plain_text
+from forum.search.snippets import Snippet, highlighter, snippet_of
 from forum.services import tags
 from forum.text import get_analyzer
 from forum.urls import thread_url
@@ -431,6 +431,11 @@ class _Statement:
     score: str
     date: str
     params: dict[str, object]
+    # For ranking in one pass (_newest_ranked): the joins and conditions alone,
+    # and the boost that multiplies the text score.
+    joins: str
+    where: str
+    boost: str
 
 
 def _statement(query: ParsedQuery, filters: Filters, session: AsyncSession) -> _Statement:
@@ -453,6 +458,9 @@ def _statement(query: ParsedQuery, filters: Filters, session: AsyncSession) -> _
         score=f"{src.score} * {boost}",
         date=date,
         params={**src.params, **filter_params},
+        joins=joins,
+        where=where,
+        boost=boost,
     )
 
 
@@ -477,6 +485,8 @@ async def _matches(
     documents when those hold fewer than MIN_MATCHES."""
     be = backend(session)
     st = _statement(query, filters, session)
+    if be.NEWEST_IN_ONE_PASS:
+        return await _newest_ranked(session, st, filters, sort, limit, offset)
     key = st.source.key
     probe = await be.density(session, query)
     density, floor = None, None
@@ -489,12 +499,13 @@ async def _matches(
     order = "score DESC, key DESC" if sort == Sort.relevance else "created DESC, key DESC"
 
     async def ranked(window: str, body: str = st.body) -> list[Any]:
-        # The count is taken over the ranked rows by the outer query (FTS5
-        # functions such as bm25 cannot sit next to a window function).
+        # The ranked rows are kept once and counted there (a window function
+        # over them, count(*) OVER (), cost PostgreSQL and SQLite a second sort).
         statement = text(
-            "SELECT key, doc_type, doc_id, score, created, count(*) OVER () AS matched FROM ("
+            "WITH ranked AS MATERIALIZED ("
             f"SELECT {key} AS key, {st.source.doc_type} AS doc_type, {st.source.doc_id} AS doc_id, "
-            f"{st.score} AS score, {st.date} AS created {body}{window} ORDER BY {order} LIMIT :window) AS ranked "
+            f"{st.score} AS score, {st.date} AS created {body}{window} ORDER BY {order} LIMIT :window) "
+            "SELECT key, doc_type, doc_id, score, created, (SELECT count(*) FROM ranked) AS matched FROM ranked "
             f"ORDER BY {order} LIMIT :limit OFFSET :offset"
         ).columns(created=DateTime)
         values = {
@@ -540,6 +551,41 @@ async def _matches(
     return rows, total, windowed or total >= RANK_WINDOW
 
 
+async def _newest_ranked(
+    session: AsyncSession, st: _Statement, filters: Filters, sort: Sort, limit: int, offset: int
+) -> tuple[list[Any], int, bool]:
+    """``_matches`` in one statement, for an index that reads its matches
+    newest first and stops there (FTS5): the RANK_WINDOW newest matches (of
+    the index alone, or with the filters when there are some) are scored as
+    they are read, then joined to their threads, filtered and ranked: the
+    same rows, scores and counts as finding the window's oldest key first and
+    ranking from it, without reading the matches twice. (With no row, as on a
+    page past the last, the window is not reported: nothing is shown.)"""
+    src = st.source
+    key = src.key
+    newest_source = st.body if filters.any else f"FROM {src.index} WHERE {src.match}"
+    order = "score DESC, key DESC" if sort == Sort.relevance else "created DESC, key DESC"
+    # Sorted by date, the text score orders nothing: not computed (most of the
+    # statement's time is bm25's, for every match in the window).
+    text_score = src.score if sort == Sort.relevance else "0.0"
+    statement = text(
+        "WITH newest AS MATERIALIZED ("
+        f"SELECT {key} AS key, {text_score} AS text_score {newest_source} ORDER BY {key} DESC LIMIT :window), "
+        "ranked AS MATERIALIZED ("
+        f"SELECT w.key AS key, {src.doc_type} AS doc_type, {src.doc_id} AS doc_id, "
+        f"w.text_score * {st.boost} AS score, {st.date} AS created "
+        f"FROM {src.window_documents} {st.joins} WHERE {st.where} ORDER BY {order} LIMIT :window) "
+        "SELECT key, doc_type, doc_id, score, created, (SELECT count(*) FROM ranked) AS matched, "
+        "(SELECT count(*) FROM newest) AS scanned "
+        f"FROM ranked ORDER BY {order} LIMIT :limit OFFSET :offset"
+    ).columns(created=DateTime)
+    values = {**st.params, "bound": None, "window": RANK_WINDOW, "limit": limit, "offset": offset}
+    rows = list((await session.execute(statement, values)).all())
+    total = rows[0].matched if rows else 0
+    windowed = bool(rows) and rows[0].scanned >= RANK_WINDOW
+    return rows, total, windowed or total >= RANK_WINDOW
+
+
 async def search(
     session: AsyncSession,
     query: str,
@@ -567,42 +613,49 @@ async def search(
 
 
 _THREADS_BY_ID = read.thread_select().where(read.THREADS.c.id.in_(bindparam("ids", expanding=True)))
+_DOCUMENTS: Table = SearchDocument.__table__  # type: ignore[attr-defined]
+_POSTS = read.POSTS
+# The posts of a page's threads, in order: the visible ones' text (for the
+# snippets), and whether a post was hidden, deleted or edited since its
+# thread was indexed (the entry is then stale: see _load_hits). One statement,
+# built once; the hidden posts' text is not sent.
+_POSTS_OF_HITS = (
+    select(
+        _POSTS.c.thread_id,
+        case((and_(_POSTS.c.hidden_at.is_(None), _POSTS.c.deleted_at.is_(None)), _POSTS.c.body)).label("body"),
+        or_(
+            _DOCUMENTS.c.indexed_at.is_(None),
+            _POSTS.c.hidden_at >= _DOCUMENTS.c.indexed_at,
+            _POSTS.c.deleted_at >= _DOCUMENTS.c.indexed_at,
+            _POSTS.c.edited_at >= _DOCUMENTS.c.indexed_at,
+        ).label("changed"),
+    )
+    .select_from(
+        _POSTS.outerjoin(
+            _DOCUMENTS,
+            and_(_DOCUMENTS.c.doc_type == DocType.thread.value, _DOCUMENTS.c.doc_id == _POSTS.c.thread_id),
+        )
+    )
+    .where(_POSTS.c.thread_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_POSTS.c.thread_id, _POSTS.c.created_at, _POSTS.c.id)
+)
 
 
 async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[Any]) -> list[Hit]:
-    indexed_at: dict[int, datetime] = {}
-    if rows:
-        indexed_at = dict(
-            (
-                await session.execute(
-                    select(id_col(SearchDocument.id), col(SearchDocument.indexed_at)).where(
-                        col(SearchDocument.id).in_([r.key for r in rows])
-                    )
-                )
-            ).all()
-        )
     thread_ids = [r.doc_id for r in rows if r.doc_type == DocType.thread.value]
     article_ids = [r.doc_id for r in rows if r.doc_type == DocType.article.value]
     threads: dict[int, read.ThreadRow] = {}
-    posts: dict[int, list[Any]] = {}
+    # Per thread: its visible posts' text, and whether its entry is stale.
+    bodies: dict[int, list[str]] = {}
+    stale: set[int] = set()
     chips: dict[int, Any] = {}
     if thread_ids:
         threads = {t.id: t for t in await read.threads(session, _THREADS_BY_ID, {"ids": thread_ids})}
-        for p in (
-            await session.execute(
-                select(
-                    col(Post.thread_id),
-                    col(Post.body),
-                    col(Post.hidden_at),
-                    col(Post.deleted_at),
-                    col(Post.edited_at),
-                    col(Post.is_first),
-                )
-                .where(col(Post.thread_id).in_(thread_ids))
-                .order_by(col(Post.thread_id), col(Post.created_at), col(Post.id))
-            )
-        ).all():
-            posts.setdefault(p.thread_id, []).append(p)
+        for thread_id, body, changed in (await session.execute(_POSTS_OF_HITS, {"ids": thread_ids})).all():
+            if body is not None:
+                bodies.setdefault(thread_id, []).append(body)
+            if changed:
+                stale.add(thread_id)
         chips = await tags.chips_for(session, thread_ids)
     articles: dict[int, Any] = {}
     source = _article_source()
@@ -614,17 +667,15 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
     if any(a.category_id not in categories for a in articles.values()):
         categories.update((c.id, c) for c in await read.categories(session))
 
-    highlighter = Highlighter(query)
+    marks = highlighter(query)
     hits: list[Hit] = []
     for row in rows:
         if row.doc_type == DocType.thread.value:
             thread = threads.get(row.doc_id)
             if thread is None or not thread.visible:
                 continue
-            thread_posts = posts.get(row.doc_id, [])
-            visible = [p.body for p in thread_posts if p.hidden_at is None and p.deleted_at is None]
-            stale = _stale(indexed_at.get(row.key), thread_posts)
-            if stale and not _still_matches(query, thread.title, visible):
+            visible = bodies.get(row.doc_id, [])
+            if row.doc_id in stale and not _still_matches(query, thread.title, visible):
                 continue
             hits.append(
                 Hit(
@@ -632,7 +683,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
                     id=row.doc_id,
                     title=thread.title,
                     url=thread_url(thread),
-                    snippet=make_snippet(map(plain_text, visible), highlighter),  # lazily: stops at a good window
+                    snippet=snippet_of(marks, visible),
                     solved=thread.solved,
                     official=thread.official_post_id is not None,
                     kind=thread.kind,
@@ -653,7 +704,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
                     id=row.doc_id,
                     title=article.title,
                     url=_article_url(article),
-                    snippet=make_snippet([plain_text(article.body)], highlighter),
+                    snippet=snippet_of(marks, [article.body]),
                     solved=False,
                     official=True,
                     kind=DocType.article.value,
@@ -669,17 +720,6 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
 def _article_url(article: Any) -> str:
     slug = getattr(article, "slug", "")
     return f"/kb/{article.id}/{quote(slug)}" if slug else f"/kb/{article.id}"
-
-
-def _stale(indexed_at: datetime | None, posts: Sequence[Any]) -> bool:
-    if indexed_at is None:
-        return True
-    return any(
-        (p.hidden_at is not None and p.hidden_at >= indexed_at)
-        or (p.deleted_at is not None and p.deleted_at >= indexed_at)
-        or (p.edited_at is not None and p.edited_at >= indexed_at)
-        for p in posts
-    )
 
 
 def _still_matches(query: ParsedQuery, title: str, bodies: Sequence[str]) -> bool:

@@ -93,6 +93,9 @@ class Source:
     match: str
     score: str
     params: dict[str, object]
+    # FROM items joining the newest matches (``newest w``, by ``w.key``) to
+    # each document's type and id, for a backend that ranks them in one pass.
+    window_documents: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ when they produce a query term.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +22,10 @@ from forum.text import get_analyzer
 SNIPPET_CHARS = 200
 LEAD_CHARS = 40
 MAX_SCAN_CHARS = 20_000
+# Words each highlighter remembers (128 highlighters are kept, one per
+# query's terms), and snippets kept (see snippet_of).
+MAX_WORDS = 2000
+MAX_SNIPPETS = 4096
 
 _CODE_FENCE = re.compile(r"```.*?```|~~~.*?~~~", re.S)
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
@@ -55,12 +61,22 @@ class Snippet:
         return [p for p, mark in self.parts if mark]
 
 
-class Highlighter:
-    """Finds the words of a text that match a query (one per search request)."""
+def highlighter(query: ParsedQuery) -> Highlighter:
+    """The query's highlighter, shared by the searches for the same terms."""
+    return _highlighter(query.highlight_terms, query.highlight_prefixes)
 
-    def __init__(self, query: ParsedQuery) -> None:
-        self.terms = query.highlight_terms
-        self.prefixes = query.highlight_prefixes
+
+@functools.lru_cache(maxsize=128)
+def _highlighter(terms: frozenset[str], prefixes: tuple[str, ...]) -> Highlighter:
+    return Highlighter(terms, prefixes)
+
+
+class Highlighter:
+    """Finds the words of a text that match a query's terms and prefixes."""
+
+    def __init__(self, terms: frozenset[str], prefixes: tuple[str, ...]) -> None:
+        self.terms = terms
+        self.prefixes = prefixes
         # Cheap test before analysing a word: it must contain the start of a term.
         starts = {t[: 1 if is_hangul(t) else 3] for t in self.terms if t}
         starts.update(p[:1] for p in self.prefixes)
@@ -98,9 +114,12 @@ class Highlighter:
             end = len(norm) if end == -1 else end
             done = end
             key = norm[start:end]
-            if key not in self._cache:
-                self._cache[key] = self._match(text[start:end], key)
-            hit = self._cache[key]
+            if key in self._cache:
+                hit = self._cache[key]
+            else:
+                if len(self._cache) >= MAX_WORDS:
+                    self._cache.clear()
+                hit = self._cache[key] = self._match(text[start:end], key)
             if hit is not None:
                 out.append((start + hit[0], start + hit[1]))
         return out
@@ -111,10 +130,11 @@ class Highlighter:
         # Mark the Hangul term itself inside a word with a particle or ending
         # (환불했는데 -> 환불), else the word without surrounding punctuation.
         if len(key) == len(word):
-            for t in sorted(self.terms | set(self.prefixes), key=len, reverse=True):
-                if is_hangul(t) and t in key:
-                    start = key.index(t)
-                    return start, start + len(t)
+            # The longest term; of equal ones, the first in the word (the same in every process).
+            found = [(-len(t), key.index(t), t) for t in self.terms | set(self.prefixes) if is_hangul(t) and t in key]
+            if found:
+                _, start, t = min(found)
+                return start, start + len(t)
         start, end = 0, len(word)
         while start < end and not word[start].isalnum():
             start += 1
@@ -175,3 +195,24 @@ def make_snippet(texts: Iterable[str], highlighter: Highlighter, *, size: int = 
     if end < len(text):
         parts.append((" …", False))
     return Snippet(tuple(parts))
+
+
+_SNIPPETS: OrderedDict[tuple[frozenset[str], tuple[str, ...], bytes], Snippet] = OrderedDict()
+
+
+def snippet_of(highlighter: Highlighter, markdown: Sequence[str]) -> Snippet:
+    """``make_snippet`` of these Markdown texts, kept by the query's terms and a
+    digest of the texts (all the snippet depends on): the threads a popular
+    search finds are found again and again, and cutting their snippet costs
+    more than looking it up. The MAX_SNIPPETS last used are kept."""
+    lengths = ",".join(str(len(text)) for text in markdown)
+    digest = hashlib.blake2b(f"{lengths}:{''.join(markdown)}".encode(), digest_size=16).digest()
+    key = (highlighter.terms, highlighter.prefixes, digest)
+    snippet = _SNIPPETS.get(key)
+    if snippet is not None:
+        _SNIPPETS.move_to_end(key)
+        return snippet
+    snippet = _SNIPPETS[key] = make_snippet(map(plain_text, markdown), highlighter)  # lazily: stops at a good window
+    if len(_SNIPPETS) > MAX_SNIPPETS:
+        _SNIPPETS.popitem(last=False)
+    return snippet

@@ -68,6 +68,9 @@ def title_expression(query: ParsedQuery) -> str:
 
 # Whether window_condition lists the window's keys (they are known to match).
 WINDOW_IS_KEYS = False
+# FTS5 reads matches newest first and stops at a LIMIT: the window is ranked
+# in one statement (forum.search._newest_ranked).
+NEWEST_IN_ONE_PASS = True
 
 
 def window_condition(key: str) -> str:
@@ -84,6 +87,7 @@ def source(query: ParsedQuery) -> Source:
         index="search_fts",
         documents="search_fts JOIN search_documents d ON d.id = search_fts.rowid",
         key="search_fts.rowid",
+        window_documents="newest w JOIN search_documents d ON d.id = w.key",
         doc_type="d.doc_type",
         doc_id="d.doc_id",
         match="search_fts MATCH :fts_query",
