@@ -1977,31 +1977,31 @@ SPIKE_BURST: list[dict[str, Any]] = [
     {
         "author": "minji",
         "title": "업데이트하고 나서 앱이 바로 꺼져요",
-        "minutes_ago": 8,
+        "minutes_ago": 4,
         "body": "방금 업데이트했는데 앱을 켜자마자 꺼져요. 오류 메시지도 없어요. 갤럭시 S23이에요.",
     },
     {
         "author": "dahye",
         "title": "앱 실행하면 튕겨요 (업데이트 후)",
-        "minutes_ago": 15,
+        "minutes_ago": 9,
         "body": "오늘 업데이트 받고 나서 앱을 실행하면 바로 튕겨요. 재부팅해도 똑같아요.",
     },
     {
         "author": "taeyang",
         "title": "클라우드노트가 켜지자마자 강제 종료돼요",
-        "minutes_ago": 24,
+        "minutes_ago": 15,
         "body": "아이폰에서 앱을 열면 로고만 보이고 바로 강제 종료돼요. 업데이트 때문인 것 같아요.",
     },
     {
         "author": "seoyeon",
         "title": "앱이 계속 튕겨서 메모를 못 봐요",
-        "minutes_ago": 37,
+        "minutes_ago": 22,
         "body": "앱이 열리자마자 꺼져서 메모를 하나도 못 보고 있어요. 최신 버전으로 업데이트했어요.",
     },
     {
         "author": "jaeho",
         "title": "최신 업데이트 후 앱이 안 열리고 꺼져요",
-        "minutes_ago": 52,
+        "minutes_ago": 30,
         "body": "최신 버전 업데이트 후에 앱이 안 열리고 바로 꺼집니다. 다른 분들도 그런가요?",
     },
 ]
