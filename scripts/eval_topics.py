@@ -202,9 +202,10 @@ def _cached_vectors(items: list[dict]):  # type: ignore[no-untyped-def]
 
     import numpy as np
 
+    from forum.text import ThreadText
     from forum.topics import embed
 
-    texts = [embed.text_of(i["title"], _body_of(i)) for i in items]
+    texts = [ThreadText(i["title"], _body_of(i)).encoding_text() for i in items]
     key = hashlib.sha256(("\x00".join(texts) + embed.fingerprint()).encode()).hexdigest()[:20]
     folder = os.environ.get("EVAL_CACHE", "/tmp/eval-topics-cache")
     os.makedirs(folder, exist_ok=True)
@@ -217,10 +218,9 @@ def _cached_vectors(items: list[dict]):  # type: ignore[no-untyped-def]
 
 
 def _body_of(item: dict) -> str:
-    from forum.topics.cluster import BODY_CHARS
+    from forum.text import ThreadText
 
-    body = (item.get("body") or item["title"])[:BODY_CHARS]
-    return "" if body.strip() == item["title"].strip() else body
+    return ThreadText(item["title"], item.get("body") or item["title"]).analysed_body
 
 
 def _memo_query_encoder() -> None:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from forum.text import get_analyzer
+from forum.text import get_analyzer, has_hangul
 from forum.textutil import one_line
 
 MAX_QUERY_CHARS = 200
@@ -30,12 +30,11 @@ MAX_PHRASE_TERMS = 6
 # keeps them only when it has nothing else.
 WEAK_TERMS = frozenset({"not", "in", "on", "up", "out", "off", "back", "down", "over"})
 
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
 
 
 def is_hangul(term: str) -> bool:
-    return bool(_HANGUL.search(term))
+    return has_hangul(term)
 
 
 @dataclass(frozen=True)
