@@ -33,7 +33,7 @@ Deterministic: no randomness, ties broken by document id; input order does not m
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -201,9 +201,8 @@ def rac_cluster(
     the sparse part of their dot product (``sum(A).sum(C)`` before the merge, usually
     the smaller part of the new one) until one of their ends is merged into another
     group: a conservative shortcut. Sparse group sums grow long, and scoring their
-    every edge exactly took four times as long at 100,000 threads; keeping the dense
-    part stale as well (the previous version, with its bar of 0.76) scored CLINC 0.757
-    (B-cubed F1 over four slightly perturbed copies of the vectors) against 0.769 now.
+    every edge exactly took four times as long at 100,000 threads (keeping the dense
+    part stale as well scored worse, see docs/topic-tuning.md).
     Rows may have a dense part ``E`` next to ``X`` (with ``own``, E becomes the group
     sums in place instead of being copied).
     Returns the group label (its smallest member row) of every row."""
@@ -798,11 +797,8 @@ def assign(
     topics with their similarity, and it joins the topic holding at least half of
     those votes (ahead of the lexical test). Members ask their topic's question in
     many wordings, so a new wording finds the one closest to it, where a topic's
-    average wording is further from each. On the development data (a random 10% of
-    the threads arriving after a full run, ``scripts/eval_topics.py incremental``) this
-    brings the incremental result close to grouping everything again: B-cubed F1 0.717
-    on CLINC (full run 0.721, the lexical test alone 0.695), 0.739 on the Korean
-    support questions (0.756, 0.727).
+    average wording is further from each; this brings an incremental run's result close
+    to grouping everything again (figures in docs/topic-tuning.md).
 
     Returns (updated topics, leftovers); leftovers can form new topics at the next
     :func:`detect`.
@@ -891,6 +887,27 @@ def _join_by_neighbours(
     return out
 
 
+def mean_similarities(
+    model: TextModel, X: sp.csr_matrix, topics: Sequence[tuple[Mapping[str, float], float, int]]
+) -> np.ndarray:
+    """Each row of ``X``'s average similarity to the members of each topic (its stored
+    centroid, cohesion and size), a row per row of ``X``: ``centroid . x`` is
+    ``(sum . x) / |sum|``, the average similarity ``(sum . x) / size``, and
+    ``|sum| = sqrt(cohesion k (k - 1) + k)`` for k unit vectors."""
+    vocab = model.vocab
+    rows, cols, vals = [], [], []
+    for ti, (centroid, _, _) in enumerate(topics):
+        for f, w in centroid.items():
+            j = vocab.get(f)
+            if j is not None:
+                rows.append(ti)
+                cols.append(j)
+                vals.append(w)
+    C = sp.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(len(topics), len(vocab)))
+    scale = np.array([math.sqrt(max(c * n * (n - 1) + n, 1e-9)) / max(n, 1) for _, c, n in topics], dtype=np.float32)
+    return (X @ C.T).toarray() * scale[None, :]
+
+
 def _join_by_centroid(
     new_docs: Sequence[Doc], topics: Sequence[Topic], analyzer, bar: float, model: TextModel | None
 ) -> list[int]:
@@ -901,22 +918,7 @@ def _join_by_centroid(
     if model is None:
         model = TextModel.fit(feats)
     X = model.tfidf(feats)
-    # topic centroids into the model's feature space
-    vocab = model.vocab
-    rows, cols, vals = [], [], []
-    for ti, t in enumerate(topics):
-        for f, w in t.centroid.items():
-            j = vocab.get(f)
-            if j is not None:
-                rows.append(ti)
-                cols.append(j)
-                vals.append(w)
-    C = sp.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(len(topics), len(vocab)))
-    # centroid . x is (sum . x) / |sum|; average similarity is (sum . x) / size
-    scale = np.array(
-        [math.sqrt(max(t.cohesion * t.size * (t.size - 1) + t.size, 1e-9)) / t.size for t in topics], dtype=np.float32
-    )
-    S = (X @ C.T).toarray() * scale[None, :]
+    S = mean_similarities(model, X, [(t.centroid, t.cohesion, t.size) for t in topics])
     out: list[int] = []
     for i in range(len(new_docs)):
         best = int(np.argmax(S[i])) if S.shape[1] else -1

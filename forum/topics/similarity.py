@@ -45,10 +45,6 @@ def feature_kind(f: str) -> str:
     return "term"
 
 
-def _doc_features(analyzer, text: str, terms=None) -> list[str]:
-    return analyzer.features(text, terms)
-
-
 class TextModel:
     """Vocabulary, idf and (optionally) an LSA projection learned from a corpus."""
 
@@ -528,10 +524,7 @@ MEANING_ALONE = 0.5
 CROSS_RESCORE = 256
 #: The threads of the best match's topic (as the repeated-topic job grouped them, see
 #: :meth:`SimilarityIndex.set_groups`) ask what it asks: each gains this share of the
-#: best match's score. Similar precision@5 on the development data (the scorer's
-#: queries, and in brackets the same queries with their own thread left out, as for a
-#: question not asked yet): Korean support 0.562 -> 0.627 (0.597), CLINC 0.870 ->
-#: 0.889 (0.880); 0.5 scores about the same, 0.2 a little less.
+#: best match's score (chosen in docs/topic-tuning.md).
 TOPIC_BOOST = 0.3
 
 

@@ -605,11 +605,3 @@ def renew_lease(engine: Engine, name: str, holder: str, ttl: timedelta) -> bool:
 def release_lease(engine: Engine, name: str, holder: str) -> None:
     with engine.begin() as conn:
         conn.execute(delete(JobLease).where(col(JobLease.name) == name, col(JobLease.holder) == holder))
-
-
-def lease_holder(conn: Connection, name: str, *, now: datetime | None = None) -> str | None:
-    now = now or utcnow()
-    row = conn.execute(
-        select(col(JobLease.holder)).where(col(JobLease.name) == name, col(JobLease.expires_at) >= now)
-    ).first()
-    return row[0] if row else None

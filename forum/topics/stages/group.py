@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from forum.models import SuggestionState
 from forum.text import Analyzer
-from forum.topics.cluster import Doc, Topic, assign, detect, doc_features
+from forum.topics.cluster import Doc, Topic, assign, detect, doc_features, mean_similarities
 from forum.topics.settings import DEFAULT_SETTINGS, ClusterSettings
 from forum.topics.similarity import TextModel
 from forum.topics.stages.load import Stored
@@ -221,20 +221,8 @@ def covered_by(
     threads must be to each other to form a topic (``settings.threshold``)."""
     if not topics or not articles:
         return [None] * len(topics)
-    vocab = model.vocab
-    rows, cols, vals = [], [], []
-    for ti, (centroid, _, _) in enumerate(topics):
-        for f, w in centroid.items():
-            j = vocab.get(f)
-            if j is not None:
-                rows.append(ti)
-                cols.append(j)
-                vals.append(w)
-    C = sp.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(len(topics), len(vocab)))
-    scale = np.array([math.sqrt(max(c * n * (n - 1) + n, 1e-9)) / max(n, 1) for _, c, n in topics], dtype=np.float32)
     docs = [Doc(id=-a.id, title=a.title, body=a.body) for a in articles]
-    A = model.tfidf(doc_features(docs, analyzer))
-    S = (A @ C.T).toarray() * scale[None, :]
+    S = mean_similarities(model, model.tfidf(doc_features(docs, analyzer)), topics)
     out: list[int | None] = []
     for ti in range(len(topics)):
         best = int(np.argmax(S[:, ti]))

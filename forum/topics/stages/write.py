@@ -89,6 +89,16 @@ class _Tx:
         return Written(c["created"], c["updated"], c["reopened"], c["covered"], c["expired"])
 
 
+def _update_each(conn: Connection, params: list[dict[str, Any]]) -> None:
+    """Updates each suggestion (``sid``) with the other values of its row (every row has
+    the same keys), in one statement."""
+    if not params:
+        return
+    table = TopicSuggestion.__table__  # type: ignore[attr-defined]
+    values: dict[str, Any] = {name: bindparam(name) for name in params[0] if name != "sid"}
+    conn.execute(table.update().where(table.c.id == bindparam("sid")).values(**values), params)
+
+
 def take_write_lock(conn: Connection, run_id: int) -> None:
     """Writes first, so that SQLite takes its write lock before this
     transaction reads anything (a deferred transaction that reads, then writes
@@ -141,20 +151,8 @@ def _describe(tx: _Tx, continued: Sequence[tuple[int, Found]]) -> None:
     """Stored suggestions found again get the new description."""
     if not continued:
         return
-    table = TopicSuggestion.__table__  # type: ignore[attr-defined]
-    tx.conn.execute(
-        table.update()
-        .where(table.c.id == bindparam("sid"))
-        .values(
-            title=bindparam("title"),
-            key_terms=bindparam("key_terms"),
-            representative_thread_id=bindparam("representative_thread_id"),
-            centroid=bindparam("centroid"),
-            cohesion=bindparam("cohesion"),
-            agreement=bindparam("agreement"),
-            last_seen_at=bindparam("last_seen_at"),
-            updated_at=bindparam("updated_at"),
-        ),
+    _update_each(
+        tx.conn,
         [
             {
                 "sid": sid,
@@ -234,18 +232,16 @@ def write_changes(
         tx = _Tx(conn, now)
         live = [(sid, c) for sid, c in recentred.items() if sid in states]
         if live:
-            table = TopicSuggestion.__table__  # type: ignore[attr-defined]
-            conn.execute(
-                table.update()
-                .where(table.c.id == bindparam("sid"))
-                .values(
-                    centroid=bindparam("centroid"),
-                    cohesion=bindparam("cohesion"),
-                    updated_at=bindparam("now"),
-                    last_seen_at=bindparam("now"),
-                ),
+            _update_each(
+                conn,
                 [
-                    {"sid": sid, "centroid": json.dumps(dict(centroid), ensure_ascii=False), "cohesion": c, "now": now}
+                    {
+                        "sid": sid,
+                        "centroid": json.dumps(dict(centroid), ensure_ascii=False),
+                        "cohesion": c,
+                        "updated_at": now,
+                        "last_seen_at": now,
+                    }
                     for sid, (centroid, c) in live
                 ],
             )
@@ -325,22 +321,7 @@ def refresh_stats(engine: Engine) -> None:
             for r in rank.rank(stats, current)
             if current.get(r.suggestion_id) != r.values()  # only what changed
         ]
-        if params:
-            table = TopicSuggestion.__table__  # type: ignore[attr-defined]
-            conn.execute(
-                table.update()
-                .where(table.c.id == bindparam("sid"))
-                .values(
-                    thread_count=bindparam("thread_count"),
-                    views=bindparam("views"),
-                    unsolved_count=bindparam("unsolved_count"),
-                    first_thread_at=bindparam("first_thread_at"),
-                    last_thread_at=bindparam("last_thread_at"),
-                    category_id=bindparam("category_id"),
-                    score=bindparam("score"),
-                ),
-                params,
-            )
+        _update_each(conn, params)
 
 
 def save_model(engine: Engine, model: TextModel, *, fingerprint: str, high_water: int) -> None:
