@@ -53,7 +53,8 @@ DEFAULT_SYNONYMS_PATH = os.path.join(os.path.dirname(__file__), "data", "synonym
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 #: Hangul syllables only
 HANGUL_SYLLABLE = re.compile(r"[\uac00-\ud7a3]")
-_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+#: runs of Hangul syllables
+HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
 #: the start of an opening post that analysis reads (and the job loads)
 BODY_CHARS = 1500
 #: the start of an opening post that the sentence encoders read (the title carries most of the question)
@@ -80,7 +81,7 @@ def language_of(text: str) -> str:
     product names and error messages, hence the low bar."""
     hangul = latin = 0
     for ch in text:
-        if "\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f":
+        if _HANGUL.match(ch):
             hangul += 1
         elif ch.isascii() and ch.isalpha():
             latin += 1
@@ -714,7 +715,7 @@ class Analyzer:
         """A term as a whole word for a person to read: a Korean verb or adjective stem
         (생기, 걸리: what matching keeps) in its dictionary form (생기다, 걸리다); any other
         term as it is."""
-        if not _HANGUL_RUN.fullmatch(term):
+        if not HANGUL_RUN.fullmatch(term):
             return term
         hit = _WORD_OF.get(term)
         if hit is None:
@@ -787,7 +788,7 @@ class Analyzer:
 def feature_list(canon_terms: Sequence[str], norm_text: str) -> list[str]:
     feats = list(canon_terms)
     feats.extend([f"{a} {b}" for a, b in itertools.pairwise(canon_terms)])
-    for run in _HANGUL_RUN.findall(norm_text):
+    for run in HANGUL_RUN.findall(norm_text):
         feats.extend(_hangul_grams(run))
     if LATIN_NGRAMS:
         for w in _LATIN_WORD.findall(norm_text):

@@ -500,7 +500,7 @@ def _readable_key_term(feature: str) -> bool:
     if feature.startswith("#"):
         return False
     words = feature.split()
-    return not any(w in _PARTICLES or (len(w) == 1 and "가" <= w <= "힣") for w in words)
+    return not any(w in _PARTICLES or (len(w) == 1 and has_hangul(w)) for w in words)
 
 
 def _display(feature: str, analyzer, korean: bool = False) -> str:
