@@ -30,7 +30,6 @@ MAX_PHRASE_TERMS = 6
 WEAK_TERMS = frozenset({"not", "in", "on", "up", "out", "off", "back", "down", "over"})
 
 
-
 def is_hangul(term: str) -> bool:
     return has_hangul(term)
 
