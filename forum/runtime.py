@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from forum.hooks import Hooks
     from forum.jobs import JobRunner
     from forum.ratelimit import RateLimiter, TrustedProxies
-    from forum.services.similar import SimilarIndex
     from forum.storage import Storage
+    from forum.topics.similar_index import SimilarIndex
     from forum.views import ViewCounter
 
 

@@ -30,14 +30,122 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-__all__ = ["CONCEPT_PREFIX", "DEFAULT_SYNONYMS_PATH", "Analyzer", "Synonyms", "get_analyzer"]
+__all__ = [
+    "BODY_CHARS",
+    "CONCEPT_PREFIX",
+    "DEFAULT_SYNONYMS_PATH",
+    "ENCODE_BODY_CHARS",
+    "Analyzer",
+    "Synonyms",
+    "ThreadText",
+    "get_analyzer",
+    "has_hangul",
+    "is_korean",
+    "language_of",
+]
 
 CONCEPT_PREFIX = "~"
 DEFAULT_SYNONYMS_PATH = os.path.join(os.path.dirname(__file__), "data", "synonyms.txt")
 
+#: Hangul syllables, jamo and compatibility jamo
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
-_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+#: Hangul syllables only
+HANGUL_SYLLABLE = re.compile(r"[\uac00-\ud7a3]")
+#: runs of Hangul syllables
+HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
+#: the start of an opening post that analysis reads (and the job loads)
+BODY_CHARS = 1500
+#: the start of an opening post that the sentence encoders read (the title carries most of the question)
+ENCODE_BODY_CHARS = 300
+#: the start of the (analysed) body that decides whether a thread is grouped as a Korean one
+KOREAN_BODY_CHARS = 300
+
+
+def has_hangul(text: str) -> bool:
+    """Whether ``text`` holds a Hangul syllable."""
+    return HANGUL_SYLLABLE.search(text or "") is not None
+
+
+def is_korean(text: str) -> bool:
+    """True when Hangul syllables make up a noticeable part (a fifth) of the letters:
+    how the encoders and the topic job tell Korean text from the rest."""
+    hangul = len(HANGUL_SYLLABLE.findall(text or ""))
+    return hangul > 0 and hangul * 5 >= sum(map(str.isalpha, text))
+
+
+def language_of(text: str) -> str:
+    """A thread's stored language: "ko" when Hangul makes up at least a quarter of
+    the Hangul and ASCII letters, else "en". Korean questions often quote English
+    product names and error messages, hence the low bar."""
+    hangul = latin = 0
+    for ch in text:
+        if _HANGUL.match(ch):
+            hangul += 1
+        elif ch.isascii() and ch.isalpha():
+            latin += 1
+    letters = hangul + latin
+    return "ko" if letters and hangul * 4 >= letters else "en"
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadText:
+    """A thread's (or an article's) title and opening post, and the one rule for what of
+    them analysis, the encoders and the similar-questions index read: the body is cut to
+    :data:`BODY_CHARS`, and a body that only repeats the title counts for nothing."""
+
+    title: str
+    body: str = ""
+
+    @property
+    def analysed_body(self) -> str:
+        """The body as analysis reads it: its first BODY_CHARS, empty when it repeats the title."""
+        body = (self.body or "")[:BODY_CHARS]
+        return "" if body.strip() == (self.title or "").strip() else body
+
+    def analysis_text(self) -> str:
+        """What the analyser's features are read from: the title twice, then the body."""
+        return f"{self.title}\n{self.title}\n{self.analysed_body}"
+
+    def terms(self, title_terms: list[str], body_terms: list[str]) -> list[str]:
+        """A thread's analyser terms from its title's and its body's, by the same rule as
+        :meth:`analysis_text` (``body_terms``: the terms of :attr:`analysed_body`, or of
+        the whole stored body, whose cut is already BODY_CHARS)."""
+        return title_terms + title_terms + ([] if not self.analysed_body else body_terms)
+
+    def encoding_text(self) -> str:
+        """What is encoded: the title, a line break, then the start of the opening post
+        (the title alone when the post repeats it). USE reads both with the line break
+        as a full stop; e5 reads the first line."""
+        title = " ".join((self.title or "").split())
+        body = " ".join((self.body or "")[: ENCODE_BODY_CHARS * 2].split())[:ENCODE_BODY_CHARS]
+        if not body or body == title:
+            return title
+        return f"{title}\n{body}" if title else body
+
+    def index_text(self) -> str:
+        """What the similar-questions index reads ("title\nbody")."""
+        return f"{self.title}\n{self.body}"
+
+    @classmethod
+    def from_index_text(cls, text: str) -> ThreadText:
+        """The inverse of :meth:`index_text` (a text without a line break is a title)."""
+        title, _, body = text.partition("\n")
+        return cls(title, body)
+
+    @property
+    def korean(self) -> bool:
+        """Whether the thread is grouped (and joins topics) as a Korean one: by its title
+        and the start of its analysed body."""
+        return is_korean(f"{self.title} {self.analysed_body[:KOREAN_BODY_CHARS]}")
+
+    @property
+    def language(self) -> str:
+        """The language stored with the thread (:func:`language_of` of title and body)."""
+        return language_of(f"{self.title}\n{self.body}")
+
+
 # Latin words (with inner apostrophes), numbers (with inner . or ,), other letters.
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)*|\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
 
@@ -607,7 +715,7 @@ class Analyzer:
         """A term as a whole word for a person to read: a Korean verb or adjective stem
         (생기, 걸리: what matching keeps) in its dictionary form (생기다, 걸리다); any other
         term as it is."""
-        if not _HANGUL_RUN.fullmatch(term):
+        if not HANGUL_RUN.fullmatch(term):
             return term
         hit = _WORD_OF.get(term)
         if hit is None:
@@ -680,7 +788,7 @@ class Analyzer:
 def feature_list(canon_terms: Sequence[str], norm_text: str) -> list[str]:
     feats = list(canon_terms)
     feats.extend([f"{a} {b}" for a, b in itertools.pairwise(canon_terms)])
-    for run in _HANGUL_RUN.findall(norm_text):
+    for run in HANGUL_RUN.findall(norm_text):
         feats.extend(_hangul_grams(run))
     if LATIN_NGRAMS:
         for w in _LATIN_WORD.findall(norm_text):

@@ -26,18 +26,3 @@ def slugify(text: str, max_length: int = 80) -> str:
     text = _SLUG_DROP.sub("", unicodedata.normalize("NFC", text).lower())
     slug = _SLUG_SPACE.sub("-", text).strip("-")
     return slug[:max_length].rstrip("-") or "thread"
-
-
-def detect_language(text: str) -> str:
-    """The thread language: "ko" when Hangul makes up at least a quarter of
-    the letters, else "en".
-    Korean questions often quote English product names and error messages,
-    hence the low threshold."""
-    hangul = latin = 0
-    for ch in text:
-        if "\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f":
-            hangul += 1
-        elif ch.isascii() and ch.isalpha():
-            latin += 1
-    letters = hangul + latin
-    return "ko" if letters and hangul * 4 >= letters else "en"

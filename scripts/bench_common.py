@@ -529,7 +529,8 @@ def fast_import(database_url: str, jsonl: Path, batch: int = 1000) -> None:
     from forum.db import make_sync_engine
     from forum.models import Category, Post, Thread, User
     from forum.services.accounts import username_key
-    from forum.textutil import detect_language, slugify
+    from forum.text import language_of
+    from forum.textutil import slugify
 
     tables: list[Any] = [m.__table__ for m in (Thread, Post, User, Category)]  # type: ignore[union-attr]
     threads_t, posts_t, users_t, cats_t = tables
@@ -625,7 +626,7 @@ def fast_import(database_url: str, jsonl: Path, batch: int = 1000) -> None:
                     "title": r["title"],
                     "slug": slugify(r["title"]),
                     "external_id": r["external_id"],
-                    "language": detect_language(f"{r['title']}\n{r['body']}"),
+                    "language": language_of(f"{r['title']}\n{r['body']}"),
                     "created_at": created,
                     "last_activity_at": max([created, *times]),
                     "views": 0,

@@ -240,7 +240,7 @@ def main() -> None:
     os.environ["FORUM_DATABASE_URL"] = url
     sys.path.insert(0, ROOT)
     from forum.db import make_sync_engine
-    from forum.services.similar import SimilarIndex
+    from forum.topics.similar_index import SimilarIndex
 
     engine = make_sync_engine(url)
     index = SimilarIndex(engine, refresh_every=float("inf"))

@@ -59,7 +59,7 @@ def _tools_path(explicit: str | None) -> str:
 
 
 def cmd_clusters(args, tq) -> None:
-    from forum.text import get_analyzer
+    from forum.text import ThreadText, get_analyzer
     from forum.topics.cluster import Doc, detect
     from forum.topics.similarity import SimilarityIndex
 
@@ -83,7 +83,7 @@ def cmd_clusters(args, tq) -> None:
 
     t0 = time.perf_counter()
     index = SimilarityIndex.build(
-        [(n, f"{i['title']}\n{i.get('body') or i['title']}") for n, i in enumerate(items)], analyzer
+        [(n, ThreadText(i["title"], i.get("body") or i["title"]).index_text()) for n, i in enumerate(items)], analyzer
     )
     build_s = time.perf_counter() - t0
     rng = random.Random(7)
@@ -202,9 +202,10 @@ def _cached_vectors(items: list[dict]):  # type: ignore[no-untyped-def]
 
     import numpy as np
 
+    from forum.text import ThreadText
     from forum.topics import embed
 
-    texts = [embed.text_of(i["title"], _body_of(i)) for i in items]
+    texts = [ThreadText(i["title"], _body_of(i)).encoding_text() for i in items]
     key = hashlib.sha256(("\x00".join(texts) + embed.fingerprint()).encode()).hexdigest()[:20]
     folder = os.environ.get("EVAL_CACHE", "/tmp/eval-topics-cache")
     os.makedirs(folder, exist_ok=True)
@@ -217,10 +218,9 @@ def _cached_vectors(items: list[dict]):  # type: ignore[no-untyped-def]
 
 
 def _body_of(item: dict) -> str:
-    from forum.topics.cluster import BODY_CHARS
+    from forum.text import ThreadText
 
-    body = (item.get("body") or item["title"])[:BODY_CHARS]
-    return "" if body.strip() == item["title"].strip() else body
+    return ThreadText(item["title"], item.get("body") or item["title"]).analysed_body
 
 
 def _memo_query_encoder() -> None:
@@ -304,7 +304,7 @@ BAR_GRID = {
 def cmd_folds(args, tq) -> None:
     import numpy as np
 
-    from forum.text import get_analyzer
+    from forum.text import ThreadText, get_analyzer
     from forum.topics import cluster
     from forum.topics.similarity import SimilarityIndex
 
@@ -355,7 +355,7 @@ def cmd_folds(args, tq) -> None:
                     t.doc_ids = [ext[d] for d in t.doc_ids]  # type: ignore[misc]
                     t.strengths = {ext[d]: v for d, v in t.strengths.items()}  # type: ignore[misc]
                 index = SimilarityIndex.build(
-                    [(n, f"{i['title']}\n{i.get('body') or i['title']}") for n, i in enumerate(sub)],
+                    [(n, ThreadText(i["title"], i.get("body") or i["title"]).index_text()) for n, i in enumerate(sub)],
                     analyzer,
                     vectors=Vp,
                 )

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from forum.db import make_sync_engine
 from forum.models import Post, Thread, ThreadTerms
-from forum.text import Analyzer, Synonyms
+from forum.text import ENCODE_BODY_CHARS, Analyzer, Synonyms, ThreadText
 from forum.topics import embed, store
 from forum.topics.cluster import Doc, assign, detect
 from forum.topics.similarity import SimilarityIndex
@@ -44,9 +44,9 @@ def test_empty_texts_encode_to_zeros_and_vectors_survive_storage():
 
 
 def test_the_encoded_text_is_the_title_then_the_start_of_the_post():
-    assert embed.text_of("Refund", "Refund") == "Refund"
-    assert embed.text_of("Refund", "I paid twice.\n\nPlease help.") == "Refund\nI paid twice. Please help."
-    assert len(embed.text_of("t", "x" * 5000)) == len("t\n") + embed.BODY_CHARS
+    assert ThreadText("Refund", "Refund").encoding_text() == "Refund"
+    assert ThreadText("Refund", "I paid twice.\n\nPlease help.").encoding_text() == "Refund\nI paid twice. Please help."
+    assert len(ThreadText("t", "x" * 5000).encoding_text()) == len("t\n") + ENCODE_BODY_CHARS
 
 
 def test_the_encoders_see_the_thread_and_blend_into_one_cosine():
@@ -54,9 +54,9 @@ def test_the_encoders_see_the_thread_and_blend_into_one_cosine():
     assert embed.dim() == embed.USE_DIM + embed.E5_DIM + embed.MINI_DIM
     a, b, c = embed.encode(
         [
-            embed.text_of("환불 받고 싶어요", "지난달에 두 번 결제됐어요"),
-            embed.text_of("돈 돌려받을 수 있나요", "결제가 잘못됐어요"),
-            embed.text_of("환불 받고 싶어요", "비밀번호도 잊어버렸어요"),
+            ThreadText("환불 받고 싶어요", "지난달에 두 번 결제됐어요").encoding_text(),
+            ThreadText("돈 돌려받을 수 있나요", "결제가 잘못됐어요").encoding_text(),
+            ThreadText("환불 받고 싶어요", "비밀번호도 잊어버렸어요").encoding_text(),
         ]
     )
     use = slice(0, embed.USE_DIM)
@@ -79,7 +79,7 @@ def test_the_encoders_see_the_thread_and_blend_into_one_cosine():
 def test_english_text_is_read_by_all_three_encoders():
     cancel, block, weather = embed.encode(
         [
-            embed.text_of("How do I cancel my card", "I lost it yesterday."),
+            ThreadText("How do I cancel my card", "I lost it yesterday.").encoding_text(),
             "please block my credit card",
             "what's the weather like today",
         ]
@@ -177,7 +177,7 @@ def test_a_query_blends_its_cosines_the_same_way_whatever_the_language_of_the_th
     index._matrices()
     again._matrices()
     Q = embed.encode(["돈을 돌려받고 싶어요"], query=True)
-    V = embed.encode([embed.text_of(*d.split("\n")) for _, d in docs])
+    V = embed.encode([ThreadText(*d.split("\n")).encoding_text() for _, d in docs])
     expected = [
         float(embed.for_documents(Q, ["돈을 돌려받고 싶어요"], korean_docs=k)[0] @ v)
         for k, v in zip((False, True), V, strict=True)

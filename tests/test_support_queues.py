@@ -10,7 +10,7 @@ from sqlalchemy import select
 from forum.clock import utcnow
 from forum.models import Role, SlaTarget, ThreadKind
 from forum.services import assignments, support
-from forum.textutil import detect_language
+from forum.text import language_of
 from tests.factories import make_category, make_thread, make_user
 from tests.support_helpers import QueryCounter, accept_at, ask_at, reply_at
 
@@ -244,11 +244,11 @@ async def test_pagination_keeps_counts_and_order(db, staff):
 
 
 def test_language_detection_by_share_of_hangul():
-    assert detect_language("환불 받을 수 있나요?") == "ko"
-    assert detect_language("iPhone 앱에서 sync 오류가 나요") == "ko"
-    assert detect_language("How do I get a refund?") == "en"
-    assert detect_language("Error 0x80070005 in Cloudnote 3.2 (환불)") == "en"
-    assert detect_language("1234 !!!") == "en"
+    assert language_of("환불 받을 수 있나요?") == "ko"
+    assert language_of("iPhone 앱에서 sync 오류가 나요") == "ko"
+    assert language_of("How do I get a refund?") == "en"
+    assert language_of("Error 0x80070005 in Cloudnote 3.2 (환불)") == "en"
+    assert language_of("1234 !!!") == "en"
 
 
 async def test_asking_records_the_language(db):

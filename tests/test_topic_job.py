@@ -24,7 +24,8 @@ from forum.models import (
 )
 from forum.services import kb, topics
 from forum.topics import store
-from forum.topics.job import grew_markedly, saving_score
+from forum.topics.stages.rank import saving_score
+from forum.topics.stages.reconcile import grew_markedly
 from tests.factories import make_category, make_reply
 from tests.kb_helpers import KOREAN_CRASH, ONE_OFFS, PASSWORD, REFUND, cli, make_threads, run_job
 
@@ -439,8 +440,8 @@ async def test_staff_can_start_a_run_from_the_suggestions_page(app, db, seeded, 
 def test_shifting_a_centroid_matches_recomputing_it():
     from forum.text import get_analyzer
     from forum.topics.cluster import Doc, doc_features
-    from forum.topics.job import centroid_of, shifted_centroid
     from forum.topics.similarity import TextModel
+    from forum.topics.stages.group import centroid_of, shifted_centroid
 
     analyzer = get_analyzer()
     titles = PASSWORD + REFUND
@@ -510,7 +511,7 @@ async def test_a_failed_similar_index_rebuild_does_not_cost_the_run_its_topics(
     """The index is rebuilt before the clustering; if that fails (memory, say), the run
     still saves its topics, says why, and the next full run builds the index."""
     from forum.db import make_sync_engine
-    from forum.services import similar
+    from forum.topics import similar_index as similar
 
     def stored_index() -> bool:
         engine = make_sync_engine(database_url)

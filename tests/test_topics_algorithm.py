@@ -1,7 +1,10 @@
 """Similarity index and repeated-topic detection on small hand-made threads."""
 
+from dataclasses import replace
+
 from forum.text import Analyzer, Synonyms
 from forum.topics.cluster import Doc, assign, detect
+from forum.topics.settings import DEFAULT_SETTINGS
 from forum.topics.similarity import SimilarityIndex
 
 SYNONYMS = [
@@ -219,9 +222,7 @@ def test_key_terms_leave_out_particles_and_lone_syllables():
     assert not _readable_key_term("#환불")
 
 
-def test_a_group_holding_too_large_a_share_is_grouped_again_against_a_higher_bar(monkeypatch):
-    from forum.topics import cluster
-
+def test_a_group_holding_too_large_a_share_is_grouped_again_against_a_higher_bar():
     refund = [
         "How do I get a refund for my subscription",
         "Can I get a refund for my subscription",
@@ -236,24 +237,22 @@ def test_a_group_holding_too_large_a_share_is_grouped_again_against_a_higher_bar
     ]
     docs = [Doc(id=i, title=t, body=t) for i, t in enumerate(refund + password)]
     # A bar this low chains both questions into one group ...
-    monkeypatch.setattr(cluster, "BLOB_MIN", 1000)
-    assert [t.doc_ids for t in detect(docs, analyzer(), threshold=0.1)] == [list(range(8))]
+    never = replace(DEFAULT_SETTINGS, blob_min=1000)
+    assert [t.doc_ids for t in detect(docs, analyzer(), threshold=0.1, settings=never)] == [list(range(8))]
     # ... which, holding more than the allowed share, is grouped again against a higher bar.
-    monkeypatch.setattr(cluster, "BLOB_MIN", 5)
-    monkeypatch.setattr(cluster, "BLOB_SHARE", 0.5)
-    monkeypatch.setattr(cluster, "BLOB_RAISE", 0.3)
-    assert sorted(t.doc_ids for t in detect(docs, analyzer(), threshold=0.1)) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    split = replace(DEFAULT_SETTINGS, blob_min=5, blob_share=0.5, blob_raise=0.3)
+    assert sorted(t.doc_ids for t in detect(docs, analyzer(), threshold=0.1, settings=split)) == [
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+    ]
 
 
-def test_the_same_question_asked_very_often_stays_one_topic(monkeypatch):
-    from forum.topics import cluster
-
-    monkeypatch.setattr(cluster, "BLOB_MIN", 5)
-    monkeypatch.setattr(cluster, "BLOB_SHARE", 0.1)
+def test_the_same_question_asked_very_often_stays_one_topic():
+    settings = replace(DEFAULT_SETTINGS, blob_min=5, blob_share=0.1)
     titles = ["How do I reset my password"] * 8 + ["Can I get a refund for my subscription"] * 4
     docs = [Doc(id=i, title=t, body=t) for i, t in enumerate(titles)]
     # Far over the allowed share, but a higher bar does not split it: it stays.
-    assert sorted(t.doc_ids for t in detect(docs, analyzer())) == [list(range(8)), [8, 9, 10, 11]]
+    assert sorted(t.doc_ids for t in detect(docs, analyzer(), settings=settings)) == [list(range(8)), [8, 9, 10, 11]]
 
 
 def test_the_cohesion_check_drops_a_weak_member_and_holds_back_a_weak_group():
@@ -277,7 +276,7 @@ def test_threads_that_are_each_others_best_match_are_grouped():
     # rows 0, 1, 2 point at each other above the bar; 3 and 4 are weaker
     nbr = np.array([[1, 2, 3], [0, 2, 4], [1, 0, 3], [4, 0, 1], [3, 1, 0]])
     sim = np.array([[0.8, 0.7, 0.1], [0.8, 0.7, 0.1], [0.7, 0.6, 0.1], [0.3, 0.1, 0.1], [0.3, 0.1, 0.1]])
-    out = join_best_matches(label, nbr, sim, 0.5, 3)
+    out = join_best_matches(label, nbr, sim, 0.5, 3, 4)
     assert out[0] == out[1] == out[2] and len({out[0], out[3], out[4]}) == 3
 
 

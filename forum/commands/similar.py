@@ -15,7 +15,7 @@ from forum.db import make_sync_engine
 
 
 def cmd_similar(settings: Settings, args: argparse.Namespace) -> None:
-    from forum.services.similar import SimilarIndex
+    from forum.topics.similar_index import SimilarIndex
 
     limit = max(0, args.limit)
     engine = make_sync_engine(settings.database_url)

@@ -13,11 +13,10 @@ weigh more than synonyms in the ranking.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from forum.text import get_analyzer
+from forum.text import HANGUL_RUN, get_analyzer, has_hangul
 from forum.textutil import one_line
 
 MAX_QUERY_CHARS = 200
@@ -30,12 +29,9 @@ MAX_PHRASE_TERMS = 6
 # keeps them only when it has nothing else.
 WEAK_TERMS = frozenset({"not", "in", "on", "up", "out", "off", "back", "down", "over"})
 
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
-_HANGUL_RUN = re.compile(r"[\uac00-\ud7a3]+")
-
 
 def is_hangul(term: str) -> bool:
-    return bool(_HANGUL.search(term))
+    return has_hangul(term)
 
 
 @dataclass(frozen=True)
@@ -220,6 +216,6 @@ def parse(text: str, *, synonyms: bool = True) -> ParsedQuery:
         # The analyser kept nothing (a particle-like syllable such as 가, or a
         # word it does not know how to split): look for words starting with
         # the Hangul typed.
-        for run in _HANGUL_RUN.findall(shown)[:MAX_GROUPS]:
+        for run in HANGUL_RUN.findall(shown)[:MAX_GROUPS]:
             groups.append(Group((Alternative((run[:3],), "prefix", True),)))
     return ParsedQuery(shown, tuple(groups))

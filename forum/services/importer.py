@@ -44,14 +44,9 @@ from forum.i18n import gettext as _
 from forum.models import Category, Post, Role, Thread, ThreadKind, ThreadTerms, User
 from forum.services import categories, related, tags
 from forum.services.accounts import USERNAME_RE, username_key
-from forum.text import get_analyzer
+from forum.text import BODY_CHARS, ThreadText, get_analyzer
 from forum.textutil import normalise, one_line, slugify
 from forum.topics import store
-
-try:  # the support feature records each thread's language
-    from forum.textutil import detect_language
-except ImportError:  # pragma: no cover
-    detect_language = None  # type: ignore[assignment]
 
 TITLE_MAX = 300
 BODY_MAX = 100_000
@@ -367,8 +362,7 @@ def _rows(record: Record, names: _Names, now: datetime) -> tuple[dict[str, objec
         "reply_count": len(record.replies),
         "solved_at": None,
     }
-    if detect_language is not None and "language" in Thread.__table__.c:  # type: ignore[attr-defined]
-        thread["language"] = detect_language(f"{record.title}\n{record.body}")
+    thread["language"] = ThreadText(record.title, record.body).language
     post_defaults = _column_defaults(Post)
     posts = [
         {
@@ -459,7 +453,7 @@ async def _save(session: AsyncSession, records: list[Record], names: _Names, now
             accepted,
         )
     texts = [
-        store.ThreadText(tid, r.title, r.body[: store.BODY_CHARS], now, 0, False, 0, None, "")
+        store.LoadedThread(tid, r.title, r.body[:BODY_CHARS], now, 0, False, 0, None, "")
         for tid, r in zip(thread_ids, records, strict=True)
     ]
     terms = store.analyse(get_analyzer(), texts)

@@ -36,7 +36,8 @@ from forum.permissions import (
 )
 from forum.read import PostRow, ThreadRow
 from forum.services import assignments, categories, kb, mentions, notifications, related, state, tags, uploads
-from forum.textutil import detect_language, normalise, one_line, slugify
+from forum.text import ThreadText
+from forum.textutil import normalise, one_line, slugify
 from forum.views import ViewCounter
 
 
@@ -140,7 +141,7 @@ async def ask(
         kind=kind,
         title=title,
         slug=slugify(title),
-        language=detect_language(f"{title}\n{body}"),
+        language=ThreadText(title, body).language,
         created_at=now,
         last_activity_at=now,
         external_id=external_id,

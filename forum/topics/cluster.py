@@ -32,108 +32,23 @@ Deterministic: no randomness, ties broken by document id; input order does not m
 
 from __future__ import annotations
 
-import heapq
 import math
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 import scipy.sparse as sp
 
+from forum.text import ThreadText, has_hangul
+
+from .settings import DEFAULT_SETTINGS, Bars, ClusterSettings
 from .similarity import TextModel, dense_dots, knn_graph, pair_dots
 
-__all__ = ["DEFAULT_THRESHOLD", "Doc", "Topic", "assign", "detect", "doc_features"]
+__all__ = ["Doc", "Topic", "assign", "detect", "doc_features"]
 
-#: Average cosine similarity two groups need to merge.  Cosine of weighted
-#: tf-idf vectors: 0.30 means the questions share most of their distinctive words
-#: or concepts.  Chosen as a round value across English and Korean data.
-DEFAULT_THRESHOLD = 0.40
-#: With sentence embeddings blended in (:mod:`forum.topics.embed`), the centroid cosine
-#: two groups need to merge.  Korean threads are grouped apart from the others and
-#: against a lower bar: with particles, spacing and two-syllable words, Korean
-#: paraphrases share fewer analyser features and their embeddings sit further apart.
-KOREAN_THRESHOLD = 0.55
-#: (0.76 before group similarities kept their embedding part exact, see :func:`rac_cluster`:
-#: CLINC B-cubed F1 0.751 at 0.76, 0.771 at 0.78, 0.767 at 0.79)
-OTHER_THRESHOLD = 0.78
-#: In a forum part of fewer than SMALL_FORUM threads, the bar is raised by up to
-#: SMALL_RAISE (linearly, the fewer the more): with a handful of threads, inverse
-#: document frequency cannot tell a content word from a common verb (받다, "get"),
-#: so chance overlaps look like a shared subject.
-SMALL_FORUM = 100
-SMALL_RAISE = 0.10
-#: Similarity a new thread needs to the topic centroid (normalised) to join it.
-JOIN_MARGIN = 0.65
-#: With sentence embeddings, a new thread joins a topic by its nearest neighbours
-#: instead (see :func:`assign`): its JOIN_K most similar topic members that are at
-#: least this similar (embedding cosine) vote for their topics.
-JOIN_K = 5
-JOIN_SIMILARITY_KOREAN = 0.45
-#: (English cosines sit lower since MiniLM joined the blend: 0.6 lets 442 of CLINC's 550 late
-#: arrivals join, B-cubed F1 0.753, where 0.65 let 418 join, 0.751; with exact embedding parts in
-#: group similarities and the English bar at 0.78: 440 join, 0.763, the full run 0.771)
-JOIN_SIMILARITY_OTHER = 0.6
-#: ... among the members of the thread's JOIN_SHORTLIST most similar topics on average
-JOIN_SHORTLIST = 10
-_JOIN_BLOCK = 2048  # new threads compared at a time
-BODY_CHARS = 1500
-#: Neighbour smoothing: each vector borrows this share of its nearest neighbours'
-#: vectors (weighted by similarity) before clustering, so paraphrases that share
-#: neighbours but few words move together (pseudo-relevance feedback). Words alone,
-#: and words blended with embeddings (whose neighbours are more often right).
-SMOOTH = 0.5
-SMOOTH_WITH_EMBEDDINGS = 0.7
-LINKAGE = "centroid"
-#: A group of more than BLOB_SHARE of a language part's threads (and more than BLOB_MIN)
-#: is grouped again, its bar raised by BLOB_RAISE each time, until no group is that large
-#: or the higher bar no longer splits it (:func:`_split_blobs`).
-#: On the 6,034 everyday Korean questions of the pairs file, 5,042 had chained into one
-#: group (largest now 201); on CLINC a 381-thread group of a dozen card intents splits
-#: (B-cubed F1 over four slightly perturbed copies of the vectors 0.712 -> 0.720).
-#: A group is grouped again along the part's own neighbour graph and smoothed vectors,
-#: not a graph and basis of its own: the bench's clustering of 101,000 threads took 20.6 s
-#: instead of 24.6 s (of 21,000: 9.1 s instead of 12.7 s); the pairs file's 11,293 questions: same-meaning pairs
-#: in one topic 0.674 -> 0.666, different ones 0.138 -> 0.150; CLINC and the Korean support
-#: questions unchanged.
-BLOB_SHARE = 0.05
-BLOB_MIN = 50
-BLOB_RAISE = 0.05
-BLOB_MAX_BAR = 0.95  # ... but never above this: paraphrases are not copies
-#: neighbours a vector borrows from in smoothing: 15 rather than 10 since MiniLM joined the
-#: encoders (CLINC B-cubed F1 over four slightly perturbed copies of the vectors 0.741 -> 0.758;
-#: a graph of 20 or 25 neighbours instead of KNN_K's 15 scored 0.749-0.754 and took longer); the
-#: 6,034 Korean pairs questions chain less (4,973 in topics, the largest 208 -> 4,705, 139)
-SMOOTH_K = 15
-#: ... but at most one neighbour per this many threads being grouped
-SMOOTH_PER = 15
-#: neighbours per thread in the kNN graph that proposes merges
-KNN_K = 15
-#: Cohesion check (:func:`prune`): a member's *strength* is its mean similarity to the
-#: rest of its group (the blend of tf-idf and embedding cosines of the unsmoothed
-#: vectors, as the group's language part weighs them). A member weaker than the
-#: part's MEMBER_BAR leaves the group (it is a one-off again); a group whose remaining
-#: members are on average weaker than GROUP_BAR, or fewer than ``min_size``, is only
-#: a "maybe" (not suggested). Chosen on tuning folds of the development files and
-#: checked on held-out ones (``scripts/eval_topics.py folds``, docs/topic-tuning.md).
-#: Job and similar questions agree (:func:`join_best_matches`): two threads left out of
-#: every group that are each other's best match (one is the other's best, which has it
-#: among its BEST_OF best), at least PAIR_BAR similar (the unsmoothed blend of the
-#: part), are grouped; so are chains of such pairs, up to PAIR_MAX_SIZE threads. The
-#: cohesion check then applies as to every group.
-PAIR_BAR_KOREAN = 0.45
-PAIR_BAR_OTHER = 0.45
-BEST_OF = 2
-PAIR_MAX_SIZE = 4
-#: A member is also weak when its strength is below RELATIVE_BAR times its group's mean
-#: (it agrees with the rest much less than they agree with each other).
-MEMBER_BAR_KOREAN = 0.0
-RELATIVE_BAR_KOREAN = 0.7
-GROUP_BAR_KOREAN = 0.0
-MEMBER_BAR_OTHER = 0.0
-RELATIVE_BAR_OTHER = 0.0
-GROUP_BAR_OTHER = 0.0
+#: new threads compared at a time when joining by nearest members
+_JOIN_BLOCK = 2048
 
 
 def smooth_vectors(
@@ -175,6 +90,10 @@ class Doc:
     solved: bool = False
     terms: list[str] | None = None  # optional cached analyser terms of title + body
 
+    @property
+    def text(self) -> ThreadText:
+        return ThreadText(self.title, self.body)
+
 
 @dataclass
 class Topic:
@@ -199,10 +118,7 @@ class Topic:
 
 
 def doc_text(doc: Doc) -> str:
-    body = (doc.body or "")[:BODY_CHARS]
-    if body.strip() == (doc.title or "").strip():
-        body = ""
-    return f"{doc.title}\n{doc.title}\n{body}"
+    return doc.text.analysis_text()
 
 
 def doc_terms(docs: Sequence[Doc], analyzer) -> list[list[str]]:
@@ -213,9 +129,9 @@ def doc_terms(docs: Sequence[Doc], analyzer) -> list[list[str]]:
     if todo:
         many = analyzer.terms_many if hasattr(analyzer, "terms_many") else (lambda ts: [analyzer.terms(t) for t in ts])
         titles = many([docs[i].title or "" for i in todo])
-        bodies = many([_body(docs[i]) for i in todo])
+        bodies = many([docs[i].text.analysed_body for i in todo])
         for i, t, b in zip(todo, titles, bodies, strict=False):
-            out[i] = t + t + b
+            out[i] = docs[i].text.terms(t, b)
     return [o or [] for o in out]
 
 
@@ -223,19 +139,12 @@ def doc_vectors(docs: Sequence[Doc]) -> np.ndarray:
     """Sentence embeddings of every doc, encoded now (the job reads stored ones instead)."""
     from . import embed
 
-    return embed.encode([embed.text_of(d.title, _body(d)) for d in docs])
-
-
-def _body(doc: Doc) -> str:
-    body = (doc.body or "")[:BODY_CHARS]
-    return "" if body.strip() == (doc.title or "").strip() else body
+    return embed.encode([ThreadText(d.title, d.text.analysed_body).encoding_text() for d in docs])
 
 
 def _is_korean(doc: Doc) -> bool:
-    """Whether a thread is grouped (and joins) as a Korean one: by its title and the start of its post."""
-    from . import embed
-
-    return embed.is_korean(f"{doc.title} {_body(doc)[:300]}")
+    """Whether a thread is grouped (and joins) as a Korean one (:attr:`forum.text.ThreadText.korean`)."""
+    return doc.text.korean
 
 
 def doc_features(docs: Sequence[Doc], analyzer) -> list[list[str]]:
@@ -250,124 +159,6 @@ def iter_doc_features(docs: Sequence[Doc], analyzer, chunk: int = 5000):
 
 
 # ---------------------------------------------------------------- clustering
-
-
-def _row_dict(X: sp.csr_matrix, i: int) -> dict[int, float]:
-    a, b = X.indptr[i], X.indptr[i + 1]
-    return dict(zip(X.indices[a:b].tolist(), X.data[a:b].tolist(), strict=False))
-
-
-def _dot(a: dict[int, float], b: dict[int, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    get = b.get
-    return sum(v * get(j, 0.0) for j, v in a.items())
-
-
-def average_linkage(
-    X: sp.csr_matrix,
-    nbr: np.ndarray,
-    sim: np.ndarray,
-    threshold: float,
-    linkage: str = "average",
-    exact_budget: int = 150,
-) -> list[list[int]]:
-    """Agglomerative clustering of the rows of X (unit vectors) along the edges
-    of a kNN graph.
-
-    Cross dot products between groups, ``W[a][c] = sum(a) . sum(c)``, are kept
-    for adjacent groups and updated additively on a merge (Lance-Williams), so
-    a merge costs O(degree).  A dot product not known yet is computed exactly
-    when the smaller group vector has at most ``exact_budget`` entries, else
-    taken as 0 (conservative: it can only prevent a merge).
-    ``linkage="average"`` merges while the mean pairwise cosine is at least
-    ``threshold``; ``"centroid"`` compares the cosine of the group sums.
-    """
-    n = X.shape[0]
-    sums: list[dict[int, float] | None] = [_row_dict(X, i) for i in range(n)]
-    size = [1] * n
-    sqn = [1.0] * n
-    members: list[list[int] | None] = [[i] for i in range(n)]
-    edges: list[dict[int, float]] = [dict() for _ in range(n)]
-    floor = threshold * 0.5
-    for i in range(n):
-        for j, s in zip(nbr[i].tolist(), sim[i].tolist(), strict=False):
-            if j >= 0 and j != i and s >= floor:
-                edges[i][j] = s
-                edges[j][i] = s
-    # None once a group is merged away (as its sums and members).
-    W: list[dict[int, float] | None] = list(edges)
-
-    def score(a: int, c: int, w: float) -> float:
-        if linkage == "centroid":
-            return w / math.sqrt(sqn[a] * sqn[c])
-        return w / (size[a] * size[c])
-
-    def dot_or_zero(x: dict[int, float], y: dict[int, float]) -> float:
-        if min(len(x), len(y)) <= exact_budget:
-            return _dot(x, y)
-        return 0.0
-
-    version = [0] * n
-    heap: list[tuple[float, int, int, int, int]] = []
-    for i in range(n):
-        for j, w in edges[i].items():
-            if i < j:
-                sc = score(i, j, w)
-                if sc >= threshold:
-                    heap.append((-sc, i, j, 0, 0))
-    heapq.heapify(heap)
-    while heap:
-        _, a, b, va, vb = heapq.heappop(heap)
-        if members[a] is None or members[b] is None or version[a] != va or version[b] != vb:
-            continue
-        if (size[b], -b) > (size[a], -a):
-            a, b = b, a
-        ma, mb = members[a], members[b]
-        sa, sb = sums[a], sums[b]
-        Wa, Wb = W[a], W[b]
-        # A live group (members not None) has its sums and edges.
-        assert ma is not None and mb is not None and sa is not None and sb is not None
-        assert Wa is not None and Wb is not None
-        wab = Wa.get(b, 0.0)
-        new_w: dict[int, float] = {}
-        for c in set(Wa) | set(Wb):
-            if c in (a, b) or members[c] is None:
-                continue
-            sc_sums = sums[c]
-            assert sc_sums is not None
-            wa = Wa.get(c)
-            wb = Wb.get(c)
-            if wa is None:
-                wa = dot_or_zero(sa, sc_sums)
-            if wb is None:
-                wb = dot_or_zero(sb, sc_sums)
-            new_w[c] = wa + wb
-        for j, v in sb.items():
-            sa[j] = sa.get(j, 0.0) + v
-        sqn[a] = sqn[a] + sqn[b] + 2.0 * wab
-        size[a] += size[b]
-        ma.extend(mb)
-        for c in Wb:
-            Wc = W[c]
-            if Wc is not None:
-                Wc.pop(b, None)
-        W[a] = new_w
-        for c, w in new_w.items():
-            Wc = W[c]
-            assert Wc is not None
-            Wc[a] = w
-        sums[b] = None
-        members[b] = None
-        W[b] = None
-        version[a] += 1
-        version[b] += 1
-        for c in sorted(new_w):
-            sc = score(a, c, new_w[c])
-            if sc >= threshold:
-                x, y = (a, c) if a < c else (c, a)
-                heapq.heappush(heap, (-sc, x, y, version[x], version[y]))
-    return [sorted(m) for m in members if m is not None]
 
 
 def _edge_list(nbr: np.ndarray, sim: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -410,9 +201,8 @@ def rac_cluster(
     the sparse part of their dot product (``sum(A).sum(C)`` before the merge, usually
     the smaller part of the new one) until one of their ends is merged into another
     group: a conservative shortcut. Sparse group sums grow long, and scoring their
-    every edge exactly took four times as long at 100,000 threads; keeping the dense
-    part stale as well (the previous version, with its bar of 0.76) scored CLINC 0.757
-    (B-cubed F1 over four slightly perturbed copies of the vectors) against 0.769 now.
+    every edge exactly took four times as long at 100,000 threads (keeping the dense
+    part stale as well scored worse, see docs/topic-tuning.md).
     Rows may have a dense part ``E`` next to ``X`` (with ``own``, E becomes the group
     sums in place instead of being copied).
     Returns the group label (its smallest member row) of every row."""
@@ -529,13 +319,12 @@ def member_strengths(X: sp.csr_matrix, E: np.ndarray | None, groups: Sequence[Se
     return [out[cuts[i] : cuts[i + 1]] for i in range(len(groups))]
 
 
-Bars = tuple[float, float, float]  # (member bar, relative bar, group bar), see prune()
-
-
-def join_best_matches(label: np.ndarray, nbr: np.ndarray, sim: np.ndarray, bar: float, min_size: int) -> np.ndarray:
+def join_best_matches(
+    label: np.ndarray, nbr: np.ndarray, sim: np.ndarray, bar: float, min_size: int, max_size: int
+) -> np.ndarray:
     """Rows in groups smaller than ``min_size`` that are each other's best matches at
-    least ``bar`` similar (see PAIR_BAR_KOREAN) join: union of their groups, while the
-    union stays at most PAIR_MAX_SIZE rows. Returns the new labels."""
+    least ``bar`` similar (see ClusterSettings.pair_bar_korean) join: union of their groups,
+    while the union stays at most ``max_size`` rows. Returns the new labels."""
     n = len(label)
     if n < 2 or not nbr.shape[1]:
         return label
@@ -559,20 +348,13 @@ def join_best_matches(label: np.ndarray, nbr: np.ndarray, sim: np.ndarray, bar: 
         pairs.append((-float(sim[i, 0]), min(i, j), max(i, j)))
     for _, i, j in sorted(set(pairs)):
         a, b = root(int(label[i])), root(int(label[j]))
-        if a == b or count[a] + count[b] > PAIR_MAX_SIZE:
+        if a == b or count[a] + count[b] > max_size:
             continue
         a, b = min(a, b), max(a, b)
         parent[b] = a
         count[a] += count.pop(b)
     roots = np.array([root(int(g)) for g in range(n)], dtype=np.int64)
     return roots[label]
-
-
-def bars(korean: bool) -> Bars:
-    """The cohesion check's bars of a language part, see :func:`prune`."""
-    if korean:
-        return (MEMBER_BAR_KOREAN, RELATIVE_BAR_KOREAN, GROUP_BAR_KOREAN)
-    return (MEMBER_BAR_OTHER, RELATIVE_BAR_OTHER, GROUP_BAR_OTHER)
 
 
 def prune(strengths: Sequence[float], bar: Bars, min_size: int) -> list[int] | None:
@@ -678,13 +460,13 @@ def _describe_many(
             for j, v in zip(top[:centroid_size].tolist(), topv[:centroid_size].tolist(), strict=False)
         }
         key_terms: list[str] = []
-        korean = sum(1 for r in grows.tolist() if _KOREAN_TITLE.search(titles[r] or "")) * 2 > k
+        korean = sum(1 for r in grows.tolist() if has_hangul(titles[r] or "")) * 2 > k
         for j in top.tolist():
             f = features[j]
             if not _readable_key_term(f):
                 continue
             shown = _display(f, analyzer, korean)
-            if korean and not _KOREAN_TITLE.search(shown):
+            if korean and not has_hangul(shown):
                 continue  # a Korean topic's key terms are Korean words
             if shown not in key_terms:
                 key_terms.append(shown)
@@ -718,10 +500,7 @@ def _readable_key_term(feature: str) -> bool:
     if feature.startswith("#"):
         return False
     words = feature.split()
-    return not any(w in _PARTICLES or (len(w) == 1 and "가" <= w <= "힣") for w in words)
-
-
-_KOREAN_TITLE = re.compile(r"[\uac00-\ud7a3]")
+    return not any(w in _PARTICLES or (len(w) == 1 and has_hangul(w)) for w in words)
 
 
 def _display(feature: str, analyzer, korean: bool = False) -> str:
@@ -789,12 +568,13 @@ def _cluster_rows(
     smooth: float,
     smooth_k: int,
     linkage: str,
+    settings: ClusterSettings,
     *,
     blob: int | None = None,
     best: list | None = None,
 ) -> np.ndarray:
     """kNN graph, neighbour smoothing, reciprocal agglomeration: a group label per row.
-    ``best``: a list that gets each row's BEST_OF nearest rows and similarities (before
+    ``best``: a list that gets each row's ``settings.best_of`` nearest rows and similarities (before
     smoothing), for :func:`join_best_matches`.
     ``rows``: the tf-idf rows, or a list [sparse part, dense part] (both already scaled)
     that this function takes over (emptied, so the large dense part can be freed as soon
@@ -806,17 +586,17 @@ def _cluster_rows(
         X, E = rows, None
     nbr, sim = knn_graph(model, X, None, k, E=E)
     if best is not None:
-        best += [nbr[:, :BEST_OF].copy(), sim[:, :BEST_OF].copy()]
+        best += [nbr[:, : settings.best_of].copy(), sim[:, : settings.best_of].copy()]
     # In a small forum, ten neighbours are a good part of everything there is:
     # borrowing from them would blur unrelated questions together.
-    smooth_k = min(smooth_k, max(1, X.shape[0] // SMOOTH_PER))
+    smooth_k = min(smooth_k, max(1, X.shape[0] // settings.smooth_per))
     if smooth > 0:
         X, E = smooth_vectors(X, nbr, sim, smooth, smooth_k, E)
         nbr, sim = rescore_edges(X, nbr, E)
     if blob is None:
         return rac_cluster(X, nbr, sim, threshold, linkage=linkage, E=E, own=True)
     label = rac_cluster(X, nbr, sim, threshold, linkage=linkage, E=None if E is None else E.copy(), own=True)
-    return _split_blobs(X, E, nbr, sim, label, threshold, blob, linkage)
+    return _split_blobs(X, E, nbr, sim, label, threshold, blob, linkage, settings)
 
 
 def _split_blobs(
@@ -828,19 +608,21 @@ def _split_blobs(
     threshold: float,
     bound: int,
     linkage: str,
+    settings: ClusterSettings,
 ) -> np.ndarray:
     """A group of more than ``bound`` rows is a chain of related questions (centroid
     linkage chains through a dense region), not one question: its rows are grouped
     again, along the same graph (edges inside the group) and with the same smoothed
-    vectors, against a bar raised by BLOB_RAISE, again and again until no group is that
+    vectors, against a bar raised by ``settings.blob_raise``, again and again until no group is that
     large, the bar no longer splits it (the same question asked very often), or the bar
-    reaches BLOB_MAX_BAR."""
+    reaches ``settings.blob_max_bar``."""
     label = label.copy()
-    work = [(np.asarray(g, dtype=np.int64), threshold + BLOB_RAISE) for g in groups_of(label) if len(g) > bound]
+    raise_by = settings.blob_raise
+    work = [(np.asarray(g, dtype=np.int64), threshold + raise_by) for g in groups_of(label) if len(g) > bound]
     n = X.shape[0]
     while work:
         rows, th = work.pop()
-        if th > BLOB_MAX_BAR:
+        if th > settings.blob_max_bar:
             continue
         local = np.full(n, -1, dtype=np.int64)
         local[rows] = np.arange(len(rows))
@@ -851,7 +633,7 @@ def _split_blobs(
             X[rows], inside.astype(np.int32), sm, th, linkage=linkage, E=None if E is None else E[rows], own=True
         )
         label[rows] = rows[sub]
-        work += [(rows[np.asarray(g)], th + BLOB_RAISE) for g in groups_of(sub) if bound < len(g) < len(rows)]
+        work += [(rows[np.asarray(g)], th + settings.blob_raise) for g in groups_of(sub) if bound < len(g) < len(rows)]
     return label
 
 
@@ -862,15 +644,13 @@ def detect(
     min_size: int = 3,
     previous: list[Topic] | None = None,
     threshold: float | None = None,
-    k: int = KNN_K,
     smooth: float | None = None,
-    smooth_k: int = SMOOTH_K,
     features: list[list[str]] | None = None,
-    linkage: str = LINKAGE,
     embeddings: bool | None = None,
     vectors: np.ndarray | list[np.ndarray] | None = None,
     check: bool = True,
     pair_bars: tuple[float, float] | None = None,
+    settings: ClusterSettings = DEFAULT_SETTINGS,
 ) -> list[Topic]:
     """Group ``docs`` into topics of at least ``min_size`` threads asking the same thing.
 
@@ -879,12 +659,13 @@ def detect(
     ``embeddings``: blend sentence embeddings into the similarity (see
     :mod:`forum.topics.embed`; None: when they are on or ``vectors`` are given).  Korean
     and other threads are then grouped separately, each against its own threshold
-    (``threshold`` overrides both; without embeddings it defaults to ``DEFAULT_THRESHOLD``).
+    (``threshold`` overrides both; without embeddings it defaults to ``settings.threshold``).
     ``vectors``: the docs' embeddings, a row per doc in the order given (else encoded now);
     or a list holding them, which this function empties (so that they can be freed while
     it clusters).
-    ``smooth``: the neighbour smoothing share (None: ``SMOOTH``, or ``SMOOTH_WITH_EMBEDDINGS``).
-    ``pair_bars``: (Korean, other) bars of :func:`join_best_matches` (None: PAIR_BAR_*;
+    ``smooth``: the neighbour smoothing share (None: ``settings.smooth``, or
+    ``settings.smooth_with_embeddings``).
+    ``pair_bars``: (Korean, other) bars of :func:`join_best_matches` (None: the settings';
     above 1: off).
     ``check``: apply the cohesion check (:func:`prune`, each part's bars) to every group;
     without it the groups are returned whole (their members' strengths are measured
@@ -909,9 +690,12 @@ def detect(
     label = np.arange(len(docs), dtype=np.int64)
     strength = np.zeros(len(docs), dtype=np.float64)
     korean = np.zeros(len(docs), dtype=bool)
+    k, smooth_k, linkage = settings.knn_k, settings.smooth_k, settings.linkage
     if not embeddings:
-        th = DEFAULT_THRESHOLD if threshold is None else threshold
-        label = _cluster_rows(model, X, th, k, SMOOTH if smooth is None else smooth, smooth_k, linkage)
+        th = settings.threshold if threshold is None else threshold
+        label = _cluster_rows(
+            model, X, th, k, settings.smooth if smooth is None else smooth, smooth_k, linkage, settings
+        )
         found = [g for g in groups_of(label) if len(g) >= min_size]
         for g, st in zip(found, member_strengths(X, None, found), strict=True):
             strength[g] = st
@@ -923,8 +707,8 @@ def detect(
         # before the clustering needs the memory (when the caller handed them over)
         todo = []
         for rows, th, w in (
-            (np.flatnonzero(korean), KOREAN_THRESHOLD, embed.TOPIC_WEIGHT_KOREAN),
-            (np.flatnonzero(~korean), OTHER_THRESHOLD, embed.TOPIC_WEIGHT_OTHER),
+            (np.flatnonzero(korean), settings.korean_threshold, embed.TOPIC_WEIGHT_KOREAN),
+            (np.flatnonzero(~korean), settings.other_threshold, embed.TOPIC_WEIGHT_OTHER),
         ):
             if len(rows) < max(2, min_size):
                 continue
@@ -936,17 +720,20 @@ def detect(
             del dense
         del V
         for rows, th, w, dense_parts in todo:
-            th = th + SMALL_RAISE * max(0.0, 1.0 - len(rows) / SMALL_FORUM) if threshold is None else threshold
-            sm = SMOOTH_WITH_EMBEDDINGS if smooth is None else smooth
-            bound = max(BLOB_MIN, int(BLOB_SHARE * len(rows)))
+            if threshold is None:
+                th = th + settings.small_raise * max(0.0, 1.0 - len(rows) / settings.small_forum)
+            else:
+                th = threshold
+            sm = settings.smooth_with_embeddings if smooth is None else smooth
+            bound = max(settings.blob_min, int(settings.blob_share * len(rows)))
             parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), dense_parts.pop()]
             plain = list(parts)  # the unsmoothed vectors, for the cohesion check
             best: list[np.ndarray] = []
-            local = _cluster_rows(model, parts, th, k, sm, smooth_k, linkage, blob=bound, best=best)
-            pair_bar = PAIR_BAR_KOREAN if korean[rows[0]] else PAIR_BAR_OTHER
+            local = _cluster_rows(model, parts, th, k, sm, smooth_k, linkage, settings, blob=bound, best=best)
+            pair_bar = settings.pair_bar(bool(korean[rows[0]]))
             if pair_bars is not None:
                 pair_bar = pair_bars[0] if korean[rows[0]] else pair_bars[1]
-            local = join_best_matches(local, best[0], best[1], pair_bar, min_size)
+            local = join_best_matches(local, best[0], best[1], pair_bar, min_size, settings.pair_max_size)
             del best
             label[rows] = rows[local]
             found = [g for g in groups_of(local) if len(g) >= min_size]
@@ -957,7 +744,7 @@ def detect(
     if check and embeddings:
         pruned = []
         for g in groups:
-            keep = prune(strength[g].tolist(), bars(bool(korean[g[0]])), min_size)
+            keep = prune(strength[g].tolist(), settings.bars(bool(korean[g[0]])), min_size)
             if keep is not None:
                 pruned.append([g[i] for i in keep])
         groups = pruned
@@ -991,29 +778,27 @@ def assign(
     topics: list[Topic],
     analyzer,
     *,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     model: TextModel | None = None,
     vectors: np.ndarray | None = None,
     members: tuple[Sequence[int], np.ndarray] | None = None,
+    settings: ClusterSettings = DEFAULT_SETTINGS,
 ) -> tuple[list[Topic], list[Doc]]:
     """Let new threads join existing topics.
 
     A thread joins the topic whose members it resembles most, if its average lexical
-    similarity to the members (``x . sum / size``) stays at least ``threshold`` (the
-    same test average linkage applies); synonyms count, meaning does not.
+    similarity to the members (``x . sum / size``) stays at least ``threshold``
+    (None: ``settings.threshold``) times ``settings.join_margin``; synonyms count, meaning does not.
 
     With sentence embeddings (``vectors``: the new docs' embeddings, in the order
     given; ``members``: (thread ids, embeddings) of the topics' members), a thread
-    also joins by its nearest neighbours: its ``JOIN_K`` most similar members that
-    are at least ``JOIN_SIMILARITY_KOREAN`` / ``_OTHER`` similar vote for their
+    also joins by its nearest neighbours: its ``settings.join_k`` most similar members that
+    are at least ``settings.join_similarity_korean`` / ``_other`` similar vote for their
     topics with their similarity, and it joins the topic holding at least half of
     those votes (ahead of the lexical test). Members ask their topic's question in
     many wordings, so a new wording finds the one closest to it, where a topic's
-    average wording is further from each. On the development data (a random 10% of
-    the threads arriving after a full run, ``scripts/eval_topics.py incremental``) this
-    brings the incremental result close to grouping everything again: B-cubed F1 0.717
-    on CLINC (full run 0.721, the lexical test alone 0.695), 0.739 on the Korean
-    support questions (0.756, 0.727).
+    average wording is further from each; this brings an incremental run's result close
+    to grouping everything again (figures in docs/topic-tuning.md).
 
     Returns (updated topics, leftovers); leftovers can form new topics at the next
     :func:`detect`.
@@ -1024,9 +809,10 @@ def assign(
         return topics, list(new_docs)
     order = sorted(range(len(new_docs)), key=lambda i: new_docs[i].id)
     new_docs = [new_docs[i] for i in order]
-    best = _join_by_centroid(new_docs, topics, analyzer, threshold, model)
+    bar = (settings.threshold if threshold is None else threshold) * settings.join_margin
+    best = _join_by_centroid(new_docs, topics, analyzer, bar, model)
     if vectors is not None and members is not None and len(members[0]):
-        near = _join_by_neighbours(new_docs, np.asarray(vectors)[order], topics, members)
+        near = _join_by_neighbours(new_docs, np.asarray(vectors)[order], topics, members, settings)
         best = [n if n >= 0 else b for n, b in zip(near, best, strict=True)]
     updated = [
         Topic(
@@ -1051,12 +837,16 @@ def assign(
 
 
 def _join_by_neighbours(
-    new_docs: Sequence[Doc], vectors: np.ndarray, topics: Sequence[Topic], members: tuple[Sequence[int], np.ndarray]
+    new_docs: Sequence[Doc],
+    vectors: np.ndarray,
+    topics: Sequence[Topic],
+    members: tuple[Sequence[int], np.ndarray],
+    settings: ClusterSettings,
 ) -> list[int]:
     """The topic (index) each doc joins by its nearest members' votes, or -1.
 
     Two steps, so the work does not grow with docs x members: each doc's
-    ``JOIN_SHORTLIST`` topics by average similarity (its dot product with the topic's
+    ``settings.join_shortlist`` topics by average similarity (its dot product with the topic's
     mean member vector), then its nearest members among those topics' members only."""
 
     topic_of = {d: ti for ti, t in enumerate(topics) for d in t.doc_ids}
@@ -1071,7 +861,7 @@ def _join_by_neighbours(
     counts = np.bincount(owner[ok], minlength=n_topics).astype(np.float32)
     means = (A @ M) / np.maximum(counts, 1.0)[:, None]  # each topic's mean member vector
     Q = np.asarray(vectors, dtype=np.float32)
-    short = min(JOIN_SHORTLIST, n_topics)
+    short = min(settings.join_shortlist, n_topics)
     by_topic = np.argsort(owner, kind="stable")
     first = np.searchsorted(owner[by_topic], np.arange(n_topics + 1))
     out: list[int] = []
@@ -1082,8 +872,8 @@ def _join_by_neighbours(
             cand_topics = range(n_topics) if shortlist is None else shortlist[r]
             rows = np.sort(np.concatenate([by_topic[first[t] : first[t + 1]] for t in cand_topics]))
             sims = M[rows] @ Q[start + r]
-            top = np.argsort(-sims, kind="stable")[:JOIN_K]
-            floor = JOIN_SIMILARITY_KOREAN if _is_korean(d) else JOIN_SIMILARITY_OTHER
+            top = np.argsort(-sims, kind="stable")[: settings.join_k]
+            floor = settings.join_similarity(_is_korean(d))
             votes: dict[int, float] = {}
             for p in top.tolist():
                 if sims[p] >= floor:
@@ -1097,33 +887,40 @@ def _join_by_neighbours(
     return out
 
 
-def _join_by_centroid(
-    new_docs: Sequence[Doc], topics: Sequence[Topic], analyzer, threshold: float, model: TextModel | None
-) -> list[int]:
-    """The topic (index) each doc joins by its average lexical similarity to the members, or -1."""
-    model = model or next((t.model for t in topics if t.model is not None), None)
-    feats = doc_features(list(new_docs), analyzer)
-    if model is None:
-        model = TextModel.fit(feats)
-    X = model.tfidf(feats)
-    # topic centroids into the model's feature space
+def mean_similarities(
+    model: TextModel, X: sp.csr_matrix, topics: Sequence[tuple[Mapping[str, float], float, int]]
+) -> np.ndarray:
+    """Each row of ``X``'s average similarity to the members of each topic (its stored
+    centroid, cohesion and size), a row per row of ``X``: ``centroid . x`` is
+    ``(sum . x) / |sum|``, the average similarity ``(sum . x) / size``, and
+    ``|sum| = sqrt(cohesion k (k - 1) + k)`` for k unit vectors."""
     vocab = model.vocab
     rows, cols, vals = [], [], []
-    for ti, t in enumerate(topics):
-        for f, w in t.centroid.items():
+    for ti, (centroid, _, _) in enumerate(topics):
+        for f, w in centroid.items():
             j = vocab.get(f)
             if j is not None:
                 rows.append(ti)
                 cols.append(j)
                 vals.append(w)
     C = sp.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(len(topics), len(vocab)))
-    # centroid . x is (sum . x) / |sum|; average similarity is (sum . x) / size
-    scale = np.array(
-        [math.sqrt(max(t.cohesion * t.size * (t.size - 1) + t.size, 1e-9)) / t.size for t in topics], dtype=np.float32
-    )
-    S = (X @ C.T).toarray() * scale[None, :]
+    scale = np.array([math.sqrt(max(c * n * (n - 1) + n, 1e-9)) / max(n, 1) for _, c, n in topics], dtype=np.float32)
+    return (X @ C.T).toarray() * scale[None, :]
+
+
+def _join_by_centroid(
+    new_docs: Sequence[Doc], topics: Sequence[Topic], analyzer, bar: float, model: TextModel | None
+) -> list[int]:
+    """The topic (index) each doc joins by its average lexical similarity to the members
+    (at least ``bar``), or -1."""
+    model = model or next((t.model for t in topics if t.model is not None), None)
+    feats = doc_features(list(new_docs), analyzer)
+    if model is None:
+        model = TextModel.fit(feats)
+    X = model.tfidf(feats)
+    S = mean_similarities(model, X, [(t.centroid, t.cohesion, t.size) for t in topics])
     out: list[int] = []
     for i in range(len(new_docs)):
         best = int(np.argmax(S[i])) if S.shape[1] else -1
-        out.append(best if best >= 0 and S[i, best] >= threshold * JOIN_MARGIN else -1)
+        out.append(best if best >= 0 and S[i, best] >= bar else -1)
     return out

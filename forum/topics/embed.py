@@ -48,13 +48,14 @@ import contextlib
 import functools
 import importlib.util
 import os
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import cast
 
 import numpy as np
+
+from forum.text import is_korean
 
 __all__ = [
     "SEARCH_WEIGHT",
@@ -68,11 +69,9 @@ __all__ = [
     "fingerprint",
     "for_documents",
     "from_bytes",
-    "is_korean",
     "search_weight",
     "shares",
     "stored_korean",
-    "text_of",
     "to_bytes",
 ]
 
@@ -86,7 +85,7 @@ SHARES_OTHER = (1 / 3, 1 / 3, 1 / 3)
 #: share of the embedding cosine in the similarity that groups threads into topics,
 #: for Korean threads and for the others: analyser terms still help in Korean
 #: (morphemes, Hangul bigrams, synonyms); in English the encoders know more than
-#: shared words do (on 5,500 English requests: B-cubed F1 0.68 at 0.6, 0.71 at 0.9)
+#: shared words do (docs/topic-tuning.md)
 TOPIC_WEIGHT_KOREAN = 0.6
 TOPIC_WEIGHT_OTHER = 0.9
 #: share of the embedding cosine in similar-question ranking (an index with embeddings
@@ -96,8 +95,6 @@ SEARCH_WEIGHT = 0.6
 #: Korean (morphemes, Hangul bigrams), the encoder more in English
 SEARCH_WEIGHT_KOREAN = 0.7
 SEARCH_WEIGHT_OTHER = 0.85
-#: the body is cut here before encoding (the title carries most of the question)
-BODY_CHARS = 300
 #: a corpus of more than 4 × REDUCED_DIM threads works with its vectors projected onto
 #: their REDUCED_DIM leading directions (see :func:`basis`): under a third of the memory and work
 REDUCED_DIM = 256
@@ -114,7 +111,6 @@ E5_CHARS = 200
 COMBINE_VERSION = "2"
 CENTER_PATH = Path(__file__).resolve().parent.parent / "data" / "e5_center.npy"
 _OFF = {"0", "off", "false", "no"}
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _models: dict[str, object] = {}
 _load_lock = threading.Lock()
 _run_lock = threading.Lock()
@@ -181,26 +177,9 @@ def _encoder_version() -> str:
     return f"{out}.{COMBINE_VERSION}"
 
 
-def is_korean(text: str) -> bool:
-    """True when Hangul makes up a noticeable part of the letters."""
-    hangul = len(_HANGUL.findall(text or ""))
-    return hangul > 0 and hangul * 5 >= sum(map(str.isalpha, text))
-
-
 def search_weight(query: str) -> float:
     """The embedding's share in ranking similar questions for ``query``."""
     return SEARCH_WEIGHT_KOREAN if is_korean(query) else SEARCH_WEIGHT_OTHER
-
-
-def text_of(title: str, body: str = "") -> str:
-    """What is encoded for a thread: its title, a line break, then the start of its
-    opening post (the title alone when the post repeats it). USE reads both with
-    the line break as a full stop; e5 reads the first line."""
-    title = " ".join((title or "").split())
-    body = " ".join((body or "")[: BODY_CHARS * 2].split())[:BODY_CHARS]
-    if not body or body == title:
-        return title
-    return f"{title}\n{body}" if title else body
 
 
 def _threads() -> int:
@@ -387,7 +366,7 @@ def stored_korean(V: np.ndarray) -> np.ndarray:
 
 def encode(texts: Sequence[str], *, batch: int = 256, query: bool = False) -> np.ndarray:
     """Float32 embeddings, one row of :func:`dim` numbers per text (zeros for an empty
-    text), unit length: a text is what :func:`text_of` makes, and its vector is stored.
+    text), unit length: a text is what :meth:`forum.text.ThreadText.encoding_text` makes, and its vector is stored.
 
     ``query``: vectors of search queries, compared with stored vectors only. MiniLM
     does not read them: it takes ~10 ms a query (a third of a lookup) and moved the

@@ -26,8 +26,8 @@ from sqlalchemy import Engine, Table, bindparam, delete, insert, select, update
 
 from forum.clock import utcnow
 from forum.models import RelatedItem, RelatedList, Thread, TopicMember
-from forum.services.similar import Match, SimilarIndex
 from forum.topics import embed, store
+from forum.topics.similar_index import Match, SimilarIndex
 
 LISTS: Table = RelatedList.__table__  # type: ignore[attr-defined]
 ITEMS: Table = RelatedItem.__table__  # type: ignore[attr-defined]

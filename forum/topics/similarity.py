@@ -27,6 +27,8 @@ from itertools import chain, pairwise, repeat
 import numpy as np
 import scipy.sparse as sp
 
+from forum.text import ThreadText, is_korean
+
 __all__ = ["SimilarityIndex", "TextModel", "feature_kind", "knn_graph", "pair_dots"]
 
 KIND_WEIGHTS = {"term": 1.0, "pair": 0.6, "char": 0.2}
@@ -41,10 +43,6 @@ def feature_kind(f: str) -> str:
     if " " in f:
         return "pair"
     return "term"
-
-
-def _doc_features(analyzer, text: str, terms=None) -> list[str]:
-    return analyzer.features(text, terms)
 
 
 class TextModel:
@@ -526,10 +524,7 @@ MEANING_ALONE = 0.5
 CROSS_RESCORE = 256
 #: The threads of the best match's topic (as the repeated-topic job grouped them, see
 #: :meth:`SimilarityIndex.set_groups`) ask what it asks: each gains this share of the
-#: best match's score. Similar precision@5 on the development data (the scorer's
-#: queries, and in brackets the same queries with their own thread left out, as for a
-#: question not asked yet): Korean support 0.562 -> 0.627 (0.597), CLINC 0.870 ->
-#: 0.889 (0.880); 0.5 scores about the same, 0.2 a little less.
+#: best match's score (chosen in docs/topic-tuning.md).
 TOPIC_BOOST = 0.3
 
 
@@ -682,7 +677,7 @@ class SimilarityIndex:
         if self.embed_weight and vectors is None:
             from . import embed
 
-            vectors = embed.encode([embed.text_of(*([*t.split("\n", 1), ""][:2])) for t in texts])
+            vectors = embed.encode([ThreadText.from_index_text(t).encoding_text() for t in texts])
         self._append([d for d, _ in docs], features, vectors)
 
     def remove(self, ids: Iterable[int]) -> None:
@@ -833,9 +828,7 @@ class SimilarityIndex:
             # Meaning alone finds a "nearest" text even for gibberish: a query must share
             # something (a word, a concept, two Hangul syllables) with the corpus at all,
             # and a match must share something with the query or mean much the same.
-            from . import embed
-
-            e = np.clip(self._embed_scores(qe, embed.is_korean(text)), 0.0, None)
+            e = np.clip(self._embed_scores(qe, is_korean(text)), 0.0, None)
             s = np.where((s > 0) | (e >= MEANING_ALONE), (1.0 - w) * s + w * e, 0.0)
         s = np.where(self._alive, s, -1.0)
         s = self._boost_best_topic(s)

@@ -45,14 +45,12 @@ from forum.models import (
     ThreadTerms,
     TopicBlob,
 )
-from forum.text import Analyzer, Synonyms, get_analyzer
+from forum.text import BODY_CHARS, Analyzer, Synonyms, ThreadText, get_analyzer
 from forum.topics import cluster, embed
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite
 
-# The topic algorithm reads this much of a thread's opening post.
-BODY_CHARS: int = getattr(cluster, "BODY_CHARS", 1500)
 # Analysed in batches of this many texts (Kiwi uses all its threads per batch).
 ANALYSE_BATCH = 2000
 # SQLite allows 32k bound parameters per statement; stay well below.
@@ -134,7 +132,7 @@ def analyzer_for(lines: Sequence[str]) -> Analyzer:
 
 
 @dataclass
-class ThreadText:
+class LoadedThread:
     id: int
     title: str
     body: str  # the opening post, cut to BODY_CHARS
@@ -149,9 +147,13 @@ class ThreadText:
     def digest(self) -> str:
         return text_digest(self.title, self.body)
 
+    @property
+    def text(self) -> ThreadText:
+        return ThreadText(self.title, self.body)
+
     def index_text(self) -> str:
         """What the similar-question index reads."""
-        return f"{self.title}\n{self.body}"
+        return self.text.index_text()
 
 
 def public_thread_conditions() -> list:  # type: ignore[type-arg]
@@ -183,8 +185,8 @@ def _text_query(*where, public: bool = True):  # type: ignore[no-untyped-def]
     )
 
 
-def _to_text(row) -> ThreadText:  # type: ignore[no-untyped-def]
-    return ThreadText(
+def _to_text(row) -> LoadedThread:  # type: ignore[no-untyped-def]
+    return LoadedThread(
         id=row[0],
         title=row[1],
         body=row[2] or "",
@@ -197,15 +199,15 @@ def _to_text(row) -> ThreadText:  # type: ignore[no-untyped-def]
     )
 
 
-def load_texts(conn: Connection, *where, limit: int | None = None) -> list[ThreadText]:  # type: ignore[no-untyped-def]
+def load_texts(conn: Connection, *where, limit: int | None = None) -> list[LoadedThread]:  # type: ignore[no-untyped-def]
     """Public threads matching ``where`` (conditions on Thread/Post), by id (the first ``limit``)."""
     query = _text_query(*where)
     return [_to_text(r) for r in conn.execute(query if limit is None else query.limit(limit))]
 
 
-def load_texts_by_id(conn: Connection, ids: Iterable[int], *, public: bool = True) -> list[ThreadText]:
+def load_texts_by_id(conn: Connection, ids: Iterable[int], *, public: bool = True) -> list[LoadedThread]:
     ids = sorted(set(ids))
-    out: list[ThreadText] = []
+    out: list[LoadedThread] = []
     for start in range(0, len(ids), IN_CHUNK):
         chunk = col(Thread.id).in_(ids[start : start + IN_CHUNK])
         out.extend(_to_text(r) for r in conn.execute(_text_query(chunk, public=public)))
@@ -251,7 +253,7 @@ def current_keys(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, s
     return {tid: (digest, key) for tid, digest, key in _term_rows(conn, cols, ids)}
 
 
-def analyse(analyzer: Analyzer, texts: Sequence[ThreadText]) -> list[Terms]:
+def analyse(analyzer: Analyzer, texts: Sequence[LoadedThread]) -> list[Terms]:
     titles = analyzer.terms_many([t.title for t in texts])
     bodies = analyzer.terms_many([t.body for t in texts])
     return list(zip(titles, bodies, strict=True))
@@ -282,7 +284,7 @@ def _upsert_terms(conn: Connection, rows: list[dict]) -> None:  # type: ignore[t
     conn.execute(stmt, rows)
 
 
-def store_terms(conn: Connection, texts: Sequence[ThreadText], terms: Sequence[Terms]) -> None:
+def store_terms(conn: Connection, texts: Sequence[LoadedThread], terms: Sequence[Terms]) -> None:
     rows = [
         {"thread_id": t.id, "digest": t.digest, "title_terms": " ".join(tt), "body_terms": " ".join(bt)}
         for t, (tt, bt) in zip(texts, terms, strict=True)
@@ -293,7 +295,7 @@ def store_terms(conn: Connection, texts: Sequence[ThreadText], terms: Sequence[T
 
 def ensure_terms(
     engine: Engine,
-    texts: Sequence[ThreadText],
+    texts: Sequence[LoadedThread],
     analyzer: Analyzer,
     *,
     cache: dict[int, tuple[str, Terms]] | None = None,
@@ -305,7 +307,7 @@ def ensure_terms(
         with engine.connect() as conn:
             cache = cached_terms(conn, [t.id for t in texts])
     out: dict[int, Terms] = {}
-    todo: list[ThreadText] = []
+    todo: list[LoadedThread] = []
     for t in texts:
         hit = cache.get(t.id)
         if hit is not None and hit[0] == t.digest:
@@ -337,7 +339,7 @@ def vector_key(title: str, body: str, encoder: str | None = None) -> str:
     (:func:`forum.topics.embed.fingerprint`, whole: the column is shorter than it) and a
     hash of exactly what they encoded (independent of the analyser, so a new analyser
     does not mean encoding every thread again)."""
-    h = hashlib.blake2b(embed.text_of(title, body).encode(), digest_size=8).hexdigest()
+    h = hashlib.blake2b(ThreadText(title, body).encoding_text().encode(), digest_size=8).hexdigest()
     return f"{_encoder_tag(encoder)}:{h}"
 
 
@@ -377,7 +379,9 @@ def stored_vectors(conn: Connection, ids: Iterable[int]) -> tuple[list[int], np.
     return found, out[: len(found)]
 
 
-def _read_vectors(conn: Connection, texts: Sequence[ThreadText], keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _read_vectors(
+    conn: Connection, texts: Sequence[LoadedThread], keys: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """The stored vectors of ``texts`` whose key is ``keys`` (float16 rows, zero where
     none), and which were found."""
     pos = {t.id: i for i, t in enumerate(texts)}
@@ -393,8 +397,8 @@ def _read_vectors(conn: Connection, texts: Sequence[ThreadText], keys: Sequence[
 
 
 def stored_only(
-    conn: Connection, texts: Sequence[ThreadText], *, vectors: bool
-) -> tuple[list[ThreadText], dict[int, Terms], np.ndarray | None]:
+    conn: Connection, texts: Sequence[LoadedThread], *, vectors: bool
+) -> tuple[list[LoadedThread], dict[int, Terms], np.ndarray | None]:
     """Of ``texts``, those whose terms (and, with ``vectors``, sentence embedding) are
     stored and current, with them: what a web process may add to its index without
     analysing or encoding anything (the job runner stores the rest)."""
@@ -411,7 +415,7 @@ def stored_only(
 
 def ensure_vectors(
     engine: Engine,
-    texts: Sequence[ThreadText],
+    texts: Sequence[LoadedThread],
     *,
     advance: Callable[[int], None] | None = None,
 ) -> np.ndarray | None:
@@ -432,7 +436,7 @@ def ensure_vectors(
     table = ThreadTerms.__table__  # type: ignore[attr-defined]
     for start in range(0, len(todo), ENCODE_BATCH):
         batch = todo[start : start + ENCODE_BATCH]
-        V = embed.encode([embed.text_of(texts[i].title, texts[i].body) for i in batch])
+        V = embed.encode([texts[i].text.encoding_text() for i in batch])
         with engine.begin() as conn:
             conn.execute(
                 update(table)
@@ -480,7 +484,7 @@ class ArticleText:
     updated_at: datetime
 
     def index_text(self) -> str:
-        return f"{self.title}\n{self.body}"
+        return ThreadText(self.title, self.body).index_text()
 
 
 def published_articles(conn: Connection) -> list[ArticleText]:
@@ -601,11 +605,3 @@ def renew_lease(engine: Engine, name: str, holder: str, ttl: timedelta) -> bool:
 def release_lease(engine: Engine, name: str, holder: str) -> None:
     with engine.begin() as conn:
         conn.execute(delete(JobLease).where(col(JobLease.name) == name, col(JobLease.holder) == holder))
-
-
-def lease_holder(conn: Connection, name: str, *, now: datetime | None = None) -> str | None:
-    now = now or utcnow()
-    row = conn.execute(
-        select(col(JobLease.holder)).where(col(JobLease.name) == name, col(JobLease.expires_at) >= now)
-    ).first()
-    return row[0] if row else None
