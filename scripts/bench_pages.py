@@ -151,17 +151,24 @@ def page_paths(page: str, threads: list[tuple[int, str]], n_threads: int) -> lis
 
 def check_sample(base: str, paths: list[str], k: int = 20) -> list[str]:
     """GETs the first, the last and ``k`` random paths; returns 'path: status' of those
-    that did not answer 200."""
+    that did not answer 200. A similar-questions lookup must also find something in
+    most of the sample: an index the server could not load answers ``[]`` at a
+    fraction of the real cost."""
     rng = random.Random(5)
     sample = list(dict.fromkeys([paths[0], paths[-1], *rng.sample(paths, min(k, len(paths)))]))
     bad = []
+    empty = 0
     for p in sample:
         try:
-            status = bc.http_get(base + p, timeout=60)[0]
+            status, body, _ = bc.http_get(base + p, timeout=60)
         except OSError as e:
-            status = type(e).__name__  # type: ignore[assignment]
+            status, body = type(e).__name__, ""  # type: ignore[assignment]
         if status != 200:
             bad.append(f"{urllib.parse.unquote(p)}: {status}")
+        elif p.startswith("/api/similar") and not json.loads(body).get("results"):
+            empty += 1
+    if empty * 2 > len(sample):
+        bad.append(f"{empty} of {len(sample)} lookups found nothing (is the similar-questions index stored?)")
     return bad
 
 
