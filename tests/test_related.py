@@ -153,6 +153,35 @@ async def test_a_web_process_index_waits_for_the_job_runner_and_encodes_no_threa
         engine.dispose()
 
 
+async def test_a_web_process_answers_from_the_previous_code_s_index_until_the_runner_stores_one(forum, settings):
+    from forum.models import TopicBlob
+    from forum.topics.similar_index import BLOB
+
+    engine = make_sync_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            info = store.blob_info(conn, BLOB)
+            assert info is not None  # stored by the job runner (run_related)
+            current = info[0]
+            # as after an upgrade: the stored index was made by other code
+            conn.execute(update(TopicBlob).where(TopicBlob.name == BLOB).values(fingerprint="older-code"))
+        web = SimilarIndex(engine, refresh_every=0, in_web=True)
+        web.ensure()
+        assert web.loaded
+        assert PASSWORD[1] in [m.title for m in web.search(PASSWORD[0], 3)]
+        # the runner stores the index of this code: the next refresh takes it
+        stored_at = utcnow()
+        with engine.begin() as conn:
+            conn.execute(
+                update(TopicBlob).where(TopicBlob.name == BLOB).values(fingerprint=current, built_at=stored_at)
+            )
+        web.ensure()
+        assert web._fingerprint == current and web._blob_built_at == stored_at
+        assert PASSWORD[1] in [m.title for m in web.search(PASSWORD[0], 3)]
+    finally:
+        engine.dispose()
+
+
 async def test_the_thread_page_reads_the_list_with_one_query(client, db, app, forum):
     from tests.support_helpers import QueryCounter
 

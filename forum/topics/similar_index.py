@@ -19,6 +19,7 @@ questions are first its own topic's, whatever words they use.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -36,6 +37,8 @@ from forum.models import Article, ArticleStatus, Post, SuggestionState, Thread, 
 from forum.text import Analyzer, ThreadText
 from forum.topics import embed, store
 from forum.topics.similarity import SimilarityIndex
+
+log = logging.getLogger(__name__)
 
 BLOB = "similar"
 MAX_LIMIT = 20
@@ -172,6 +175,8 @@ class SimilarIndex:
             index = SimilarityIndex.from_bytes(blob.data, analyzer)
             high_water, seen_at = blob.high_water, blob.built_at
         elif self.in_web:
+            if self._index is None and blob is not None:
+                self._stand_in(blob, analyzer, fingerprint)
             return
         else:
             index, high_water, seen_at = build_index(self.engine, conn, analyzer, fingerprint, persist=self.persist)
@@ -183,6 +188,29 @@ class SimilarIndex:
             self._index, self._analyzer, self._fingerprint = index, analyzer, fingerprint
             self._threads, self._articles, self._article_stamp = threads, {}, {}
             self._blob_high_water, self._seen_at, self._blob_built_at = high_water, seen_at, seen_at
+            self._signature = None
+
+    def _stand_in(self, blob: store.Blob, analyzer, fingerprint: str) -> None:  # type: ignore[no-untyped-def]
+        """A web process that starts after an upgrade (or a change of synonyms) finds
+        only an index stored by the previous code: it answers from that one until the
+        job runner has stored the current one (a refresh then sees a newer index with
+        the current fingerprint and loads it), rather than answering nothing for as
+        long as the runner takes to analyse every thread again. An index this code
+        cannot query (other encoders) is not used."""
+        try:
+            index = SimilarityIndex.from_bytes(blob.data, analyzer)
+            with embed.one_blas_thread():
+                index.query("warm up", 1)
+        except Exception:
+            log.info("similar questions: the stored index is from other code; waiting for the job runner")
+            return
+        log.info("similar questions: answering from the previous code's index until the job runner stores one")
+        with self._lock:
+            self._index, self._analyzer, self._fingerprint = index, analyzer, fingerprint
+            self._threads = {i: _Meta("", "", False, None) for i in index.ids if i > 0}
+            self._articles, self._article_stamp = {}, {}
+            self._built_docs = len(self._threads)
+            self._blob_high_water, self._seen_at, self._blob_built_at = blob.high_water, blob.built_at, blob.built_at
             self._signature = None
 
     def _catch_up(self, conn: Connection) -> None:
