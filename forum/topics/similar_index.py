@@ -134,6 +134,8 @@ class SimilarIndex:
         self._refreshed = 0.0
         #: public threads a web process could not add yet: their terms or vector are not stored
         self._pending = 0
+        #: when the stored index this process found unusable was built (see :meth:`_stand_in`)
+        self._unusable_built_at: datetime | None = None
 
     # ------------------------------------------------------------ state
 
@@ -175,7 +177,7 @@ class SimilarIndex:
             index = SimilarityIndex.from_bytes(blob.data, analyzer)
             high_water, seen_at = blob.high_water, blob.built_at
         elif self.in_web:
-            if self._index is None and blob is not None:
+            if self._index is None and blob is not None and blob.built_at != self._unusable_built_at:
                 self._stand_in(blob, analyzer, fingerprint)
             return
         else:
@@ -203,6 +205,7 @@ class SimilarIndex:
                 index.query("warm up", 1)
         except Exception:
             log.info("similar questions: the stored index is from other code; waiting for the job runner")
+            self._unusable_built_at = blob.built_at  # not read again at every refresh
             return
         log.info("similar questions: answering from the previous code's index until the job runner stores one")
         with self._lock:
