@@ -184,12 +184,16 @@ class SimilarIndex:
             index, high_water, seen_at = build_index(self.engine, conn, analyzer, fingerprint, persist=self.persist)
         if index.embed_weight:
             embed.encode(["warm up"])  # load the encoder here, not in the first visitor's request
+        self._install(index, analyzer, fingerprint, high_water, seen_at)
+
+    def _install(self, index: SimilarityIndex, analyzer, fingerprint: str, high_water: int, built_at) -> None:  # type: ignore[no-untyped-def]
+        """Swaps in a loaded or built index; the next catch-up fills in its threads."""
         threads = {i: _Meta("", "", False, None) for i in index.ids if i > 0}
         self._built_docs = len(threads)
         with self._lock:
             self._index, self._analyzer, self._fingerprint = index, analyzer, fingerprint
             self._threads, self._articles, self._article_stamp = threads, {}, {}
-            self._blob_high_water, self._seen_at, self._blob_built_at = high_water, seen_at, seen_at
+            self._blob_high_water, self._seen_at, self._blob_built_at = high_water, built_at, built_at
             self._signature = None
 
     def _stand_in(self, blob: store.Blob, analyzer, fingerprint: str) -> None:  # type: ignore[no-untyped-def]
@@ -208,13 +212,7 @@ class SimilarIndex:
             self._unusable_built_at = blob.built_at  # not read again at every refresh
             return
         log.info("similar questions: answering from the previous code's index until the job runner stores one")
-        with self._lock:
-            self._index, self._analyzer, self._fingerprint = index, analyzer, fingerprint
-            self._threads = {i: _Meta("", "", False, None) for i in index.ids if i > 0}
-            self._articles, self._article_stamp = {}, {}
-            self._built_docs = len(self._threads)
-            self._blob_high_water, self._seen_at, self._blob_built_at = blob.high_water, blob.built_at, blob.built_at
-            self._signature = None
+        self._install(index, analyzer, fingerprint, blob.high_water, blob.built_at)
 
     def _catch_up(self, conn: Connection) -> None:
         """Brings the loaded index up to date with the database (one scan of

@@ -119,6 +119,18 @@ def set_state(conn: Connection, sid: int, from_state: str, state: str, article_i
     return bool(done)
 
 
+def _description(f: Found) -> dict[str, Any]:
+    """A suggestion's columns that describe what the run found (created or found again)."""
+    return {
+        "title": f.title[:300],
+        "key_terms": json.dumps(list(f.key_terms), ensure_ascii=False),
+        "representative_thread_id": f.representative_id,
+        "centroid": json.dumps(dict(f.centroid or {}), ensure_ascii=False),
+        "cohesion": f.cohesion,
+        "agreement": f.agreement,
+    }
+
+
 def _create(tx: _Tx, found: Sequence[Found]) -> list[int]:
     """New open suggestions (one statement for all), with their "created" events."""
     if not found:
@@ -127,12 +139,7 @@ def _create(tx: _Tx, found: Sequence[Found]) -> list[int]:
     rows = [
         {
             "state": SuggestionState.open.value,
-            "title": f.title[:300],
-            "key_terms": json.dumps(list(f.key_terms), ensure_ascii=False),
-            "representative_thread_id": f.representative_id,
-            "centroid": json.dumps(dict(f.centroid or {}), ensure_ascii=False),
-            "cohesion": f.cohesion,
-            "agreement": f.agreement,
+            **_description(f),
             "thread_count": len(f.doc_ids),
             "created_at": tx.now,
             "updated_at": tx.now,
@@ -153,20 +160,7 @@ def _describe(tx: _Tx, continued: Sequence[tuple[int, Found]]) -> None:
         return
     _update_each(
         tx.conn,
-        [
-            {
-                "sid": sid,
-                "title": f.title[:300],
-                "key_terms": json.dumps(list(f.key_terms), ensure_ascii=False),
-                "representative_thread_id": f.representative_id,
-                "centroid": json.dumps(dict(f.centroid or {}), ensure_ascii=False),
-                "cohesion": f.cohesion,
-                "agreement": f.agreement,
-                "last_seen_at": tx.now,
-                "updated_at": tx.now,
-            }
-            for sid, f in continued
-        ],
+        [{"sid": sid, **_description(f), "last_seen_at": tx.now, "updated_at": tx.now} for sid, f in continued],
     )
     tx.counts["updated"] += len(continued)
 
