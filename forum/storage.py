@@ -127,6 +127,9 @@ class S3Storage:
             self.client.head_object(Bucket=self.bucket, Key=self._name(key))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                # A HEAD answer has no body: a missing bucket is a bare 404 too.
+                # That is a configuration error, not a missing file.
+                self.client.head_bucket(Bucket=self.bucket)
                 return False
             raise
         return True
