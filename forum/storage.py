@@ -109,7 +109,10 @@ class S3Storage:
             raise ConfigError('FORUM_UPLOAD_STORAGE=s3://... needs boto3: pip install "forum[s3]"') from None
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.client: Any = boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region or None)
+        # A session of its own: boto3's default one is shared by the whole
+        # process, not thread-safe, and keeps the first credentials it found.
+        session = boto3.session.Session()
+        self.client: Any = session.client("s3", endpoint_url=endpoint_url or None, region_name=region or None)
 
     def _name(self, key: str) -> str:
         return self.prefix + check_key(key)
