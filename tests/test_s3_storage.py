@@ -182,6 +182,26 @@ async def test_a_file_gone_from_the_bucket_is_a_404(client, s3, uploader):
     assert (await client.get("/uploads/nosuchkeyatall00")).status_code == 404
 
 
+async def test_an_avatar_replaced_or_removed_leaves_the_bucket(client, db, s3, uploader):
+    await client.login_as(uploader)
+    keys = []
+    for colour in ((200, 0, 0), (0, 0, 200)):  # a first avatar, then another in its place
+        response = await client.post(
+            "/me/avatar",
+            data={"csrf_token": await client.csrf()},
+            files={"file": ("me.png", png(80, 60, colour), "image/png")},
+        )
+        assert response.status_code == 303
+        async with db() as s:
+            keys.append((await s.get(User, uploader.id)).avatar_key)
+        assert s3.names() == {f"{PREFIX}/{keys[-1]}"}  # the previous one is gone from the bucket
+    served = await client.get(f"/uploads/{keys[-1]}")
+    assert Image.open(io.BytesIO(served.content)).size == (256, 256)
+    assert (await client.submit("/me/avatar/remove")).status_code == 303
+    assert s3.names() == set()
+    assert (await client.get(f"/uploads/{keys[-1]}")).status_code == 404
+
+
 async def test_the_orphan_prune_deletes_from_the_bucket(app, client, db, engine, s3, uploader):
     await client.login_as(uploader)
     used = (await send(client, "used.png", png(), "image/png")).json()["url"]
