@@ -109,7 +109,10 @@ class S3Storage:
             raise ConfigError('FORUM_UPLOAD_STORAGE=s3://... needs boto3: pip install "forum[s3]"') from None
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.client: Any = boto3.client("s3", endpoint_url=endpoint_url or None, region_name=region or None)
+        # A session of its own: boto3's default one is shared by the whole
+        # process, not thread-safe, and keeps the first credentials it found.
+        session = boto3.session.Session()
+        self.client: Any = session.client("s3", endpoint_url=endpoint_url or None, region_name=region or None)
 
     def _name(self, key: str) -> str:
         return self.prefix + check_key(key)
@@ -127,6 +130,9 @@ class S3Storage:
             self.client.head_object(Bucket=self.bucket, Key=self._name(key))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                # A HEAD answer has no body: a missing bucket is a bare 404 too.
+                # That is a configuration error, not a missing file.
+                self.client.head_bucket(Bucket=self.bucket)
                 return False
             raise
         return True

@@ -23,8 +23,9 @@ from tests.factories import make_user
 from tests.webclient import WebClient
 
 PG_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
-# The SMTP server fixtures (``smtp``, ``mail_settings``).
-pytest_plugins = ["tests.mailbox"]
+# The SMTP server fixtures (``smtp``, ``mail_settings``) and the S3 server's
+# (``s3_endpoint``, ``s3``).
+pytest_plugins = ["tests.mailbox", "tests.s3server"]
 
 
 def _pg_admin_dsn(url: str) -> str:
