@@ -119,10 +119,15 @@ def _sqlite_begin_immediate(conn: Any) -> None:
 
 def make_read_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
     """The engine of sessions that only read. On SQLite: sqlite3 run on the event
-    loop's thread (:mod:`forum.sqlite_inline`), no thread hand-off per query; on
-    PostgreSQL the write engine itself (psycopg's async driver has no hand-off)."""
+    loop's thread (:mod:`forum.sqlite_inline`), no thread hand-off per query. On
+    PostgreSQL: the write engine's pool (psycopg's async driver has no hand-off)
+    in autocommit. Under READ COMMITTED each statement reads its own snapshot
+    whether or not a transaction surrounds them, so a transaction around a
+    page's reads only cost a BEGIN and a ROLLBACK: two of a thread page's seven
+    round trips. What needs a transaction to read (``forum.search.postgres.planner``)
+    opens one itself."""
     if not is_sqlite(url):
-        return write_engine
+        return write_engine.execution_options(isolation_level="AUTOCOMMIT")
     u = make_url(url).set(drivername="sqlite+forum_inline")
     engine = create_async_engine(u.render_as_string(hide_password=False))
     event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas)

@@ -57,7 +57,12 @@ class QueryCounter:
     write engine and, on SQLite, the engine of read-only sessions)."""
 
     def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self.engines = {app.state.runtime.engine.sync_engine, app.state.runtime.read_engine.sync_engine}
+        runtime = app.state.runtime
+        self.engines = {runtime.engine.sync_engine}
+        if runtime.read_engine.sync_engine.pool is not runtime.engine.sync_engine.pool:
+            # On PostgreSQL the read engine is the write engine with options: its
+            # statements reach the write engine's listeners already.
+            self.engines.add(runtime.read_engine.sync_engine)
         self.statements: list[str] = []
 
     def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]

@@ -148,8 +148,9 @@ async def test_search_page_queries_do_not_grow_with_results(client, db, app):
         assert page.status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1]
-    # PostgreSQL adds a probe and planner settings around the search: still a fixed number.
-    assert counts[0] <= 16
+    # PostgreSQL adds a probe and planner settings (each in a transaction of its
+    # own: BEGIN, set, COMMIT) around the search: still a fixed number.
+    assert counts[0] <= 18
 
 
 async def test_articles_written_in_the_app_are_found_once_published(client, db, staff):

@@ -186,6 +186,20 @@ async def planner(session: AsyncSession, *, sparse: bool) -> AsyncIterator[None]
     the few hundred or thousand rows of a window join best row by row."""
     names = ["enable_seqscan", "enable_hashjoin", "enable_mergejoin"]
     names.append("enable_indexscan" if sparse else "enable_bitmapscan")
+    connection = await session.connection()
+    if (await connection.get_raw_connection()).driver_connection.autocommit:  # type: ignore[union-attr]
+        # A reading session (forum.db.make_read_engine) has no transaction for
+        # the settings to last in: one is opened for them, and its end forgets them
+        # (as the pool's reset would, if the search were cancelled before). COMMIT,
+        # not ROLLBACK: psycopg forgets its prepared statements after a ROLLBACK.
+        change = ", ".join(f"set_config('{n}', 'off', true)" for n in names)
+        await session.execute(text("BEGIN"))
+        try:
+            await session.execute(text(f"SELECT {change}"))
+            yield
+        finally:
+            await session.execute(text("COMMIT"))
+        return
     # One round trip: the materialised CTE reads the settings before they change.
     read = ", ".join(f"current_setting('{n}') AS v{i}" for i, n in enumerate(names))
     change = ", ".join(f"set_config('{n}', 'off', true)" for n in names)
