@@ -374,8 +374,13 @@ class Connects:
 
     def __init__(self, app: Starlette) -> None:
         self.count = 0
-        for engine in {app.state.runtime.engine, app.state.runtime.read_engine}:
-            event.listen(engine.sync_engine, "do_connect", self.attempt)
+        runtime = app.state.runtime
+        engines = {runtime.engine.sync_engine}
+        if runtime.read_engine.sync_engine.pool is not runtime.engine.sync_engine.pool:
+            # On PostgreSQL the read engine shares the write engine's pool and listeners.
+            engines.add(runtime.read_engine.sync_engine)
+        for engine in engines:
+            event.listen(engine, "do_connect", self.attempt)
 
     def attempt(self, *args: Any) -> None:
         self.count += 1
