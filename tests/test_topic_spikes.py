@@ -269,6 +269,54 @@ async def test_the_topic_page_says_spiking_now(client, staff, spiking):
     assert "Spiking now" in r.text and f"/admin/banners?spike={spike_id}" in r.text
 
 
+async def test_the_topics_list_marks_each_spiking_topic(client, db, staff, spiking):
+    suggestion, spike_id, _ = spiking
+    async with db.begin() as s:
+        calm, _threads = await _topic(s, title="Sync stopped working", recent=1, baseline=2)
+    await client.login_as(staff)
+    r = await client.get("/topics")
+    assert r.status_code == 200
+    rows = {row.split("</li>")[0] for row in r.text.split('<li class="thread-row">')[1:]}
+    [spiking_row] = [row for row in rows if f'href="/topics/{suggestion.id}"' in row]
+    [calm_row] = [row for row in rows if f'href="/topics/{calm.id}"' in row]
+    assert "Spiking now" in spiking_row and f'href="/support/spikes#spike-{spike_id}"' in spiking_row
+    assert "4 new threads in the last hour, against 0 expected." in spiking_row
+    assert "Spiking now" not in calm_row
+    async with db.begin() as s:  # over: no badge
+        await spikes.check(s, rule=RULE, now=utcnow() + timedelta(hours=3))
+    assert "Spiking now" not in (await client.get("/topics")).text
+
+
+async def test_the_topics_list_marks_spiking_topics_in_korean(client, db, spiking):
+    async with db.begin() as s:
+        korean = await make_user(s, role=Role.staff, locale="ko")
+    await client.login_as(korean)
+    r = await client.get("/topics")
+    assert r.status_code == 200 and "지금 급증 중" in r.text
+
+
+async def test_the_topics_list_loads_spikes_in_one_query_whatever_their_number(client, db, app, staff, spiking):
+    from tests.support_helpers import QueryCounter
+
+    await client.login_as(staff)
+
+    async def queries() -> tuple[int, int]:
+        await client.get("/topics")
+        with QueryCounter(app) as counter:
+            r = await client.get("/topics")
+        assert r.status_code == 200
+        return len(counter), r.text.count("Spiking now")
+
+    one, badges = await queries()
+    assert badges == 1
+    async with db.begin() as s:
+        for n in range(3):
+            await _topic(s, title=f"Export fails {n}")
+    async with db.begin() as s:
+        assert len((await spikes.check(s, rule=RULE)).opened) == 3
+    assert await queries() == (one, 4)
+
+
 async def test_a_spike_notification_opens_the_spikes_tab(client, db, staff, spiking):
     await client.login_as(staff)
     r = await client.get("/notifications")
