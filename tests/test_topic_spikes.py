@@ -4,7 +4,7 @@ tells staff once, the leased loop, the staff pages and the one-click drafts."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -239,6 +239,21 @@ async def test_the_spikes_tab_in_korean(client, db, spiking):
     await client.login_as(korean)
     r = await client.get("/support/spikes")
     assert "지금 급증 중" in r.text and "배너 초안 만들기" in r.text
+
+
+async def test_the_spikes_tab_gives_times_to_the_minute_in_the_reader_s_language(client, db, staff, spiking):
+    _, spike_id, _ = spiking
+    async with db.begin() as s:
+        spike = await s.get(TopicSpike, spike_id)
+        assert spike is not None
+        spike.opened_at = datetime(2026, 12, 6, 17, 4, 25)
+        korean = await make_user(s, role=Role.staff, locale="ko")
+    await client.login_as(staff)
+    r = await client.get("/support/spikes")
+    assert "Since Dec 6, 2026, 5:04\u202fPM UTC" in r.text and "5:04:25" not in r.text
+    await client.login_as(korean)
+    r = await client.get("/support/spikes")
+    assert "2026. 12. 6. 오후 5:04 UTC부터" in r.text and "5:04:25" not in r.text
 
 
 async def test_members_cannot_see_spikes_or_their_drafts(client, member, spiking):
