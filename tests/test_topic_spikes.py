@@ -393,16 +393,30 @@ async def test_an_english_topic_s_known_issue_draft_is_in_english(client, db, st
     assert 'value="Known issue: Sync stopped working"' in r.text
 
 
-async def test_the_demo_s_burst_of_crash_reports_is_flagged_once_the_topic_job_has_grouped_them(db, settings):
-    from forum.demo import load_demo
-    from tests.kb_helpers import run_job
+def test_a_fresh_demo_shows_its_burst_of_crash_reports_as_a_spike_at_once(tmp_path, capsys):
+    """A spike is a topic's burst, and a fresh forum has no topics until the topic job
+    has run: ``forum demo`` runs the job runner's first pass itself, so the demo opens
+    with its spike alert (staff told), not after the runner's first topic run."""
+    import argparse
 
-    async with db.begin() as s:
-        await load_demo(s, spike_burst=True)
-    await run_job(settings)
-    async with db.begin() as s:
-        report = await spikes.check(s, rule=RULE)
-    assert len(report.opened) == 1
-    async with db() as s:
-        suggestion = await s.get(TopicSuggestion, report.verdicts[0].suggestion_id)
-    assert suggestion is not None and "꺼져요" in suggestion.title
+    from sqlalchemy import create_engine
+
+    from forum.cli import cmd_demo
+
+    folder = tmp_path / "demo"
+    args = argparse.Namespace(folder=str(folder), no_serve=True, host="127.0.0.1", port=0, workers=None)
+    cmd_demo(Settings(database_url="sqlite://", secret_key="x" * 40), args)
+    engine = create_engine(f"sqlite:///{folder / 'forum.db'}")
+    try:
+        with engine.connect() as conn:
+            [(title, closed_at, notified_at)] = conn.execute(
+                select(TopicSuggestion.title, TopicSpike.closed_at, TopicSpike.notified_at).join(
+                    TopicSuggestion, TopicSuggestion.id == TopicSpike.suggestion_id
+                )
+            ).all()
+            told = conn.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "spike"))
+    finally:
+        engine.dispose()
+    assert "꺼져요" in title and closed_at is None and notified_at is not None
+    assert told and told >= 2  # every staff member of the demo
+    assert "repeated topics and spikes" in capsys.readouterr().out
