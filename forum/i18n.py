@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from babel import Locale
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
-from babel.dates import format_timedelta
+from babel.dates import format_time, format_timedelta, get_datetime_format
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
@@ -129,6 +129,9 @@ def negotiate(accept_language: str | None) -> str | None:
 
 
 def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    """A time in the reader's language: a CLDR format name ("medium": 'Dec 6, 2026, 5:04:25 PM'),
+    or "minutes": the medium date and the time to the minute ('Dec 6, 2026, 5:04 PM' /
+    '2026. 12. 6. 오후 5:04'), for times where seconds are noise."""
     if value is None:
         return ""
     return _cached_datetime(value, fmt, get_locale())
@@ -137,7 +140,16 @@ def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
 @functools.lru_cache(maxsize=8192)
 def _cached_datetime(value: datetime, fmt: str, locale: str) -> str:
     # CLDR formatting costs ~0.1 ms; a page shows the same few times again and again.
-    text = _format_datetime(value, format=fmt, locale=locale, tzinfo=None)
+    if fmt == "minutes":
+        # the locale's medium date-time pattern, with its short time (hours and minutes)
+        text = (
+            str(get_datetime_format("medium", locale=locale))
+            .replace("'", "")
+            .replace("{0}", format_time(value, "short", locale=locale, tzinfo=None))
+            .replace("{1}", _format_date(value, "medium", locale=locale))
+        )
+    else:
+        text = _format_datetime(value, format=fmt, locale=locale, tzinfo=None)
     if locale == "ko":
         # CLDR's abbreviated Korean day periods are "AM"/"PM"; people write 오전/오후.
         text = text.replace("AM", "오전").replace("PM", "오후")

@@ -439,6 +439,24 @@ class JobRunner:
         if self.uploads is not None:
             self.uploads.start(first_delay=min(self.uploads.interval, FIRST_RUN_DELAY))
 
+    async def run_each_once(self) -> None:
+        """Each job once, in the order a new forum needs them, then stops: the backlog
+        and every queued related list, a topic run, the lists of the topics it changed,
+        the spike check (which needs the topics), the outbox. ``forum worker --once``, and
+        ``forum demo`` before it serves (so that the demo shows its topics and its spike
+        at once, not after the runner's first topic run)."""
+        try:
+            while await self.related.run_once():
+                pass
+            await self.topics.run_once()
+            while await self.related.run_once():  # the lists of the topics it changed
+                pass
+            await self.spikes.run_once()
+            if self.mail is not None:
+                await self.mail.run_once()
+        finally:
+            await self.stop()
+
     async def stop(self) -> None:
         for loop in (self.uploads, self.mail, self.views, self.spikes, self.topics, self.related):
             if loop is not None:

@@ -4,6 +4,7 @@ similar questions and topic detection, and a switch to turn them off."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from forum.models import Post, Thread, ThreadTerms
 from forum.text import ENCODE_BODY_CHARS, Analyzer, Synonyms, ThreadText
 from forum.topics import embed, store
 from forum.topics.cluster import Doc, assign, detect
+from forum.topics.settings import DEFAULT_SIMILARITY
 from forum.topics.similarity import SimilarityIndex
 from tests.factories import make_category, make_thread, make_user
 from tests.kb_helpers import cli
@@ -134,7 +136,7 @@ def _index(**kwargs) -> SimilarityIndex:
 
 def test_similar_questions_blend_meaning_with_shared_words():
     index = _index()
-    assert index.embed_weight == embed.SEARCH_WEIGHT
+    assert index.embed_weight == DEFAULT_SIMILARITY.search_weight
     hits = index.query("stop my subscription from renewing", 5)
     assert hits[0][0] == 1
     assert all(0 < score <= 1 for _, score in hits)
@@ -185,19 +187,16 @@ def test_a_query_blends_its_cosines_the_same_way_whatever_the_language_of_the_th
     assert np.allclose(again._embed_scores(qe, korean_query=True), expected, atol=2e-3)
 
 
-def test_only_the_best_rows_of_the_other_language_are_scored_again(monkeypatch):
+def test_only_the_best_rows_of_the_other_language_are_scored_again():
     """One pass with the query's own vector, then its vector for the other language on
     that language's best rows: those are exact, the same language's rows always."""
-    from forum.topics import similarity
-
     rng = np.random.default_rng(3)
-    index = SimilarityIndex(None)  # type: ignore[arg-type]
+    index = SimilarityIndex(None, settings=replace(DEFAULT_SIMILARITY, cross_rescore=50))  # type: ignore[arg-type]
     index._E = rng.standard_normal((1000, 16)).astype(np.float32)
     index._korean = np.where(rng.random(1000) < 0.5, 1, 0).astype(np.int8)
     index._korean[:10] = -1  # not known: read as the query's language
     qe = rng.standard_normal((2, 16)).astype(np.float32)
     exact = np.where(index._korean == 0, index._E @ qe[1], index._E @ qe[0])
-    monkeypatch.setattr(similarity, "CROSS_RESCORE", 50)
     e = index._embed_scores(qe, korean_query=True)
     same = index._korean != 0
     assert np.allclose(e[same], exact[same], atol=1e-5)
@@ -206,7 +205,7 @@ def test_only_the_best_rows_of_the_other_language_are_scored_again(monkeypatch):
     assert len(redone) >= 50 and set(np.argsort(-first[~same])[:50]) <= set(
         np.searchsorted(np.flatnonzero(~same), redone)
     )
-    monkeypatch.setattr(similarity, "CROSS_RESCORE", 1000)
+    index.settings = replace(DEFAULT_SIMILARITY, cross_rescore=1000)
     assert np.allclose(index._embed_scores(qe, korean_query=True), exact, atol=1e-5)
 
 

@@ -54,3 +54,15 @@ def test_korean_times_say_오전_and_오후_and_days_stand_alone():
     with i18n.using_locale("en"):
         assert "PM" in i18n.format_datetime(afternoon)
         assert i18n.format_date(afternoon) == "December 5, 2026"
+
+
+def test_a_time_to_the_minute_drops_the_seconds_in_either_language():
+    from datetime import datetime
+
+    at = datetime(2026, 12, 5, 13, 5, 42)
+    with i18n.using_locale("en"):
+        assert (
+            i18n.format_datetime(at, "minutes") == "Dec 5, 2026, 1:05\u202fPM"
+        )  # CLDR puts a narrow no-break space before PM
+    with i18n.using_locale("ko"):
+        assert i18n.format_datetime(at, "minutes") == "2026. 12. 5. 오후 1:05"

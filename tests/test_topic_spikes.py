@@ -4,7 +4,7 @@ tells staff once, the leased loop, the staff pages and the one-click drafts."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -241,6 +241,21 @@ async def test_the_spikes_tab_in_korean(client, db, spiking):
     assert "지금 급증 중" in r.text and "배너 초안 만들기" in r.text
 
 
+async def test_the_spikes_tab_gives_times_to_the_minute_in_the_reader_s_language(client, db, staff, spiking):
+    _, spike_id, _ = spiking
+    async with db.begin() as s:
+        spike = await s.get(TopicSpike, spike_id)
+        assert spike is not None
+        spike.opened_at = datetime(2026, 12, 6, 17, 4, 25)
+        korean = await make_user(s, role=Role.staff, locale="ko")
+    await client.login_as(staff)
+    r = await client.get("/support/spikes")
+    assert "Since Dec 6, 2026, 5:04\u202fPM UTC" in r.text and "5:04:25" not in r.text
+    await client.login_as(korean)
+    r = await client.get("/support/spikes")
+    assert "2026. 12. 6. 오후 5:04 UTC부터" in r.text and "5:04:25" not in r.text
+
+
 async def test_members_cannot_see_spikes_or_their_drafts(client, member, spiking):
     _, spike_id, _ = spiking
     assert (await client.get("/support/spikes")).status_code == 303  # to the login page
@@ -267,6 +282,54 @@ async def test_the_topic_page_says_spiking_now(client, staff, spiking):
     r = await client.get(f"/topics/{suggestion.id}")
     assert r.status_code == 200
     assert "Spiking now" in r.text and f"/admin/banners?spike={spike_id}" in r.text
+
+
+async def test_the_topics_list_marks_each_spiking_topic(client, db, staff, spiking):
+    suggestion, spike_id, _ = spiking
+    async with db.begin() as s:
+        calm, _threads = await _topic(s, title="Sync stopped working", recent=1, baseline=2)
+    await client.login_as(staff)
+    r = await client.get("/topics")
+    assert r.status_code == 200
+    rows = {row.split("</li>")[0] for row in r.text.split('<li class="thread-row">')[1:]}
+    [spiking_row] = [row for row in rows if f'href="/topics/{suggestion.id}"' in row]
+    [calm_row] = [row for row in rows if f'href="/topics/{calm.id}"' in row]
+    assert "Spiking now" in spiking_row and f'href="/support/spikes#spike-{spike_id}"' in spiking_row
+    assert "4 new threads in the last hour, against 0 expected." in spiking_row
+    assert "Spiking now" not in calm_row
+    async with db.begin() as s:  # over: no badge
+        await spikes.check(s, rule=RULE, now=utcnow() + timedelta(hours=3))
+    assert "Spiking now" not in (await client.get("/topics")).text
+
+
+async def test_the_topics_list_marks_spiking_topics_in_korean(client, db, spiking):
+    async with db.begin() as s:
+        korean = await make_user(s, role=Role.staff, locale="ko")
+    await client.login_as(korean)
+    r = await client.get("/topics")
+    assert r.status_code == 200 and "지금 급증 중" in r.text
+
+
+async def test_the_topics_list_loads_spikes_in_one_query_whatever_their_number(client, db, app, staff, spiking):
+    from tests.support_helpers import QueryCounter
+
+    await client.login_as(staff)
+
+    async def queries() -> tuple[int, int]:
+        await client.get("/topics")
+        with QueryCounter(app) as counter:
+            r = await client.get("/topics")
+        assert r.status_code == 200
+        return len(counter), r.text.count("Spiking now")
+
+    one, badges = await queries()
+    assert badges == 1
+    async with db.begin() as s:
+        for n in range(3):
+            await _topic(s, title=f"Export fails {n}")
+    async with db.begin() as s:
+        assert len((await spikes.check(s, rule=RULE)).opened) == 3
+    assert await queries() == (one, 4)
 
 
 async def test_a_spike_notification_opens_the_spikes_tab(client, db, staff, spiking):
@@ -330,16 +393,30 @@ async def test_an_english_topic_s_known_issue_draft_is_in_english(client, db, st
     assert 'value="Known issue: Sync stopped working"' in r.text
 
 
-async def test_the_demo_s_burst_of_crash_reports_is_flagged_once_the_topic_job_has_grouped_them(db, settings):
-    from forum.demo import load_demo
-    from tests.kb_helpers import run_job
+def test_a_fresh_demo_shows_its_burst_of_crash_reports_as_a_spike_at_once(tmp_path, capsys):
+    """A spike is a topic's burst, and a fresh forum has no topics until the topic job
+    has run: ``forum demo`` runs the job runner's first pass itself, so the demo opens
+    with its spike alert (staff told), not after the runner's first topic run."""
+    import argparse
 
-    async with db.begin() as s:
-        await load_demo(s, spike_burst=True)
-    await run_job(settings)
-    async with db.begin() as s:
-        report = await spikes.check(s, rule=RULE)
-    assert len(report.opened) == 1
-    async with db() as s:
-        suggestion = await s.get(TopicSuggestion, report.verdicts[0].suggestion_id)
-    assert suggestion is not None and "꺼져요" in suggestion.title
+    from sqlalchemy import create_engine
+
+    from forum.cli import cmd_demo
+
+    folder = tmp_path / "demo"
+    args = argparse.Namespace(folder=str(folder), no_serve=True, host="127.0.0.1", port=0, workers=None)
+    cmd_demo(Settings(database_url="sqlite://", secret_key="x" * 40), args)
+    engine = create_engine(f"sqlite:///{folder / 'forum.db'}")
+    try:
+        with engine.connect() as conn:
+            [(title, closed_at, notified_at)] = conn.execute(
+                select(TopicSuggestion.title, TopicSpike.closed_at, TopicSpike.notified_at).join(
+                    TopicSuggestion, TopicSuggestion.id == TopicSpike.suggestion_id
+                )
+            ).all()
+            told = conn.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "spike"))
+    finally:
+        engine.dispose()
+    assert "꺼져요" in title and closed_at is None and notified_at is not None
+    assert told and told >= 2  # every staff member of the demo
+    assert "repeated topics and spikes" in capsys.readouterr().out

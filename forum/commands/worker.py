@@ -28,7 +28,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     async def main() -> None:
         runner = JobRunner(settings, mail_interval=mail_interval)
         if args.once:
-            await run_once(runner)
+            await runner.run_each_once()
             return
         log = logging.getLogger("forum")
         log.info(
@@ -49,24 +49,6 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
             await runner.stop()
 
     asyncio.run(main())
-
-
-async def run_once(runner: object) -> None:
-    """Each job once: the backlog and every queued related list, a topic run, the outbox."""
-    from forum.jobs import JobRunner
-
-    assert isinstance(runner, JobRunner)
-    try:
-        while await runner.related.run_once():
-            pass
-        await runner.topics.run_once()
-        while await runner.related.run_once():  # the lists of the topics it changed
-            pass
-        await runner.spikes.run_once()
-        if runner.mail is not None:
-            await runner.mail.run_once()
-    finally:
-        await runner.stop()
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -30,6 +30,9 @@ async def suggestion_list(request: Request) -> Response:
             size=settings_of(request).page_size,
         )
         running = await jobs.topics_running(session)
+        spiking = await spikes.open_spikes_among(
+            session, [item.id for item in listing.page.items if item.id is not None]
+        )
     return render(
         request,
         "topics/list.html",
@@ -37,6 +40,7 @@ async def suggestion_list(request: Request) -> Response:
         state=state if state in service.STATES else "open",
         states=service.count_by_state(listing.counts),
         key_terms=service.key_terms,
+        spiking=spiking,
         running=running,
         started=request.query_params.get("started") == "1",
     )

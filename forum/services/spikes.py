@@ -275,6 +275,17 @@ async def open_spike_of(session: AsyncSession, suggestion_id: int) -> TopicSpike
     )
 
 
+async def open_spikes_among(session: AsyncSession, suggestion_ids: list[int]) -> dict[int, TopicSpike]:
+    """suggestion id -> its open alert, for the suggestions named that have one (a list
+    page's rows: one query whatever their number)."""
+    if not suggestion_ids:
+        return {}
+    rows = await session.scalars(
+        select(TopicSpike).where(col(TopicSpike.suggestion_id).in_(suggestion_ids), col(TopicSpike.closed_at).is_(None))
+    )
+    return {spike.suggestion_id: spike for spike in rows.all()}
+
+
 async def get_spike_or_404(session: AsyncSession, raw: str) -> TopicSpike:
     """``raw`` is a query parameter: anything but a known alert's number is a 404."""
     spike = await session.get(TopicSpike, int(raw)) if raw.isdigit() and len(raw) < 10 else None

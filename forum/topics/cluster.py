@@ -42,7 +42,7 @@ import scipy.sparse as sp
 
 from forum.text import ThreadText, has_hangul
 
-from .settings import DEFAULT_SETTINGS, Bars, ClusterSettings
+from .settings import DEFAULT_SETTINGS, DEFAULT_SIMILARITY, Bars, ClusterSettings, SimilaritySettings
 from .similarity import TextModel, dense_dots, knn_graph, pair_dots
 
 __all__ = ["Doc", "Topic", "assign", "detect", "doc_features"]
@@ -651,6 +651,7 @@ def detect(
     check: bool = True,
     pair_bars: tuple[float, float] | None = None,
     settings: ClusterSettings = DEFAULT_SETTINGS,
+    similarity: SimilaritySettings = DEFAULT_SIMILARITY,
 ) -> list[Topic]:
     """Group ``docs`` into topics of at least ``min_size`` threads asking the same thing.
 
@@ -667,6 +668,8 @@ def detect(
     ``settings.smooth_with_embeddings``).
     ``pair_bars``: (Korean, other) bars of :func:`join_best_matches` (None: the settings';
     above 1: off).
+    ``similarity``: the blend of words and meaning (each language's embedding share) and
+    the feature kinds' weights.
     ``check``: apply the cohesion check (:func:`prune`, each part's bars) to every group;
     without it the groups are returned whole (their members' strengths are measured
     either way, to choose the bars).
@@ -679,10 +682,11 @@ def detect(
         vectors = None if vectors is None else vectors[order]
     if len(docs) < max(2, min_size):
         return []
+    kinds = similarity.kind_weights(search=False)
     if features is not None:
-        model, X = TextModel.fit_transform(features)
+        model, X = TextModel.fit_transform(features, kind_weights=kinds)
     else:
-        model, X = TextModel.fit_transform_chunks(iter_doc_features(docs, analyzer))
+        model, X = TextModel.fit_transform_chunks(iter_doc_features(docs, analyzer), kind_weights=kinds)
     from . import embed
 
     if embeddings is None:
@@ -707,8 +711,8 @@ def detect(
         # before the clustering needs the memory (when the caller handed them over)
         todo = []
         for rows, th, w in (
-            (np.flatnonzero(korean), settings.korean_threshold, embed.TOPIC_WEIGHT_KOREAN),
-            (np.flatnonzero(~korean), settings.other_threshold, embed.TOPIC_WEIGHT_OTHER),
+            (np.flatnonzero(korean), settings.korean_threshold, similarity.topic_weight(True)),
+            (np.flatnonzero(~korean), settings.other_threshold, similarity.topic_weight(False)),
         ):
             if len(rows) < max(2, min_size):
                 continue

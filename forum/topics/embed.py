@@ -22,10 +22,10 @@ installed with the forum (no downloads, no torch), see a thread:
   its part is left out.
 
 A thread's vector is the three unit vectors side by side, each scaled by the square
-root of its share (:data:`SHARES_KOREAN` for a Korean text, :data:`SHARES_OTHER` for any
-other), so one dot product is the blend ``Σ share·cos``. A Korean text leaves
-MiniLM's part zero: between a Korean and an English text only the two multilingual
-encoders speak. e5's vectors all lean one way
+root of its share (``shares_korean`` for a Korean text, ``shares_other`` for any other,
+in :class:`forum.topics.settings.SimilaritySettings`), so one dot product is the blend
+``Σ share·cos``. A Korean text leaves MiniLM's part zero: between a Korean and an English
+text only the two multilingual encoders speak. e5's vectors all lean one way
 (any two short texts have cosine ≈ 0.8); the shared direction
 (``forum/data/e5_center.npy``, the mean e5 vector of the demo forum's questions,
 written by ``scripts/e5_center.py``) is taken away first, which spreads its
@@ -57,12 +57,9 @@ import numpy as np
 
 from forum.text import is_korean
 
+from .settings import DEFAULT_SIMILARITY, SimilaritySettings
+
 __all__ = [
-    "SEARCH_WEIGHT",
-    "SHARES_KOREAN",
-    "SHARES_OTHER",
-    "TOPIC_WEIGHT_KOREAN",
-    "TOPIC_WEIGHT_OTHER",
     "dim",
     "enabled",
     "encode",
@@ -78,23 +75,6 @@ __all__ = [
 USE_DIM = 512
 E5_DIM = 384
 MINI_DIM = 384
-#: each encoder's share of the embedding cosine (USE, e5, MiniLM), for a Korean text and
-#: for any other; an encoder that is not installed drops out and the others share its part
-SHARES_KOREAN = (1 / 3, 2 / 3, 0.0)
-SHARES_OTHER = (1 / 3, 1 / 3, 1 / 3)
-#: share of the embedding cosine in the similarity that groups threads into topics,
-#: for Korean threads and for the others: analyser terms still help in Korean
-#: (morphemes, Hangul bigrams, synonyms); in English the encoders know more than
-#: shared words do (docs/topic-tuning.md)
-TOPIC_WEIGHT_KOREAN = 0.6
-TOPIC_WEIGHT_OTHER = 0.9
-#: share of the embedding cosine in similar-question ranking (an index with embeddings
-#: records this; the share for each query comes from :func:`search_weight`)
-SEARCH_WEIGHT = 0.6
-#: ... for a Korean query, and for any other: the analyser does more of the work in
-#: Korean (morphemes, Hangul bigrams), the encoder more in English
-SEARCH_WEIGHT_KOREAN = 0.7
-SEARCH_WEIGHT_OTHER = 0.85
 #: a corpus of more than 4 × REDUCED_DIM threads works with its vectors projected onto
 #: their REDUCED_DIM leading directions (see :func:`basis`): under a third of the memory and work
 REDUCED_DIM = 256
@@ -146,8 +126,10 @@ def dim() -> int:
 
 def shares(korean: bool) -> tuple[float, float, float]:
     """(USE, e5, MiniLM) shares of the embedding cosine for a Korean text or another,
-    among the encoders installed (summing to 1)."""
-    base = SHARES_KOREAN if korean else SHARES_OTHER
+    among the encoders installed (summing to 1): the settings' shares, an encoder that
+    is not installed dropping out and the others sharing its part. Always the default
+    settings': every stored vector is put together with them."""
+    base = DEFAULT_SIMILARITY.shares(korean)
     have = (1.0, 1.0 if e5_available() else 0.0, 1.0 if mini_available() else 0.0)
     parts = [b * h for b, h in zip(base, have, strict=True)]
     total = sum(parts) or 1.0
@@ -177,9 +159,9 @@ def _encoder_version() -> str:
     return f"{out}.{COMBINE_VERSION}"
 
 
-def search_weight(query: str) -> float:
+def search_weight(query: str, settings: SimilaritySettings = DEFAULT_SIMILARITY) -> float:
     """The embedding's share in ranking similar questions for ``query``."""
-    return SEARCH_WEIGHT_KOREAN if is_korean(query) else SEARCH_WEIGHT_OTHER
+    return settings.query_weight(is_korean(query))
 
 
 def _threads() -> int:

@@ -8,7 +8,7 @@ scores. Lists are computed
 * when a thread is created or edited (the request queues it in its own
   transaction; the job runner picks the queue up within seconds),
 * for the members of topics the repeated-topic job changed (topic siblings
-  rank together, see ``TOPIC_BOOST``), and
+  rank together, see ``SimilaritySettings.topic_boost``), and
 * again when a list is older than :data:`REFRESH_AFTER`, a few at a time, so
   that older threads come to list newer ones.
 

@@ -1,16 +1,21 @@
-"""The repeated-topic job's settings: one frozen object, passed explicitly.
+"""The repeated-topic job's settings and the similarity settings: frozen objects, passed explicitly.
 
-The defaults are the tuned values; how they were chosen is in ``docs/topic-tuning.md``.
-Tests and experiments build their own with :func:`dataclasses.replace`.
+:class:`ClusterSettings` is how threads are grouped into topics; :class:`SimilaritySettings`
+is how a similarity is put together (the encoders' shares, the blend of words and meaning)
+and how similar questions are ranked. The defaults are the tuned values; how they were
+chosen is in ``docs/topic-tuning.md``. Tests and experiments build their own with
+:func:`dataclasses.replace`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_SETTINGS", "Bars", "ClusterSettings"]
+__all__ = ["DEFAULT_SETTINGS", "DEFAULT_SIMILARITY", "Bars", "ClusterSettings", "SimilaritySettings"]
 
 Bars = tuple[float, float, float]  # (member bar, relative bar, group bar), see cluster.prune
+Shares = tuple[float, float, float]  # (USE, e5, MiniLM), see forum.topics.embed
+KindWeights = tuple[float, float, float]  # (term, pair, char), see forum.topics.similarity.feature_kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +99,56 @@ class ClusterSettings:
 
 
 DEFAULT_SETTINGS = ClusterSettings()
+
+
+@dataclass(frozen=True, slots=True)
+class SimilaritySettings:
+    # ---- the embedding (forum.topics.embed); stored vectors are put together with the shares,
+    # so changing them means bumping embed.COMBINE_VERSION
+    #: each encoder's share (USE, e5, MiniLM) of a Korean text's embedding cosine
+    shares_korean: Shares = (1 / 3, 2 / 3, 0.0)
+    #: each encoder's share (USE, e5, MiniLM) of any other text's embedding cosine
+    shares_other: Shares = (1 / 3, 1 / 3, 1 / 3)
+
+    # ---- topic detection (forum.topics.cluster.detect)
+    #: share of the embedding cosine in the similarity that groups Korean threads
+    topic_weight_korean: float = 0.6
+    #: share of the embedding cosine in the similarity that groups the other threads
+    topic_weight_other: float = 0.9
+    #: tf-idf weight of each feature kind (term, pair, Hangul bigram) in topic detection
+    topic_kind_weights: KindWeights = (1.0, 0.6, 0.2)
+
+    # ---- similar questions (forum.topics.similarity.SimilarityIndex)
+    #: share of the embedding cosine an index with embeddings records (a query's share is below)
+    search_weight: float = 0.6
+    #: share of the embedding cosine in ranking similar questions for a Korean query
+    search_weight_korean: float = 0.7
+    #: share of the embedding cosine in ranking similar questions for any other query
+    search_weight_other: float = 0.85
+    #: tf-idf weight of each feature kind (term, pair, Hangul bigram) in similar questions
+    search_kind_weights: KindWeights = (1.0, 0.6, 0.5)
+    #: embedding cosine at which a thread matches a query it shares no feature with
+    meaning_alone: float = 0.5
+    #: rows in the other language than the query's whose embedding cosine is scored exactly
+    cross_rescore: int = 256
+    #: share of the best match's score that the other threads of its topic gain
+    topic_boost: float = 0.3
+
+    def shares(self, korean: bool) -> Shares:
+        """Each encoder's share of the embedding cosine of a Korean text or another."""
+        return self.shares_korean if korean else self.shares_other
+
+    def topic_weight(self, korean: bool) -> float:
+        return self.topic_weight_korean if korean else self.topic_weight_other
+
+    def query_weight(self, korean: bool) -> float:
+        """The embedding's share in ranking similar questions for a Korean query or another."""
+        return self.search_weight_korean if korean else self.search_weight_other
+
+    def kind_weights(self, *, search: bool) -> dict[str, float]:
+        """Feature kind -> tf-idf weight, for similar questions or for topic detection."""
+        term, pair, char = self.search_kind_weights if search else self.topic_kind_weights
+        return {"term": term, "pair": pair, "char": char}
+
+
+DEFAULT_SIMILARITY = SimilaritySettings()

@@ -13,7 +13,7 @@ analysed twice).
 
 Threads that the repeated-topic job grouped into one topic suggestion rank
 together: the best match's topic siblings gain a share of its score (see
-``TOPIC_BOOST`` in :mod:`forum.topics.similarity`), so a thread's related
+``topic_boost`` in :class:`forum.topics.settings.SimilaritySettings`), so a thread's related
 questions are first its own topic's, whatever words they use.
 """
 
@@ -36,6 +36,7 @@ from forum.db import id_col
 from forum.models import Article, ArticleStatus, Post, SuggestionState, Thread, TopicBlob, TopicMember, TopicSuggestion
 from forum.text import Analyzer, ThreadText
 from forum.topics import embed, store
+from forum.topics.settings import DEFAULT_SIMILARITY, SimilaritySettings
 from forum.topics.similarity import SimilarityIndex
 
 log = logging.getLogger(__name__)
@@ -105,12 +106,19 @@ def article_path(article_id: int, slug: str) -> str:
 class SimilarIndex:
     """One process's similar-question index. Thread-safe: queries hold a lock
     for a few milliseconds; loading and catching up happen outside it and the
-    result is swapped in."""
+    result is swapped in. ``settings``: how matches are ranked."""
 
     def __init__(
-        self, engine: Engine, *, refresh_every: float = 30.0, persist: bool = True, in_web: bool = False
+        self,
+        engine: Engine,
+        *,
+        refresh_every: float = 30.0,
+        persist: bool = True,
+        in_web: bool = False,
+        settings: SimilaritySettings = DEFAULT_SIMILARITY,
     ) -> None:
         self.engine = engine
+        self.settings = settings
         self.in_web = in_web
         self.refresh_every = refresh_every
         self.persist = persist
@@ -174,14 +182,16 @@ class SimilarIndex:
         until the job runner has stored an index for the current analyser."""
         blob = None if rebuild else store.load_blob(conn, BLOB)
         if blob is not None and blob.fingerprint == fingerprint:
-            index = SimilarityIndex.from_bytes(blob.data, analyzer)
+            index = SimilarityIndex.from_bytes(blob.data, analyzer, settings=self.settings)
             high_water, seen_at = blob.high_water, blob.built_at
         elif self.in_web:
             if self._index is None and blob is not None and blob.built_at != self._unusable_built_at:
                 self._stand_in(blob, analyzer, fingerprint)
             return
         else:
-            index, high_water, seen_at = build_index(self.engine, conn, analyzer, fingerprint, persist=self.persist)
+            index, high_water, seen_at = build_index(
+                self.engine, conn, analyzer, fingerprint, persist=self.persist, settings=self.settings
+            )
         if index.embed_weight:
             embed.encode(["warm up"])  # load the encoder here, not in the first visitor's request
         self._install(index, analyzer, fingerprint, high_water, seen_at)
@@ -204,7 +214,7 @@ class SimilarIndex:
         long as the runner takes to analyse every thread again. An index this code
         cannot query (other encoders) is not used."""
         try:
-            index = SimilarityIndex.from_bytes(blob.data, analyzer)
+            index = SimilarityIndex.from_bytes(blob.data, analyzer, settings=self.settings)
             with embed.one_blas_thread():
                 index.query("warm up", 1)
         except Exception:
@@ -306,7 +316,7 @@ class SimilarIndex:
             data = self._index.to_bytes()  # type: ignore[union-attr]
             # Articles are re-read by every process: keep the stored index threads-only.
             high_water = max(self._threads, default=0)
-        index = SimilarityIndex.from_bytes(data, self._analyzer)
+        index = SimilarityIndex.from_bytes(data, self._analyzer, settings=self.settings)
         index.remove([i for i in index.ids if i < 0])
         with self.engine.begin() as wconn:
             store.save_blob(
@@ -388,8 +398,8 @@ class SimilarIndex:
 
 def topic_groups(conn: Connection) -> dict[int, int]:
     """thread id -> its topic suggestion (any state but expired): the threads the
-    repeated-topic job found asking the same thing (see ``TOPIC_BOOST`` in
-    :mod:`forum.topics.similarity`)."""
+    repeated-topic job found asking the same thing (see ``topic_boost`` in
+    :class:`forum.topics.settings.SimilaritySettings`)."""
     rows = conn.execute(
         select(col(TopicMember.thread_id), col(TopicMember.suggestion_id))
         .join(TopicSuggestion, col(TopicSuggestion.id) == col(TopicMember.suggestion_id))
@@ -442,6 +452,7 @@ def build_index(
     *,
     persist: bool = True,  # type: ignore[no-untyped-def]
     known: Known | None = None,
+    settings: SimilaritySettings = DEFAULT_SIMILARITY,
 ) -> tuple[SimilarityIndex, int, datetime]:
     """A new index of all public threads (from stored terms), saved as the blob.
     ``known``: terms and vectors the caller has already read, of the same texts."""
@@ -465,7 +476,8 @@ def build_index(
         feature_chunks(),
         analyzer,
         vectors=vectors,
-        embed_weight=embed.SEARCH_WEIGHT if vectors is not None else 0.0,
+        embed_weight=settings.search_weight if vectors is not None else 0.0,
+        settings=settings,
     )
     del vectors
     if persist:

@@ -29,12 +29,9 @@ import scipy.sparse as sp
 
 from forum.text import ThreadText, is_korean
 
-__all__ = ["SimilarityIndex", "TextModel", "feature_kind", "knn_graph", "pair_dots"]
+from .settings import DEFAULT_SIMILARITY, SimilaritySettings
 
-KIND_WEIGHTS = {"term": 1.0, "pair": 0.6, "char": 0.2}
-#: similar-question lookup leans more on character n-grams (short casual queries,
-#: spelling and spacing variants); topic detection on words and concepts.
-SEARCH_KIND_WEIGHTS = {"term": 1.0, "pair": 0.6, "char": 0.5}
+__all__ = ["SimilarityIndex", "TextModel", "feature_kind", "knn_graph", "pair_dots"]
 
 
 def feature_kind(f: str) -> str:
@@ -62,7 +59,7 @@ class TextModel:
         self.n_docs = n_docs
         self.components = components  # (V, k) float32, or None
         self.lsa_weight = float(lsa_weight if components is not None else 0.0)
-        self.kind_weights = dict(kind_weights or KIND_WEIGHTS)
+        self.kind_weights = dict(kind_weights or DEFAULT_SIMILARITY.kind_weights(search=False))
         self._col_weight = (
             self.idf * np.array([self.kind_weights[feature_kind(f)] for f in self._features()], dtype=np.float32)
             if vocab
@@ -517,29 +514,20 @@ def _pruned_knn(
     return nbr, sim
 
 
-#: embedding cosine at which a document matches a query it shares no feature with
-MEANING_ALONE = 0.5
-#: rows in the other language than the query's that are scored exactly (see
-#: :meth:`SimilarityIndex._embed_scores`)
-CROSS_RESCORE = 256
-#: The threads of the best match's topic (as the repeated-topic job grouped them, see
-#: :meth:`SimilarityIndex.set_groups`) ask what it asks: each gains this share of the
-#: best match's score (chosen in docs/topic-tuning.md).
-TOPIC_BOOST = 0.3
-
-
 class SimilarityIndex:
     """Similar-question lookup over (doc_id, text) pairs.
 
     ``build`` learns the model (vocabulary, idf, LSA) from the documents;
     ``add`` appends documents with the same model (new words are ignored until
     the next ``build``), ``remove`` drops ids.  Rebuild now and then (the
-    topic job does) so the model follows the corpus.
+    topic job does) so the model follows the corpus. ``settings``: how matches
+    are ranked (the blend of words and meaning, the topic boost).
     """
 
-    def __init__(self, model: TextModel, analyzer=None):
+    def __init__(self, model: TextModel, analyzer=None, *, settings: SimilaritySettings = DEFAULT_SIMILARITY):
         self.model = model
         self.analyzer = analyzer
+        self.settings = settings
         self.ids: list[int] = []
         self._pos: dict[int, int] = {}
         self._blocks_X: list[sp.csr_matrix] = []
@@ -575,6 +563,7 @@ class SimilarityIndex:
         kind_weights: dict[str, float] | None = None,
         vectors: np.ndarray | None = None,
         embed_weight: float | None = None,
+        settings: SimilaritySettings = DEFAULT_SIMILARITY,
     ) -> SimilarityIndex:
         """An index of ``docs`` ((id, text) pairs; a text is "title\nbody").
 
@@ -589,11 +578,14 @@ class SimilarityIndex:
             )
             features = [analyzer.features(t, tt) for t, tt in zip(texts, terms, strict=False)]
         model = TextModel.fit(
-            features, lsa_dim=lsa_dim, lsa_weight=lsa_weight, kind_weights=kind_weights or SEARCH_KIND_WEIGHTS
+            features,
+            lsa_dim=lsa_dim,
+            lsa_weight=lsa_weight,
+            kind_weights=kind_weights or settings.kind_weights(search=True),
         )
-        index = cls(model, analyzer)
+        index = cls(model, analyzer, settings=settings)
         if embed_weight is None:
-            embed_weight = embed.SEARCH_WEIGHT if (vectors is not None or embed.enabled()) else 0.0
+            embed_weight = settings.search_weight if (vectors is not None or embed.enabled()) else 0.0
         index.embed_weight = float(embed_weight)
         index.add(docs, features, vectors)
         return index
@@ -608,11 +600,14 @@ class SimilarityIndex:
         vectors: np.ndarray | None = None,
         embed_weight: float = 0.0,
         kind_weights: dict[str, float] | None = None,
+        settings: SimilaritySettings = DEFAULT_SIMILARITY,
     ) -> SimilarityIndex:
         """:meth:`build` from features that arrive in chunks (a generator, in ``ids``
         order), so that a large corpus never holds every document's features at once."""
-        model, X = TextModel.fit_transform_chunks(feature_chunks, kind_weights=kind_weights or SEARCH_KIND_WEIGHTS)
-        index = cls(model, analyzer)
+        model, X = TextModel.fit_transform_chunks(
+            feature_chunks, kind_weights=kind_weights or settings.kind_weights(search=True)
+        )
+        index = cls(model, analyzer, settings=settings)
         index.embed_weight = float(embed_weight)
         index._append_rows(ids, X, None, vectors)
         return index
@@ -733,7 +728,7 @@ class SimilarityIndex:
 
         One pass over the embeddings with the vector for the query's own language (at
         100,000 rows a pass reads 100 MB: ~10 ms on this machine, a second one would
-        double it); then the ``CROSS_RESCORE`` best rows of the other language are
+        double it); then the settings' ``cross_rescore`` best rows of the other language are
         scored again with the vector meant for them. The rest of that language keeps
         the first score, a little off, far below anything shown."""
         E = self._E
@@ -742,8 +737,9 @@ class SimilarityIndex:
         e = E @ qe[own]
         cross = self._cross_rows(korean_query)
         if len(cross):
-            if len(cross) > CROSS_RESCORE:
-                cross = cross[np.argpartition(-e[cross], CROSS_RESCORE - 1)[:CROSS_RESCORE]]
+            limit = self.settings.cross_rescore
+            if len(cross) > limit:
+                cross = cross[np.argpartition(-e[cross], limit - 1)[:limit]]
             e[cross] = E[cross] @ qe[1 - own]
         return e
 
@@ -804,7 +800,7 @@ class SimilarityIndex:
             return 0.0
         from . import embed
 
-        return embed.search_weight(text)
+        return embed.search_weight(text, self.settings)
 
     def _scores(self, q: sp.csr_matrix) -> np.ndarray:
         """Cosine of the query row with every indexed row, through the postings of the
@@ -829,7 +825,7 @@ class SimilarityIndex:
             # something (a word, a concept, two Hangul syllables) with the corpus at all,
             # and a match must share something with the query or mean much the same.
             e = np.clip(self._embed_scores(qe, is_korean(text)), 0.0, None)
-            s = np.where((s > 0) | (e >= MEANING_ALONE), (1.0 - w) * s + w * e, 0.0)
+            s = np.where((s > 0) | (e >= self.settings.meaning_alone), (1.0 - w) * s + w * e, 0.0)
         s = np.where(self._alive, s, -1.0)
         s = self._boost_best_topic(s)
         if exclude:
@@ -846,16 +842,18 @@ class SimilarityIndex:
         return [(int(ids[p]), float(min(1.0, max(0.0, s[p])))) for p in order if s[p] > 0]
 
     def _boost_best_topic(self, s: np.ndarray) -> np.ndarray:
-        """``s`` with the best match's topic siblings raised by ``TOPIC_BOOST`` times its
-        score. Chosen before ``exclude`` applies: for a thread's related questions the
-        best match is the thread itself, and its own topic is the best evidence."""
+        """``s`` with the best match's topic siblings (as the repeated-topic job grouped
+        them, see :meth:`set_groups`: they ask what it asks) raised by the settings'
+        ``topic_boost`` times its score. Chosen before ``exclude`` applies: for a thread's
+        related questions the best match is the thread itself, and its own topic is the
+        best evidence."""
         if not self._grouped or not len(s):
             return s
         best = int(np.argmax(s))
         g = self._group[best]
         if g < 0 or s[best] <= 0:
             return s
-        return np.where((self._group == g) & self._alive, s + TOPIC_BOOST * s[best], s)
+        return np.where((self._group == g) & self._alive, s + self.settings.topic_boost * s[best], s)
 
     # ------------------------------------------------------------ persistence
     def to_bytes(self) -> memoryview:
@@ -899,10 +897,12 @@ class SimilarityIndex:
         return z["ids"], z["embed"], z["embed_basis"] if "embed_basis" in z.files else None
 
     @classmethod
-    def from_bytes(cls, blob: bytes | memoryview, analyzer) -> SimilarityIndex:
+    def from_bytes(
+        cls, blob: bytes | memoryview, analyzer, *, settings: SimilaritySettings = DEFAULT_SIMILARITY
+    ) -> SimilarityIndex:
         z = np.load(io.BytesIO(blob))
         model = TextModel.from_bytes(bytes(z["model"]))
-        index = cls(model, analyzer)
+        index = cls(model, analyzer, settings=settings)
         ids = z["ids"].tolist()
         X = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(len(ids), len(model.vocab)))
         index.ids = [int(i) for i in ids]
