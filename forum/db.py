@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -132,6 +134,30 @@ def make_read_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
     engine = create_async_engine(u.render_as_string(hide_password=False))
     event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas)
     return engine
+
+
+@contextlib.asynccontextmanager
+async def read_transaction(session: AsyncSession) -> AsyncIterator[None]:
+    """The statements inside share one transaction, on a reading session too:
+    for reads that set transaction-local settings (``SET LOCAL``) or stream
+    through a server-side cursor. A PostgreSQL reading session is in
+    autocommit (:func:`make_read_engine`): a transaction is opened for the
+    block and ended with COMMIT (it wrote nothing; psycopg forgets its
+    prepared statements after a ROLLBACK), which also forgets its local
+    settings. Any other session already has one: nothing to do."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    connection = await session.connection()
+    if not (await connection.get_raw_connection()).driver_connection.autocommit:  # type: ignore[union-attr]
+        yield
+        return
+    await session.execute(text("BEGIN"))
+    try:
+        yield
+    finally:
+        # Cancelled before this COMMIT, the pool's reset on return rolls it back.
+        await session.execute(text("COMMIT"))
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

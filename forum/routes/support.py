@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from forum import svg_charts
 from forum.clock import utcnow
+from forum.db import read_transaction
 from forum.errors import NotAllowed, NotFound, ValidationError
 from forum.i18n import format_number
 from forum.i18n import gettext as _
@@ -157,11 +158,15 @@ async def stream_rows(
 ) -> AsyncIterator[str]:
     """Rows of a statement as CSV text, a batch at a time, in a session of its own."""
     yield _csv_chunk([header])
-    async with runtime_of(request.app).read_sessionmaker() as session:
+    # A server-side cursor lives in a transaction (forum.db.read_transaction).
+    async with runtime_of(request.app).read_sessionmaker() as session, read_transaction(session):
         await metrics.without_jit(session)
         result = await session.stream(stmt.execution_options(yield_per=2000))
-        async for batch in result.partitions():
-            yield _csv_chunk(row(r) for r in batch)
+        try:
+            async for batch in result.partitions():
+                yield _csv_chunk(row(r) for r in batch)
+        finally:
+            await result.close()
 
 
 def _period_slug(period: metrics.Period, category: Category | None) -> str:

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from forum.db import read_transaction
 from forum.search.query import Alternative, Entry, ParsedQuery, Source
 
 NAME = "postgresql"
@@ -188,17 +189,12 @@ async def planner(session: AsyncSession, *, sparse: bool) -> AsyncIterator[None]
     names.append("enable_indexscan" if sparse else "enable_bitmapscan")
     connection = await session.connection()
     if (await connection.get_raw_connection()).driver_connection.autocommit:  # type: ignore[union-attr]
-        # A reading session (forum.db.make_read_engine) has no transaction for
-        # the settings to last in: one is opened for them, and its end forgets them
-        # (as the pool's reset would, if the search were cancelled before). COMMIT,
-        # not ROLLBACK: psycopg forgets its prepared statements after a ROLLBACK.
+        # A reading session (forum.db.make_read_engine): the settings last as
+        # long as a transaction of their own, whose end forgets them.
         change = ", ".join(f"set_config('{n}', 'off', true)" for n in names)
-        await session.execute(text("BEGIN"))
-        try:
+        async with read_transaction(session):
             await session.execute(text(f"SELECT {change}"))
             yield
-        finally:
-            await session.execute(text("COMMIT"))
         return
     # One round trip: the materialised CTE reads the settings before they change.
     read = ", ".join(f"current_setting('{n}') AS v{i}" for i, n in enumerate(names))

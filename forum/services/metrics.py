@@ -44,6 +44,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import col
 
+from forum.db import read_transaction
 from forum.i18n import gettext as _
 from forum.models import Category, Post, Thread, ThreadKind, User
 from forum.services.support import BadQuery, sql
@@ -468,7 +469,8 @@ class Dashboard:
 
 
 async def without_jit(session: AsyncSession) -> None:
-    """On PostgreSQL, turns JIT compilation off for the rest of the transaction.
+    """On PostgreSQL, turns JIT compilation off for the rest of the transaction
+    (on a reading session, inside ``forum.db.read_transaction``).
     The correlated lookups make the planner's cost estimates large enough to
     trigger JIT, whose compile time (up to a second) dwarfs the queries' own
     run time of a few hundred milliseconds."""
@@ -477,15 +479,17 @@ async def without_jit(session: AsyncSession) -> None:
 
 
 async def dashboard(session: AsyncSession, period: Period, category: Category | None) -> Dashboard:
-    """Three queries whatever the data size (four on PostgreSQL)."""
-    await without_jit(session)
-    return Dashboard(
-        period=period,
-        category=category,
-        summary=await summary(session, period, category),
-        answerers=await top_answerers(session, period, category),
-        backlog=await backlog(session, period, category),
-    )
+    """Three queries whatever the data size (on PostgreSQL, in a transaction
+    of their own with JIT off)."""
+    async with read_transaction(session):
+        await without_jit(session)
+        return Dashboard(
+            period=period,
+            category=category,
+            summary=await summary(session, period, category),
+            answerers=await top_answerers(session, period, category),
+            backlog=await backlog(session, period, category),
+        )
 
 
 # ---------------------------------------------------------------- the rows behind the figures
