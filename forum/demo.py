@@ -52,7 +52,7 @@ async def load_demo(
 ) -> list[tuple[User, str]]:
     """Fills an empty database; returns the accounts made with their passwords.
     With a ``storage``, one question carries an uploaded screenshot; with
-    ``spike_burst`` (``forum demo``), five crash reports arrive in the last hour,
+    ``spike_burst`` (``forum demo``), six crash reports arrive in the last hour,
     for the Spikes tab (left out of the topic job's tests of the demo content)."""
     demo_content.check()
     made: list[tuple[User, str]] = []

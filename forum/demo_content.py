@@ -1972,7 +1972,10 @@ TAGS: list[tuple[str, str, str]] = [
 # Each tagged thread's tags, by title.
 # A burst of crash reports in the last hour (minutes ago), so that the spike
 # check (forum.services.spikes) has a topic to flag once the topic job has
-# grouped them with the older crash threads.
+# grouped them with the older crash threads. Six reports of the same problem
+# ("the app closes as soon as it opens, since the update"), phrased the way
+# members would, so that all of them group together: the rule needs 4 in the
+# hour, and tests/test_topic_spikes.py checks that at least 5 are in the topic.
 SPIKE_BURST: list[dict[str, Any]] = [
     {
         "author": "minji",
@@ -1988,9 +1991,9 @@ SPIKE_BURST: list[dict[str, Any]] = [
     },
     {
         "author": "taeyang",
-        "title": "클라우드노트가 켜지자마자 강제 종료돼요",
+        "title": "업데이트하니까 앱이 켜지자마자 꺼져요",
         "minutes_ago": 15,
-        "body": "아이폰에서 앱을 열면 로고만 보이고 바로 강제 종료돼요. 업데이트 때문인 것 같아요.",
+        "body": "아이폰에서 오늘 앱 업데이트하고 나서 앱을 켜면 로고만 보이고 바로 꺼져요. 재설치해도 똑같아요.",
     },
     {
         "author": "seoyeon",
@@ -2003,6 +2006,12 @@ SPIKE_BURST: list[dict[str, Any]] = [
         "title": "최신 업데이트 후 앱이 안 열리고 꺼져요",
         "minutes_ago": 30,
         "body": "최신 버전 업데이트 후에 앱이 안 열리고 바로 꺼집니다. 다른 분들도 그런가요?",
+    },
+    {
+        "author": "hyun",
+        "title": "앱 업데이트 후 켜자마자 꺼져요",
+        "minutes_ago": 41,
+        "body": "앱 업데이트 받은 뒤로 앱을 켜면 바로 꺼져요. 폰이랑 태블릿 둘 다 그래요. 저만 그런 건가요?",
     },
 ]
 
