@@ -587,6 +587,8 @@ def test_initials_and_colours_are_fixed_per_name():
     assert service.avatar_initials("김민지") == "김"
     assert service.avatar_initials("tom") == "T"
     assert service.avatar_initials("") == "?"
+    assert service.avatar_initials("한지수 (Cloudnote 지원팀)") == "한C"
+    assert service.avatar_initials("(•_•)") == "?"
     assert service.avatar_colour("kim") == service.avatar_colour("kim")
     assert {service.avatar_colour(f"user{i}") for i in range(40)} == set(range(8))
 

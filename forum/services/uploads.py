@@ -391,8 +391,9 @@ AVATAR_COLOURS = 8
 
 def avatar_initials(name: str) -> str:
     """One or two letters from a display name: the first letter of its first
-    two words (one Hangul syllable is a whole initial)."""
-    words = [w for w in re.split(r"[\s._-]+", name.strip()) if w]
+    two words (one Hangul syllable is a whole initial). Punctuation is no word and
+    starts none: "한지수 (Cloudnote 지원팀)" is 한C, not 한(."""
+    words = [w for w in re.split(r"[\W_]+", name) if w]
     if not words:
         return "?"
     if len(words) == 1:
