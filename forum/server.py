@@ -25,6 +25,7 @@ is off in :class:`ForumWorker`; ``FORUM_TRUSTED_PROXIES`` names the proxies.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -177,7 +178,15 @@ class ForumServer(BaseApplication):  # type: ignore[misc]
         from forum.app import create_app
 
         preload()
-        return create_app(self.settings.with_(jobs="off"))
+        app = create_app(self.settings.with_(jobs="off"))
+        # What the master loaded (Kiwi, the encoders, the app) lives as long as the
+        # workers: moved out of the cyclic collector's sight, so that a worker's full
+        # collections do not walk it. They paused a worker for up to a few hundred
+        # ms, long enough for requests to pile up past the admission limit (100 reads
+        # + 10 replies/s on SQLite, 4 admitted per worker: 66 refused, none with the
+        # freeze), and writing the collector's marks into the shared pages copied them.
+        gc.freeze()
+        return app
 
     def run(self) -> None:
         arbiter = ForumArbiter(self)

@@ -499,7 +499,7 @@ async def test_a_locked_sqlite_database_answers_busy_503_without_an_outage(app, 
 def test_admission_settings_are_read_from_the_environment_and_checked(tmp_path):
     env = {"FORUM_SECRET_KEY": "k" * 40, "FORUM_DATA_DIR": str(tmp_path)}
     defaults = Settings.from_env(env)
-    assert (defaults.max_in_flight, defaults.retry_after, defaults.db_retry_interval) == (16, 5, 5)
+    assert (defaults.max_in_flight, defaults.retry_after, defaults.db_retry_interval) == (8, 5, 5)
     tuned = Settings.from_env(
         {**env, "FORUM_MAX_IN_FLIGHT": "0", "FORUM_RETRY_AFTER": "10", "FORUM_DB_RETRY_INTERVAL": "2"}
     )
