@@ -145,22 +145,26 @@ class PostViews:
 class ThreadHeads:
     """``thread_head(page, canonical)``: a visible thread's <head> additions
     (templates/threads/_head.html: description, OpenGraph, JSON-LD of every
-    visible answer), kept per locale, address and the values of the thread and
-    its posts, which hold all it shows (votes, bodies, authors, accepted and
-    official answers). Building the JSON-LD took a tenth of a thread page."""
+    visible answer), kept per locale, address, the values of the posts (votes,
+    bodies, authors) and the thread's own that it shows (title, kind, accepted
+    and official answers, category): not all the thread's values, whose view
+    count changes every few seconds. Building the JSON-LD took a tenth of a
+    thread page."""
 
     def __init__(self, env: jinja2.Environment, fragments: Fragments) -> None:
         self.env, self.fragments = env, fragments
 
     def __call__(self, page: Any, canonical: str) -> Markup:
-        posts = (page.question, *page.answers)
-        if not page.thread.values or not all(p.values for p in posts):
+        thread, posts = page.thread, (page.question, *page.answers)
+        if not all(p.values for p in posts):
             return Markup(self._render(page, canonical))
+        c = thread.category
         key = (
             "thread-head",
             i18n.get_locale(),
             canonical,
-            page.thread.values,
+            (thread.id, thread.title, thread.kind, thread.accepted_post_id, thread.official_post_id),
+            (c.id, c.slug, c.name_en, c.name_ko),
             tuple(p.values for p in posts),
         )
         return self.fragments(key, self._render, page, canonical)

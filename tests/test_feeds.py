@@ -109,3 +109,35 @@ async def test_thread_pages_carry_canonical_description_opengraph_and_json_ld(cl
     talk = (await client.get(f"/t/{t['talk'].id}/{t['talk'].slug}")).text
     data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', talk, re.S).group(1))  # type: ignore[union-attr]
     assert data["@type"] == "DiscussionForumPosting" and data["headline"] == "Share your favourite shortcuts"
+
+
+async def test_a_thread_page_s_kept_head_follows_votes_accepted_answers_and_titles(client, db):
+    """The <head> additions are kept between requests (forum.templating.ThreadHeads):
+    a vote, an accepted answer taken back and a new title show at once."""
+    t = await _forum(db)
+    path = f"/t/{t['shown'].id}/{t['shown'].slug}"
+
+    async def entity() -> dict:  # type: ignore[type-arg]
+        page = (await client.get(path, follow_redirects=True)).text  # a new title is a new address
+        raw = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+        assert raw is not None
+        return json.loads(raw.group(1))["mainEntity"]  # type: ignore[no-any-return]
+
+    before = await entity()
+    assert before["acceptedAnswer"]["upvoteCount"] == 0
+    async with db.begin() as s:
+        voter = await make_user(s)
+        answer = await threads.get_post_or_404(s, t["answer"].id, viewer=None)
+        await threads.vote(s, answer, user=voter)
+    assert (await entity())["acceptedAnswer"]["upvoteCount"] == 1
+    async with db.begin() as s:
+        answer = await threads.get_post_or_404(s, t["answer"].id, viewer=None)
+        asker = await s.get(type(voter), t["shown"].author_id)
+        await threads.unaccept(s, answer, user=asker)
+    after = await entity()
+    assert "acceptedAnswer" not in after and len(after["suggestedAnswer"]) == 2
+    async with db.begin() as s:
+        question = await threads.get_post_or_404(s, await _first(s, t["shown"].id), viewer=None)
+        asker = await s.get(type(voter), t["shown"].author_id)
+        await threads.edit_post(s, question, editor=asker, body=question.body, title="환불은 며칠 걸리나요?")
+    assert (await entity())["name"] == "환불은 며칠 걸리나요?"
