@@ -126,8 +126,9 @@ def make_read_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
     in autocommit. Under READ COMMITTED each statement reads its own snapshot
     whether or not a transaction surrounds them, so a transaction around a
     page's reads only cost a BEGIN and a ROLLBACK: two of a thread page's seven
-    round trips. What needs a transaction to read (``forum.search.postgres.planner``)
-    opens one itself."""
+    round trips. What needs a transaction to read opens one with
+    :func:`read_transaction`; nothing may write through such a session (each
+    statement would be committed on its own)."""
     if not is_sqlite(url):
         return write_engine.execution_options(isolation_level="AUTOCOMMIT")
     u = make_url(url).set(drivername="sqlite+forum_inline")
@@ -137,24 +138,25 @@ def make_read_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
 
 
 @contextlib.asynccontextmanager
-async def read_transaction(session: AsyncSession) -> AsyncIterator[None]:
+async def read_transaction(session: AsyncSession) -> AsyncIterator[bool]:
     """The statements inside share one transaction, on a reading session too:
     for reads that set transaction-local settings (``SET LOCAL``) or stream
     through a server-side cursor. A PostgreSQL reading session is in
     autocommit (:func:`make_read_engine`): a transaction is opened for the
     block and ended with COMMIT (it wrote nothing; psycopg forgets its
     prepared statements after a ROLLBACK), which also forgets its local
-    settings. Any other session already has one: nothing to do."""
+    settings; the block is told True. Any other session already has one:
+    nothing is done, and the block is told False."""
     if session.get_bind().dialect.name != "postgresql":
-        yield
+        yield False
         return
     connection = await session.connection()
     if not (await connection.get_raw_connection()).driver_connection.autocommit:  # type: ignore[union-attr]
-        yield
+        yield False
         return
     await session.execute(text("BEGIN"))
     try:
-        yield
+        yield True
     finally:
         # Cancelled before this COMMIT, the pool's reset on return rolls it back.
         await session.execute(text("COMMIT"))

@@ -42,7 +42,8 @@ def require_user(request: Request) -> User:
 
 @asynccontextmanager
 async def reading(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session for a page that only reads (see ``forum.db.make_read_engine``)."""
+    """A session for a page that only reads (see ``forum.db.make_read_engine``:
+    on PostgreSQL it is in autocommit, so nothing may write through it)."""
     async with runtime_of(request.app).read_sessionmaker() as session:
         yield session
 

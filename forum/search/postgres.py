@@ -187,18 +187,16 @@ async def planner(session: AsyncSession, *, sparse: bool) -> AsyncIterator[None]
     the few hundred or thousand rows of a window join best row by row."""
     names = ["enable_seqscan", "enable_hashjoin", "enable_mergejoin"]
     names.append("enable_indexscan" if sparse else "enable_bitmapscan")
-    connection = await session.connection()
-    if (await connection.get_raw_connection()).driver_connection.autocommit:  # type: ignore[union-attr]
-        # A reading session (forum.db.make_read_engine): the settings last as
-        # long as a transaction of their own, whose end forgets them.
-        change = ", ".join(f"set_config('{n}', 'off', true)" for n in names)
-        async with read_transaction(session):
+    change = ", ".join(f"set_config('{n}', 'off', true)" for n in names)
+    async with read_transaction(session) as own:
+        if own:
+            # A reading session (forum.db.make_read_engine): the settings last as
+            # long as this transaction of their own, whose end forgets them.
             await session.execute(text(f"SELECT {change}"))
             yield
-        return
+            return
     # One round trip: the materialised CTE reads the settings before they change.
     read = ", ".join(f"current_setting('{n}') AS v{i}" for i, n in enumerate(names))
-    change = ", ".join(f"set_config('{n}', 'off', true)" for n in names)
     values = ", ".join(f"previous.v{i}" for i in range(len(names)))
     previous = (
         await session.execute(
