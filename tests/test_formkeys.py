@@ -7,9 +7,11 @@ import asyncio
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from forum.clock import utcnow
+from forum.config import Settings
 from forum.db import make_sync_engine
 from forum.models import Article, FormSubmission, Post, Thread
 from forum.services import formkeys
@@ -18,6 +20,13 @@ from tests.factories import make_category, make_thread
 from tests.moderation_helpers import count
 
 KEY = re.compile(r'name="form_key" value="([^"]+)"')
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # Ten submissions at once: more than one process admits at a time by default
+    # (forum.admission would answer the last ones 503, as it should).
+    return settings.with_(max_in_flight=16)
 
 
 async def _rendered_key(client, url: str) -> str:  # type: ignore[no-untyped-def]
