@@ -88,21 +88,32 @@ class Fragments:
         return html
 
 
-class ThreadItems:
+class _KeptMacro:
+    """A template macro whose HTML is kept in the page fragments: subclasses name
+    the template and macro, and build from their arguments the key that holds all
+    the macro shows."""
+
+    template = ""
+    macro = ""
+
+    def __init__(self, env: jinja2.Environment, fragments: Fragments) -> None:
+        self.env, self.fragments = env, fragments
+
+    def _render(self, *args: Any) -> Any:
+        return getattr(self.env.get_template(self.template).module, self.macro)(*args)
+
+
+class ThreadItems(_KeptMacro):
     """``thread_item(thread)``: a thread list's row (templates/threads/_item.html),
     kept per locale, relative time ('3 minutes ago') and the row's values (its
     own, its category's and its author's, and its tags: all the row shows)."""
 
-    def __init__(self, env: jinja2.Environment, fragments: Fragments) -> None:
-        self.env, self.fragments = env, fragments
+    template, macro = "threads/_item.html", "thread_item"
 
     def __call__(self, row: Any) -> Markup:
         ago = (i18n.format_ago(row.created_at), i18n.format_ago(row.last_activity_at))
         key = ("thread-item", i18n.get_locale(), ago, row.values, getattr(row, "tags", ()))
         return self.fragments(key, self._render, row)
-
-    def _render(self, row: Any) -> Any:
-        return self.env.get_template("threads/_item.html").module.thread_item(row)  # type: ignore[attr-defined]
 
 
 class PostViews:
@@ -142,7 +153,7 @@ class PostViews:
         return self.fragments((*self._key("post-main", post, v), bool(show_body)), render, post, v, show_body)
 
 
-class ThreadHeads:
+class ThreadHeads(_KeptMacro):
     """``thread_head(page, canonical)``: a visible thread's <head> additions
     (templates/threads/_head.html: description, OpenGraph, JSON-LD of every
     visible answer), kept per locale, address, the values of the posts (votes,
@@ -151,8 +162,7 @@ class ThreadHeads:
     count changes every few seconds. Building the JSON-LD took a tenth of a
     thread page."""
 
-    def __init__(self, env: jinja2.Environment, fragments: Fragments) -> None:
-        self.env, self.fragments = env, fragments
+    template, macro = "threads/_head.html", "thread_head"
 
     def __call__(self, page: Any, canonical: str) -> Markup:
         thread, posts = page.thread, (page.question, *page.answers)
@@ -169,16 +179,12 @@ class ThreadHeads:
         )
         return self.fragments(key, self._render, page, canonical)
 
-    def _render(self, page: Any, canonical: str) -> Any:
-        return self.env.get_template("threads/_head.html").module.thread_head(page, canonical)  # type: ignore[attr-defined]
 
-
-class SearchHits:
+class SearchHits(_KeptMacro):
     """``search_hit(hit)``: a search result (templates/search/_hit.html), kept
     per locale, relative time and all the hit shows; twenty a page."""
 
-    def __init__(self, env: jinja2.Environment, fragments: Fragments) -> None:
-        self.env, self.fragments = env, fragments
+    template, macro = "search/_hit.html", "search_hit"
 
     def __call__(self, hit: Any) -> Markup:
         c = hit.category
@@ -191,9 +197,6 @@ class SearchHits:
             (c.slug, c.name_en, c.name_ko) if c is not None else None,
         )
         return self.fragments(key, self._render, hit)
-
-    def _render(self, hit: Any) -> Any:
-        return self.env.get_template("search/_hit.html").module.search_hit(hit)  # type: ignore[attr-defined]
 
 
 def template_gettext(message: str, /, **variables: Any) -> Markup:
