@@ -7,7 +7,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from forum import search
 from forum.clock import utcnow
@@ -224,6 +224,28 @@ async def test_reindex_all_rebuilds_the_same_index(db, corpus):
         done = await search.reindex_all(session, batch_size=3)
     assert done == len(CORPUS)
     assert await find(db, "환불") == before
+
+
+async def test_postgresql_index_takes_new_entries_at_once(db, corpus):
+    """GIN's pending list would be read entry by entry by every search: the
+    index is made without it (migration 0019) and stays so when rebuilt."""
+
+    async def options() -> list[str]:
+        async with db() as session:
+            found = await session.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'search_fts_tsv_idx'"))
+            return list(found or [])
+
+    async with db() as session:
+        if session.bind.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's GIN index")
+    assert "fastupdate=off" in await options()
+    async with db.begin() as session:
+        await session.execute(text("DELETE FROM search_fts"))
+    async with db.begin() as session:
+        # From an empty index, the rebuild drops the index and makes it again.
+        assert await search.reindex_all(session, batch_size=3) == len(CORPUS)
+    assert "fastupdate=off" in await options()
+    assert await find(db, "환불")
 
 
 # ---------------------------------------------------------------- filters, sort, pages
