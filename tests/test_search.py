@@ -292,6 +292,61 @@ async def test_only_the_newest_matches_are_ranked_and_the_count_says_there_are_m
     assert by_date.capped
 
 
+async def _recent_keys(db) -> list[int]:  # type: ignore[no-untyped-def]
+    async with db() as session:
+        return list((await session.scalars(text("SELECT rowid FROM search_fts_recent ORDER BY rowid"))).all())
+
+
+async def test_sqlite_ranks_a_common_query_among_the_newest_documents_and_a_rare_one_everywhere(db, monkeypatch):
+    """FTS5's bm25 counts a query's matches in its whole table: a query with
+    enough matches among the newest documents is ranked in their own index."""
+    async with db() as session:
+        if session.bind.dialect.name != "sqlite":
+            pytest.skip("the newest documents' FTS5 index")
+    from forum.search import sqlite as fts
+
+    monkeypatch.setattr(fts, "RECENT_DOCUMENTS", 4)
+    monkeypatch.setattr(search, "MIN_MATCHES", 2)
+    async with db.begin() as session:
+        category = await make_category(session)
+        author = await make_user(session)
+        rare = await make_thread(session, category=category, title="펭귄 아이콘 문의", body="펭귄이 안 보여요")
+        ids = [
+            (await make_thread(session, category=category, title=f"백업 복원 {n}", body="백업 복원이 안 돼요")).id
+            for n in range(6)
+        ]
+        replied = await thread_service.ask(
+            session, author=author, category=category, title="동기화 질문", body="노트가 안 맞아요"
+        )
+    keys = await _recent_keys(db)
+    assert len(keys) == 4  # the oldest left as new ones came
+    # Common: the newest four documents hold enough matches; the count says there may be more.
+    results = await find_results(db, "백업 복원")
+    assert sorted(hit.id for hit in results.hits) == sorted(ids[-3:])
+    assert results.capped
+    # Rare: too few matches among the newest, so every document is looked at.
+    assert await find(db, "펭귄") == [rare.id]
+    # Replies, edits and removals reach the newest documents' index too.
+    async with db.begin() as session:
+        await make_reply(session, await session.get(Thread, replied.id), body="백업 복원도 같이 안 돼요")
+    assert replied.id in await find(db, "백업 복원")
+    async with db.begin() as session:
+        await search.remove_thread(session, ids[-1])
+    assert ids[-1] not in await find(db, "백업 복원")
+    assert len(await _recent_keys(db)) == 3
+    # A rebuild keeps the newest four again.
+    async with db.begin() as session:
+        await search.reindex_all(session, batch_size=3)
+    async with db() as session:
+        newest = list((await session.scalars(text("SELECT id FROM search_documents ORDER BY id DESC LIMIT 4"))).all())
+    assert await _recent_keys(db) == sorted(newest)
+
+
+async def find_results(db, query: str, **options):  # type: ignore[no-untyped-def]
+    async with db() as session:
+        return await search.search(session, query, **options)
+
+
 async def test_solved_threads_weigh_more(db):
     async with db.begin() as session:
         category = await make_category(session)

@@ -438,9 +438,11 @@ class _Statement:
     boost: str
 
 
-def _statement(query: ParsedQuery, filters: Filters, session: AsyncSession) -> _Statement:
+def _statement(query: ParsedQuery, filters: Filters, session: AsyncSession, *, recent: bool = False) -> _Statement:
+    """``recent``: on the backend's index of the newest documents (FTS5's; see
+    ``forum.search.sqlite``)."""
     articles = _article_source()
-    src = backend(session).source(query)
+    src = backend(session).source(query, recent=True) if recent else backend(session).source(query)
     where, filter_params = _conditions(filters, articles, src.doc_type)
     joins = f"LEFT JOIN threads t ON {src.doc_type} = 'thread' AND t.id = {src.doc_id}"
     if articles is not None:
@@ -484,9 +486,9 @@ async def _matches(
     ranks its matches among the RANK_SCAN most recent documents, or among all
     documents when those hold fewer than MIN_MATCHES."""
     be = backend(session)
-    st = _statement(query, filters, session)
     if be.NEWEST_IN_ONE_PASS:
-        return await _newest_ranked(session, st, filters, sort, limit, offset)
+        return await _newest_first(session, query, filters, sort, limit, offset)
+    st = _statement(query, filters, session)
     key = st.source.key
     probe = await be.density(session, query)
     density, floor = None, None
@@ -551,6 +553,21 @@ async def _matches(
     return rows, total, windowed or total >= RANK_WINDOW
 
 
+async def _newest_first(
+    session: AsyncSession, query: ParsedQuery, filters: Filters, sort: Sort, limit: int, offset: int
+) -> tuple[list[Any], int, bool]:
+    """``_matches`` for FTS5: ranked among the newest documents' index (as
+    PostgreSQL ranks among its RANK_SCAN newest), or among all documents when
+    that index holds them all, or fewer than MIN_MATCHES matches (a rare
+    query: its matches, and bm25's count of them, are few wherever they are)."""
+    if await backend(session).older_than_recent(session):
+        recent = _statement(query, filters, session, recent=True)
+        rows, total, _ = await _newest_ranked(session, recent, filters, sort, limit, offset)
+        if total >= MIN_MATCHES:
+            return rows, total, True
+    return await _newest_ranked(session, _statement(query, filters, session), filters, sort, limit, offset)
+
+
 async def _newest_ranked(
     session: AsyncSession, st: _Statement, filters: Filters, sort: Sort, limit: int, offset: int
 ) -> tuple[list[Any], int, bool]:
@@ -567,19 +584,19 @@ async def _newest_ranked(
     order = "score DESC, key DESC" if sort == Sort.relevance else "created DESC, key DESC"
     # Sorted by date, the text score orders nothing: not computed (most of the
     # statement's time is bm25's, for every match in the window).
-    text_score = src.score if sort == Sort.relevance else "0.0"
+    text_score, bonus = (src.score, src.window_bonus) if sort == Sort.relevance else ("0.0", "0")
     statement = text(
         "WITH newest AS MATERIALIZED ("
         f"SELECT {key} AS key, {text_score} AS text_score {newest_source} ORDER BY {key} DESC LIMIT :window), "
         "ranked AS MATERIALIZED ("
         f"SELECT w.key AS key, {src.doc_type} AS doc_type, {src.doc_id} AS doc_id, "
-        f"w.text_score * {st.boost} AS score, {st.date} AS created "
+        f"(w.text_score + {bonus}) * {st.boost} AS score, {st.date} AS created "
         f"FROM {src.window_documents} {st.joins} WHERE {st.where} ORDER BY {order} LIMIT :window) "
         "SELECT key, doc_type, doc_id, score, created, (SELECT count(*) FROM ranked) AS matched, "
         "(SELECT count(*) FROM newest) AS scanned "
         f"FROM ranked ORDER BY {order} LIMIT :limit OFFSET :offset"
     ).columns(created=DateTime)
-    values = {**st.params, "bound": None, "window": RANK_WINDOW, "limit": limit, "offset": offset}
+    values = {**st.params, "window": RANK_WINDOW, "limit": limit, "offset": offset}
     rows = list((await session.execute(statement, values)).all())
     total = rows[0].matched if rows else 0
     windowed = bool(rows) and rows[0].scanned >= RANK_WINDOW

@@ -92,6 +92,9 @@ class Source:
     # FROM items joining the newest matches (``newest w``, by ``w.key``) to
     # each document's type and id, for a backend that ranks them in one pass.
     window_documents: str = ""
+    # Added to ``score`` once that window is known (an expression of ``w.key``
+    # that may read ``newest``), by a backend that ranks in one pass.
+    window_bonus: str = "0"
 
 
 @dataclass(frozen=True)
