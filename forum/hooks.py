@@ -29,7 +29,8 @@ The contract:
 
 - ``audit(session, change)`` runs when a forum service changes something
   staff decide (tags, categories, banners: ``forum.services.tags``,
-  ``forum.services.categories``, ``forum.services.banners``), in the same
+  ``forum.services.categories``, ``forum.services.banners``; a thread pinned
+  as it is posted: ``forum.services.threads.ask``), in the same
   transaction: moderation writes it to its audit log, so the change and its
   entry are saved together or not at all. ``change`` is an ``AuditChange``.
 
@@ -81,8 +82,9 @@ class PostAttempt:
 @dataclass(frozen=True)
 class AuditChange:
     """One staff change to record: ``action`` like "tag.rename" (the audit
-    log's own names), what it changed (``target_type`` and ``target_id``) and
-    its state before and after."""
+    log's own names), what it changed (``target_type`` and ``target_id``),
+    its state before and after, and the member it concerns (``subject_id``:
+    a thread's author, as moderators' own entries name it)."""
 
     actor: User | None
     action: str
@@ -91,6 +93,7 @@ class AuditChange:
     before: dict[str, Any] = field(default_factory=dict)
     after: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
+    subject_id: int | None = None
 
 
 BeforePost = Callable[[AsyncSession, PostAttempt], Awaitable[None]]

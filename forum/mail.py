@@ -51,7 +51,8 @@ from forum.models import (
     User,
 )
 from forum.search.snippets import plain_text
-from forum.urls import article_url, post_url, user_url
+from forum.services.notifications import leads_to, wants_email
+from forum.urls import user_url
 
 log = logging.getLogger("forum.mail")
 
@@ -180,7 +181,7 @@ HEADLINES = {
     NotificationKind.official: lazy("%(name)s marked your answer to “%(title)s” as the official answer:"),
     NotificationKind.article: lazy("%(name)s answered your question “%(title)s” with a knowledge-base article:"),
     NotificationKind.mention: lazy("%(name)s mentioned you in “%(title)s”:"),
-    NotificationKind.spike: lazy("Many new threads like “%(title)s” arrived in the last hour (see /support/spikes):"),
+    NotificationKind.spike: lazy("Many new threads like “%(title)s” arrived in the last hour:"),
 }
 
 
@@ -198,20 +199,25 @@ def compose(
     locale: str,
     article: Article | None = None,
 ) -> EmailMessage:
-    """The email about one notification, in the recipient's language (``article``:
-    the one that answers the question, for that kind)."""
+    """The email about one notification, in the recipient's language, linking to
+    where it leads (``forum.services.notifications.leads_to``; ``article``: the
+    one that answers the question, for that kind)."""
     kind = NotificationKind(notification.kind)
     thread, post = notification.thread, notification.post
     base = settings.base_url.rstrip("/")
     with using_locale(locale):
         name = notification.actor.display_name if notification.actor else _("Someone")
         subject = _(SUBJECTS[kind], title=thread.title)
-        if article is not None:
+        url = base + leads_to(notification, article)
+        if kind is NotificationKind.spike:
+            shown = excerpt(post)
+            link = _("See the spikes: %(url)s", url=url)
+        elif kind is NotificationKind.article and article is not None:
             shown = f"{article.title}\n\n{excerpt(article)}"
-            link = _("Read the article: %(url)s", url=base + article_url(article))
+            link = _("Read the article: %(url)s", url=url)
         else:
             shown = excerpt(post)
-            link = _("Read it and reply: %(url)s", url=base + post_url(thread, post))
+            link = _("Read it and reply: %(url)s", url=url)
         quoted = "\n".join(f"> {line}".rstrip() for line in shown.splitlines() or [""])
         body = "\n\n".join(
             [
@@ -378,8 +384,6 @@ def _load(
 def _still_wanted(
     notification: Notification, preference: NotificationPreference | None, article: Article | None
 ) -> bool:
-    from forum.services.notifications import wants_email
-
     user = notification.user
     if notification.kind == NotificationKind.article.value and (article is None or not article.published):
         return False  # unlinked or unpublished since

@@ -63,3 +63,9 @@ def can_mark_official(user: User | None, thread: Thread, post: Post | None = Non
     if user is None or not user.is_staff:
         return False
     return post is None or (not post.is_first and post.thread_id == thread.id and post.visible)
+
+
+def can_pin_new_thread(user: User | None) -> bool:
+    """Any staff member may pin a thread as they post it (a known-issue thread
+    from a spike alert); pinning an existing thread is a moderator's action."""
+    return user is not None and user.is_staff

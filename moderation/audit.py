@@ -184,6 +184,7 @@ async def record_change(session: AsyncSession, change: AuditChange) -> None:
             action=change.action,
             target_type=change.target_type,
             target_id=change.target_id,
+            subject_id=change.subject_id,
             reason=change.reason,
             before=_json(change.before),
             after=_json(change.after),

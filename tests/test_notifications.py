@@ -554,6 +554,92 @@ async def test_an_unsolved_question_linked_to_an_article_tells_the_asker_by_emai
     assert "내 질문에 지식 베이스 문서로 답했습니다" in (await client.get("/notifications")).text
 
 
+async def test_every_kind_of_notification_leads_to_the_same_place_on_the_web_and_in_its_email(
+    client, db, smtp, mail_settings, sync_engine
+):
+    """``notifications.leads_to`` decides for both: a spike alert leads to the
+    Spikes tab, an article notification to the article, the rest to their post."""
+    from forum.models import NotificationKind, Role
+    from forum.services import kb
+    from forum.urls import article_url, post_url
+
+    async with db.begin() as s:
+        asker = await make_user(s, username="asker", email="asker@example.com", locale="en")
+        helper = await make_user(s, email="helper@example.com", locale="en")
+        lead = await make_user(s, role=Role.staff, email="lead@example.com", locale="en")
+        for user in (asker, helper, lead):
+            await notifications.set_email_choices(s, user=user, own=True, watched=True)
+        question = await make_thread(s, author=asker, title="Sync stopped working")
+        answer = await make_reply(s, question, author=helper)  # asker: answer
+        follow_up = await make_reply(s, question, author=asker)  # helper: reply
+        await threads.accept(s, answer, user=asker)  # helper: accepted
+        await threads.mark_official(s, answer, user=lead)  # helper: official
+        mention = await make_reply(s, question, author=lead, body="@asker which version?")  # asker: mention
+        unsolved = await make_thread(s, author=asker, title="How do I get a refund")
+        article = await kb.create_article(s, author=lead, title="Refunds", body="Settings > Billing > Refund.")
+        await kb.publish(s, article, user=lead)
+        await kb.link_thread(s, unsolved, article, user=lead)  # asker: article
+        await notifications.notify_staff_of_spike(s, thread_id=question.id)  # lead: spike
+    to_post = post_url(question, answer)
+    expected = sorted(
+        [
+            (asker.id, "answer", to_post),
+            (asker.id, "mention", post_url(question, mention)),
+            (asker.id, "article", article_url(article)),
+            (helper.id, "reply", post_url(question, follow_up)),
+            (helper.id, "reply", post_url(question, mention)),
+            (helper.id, "accepted", to_post),
+            (helper.id, "official", to_post),
+            (lead.id, "spike", "/support/spikes"),
+        ]
+    )
+    assert {kind for _, kind, _ in expected} == {kind.value for kind in NotificationKind}
+
+    on_the_web = []
+    for user in (asker, helper, lead):
+        await client.login_as(user)
+        for n in await _notifications(db, user):
+            r = await client.submit(f"/notifications/{n.id}/open")
+            assert r.status_code == 303
+            on_the_web.append((user.id, n.kind, r.headers["location"]))
+    assert sorted(on_the_web) == expected
+
+    report = await _send(mail_settings, sync_engine)
+    assert (report.sent, report.dropped, report.failed) == (len(expected), 0, 0)
+    users = {u.email: u.id for u in (asker, helper, lead)}
+    kinds = {
+        str(mail.SUBJECTS[kind]) % {"title": title}: kind.value
+        for kind in NotificationKind
+        for title in (question.title, unsolved.title)
+    }
+    by_email = []
+    for [rcpt], message in smtp[0].messages:
+        [link] = [line for line in _body(message).splitlines() if "https://forum.example.com/" in line][:1]
+        text, _, url = link.partition(": https://forum.example.com")
+        kind = kinds[" ".join(message["Subject"].split())]  # a long subject is folded
+        by_email.append((users[rcpt], kind, url))
+        assert text == {"spike": "See the spikes", "article": "Read the article"}.get(kind, "Read it and reply")
+    assert sorted(by_email) == expected
+
+
+async def test_an_article_notification_leads_to_the_question_once_its_article_is_unpublished(client, db, staff):
+    from forum.services import kb
+
+    async with db.begin() as s:
+        asker = await make_user(s)
+        thread = await make_thread(s, author=asker)
+        article = await kb.create_article(s, author=staff, title="Refunds", body="Settings > Billing.")
+        await kb.publish(s, article, user=staff)
+        await kb.link_thread(s, thread, article, user=staff)
+        await kb.unpublish(s, article, user=staff)
+    [n] = await _notifications(db, asker)
+    async with db() as s:
+        first = await s.get(Post, n.post_id)
+    await client.login_as(asker)
+    r = await client.submit(f"/notifications/{n.id}/open")
+    assert r.status_code == 303 and r.headers["location"] == f"/t/{thread.id}/{thread.slug}#post-{first.id}"
+
+
 async def test_an_article_email_is_dropped_if_the_link_is_gone_before_it_is_sent(
     client, db, smtp, mail_settings, sync_engine, staff
 ):

@@ -13,9 +13,10 @@ from forum.clock import utcnow
 from forum.config import Settings, tuning_from_env
 from forum.jobs import SpikesLoop, run_spike_check
 from forum.models import Notification, RelatedItem, Role, TopicMember, TopicSpike, TopicSuggestion
-from forum.services import spikes
+from forum.services import recount, spikes
 from forum.topics import store
 from forum.topics.spikes import SpikeRule, TopicActivity, attribute_new_threads, expected_per_window, judge
+from forum.urls import thread_url
 from tests.factories import make_category, make_thread, make_user
 from tests.kb_helpers import cli
 
@@ -391,6 +392,64 @@ async def test_an_english_topic_s_known_issue_draft_is_in_english(client, db, st
     await client.login_as(staff)
     r = await client.get(f"/ask?spike={report.opened[0]}")
     assert 'value="Known issue: Sync stopped working"' in r.text
+
+
+async def test_staff_posting_the_known_issue_draft_get_a_pinned_thread_and_an_audit_entry(client, db, staff, spiking):
+    from forum.models import Category, Thread
+    from moderation.models import AuditEntry
+
+    _, spike_id, category = spiking
+    await client.login_as(staff)  # staff, not a moderator: pinning at creation is theirs too
+    r = await client.get(f"/ask?spike={spike_id}")
+    assert '<input type="checkbox" name="pin" value="1" checked>' in r.text
+    async with db() as s:
+        draft = await spikes.known_issue_draft(s, await spikes.get_spike_or_404(s, str(spike_id)))
+    r = await client.submit("/ask", draft)
+    assert r.status_code == 303
+    async with db() as s:
+        thread = (await s.scalars(select(Thread).where(Thread.author_id == staff.id))).one()
+        [entry] = (await s.scalars(select(AuditEntry))).all()
+        listed = await s.get(Category, category.id)
+    assert thread.title == "[알려진 문제] 앱이 계속 튕겨요" and thread.pinned_at is not None
+    assert r.headers["location"] == thread_url(thread)
+    assert (entry.action, entry.actor_id, entry.target_type, entry.target_id, entry.subject_id) == (
+        "thread.pin",
+        staff.id,
+        "thread",
+        thread.id,
+        staff.id,
+    )
+    assert json.loads(entry.before) == {"pinned_at": None}
+    assert json.loads(entry.after) == {"pinned_at": thread.pinned_at.isoformat()}
+    assert listed is not None and listed.listed_threads == 4  # the spike's four; a pinned one shows apart
+    async with db() as s:
+        assert (await recount.recount(s)).fixes == []  # the stored list sizes agree with the rows
+    page = await client.get(f"/c/{category.slug}")
+    assert page.text.index("[알려진 문제] 앱이 계속 튕겨요") < page.text.index("앱이 계속 튕겨요 0")
+
+
+async def test_a_member_asking_with_pin_is_refused_and_nothing_is_saved(client, db, member, spiking):
+    from forum.models import FormSubmission, Thread
+    from moderation.models import AuditEntry
+
+    _, _, category = spiking
+    before = await _count(db, Thread)
+    await client.login_as(member)
+    assert 'name="pin"' not in (await client.get("/ask")).text
+    r = await client.submit(
+        "/ask",
+        {
+            "category": category.slug,
+            "title": "Pin my question please",
+            "body": "I would like everyone to see this first.",
+            "pin": "1",
+            "form_key": "a" * 32,
+        },
+    )
+    assert r.status_code == 403
+    assert "Only staff can pin a thread as they post it." in r.text
+    assert await _count(db, Thread) == before
+    assert await _count(db, FormSubmission) == 0 and await _count(db, AuditEntry) == 0
 
 
 def test_a_fresh_demo_shows_its_burst_of_crash_reports_as_a_spike_at_once(tmp_path, capsys):

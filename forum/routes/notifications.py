@@ -14,7 +14,7 @@ from forum.pagination import page_number
 from forum.runtime import runtime_of
 from forum.services import notifications as service
 from forum.services import threads as thread_service
-from forum.urls import post_url, thread_url, user_url
+from forum.urls import thread_url, user_url
 from forum.web import field, read_form, reading, redirect, render, require_user, settings_of, writing
 
 # Skipped by the unread-count hook: no page there shows the header.
@@ -34,7 +34,7 @@ async def notification_list(request: Request) -> Response:
 
 
 async def open_notification(request: Request) -> Response:
-    """Marks one notification read and goes to the post it is about."""
+    """Marks one notification read and goes where it leads (``leads_to``)."""
     user = require_user(request)
     await read_form(request)
     async with writing(request) as session:
@@ -42,9 +42,8 @@ async def open_notification(request: Request) -> Response:
             session, request.path_params["notification_id"], user=user
         )
         await service.mark_read(session, notification)
-    if notification.kind == "spike":
-        return redirect("/support/spikes")
-    return redirect(post_url(notification.thread, notification.post))
+        article = await service.answering_article(session, notification)
+    return redirect(service.leads_to(notification, article))
 
 
 async def mark_all_read(request: Request) -> Response:

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from forum.i18n import gettext as _
+from forum.permissions import can_pin_new_thread
 from forum.ratelimit import hit_or_429
 from forum.services import categories as category_service
 from forum.services import similar as service
@@ -39,9 +40,9 @@ async def api_similar(request: Request) -> Response:
 async def ask_check(request: Request) -> Response:
     """The ask form posted to "Check for similar questions": the same form
     again, filled in, with similar solved questions and articles above it."""
-    require_user(request)
+    user = require_user(request)
     form = await read_form(request)
-    values = {name: field(form, name) for name in ("category", "title", "body", "kind")}
+    values = {name: field(form, name) for name in ("category", "title", "body", "kind", "pin")}
     query = f"{values['title']}\n{values['body']}"[: service.MAX_QUERY_CHARS]
     async with reading(request) as session:
         categories = await category_service.all_categories(session)
@@ -58,6 +59,7 @@ async def ask_check(request: Request) -> Response:
         errors={},
         similar_results=results,
         similar_checked=True,
+        can_pin=can_pin_new_thread(user),
     )
 
 

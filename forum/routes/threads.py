@@ -15,6 +15,7 @@ from forum.permissions import (
     can_accept,
     can_edit_post,
     can_mark_official,
+    can_pin_new_thread,
     can_reply,
     can_see_post_body,
     can_vote,
@@ -136,6 +137,7 @@ async def _ask_page(request: Request, values: dict[str, str], errors: dict[str, 
         categories=categories,
         values=values,
         errors=errors,
+        can_pin=can_pin_new_thread(current_user(request)),
     )
 
 
@@ -156,7 +158,10 @@ async def ask_form(request: Request) -> Response:
 async def ask(request: Request) -> Response:
     user = require_user(request)
     form = await read_form(request, max_files=1)
-    values = {name: field(form, name) for name in ("category", "title", "body", "kind", "tags")}
+    values = {name: field(form, name) for name in ("category", "title", "body", "kind", "tags", "pin")}
+    pin = values["pin"] == "1"
+    if pin:
+        service.check_pin_new_thread(user)
     key = formkeys.check_key(field(form, formkeys.FIELD))
     try:
         async with writing(request) as session:
@@ -171,6 +176,7 @@ async def ask(request: Request) -> Response:
                 kind=values["kind"] or ThreadKind.question.value,
                 limits=_limits(request),
                 tag_names=values["tags"],
+                pin=pin,
             )
             await formkeys.record(session, claimed, thread_url(thread))
     except ValidationError as exc:

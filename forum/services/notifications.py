@@ -25,6 +25,7 @@ from forum.db import id_col
 from forum.errors import NotFound
 from forum.i18n import gettext as _
 from forum.models import (
+    Article,
     Notification,
     NotificationKind,
     NotificationPreference,
@@ -37,6 +38,7 @@ from forum.models import (
 from forum.pagination import Page, check_page, count_up_to_last_page
 from forum.permissions import can_see_thread
 from forum.services import mentions
+from forum.urls import article_url, post_url
 
 if TYPE_CHECKING:
     from forum.read import ThreadRow
@@ -312,6 +314,38 @@ async def list_notifications(session: AsyncSession, user: User, *, page: int = 1
         .offset((page - 1) * size)
     )
     return Page(items=rows.all(), number=page, size=size, total=total)
+
+
+SPIKES_PATH = "/support/spikes"
+
+
+def leads_to(notification: Notification, article: Article | None = None) -> str:
+    """Where a notification leads, both when it is opened on the web and in its
+    email's link (a path; the email puts the site's address before it): a spike
+    alert to the Spikes tab; a question answered by a knowledge-base article to
+    that article while it is published; anything else to its post.
+
+    ``article``: the article now answering the notification's thread (see
+    ``answering_article``), needed for that kind only; without it, or when it
+    is unpublished, the notification leads to the question itself."""
+    if notification.kind == NotificationKind.spike.value:
+        return SPIKES_PATH
+    if (
+        notification.kind == NotificationKind.article.value
+        and article is not None
+        and article.published
+        and article.id == notification.thread.article_id
+    ):
+        return article_url(article)
+    return post_url(notification.thread, notification.post)
+
+
+async def answering_article(session: AsyncSession, notification: Notification) -> Article | None:
+    """For an article notification, the article its thread is linked to now (for
+    ``leads_to``); None for the other kinds. The thread must be loaded."""
+    if notification.kind != NotificationKind.article.value or notification.thread.article_id is None:
+        return None
+    return await session.get(Article, notification.thread.article_id)
 
 
 async def get_own_notification_or_404(session: AsyncSession, notification_id: int, *, user: User) -> Notification:

@@ -358,7 +358,7 @@ async def banner_draft(session: AsyncSession, spike: TopicSpike, *, now: datetim
 
 async def known_issue_draft(session: AsyncSession, spike: TopicSpike) -> dict[str, str]:
     """The ask form's values for a known-issue thread, in the topic's language, in
-    the category most of its threads are in (a discussion, for staff to pin)."""
+    the category most of its threads are in: a discussion, pinned as it is posted."""
     suggestion, threads = await _spike_topic(session, spike)
     language = topic_language(suggestion, threads)
     counts: dict[int, int] = {}
@@ -375,4 +375,4 @@ async def known_issue_draft(session: AsyncSession, spike: TopicSpike) -> dict[st
             "We will update this thread when it is fixed. Reports so far:\n%(links)s",
             links=links,
         )
-    return {"title": title[:150], "body": body, "category": slug, "kind": "discussion", "tags": ""}
+    return {"title": title[:150], "body": body, "category": slug, "kind": "discussion", "tags": "", "pin": "1"}

@@ -28,6 +28,7 @@ from forum.permissions import (
     can_accept,
     can_edit_post,
     can_mark_official,
+    can_pin_new_thread,
     can_post,
     can_reply,
     can_see_thread,
@@ -99,6 +100,12 @@ def _new_post(thread: Thread, author: User, body: str, *, is_first: bool, at: da
     )
 
 
+def check_pin_new_thread(user: User) -> None:
+    """Refuses ``pin=1`` on a new thread from someone who may not pin one."""
+    if not can_pin_new_thread(user):
+        raise NotAllowed(_("Only staff can pin a thread as they post it."))
+
+
 async def ask(
     session: AsyncSession,
     *,
@@ -111,10 +118,15 @@ async def ask(
     created_at: datetime | None = None,
     external_id: str | None = None,
     tag_names: str | Sequence[str] = (),
+    pin: bool = False,
 ) -> Thread:
-    """``tag_names``: a comma-separated field or a list (``forum.services.tags``)."""
+    """``tag_names``: a comma-separated field or a list (``forum.services.tags``).
+    ``pin``: the thread is pinned as it is posted (``can_pin_new_thread``), and
+    the pin goes to the audit log through ``forum.hooks`` as any pin does."""
     if not can_post(author):
         raise NotAllowed(_("Your account cannot post right now."))
+    if pin:
+        check_pin_new_thread(author)
     title = one_line(title)
     body = normalise(body)
     names, tag_error = _parse_tags(tag_names)
@@ -145,6 +157,7 @@ async def ask(
         created_at=now,
         last_activity_at=now,
         external_id=external_id,
+        pinned_at=now if pin else None,
     )
     if attempt.held:
         thread.hidden_at = now
@@ -159,6 +172,19 @@ async def ask(
     if names:
         await tags.set_thread_tags(session, thread, names, user=author)
     await hooks.run_after_post(session, attempt, first)
+    if pin:
+        await hooks.run_audit(
+            session,
+            hooks.AuditChange(
+                actor=author,
+                action="thread.pin",
+                target_type="thread",
+                target_id=thread.id,
+                subject_id=author.id,
+                before={"pinned_at": None},
+                after={"pinned_at": thread.pinned_at},
+            ),
+        )
     await search.index_thread(session, thread.id)  # type: ignore[arg-type]
     await related.queue(session, [thread.id], at=now)  # type: ignore[list-item]
     # Last, so the category's row is locked for as short a time as possible
