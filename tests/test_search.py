@@ -297,15 +297,17 @@ async def _recent_keys(db) -> list[int]:  # type: ignore[no-untyped-def]
         return list((await session.scalars(text("SELECT rowid FROM search_fts_recent ORDER BY rowid"))).all())
 
 
-async def test_sqlite_ranks_a_common_query_among_the_newest_documents_and_a_rare_one_everywhere(db, monkeypatch):
-    """FTS5's bm25 counts a query's matches in its whole table: a query with
-    enough matches among the newest documents is ranked in their own index."""
-    async with db() as session:
-        if session.bind.dialect.name != "sqlite":
-            pytest.skip("the newest documents' FTS5 index")
+async def test_a_common_query_is_ranked_among_the_newest_documents_and_a_rare_one_everywhere(db, monkeypatch):
+    """A query with enough matches among the newest documents is ranked there
+    (PostgreSQL: past a floor of RANK_SCAN keys; SQLite: in the newest
+    documents' own FTS5 index, since bm25 counts a query's matches in its
+    whole table); a rare one among all documents."""
     from forum.search import sqlite as fts
 
+    async with db() as session:
+        on_sqlite = session.bind.dialect.name == "sqlite"
     monkeypatch.setattr(fts, "RECENT_DOCUMENTS", 4)
+    monkeypatch.setattr(search, "RANK_SCAN", 4)
     monkeypatch.setattr(search, "MIN_MATCHES", 2)
     async with db.begin() as session:
         category = await make_category(session)
@@ -318,8 +320,8 @@ async def test_sqlite_ranks_a_common_query_among_the_newest_documents_and_a_rare
         replied = await thread_service.ask(
             session, author=author, category=category, title="동기화 질문", body="노트가 안 맞아요"
         )
-    keys = await _recent_keys(db)
-    assert len(keys) == 4  # the oldest left as new ones came
+    if on_sqlite:
+        assert len(await _recent_keys(db)) == 4  # the oldest left as new ones came
     # Common: the newest four documents hold enough matches; the count says there may be more.
     results = await find_results(db, "백업 복원")
     assert sorted(hit.id for hit in results.hits) == sorted(ids[-3:])
@@ -333,6 +335,8 @@ async def test_sqlite_ranks_a_common_query_among_the_newest_documents_and_a_rare
     async with db.begin() as session:
         await search.remove_thread(session, ids[-1])
     assert ids[-1] not in await find(db, "백업 복원")
+    if not on_sqlite:
+        return
     assert len(await _recent_keys(db)) == 3
     # A rebuild keeps the newest four again.
     async with db.begin() as session:
@@ -340,6 +344,25 @@ async def test_sqlite_ranks_a_common_query_among_the_newest_documents_and_a_rare
     async with db() as session:
         newest = list((await session.scalars(text("SELECT id FROM search_documents ORDER BY id DESC LIMIT 4"))).all())
     assert await _recent_keys(db) == sorted(newest)
+
+
+async def test_fewer_matches_than_a_window_are_all_ranked(db, monkeypatch):
+    """On PostgreSQL a common query lists the newest window's keys first; when
+    there are fewer matches than a window they are all, and ranked by key."""
+    async with db.begin() as session:
+        category = await make_category(session)
+        ids = [
+            (await make_thread(session, category=category, title=f"백업 복원 {n}", body="백업 복원이 안 돼요")).id
+            for n in range(5)
+        ]
+        solved = await make_thread(session, category=category, title="백업 복원", body="백업 복원", solved=True)
+        hidden = await make_thread(session, category=category, title="백업 복원 숨김", body="백업 복원")
+        hidden.hidden_at = utcnow()
+    monkeypatch.setattr(search, "RANK_WINDOW", 10)
+    results = await find_results(db, "백업 복원")
+    assert sorted(hit.id for hit in results.hits) == sorted([*ids, solved.id])
+    assert results.hits[0].id == solved.id
+    assert not results.capped and results.total == 6
 
 
 async def find_results(db, query: str, **options):  # type: ignore[no-untyped-def]

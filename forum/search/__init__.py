@@ -540,12 +540,17 @@ async def _matches(
                 else:
                     rows = await ranked(" AND " + window)
                 windowed = True
+            elif be.WINDOW_IS_KEYS and (floor is None or len(keys) >= MIN_MATCHES):
+                # Fewer than a window: these are all the matches (past the
+                # floor), ranked by their keys without matching again.
+                rows = await ranked(" AND " + be.window_condition(key), st.body_for_keys)
+                windowed = floor is not None
             elif density is None:
                 rows = await ranked("")
     if rows is None:
         # Rare, or common only among the newest documents.
         async with be.planner(session, sparse=True):
-            if floor is not None:
+            if floor is not None and (sparse or len(keys) >= MIN_MATCHES):
                 rows, windowed = await ranked(f" AND {key} > :floor"), True
             if rows is None or (rows[0].matched if rows else 0) < MIN_MATCHES:
                 rows, windowed = await ranked(""), False
