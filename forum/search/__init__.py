@@ -513,7 +513,9 @@ async def _matches(
         values = {
             **st.params,
             "bound": bound,
-            "keys": keys,
+            # An array's text form: the driver dumps a list of 2,000 ints
+            # element by element (0.6 ms of the search's CPU).
+            "keys": "{" + ",".join(map(str, keys)) + "}",
             "floor": floor,
             "window": RANK_WINDOW,
             "limit": limit,
