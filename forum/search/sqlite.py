@@ -6,7 +6,7 @@ splits them on the spaces again, so FTS5 sees exactly the analyser's terms.
 Ranking is FTS5's bm25 with the title weighing more than the body.
 
 ``search_fts_recent`` holds the same entries for the RECENT_DOCUMENTS newest
-documents only, and searches rank there first (``forum.search._newest_ranked``):
+documents only, and searches rank there first (``forum.search._newest_first``):
 bm25 counts, for every phrase of the query, the documents of the whole table
 that hold it, before it scores a single row. For a common word on 100,000
 threads that count read every doclist (about 30 of the 40 ms that ranking its
