@@ -112,10 +112,17 @@ async def test_the_ask_page_checks_for_similar_questions_without_javascript(clie
     assert 'formaction="/ask/similar"' in form.text and "/static/similar.js" in form.text
     r = await client.submit(
         "/ask/similar",
-        {"title": "How do I reset my password?", "body": "Locked out.", "category": "help", "kind": "question"},
+        {
+            "title": "How do I reset my password?",
+            "body": "Locked out.",
+            "category": "help",
+            "kind": "question",
+            "tags": "account-recovery, 비밀번호",
+        },
     )
     assert r.status_code == 200
     assert "How do I reset my password" in r.text and "Locked out." in r.text  # the form is kept
+    assert 'value="account-recovery, 비밀번호"' in r.text  # tags too
     section = r.text.split('id="similar-questions"', 1)[1].split("</section>", 1)[0]
     assert "How to reset my password" in section  # the article
     assert PASSWORD[3] not in section  # unsolved

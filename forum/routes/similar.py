@@ -42,7 +42,7 @@ async def ask_check(request: Request) -> Response:
     again, filled in, with similar solved questions and articles above it."""
     user = require_user(request)
     form = await read_form(request)
-    values = {name: field(form, name) for name in ("category", "title", "body", "kind", "pin")}
+    values = {name: field(form, name) for name in ("category", "title", "body", "kind", "tags", "pin")}
     query = f"{values['title']}\n{values['body']}"[: service.MAX_QUERY_CHARS]
     async with reading(request) as session:
         categories = await category_service.all_categories(session)
