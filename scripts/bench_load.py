@@ -32,8 +32,10 @@ codes, p50/p95/p99 latency (ms, from the scheduled send time to the end of the
 answer) of the ok answers, 503 answers apart (how many carried Retry-After, their
 p95), connection errors, timeouts (30 s a request), and unfinished requests (still
 pending 10 s after the last was sent); late dispatches of the scheduler (more than
-0.5 s behind), the generator's own CPU, the server's CPU. A one-line summary, then
-one JSON line.
+0.5 s behind), the generator's own CPU, the server's CPU; and a timeline: per 10 s
+of the schedule, requests sent, refused (503) and the ok answers' p95, to tell a
+run that degrades from one that refuses evenly. A one-line summary, the timeline
+on one line, then one JSON line.
 
     .venv/bin/python scripts/bench_load.py                                  # 60 s, 100+10/s, 1,000 threads
     .venv/bin/python scripts/bench_load.py --threads 200 --seconds 10 --reads 20 --writes 2
@@ -60,6 +62,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -70,6 +73,7 @@ LISTS = ["/", "/?page=2", "/?page=5", "/?page=20"]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 GRACE = 10.0  # seconds the last requests get after the schedule ends
 TIMEOUT = 30.0  # seconds a request gets
+TIMELINE_S = 10  # seconds per line of the timeline (refusals and p95 over the run)
 
 
 # ---------------------------------------------------------------- HTTP/1.1 client
@@ -306,6 +310,9 @@ async def run_load(
     pending: dict[asyncio.Task[None], str] = {}
     loop = asyncio.get_running_loop()
     t0 = loop.time() + 0.2
+    # Per TIMELINE_S seconds of the schedule (by when a request was due): sent,
+    # refused, and the ok answers' latencies, to see whether a run degrades.
+    timeline: dict[int, dict[str, Any]] = collections.defaultdict(lambda: {"sent": 0, "503": 0, "ok_ms": []})
 
     async def one(kind: str, due: float, method: str, path: str, form: dict[str, str] | None) -> None:
         k = kinds[kind]
@@ -326,9 +333,12 @@ async def run_load(
         ms = (now - due) * 1000
         k.last_done = max(k.last_done, now - t0)
         k.codes[str(answer.status)] += 1
+        slot = timeline[int((due - t0) // TIMELINE_S)]
         if (kind == "read" and answer.status == 200) or (kind == "write" and answer.status in (302, 303)):
             k.ok_ms.append(ms)
+            slot["ok_ms"].append(ms)
         else:
+            slot["503"] += answer.status == 503
             k.example(str(answer.status), path)
             if answer.status == 503:
                 k.s503_ms.append(ms)
@@ -357,6 +367,7 @@ async def run_load(
             else:
                 path = "/search?q=" + urllib.parse.quote(rng.choice(bc.SEARCH_TERMS))
         kinds[kind].sent += 1
+        timeline[int((due - t0) // TIMELINE_S)]["sent"] += 1
         task = loop.create_task(one(kind, due, method, path, form))
         pending[task] = kind
         task.add_done_callback(lambda t: pending.pop(t, None))
@@ -382,6 +393,10 @@ async def run_load(
         "connections_opened": client.opened + (reader_client.opened if anonymous_reads else 0),
         "most_in_flight": client.most_in_use + (reader_client.most_in_use if anonymous_reads else 0),
         "span_s": round(span, 1),
+        "timeline": [
+            {"from_s": i * TIMELINE_S, "sent": v["sent"], "503": v["503"], "ok_p95": pct(v["ok_ms"], 0.95)}
+            for i, v in sorted(timeline.items())
+        ],
     }
 
 
@@ -572,6 +587,12 @@ def main() -> None:
         f"write p50={w['p50']} p95={w['p95']} ms ok/s={w['ok_per_s']}; "
         f"errors={bad} (503: {s503}) unfinished={res['unfinished']} late={res['late_dispatch']} "
         f"(load {bc.loadavg()[0]})"
+    )
+    timeline = res["timeline"]
+    assert isinstance(timeline, list)
+    print(
+        f"every {TIMELINE_S} s (sent/503/ok p95 ms): "
+        + "  ".join(f"{t['sent']}/{t['503']}/{t['ok_p95']}" for t in timeline)
     )
     for note in info.get("notes") or []:  # type: ignore[attr-defined]
         print(f"note: {note}")
