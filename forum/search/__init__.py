@@ -488,15 +488,12 @@ async def _matches(
     be = backend(session)
     if be.NEWEST_IN_ONE_PASS:
         return await _newest_first(session, query, filters, sort, limit, offset)
+    # From here on, PostgreSQL's way (``forum.search.postgres``).
     st = _statement(query, filters, session)
     key = st.source.key
-    probe = await be.density(session, query)
-    density, floor = None, None
-    if probe is not None:
-        density, newest = probe
-        floor = newest - RANK_SCAN if newest > RANK_SCAN else None
-    sparse = density is not None and density < RANK_WINDOW / RANK_SCAN
-    bound = None
+    density, newest = await be.density(session, query)
+    floor = newest - RANK_SCAN if newest > RANK_SCAN else None
+    sparse = density < RANK_WINDOW / RANK_SCAN
     keys: list[int] = []
     order = "score DESC, key DESC" if sort == Sort.relevance else "created DESC, key DESC"
 
@@ -512,7 +509,6 @@ async def _matches(
         ).columns(created=DateTime)
         values = {
             **st.params,
-            "bound": bound,
             # An array's text form: the driver dumps a list of 2,000 ints
             # element by element (0.6 ms of the search's CPU).
             "keys": "{" + ",".join(map(str, keys)) + "}",
@@ -534,25 +530,16 @@ async def _matches(
                 {**st.params, "floor": floor, "window": RANK_WINDOW},
             )
             keys = list(found.all())
-            bound = keys[-1] if len(keys) == RANK_WINDOW else None
-            if bound is not None:
-                window = be.window_condition(key)
-                if be.WINDOW_IS_KEYS:
-                    rows = await ranked(" AND " + window, st.body_for_keys)
-                else:
-                    rows = await ranked(" AND " + window)
-                windowed = True
-            elif be.WINDOW_IS_KEYS and (floor is None or len(keys) >= MIN_MATCHES):
-                # Fewer than a window: these are all the matches (past the
-                # floor), ranked by their keys without matching again.
+            full = len(keys) == RANK_WINDOW
+            if full or floor is None or len(keys) >= MIN_MATCHES:
+                # The window's keys; or, fewer than a window, all the matches
+                # (past the floor): ranked by their keys without matching again.
                 rows = await ranked(" AND " + be.window_condition(key), st.body_for_keys)
-                windowed = floor is not None
-            elif density is None:
-                rows = await ranked("")
+                windowed = full or floor is not None
     if rows is None:
         # Rare, or common only among the newest documents.
         async with be.planner(session, sparse=True):
-            if floor is not None and (sparse or len(keys) >= MIN_MATCHES):
+            if sparse and floor is not None:
                 rows, windowed = await ranked(f" AND {key} > :floor"), True
             if rows is None or (rows[0].matched if rows else 0) < MIN_MATCHES:
                 rows, windowed = await ranked(""), False

@@ -89,8 +89,6 @@ def tsquery_literal(query: ParsedQuery) -> str:
     return " & ".join("(" + " | ".join(_alternative(a) for a in g.alternatives) + ")" for g in query.groups)
 
 
-# Whether window_condition lists the window's keys (they are known to match).
-WINDOW_IS_KEYS = True
 # The planner needs advice to find the newest matches (forum.search._matches).
 NEWEST_IN_ONE_PASS = False
 

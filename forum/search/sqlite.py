@@ -17,8 +17,7 @@ enough recent matches among the same newest documents (``RANK_SCAN``).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,16 +77,9 @@ def title_expression(query: ParsedQuery) -> str:
     return "{title} : (" + " AND ".join(groups) + ")"
 
 
-# Whether window_condition lists the window's keys (they are known to match).
-WINDOW_IS_KEYS = False
 # FTS5 reads matches newest first and stops at a LIMIT: the window is ranked
-# in one statement (forum.search._newest_ranked).
+# in one statement (forum.search._newest_first).
 NEWEST_IN_ONE_PASS = True
-
-
-def window_condition(key: str) -> str:
-    """The ranking window (see forum.search._matches): FTS5 seeks to its oldest key."""
-    return f"{key} >= :bound"
 
 
 def source(query: ParsedQuery, *, recent: bool = False) -> Source:
@@ -198,13 +190,3 @@ async def bulk_finish(session: AsyncSession) -> None:
     # Merges the index's b-trees into one: faster queries after a rebuild.
     for table in TABLES:
         await session.execute(text(f"INSERT INTO {table} ({table}) VALUES ('optimize')"))
-
-
-async def density(session: AsyncSession, query: ParsedQuery) -> tuple[float, int] | None:
-    """FTS5 always reads its own index: no planner to advise."""
-    return None
-
-
-@contextlib.asynccontextmanager
-async def planner(session: AsyncSession, *, sparse: bool) -> AsyncIterator[None]:
-    yield
