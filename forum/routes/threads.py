@@ -159,9 +159,6 @@ async def ask(request: Request) -> Response:
     user = require_user(request)
     form = await read_form(request, max_files=1)
     values = {name: field(form, name) for name in ("category", "title", "body", "kind", "tags", "pin")}
-    pin = values["pin"] == "1"
-    if pin:
-        service.check_pin_new_thread(user)
     key = formkeys.check_key(field(form, formkeys.FIELD))
     try:
         async with writing(request) as session:
@@ -176,7 +173,7 @@ async def ask(request: Request) -> Response:
                 kind=values["kind"] or ThreadKind.question.value,
                 limits=_limits(request),
                 tag_names=values["tags"],
-                pin=pin,
+                pin=values["pin"] == "1",
             )
             await formkeys.record(session, claimed, thread_url(thread))
     except ValidationError as exc:

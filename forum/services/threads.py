@@ -100,12 +100,6 @@ def _new_post(thread: Thread, author: User, body: str, *, is_first: bool, at: da
     )
 
 
-def check_pin_new_thread(user: User) -> None:
-    """Refuses ``pin=1`` on a new thread from someone who may not pin one."""
-    if not can_pin_new_thread(user):
-        raise NotAllowed(_("Only staff can pin a thread as they post it."))
-
-
 async def ask(
     session: AsyncSession,
     *,
@@ -125,8 +119,8 @@ async def ask(
     the pin goes to the audit log through ``forum.hooks`` as any pin does."""
     if not can_post(author):
         raise NotAllowed(_("Your account cannot post right now."))
-    if pin:
-        check_pin_new_thread(author)
+    if pin and not can_pin_new_thread(author):
+        raise NotAllowed(_("Only staff can pin a thread as they post it."))
     title = one_line(title)
     body = normalise(body)
     names, tag_error = _parse_tags(tag_names)
