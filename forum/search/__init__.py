@@ -73,8 +73,12 @@ __all__ = [
 # common word costs as much as the search itself.
 COUNT_CAP = 1000
 # How many of the most recently indexed matches are ranked, and (where the
-# planner needs advice) how far back to look: see _matches.
-RANK_WINDOW = 2000
+# planner needs advice) how far back to look: see _matches. Ranking costs
+# every backend a few microseconds for each match it scores (bm25, ts_rank):
+# 2,000 made a common query's ranking most of a search page's CPU (7 of its
+# 16 ms on SQLite at 1,000 threads, where a rare one costs 3), and a common
+# word's 500 newest matches already fill 25 pages of results.
+RANK_WINDOW = 500
 RANK_SCAN = 20_000
 MIN_MATCHES = 100
 MAX_PAGE = COUNT_CAP // 10
