@@ -461,6 +461,41 @@ async def test_snippets_come_from_the_original_text_with_the_matches_marked(db, 
     assert hit.snippet.marked == ["refunded"]
 
 
+async def test_a_kept_snippet_follows_its_threads_posts(db):
+    """Snippets are kept by what they depend on (no text read for a kept
+    one): a reply added, edited, hidden or restored shows in the next
+    search's snippet, and a hidden reply's text never does."""
+
+    async def snippet() -> str:
+        async with db() as session:
+            results = await search.search(session, "환불")
+        return next(h for h in results.hits if h.id == thread.id).snippet.text
+
+    async def change(post_id: int, action) -> None:  # type: ignore[no-untyped-def]
+        async with db.begin() as session:
+            post = await session.get(Post, post_id)
+            post.thread = await session.get(Thread, thread.id)
+            await action(session, post)
+
+    async with db.begin() as session:
+        thread = await make_thread(session, title="결제 관련 질문", body="질문이 있어요")
+        first = await make_reply(session, thread, body="환불은 pelican 메뉴에서 합니다")
+        editor = await make_user(session, role=Role.admin)
+    assert "pelican" in await snippet()
+    assert "pelican" in await snippet()  # the kept one
+    await change(first.id, lambda s, p: thread_service.edit_post(s, p, editor=editor, body="환불은 walrus 메뉴에서"))
+    assert "walrus" in await snippet()
+    await change(first.id, lambda s, p: state.hide_post(s, p, reason="flags"))
+    async with db.begin() as session:
+        second = await make_reply(session, await session.get(Thread, thread.id), body="환불은 otter 화면에서 돼요")
+    text = await snippet()
+    assert "otter" in text and "walrus" not in text
+    await change(second.id, lambda s, p: state.hide_post(s, p, reason="flags"))
+    await change(first.id, lambda s, p: state.restore_post(s, p))
+    text = await snippet()
+    assert "walrus" in text and "otter" not in text
+
+
 # ---------------------------------------------------------------- articles
 
 

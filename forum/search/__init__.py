@@ -45,7 +45,7 @@ from forum.models.search import DocType, FailedSearch, SearchDocument
 from forum.pagination import Page
 from forum.search import postgres, sqlite
 from forum.search.query import Entry, ParsedQuery, Source, clean, parse
-from forum.search.snippets import Snippet, highlighter, snippet_of
+from forum.search.snippets import Snippet, highlighter, kept_snippet, snippet_of
 from forum.services import tags
 from forum.text import get_analyzer
 from forum.urls import thread_url
@@ -630,20 +630,42 @@ async def search(
 _THREADS_BY_ID = read.thread_select().where(read.THREADS.c.id.in_(bindparam("ids", expanding=True)))
 _DOCUMENTS: Table = SearchDocument.__table__  # type: ignore[attr-defined]
 _POSTS = read.POSTS
-# The posts of a page's threads, in order: the visible ones' text (for the
-# snippets), and whether a post was hidden, deleted or edited since its
-# thread was indexed (the entry is then stale: see _load_hits). One statement,
-# built once; the hidden posts' text is not sent.
+_VISIBLE_POST = and_(_POSTS.c.hidden_at.is_(None), _POSTS.c.deleted_at.is_(None))
+# The visible posts' text of a page's threads, in order (for the snippets).
 _POSTS_OF_HITS = (
+    select(_POSTS.c.thread_id, _POSTS.c.body)
+    .where(_POSTS.c.thread_id.in_(bindparam("ids", expanding=True)), _VISIBLE_POST)
+    .order_by(_POSTS.c.thread_id, _POSTS.c.created_at, _POSTS.c.id)
+)
+# One row per thread of a page, without the text: whether a post was hidden,
+# deleted or edited since the thread was indexed (the entry is then stale:
+# see _load_hits), and what its snippet depends on. Adding, editing, hiding,
+# showing again, deleting or restoring a post changes its count, newest id or
+# newest edit, or the count and the sum of the ids of the visible posts; a
+# snippet kept for the same version needs no text read (a page's posts were
+# most of its loading: 200 bodies for 20 threads).
+_POST_VERSIONS = (
     select(
         _POSTS.c.thread_id,
-        case((and_(_POSTS.c.hidden_at.is_(None), _POSTS.c.deleted_at.is_(None)), _POSTS.c.body)).label("body"),
-        or_(
-            _DOCUMENTS.c.indexed_at.is_(None),
-            _POSTS.c.hidden_at >= _DOCUMENTS.c.indexed_at,
-            _POSTS.c.deleted_at >= _DOCUMENTS.c.indexed_at,
-            _POSTS.c.edited_at >= _DOCUMENTS.c.indexed_at,
+        func.max(
+            case(
+                (
+                    or_(
+                        _DOCUMENTS.c.indexed_at.is_(None),
+                        _POSTS.c.hidden_at >= _DOCUMENTS.c.indexed_at,
+                        _POSTS.c.deleted_at >= _DOCUMENTS.c.indexed_at,
+                        _POSTS.c.edited_at >= _DOCUMENTS.c.indexed_at,
+                    ),
+                    1,
+                ),
+                else_=0,
+            )
         ).label("changed"),
+        func.count(),
+        func.max(_POSTS.c.id),
+        func.max(_POSTS.c.edited_at),
+        func.count(case((_VISIBLE_POST, 1))),
+        func.sum(case((_VISIBLE_POST, _POSTS.c.id), else_=0)),
     )
     .select_from(
         _POSTS.outerjoin(
@@ -652,7 +674,7 @@ _POSTS_OF_HITS = (
         )
     )
     .where(_POSTS.c.thread_id.in_(bindparam("ids", expanding=True)))
-    .order_by(_POSTS.c.thread_id, _POSTS.c.created_at, _POSTS.c.id)
+    .group_by(_POSTS.c.thread_id)
 )
 
 
@@ -660,17 +682,25 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
     thread_ids = [r.doc_id for r in rows if r.doc_type == DocType.thread.value]
     article_ids = [r.doc_id for r in rows if r.doc_type == DocType.article.value]
     threads: dict[int, read.ThreadRow] = {}
-    # Per thread: its visible posts' text, and whether its entry is stale.
-    bodies: dict[int, list[str]] = {}
+    marks = highlighter(query)
+    # Per thread: its snippet's version, whether its entry is stale, the
+    # snippet kept for it, or else its visible posts' text.
+    versions: dict[int, tuple[Any, ...]] = {}
     stale: set[int] = set()
+    snippets: dict[int, Snippet] = {}
+    bodies: dict[int, list[str]] = {}
     chips: dict[int, Any] = {}
     if thread_ids:
         threads = {t.id: t for t in await read.threads(session, _THREADS_BY_ID, {"ids": thread_ids})}
-        for thread_id, body, changed in (await session.execute(_POSTS_OF_HITS, {"ids": thread_ids})).all():
-            if body is not None:
-                bodies.setdefault(thread_id, []).append(body)
+        for thread_id, changed, *version in (await session.execute(_POST_VERSIONS, {"ids": thread_ids})).all():
+            versions[thread_id] = (DocType.thread.value, thread_id, *version)
             if changed:
                 stale.add(thread_id)
+            elif (kept := kept_snippet(marks, versions[thread_id])) is not None:
+                snippets[thread_id] = kept
+        if unread := [i for i in thread_ids if i not in snippets and i in threads]:
+            for thread_id, body in (await session.execute(_POSTS_OF_HITS, {"ids": unread})).all():
+                bodies.setdefault(thread_id, []).append(body)
         chips = await tags.chips_for(session, thread_ids)
     articles: dict[int, Any] = {}
     source = _article_source()
@@ -682,7 +712,6 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
     if any(a.category_id not in categories for a in articles.values()):
         categories.update((c.id, c) for c in await read.categories(session))
 
-    marks = highlighter(query)
     hits: list[Hit] = []
     for row in rows:
         if row.doc_type == DocType.thread.value:
@@ -692,13 +721,18 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
             visible = bodies.get(row.doc_id, [])
             if row.doc_id in stale and not _still_matches(query, thread.title, visible):
                 continue
+            snippet = snippets.get(row.doc_id)
+            if snippet is None:
+                # A stale entry's snippet is kept by its text's digest.
+                version = None if row.doc_id in stale else versions.get(row.doc_id)
+                snippet = snippet_of(marks, visible, version=version)
             hits.append(
                 Hit(
                     type=DocType.thread.value,
                     id=row.doc_id,
                     title=thread.title,
                     url=thread_url(thread),
-                    snippet=snippet_of(marks, visible),
+                    snippet=snippet,
                     solved=thread.solved,
                     official=thread.official_post_id is not None,
                     kind=thread.kind,

@@ -13,7 +13,7 @@ import hashlib
 import re
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from forum.search.query import ParsedQuery, is_hangul
@@ -197,17 +197,20 @@ def make_snippet(texts: Iterable[str], highlighter: Highlighter, *, size: int = 
     return Snippet(tuple(parts))
 
 
-_SNIPPETS: OrderedDict[tuple[frozenset[str], tuple[str, ...], bytes], Snippet] = OrderedDict()
+_SNIPPETS: OrderedDict[tuple[frozenset[str], tuple[str, ...], Hashable], Snippet] = OrderedDict()
 
 
-def snippet_of(highlighter: Highlighter, markdown: Sequence[str]) -> Snippet:
-    """``make_snippet`` of these Markdown texts, kept by the query's terms and a
-    digest of the texts (all the snippet depends on): the threads a popular
-    search finds are found again and again, and cutting their snippet costs
-    more than looking it up. The MAX_SNIPPETS last used are kept."""
-    lengths = ",".join(str(len(text)) for text in markdown)
-    digest = hashlib.blake2b(f"{lengths}:{''.join(markdown)}".encode(), digest_size=16).digest()
-    key = (highlighter.terms, highlighter.prefixes, digest)
+def snippet_of(highlighter: Highlighter, markdown: Sequence[str], *, version: Hashable = None) -> Snippet:
+    """``make_snippet`` of these Markdown texts, kept by the query's terms and
+    ``version`` (what the texts depend on, when the caller knows it without
+    the texts: see ``kept_snippet``) or else a digest of the texts: the
+    documents a popular search finds are found again and again, and cutting
+    their snippet costs more than looking it up. The MAX_SNIPPETS last used
+    are kept."""
+    if version is None:
+        lengths = ",".join(str(len(text)) for text in markdown)
+        version = hashlib.blake2b(f"{lengths}:{''.join(markdown)}".encode(), digest_size=16).digest()
+    key = (highlighter.terms, highlighter.prefixes, version)
     snippet = _SNIPPETS.get(key)
     if snippet is not None:
         _SNIPPETS.move_to_end(key)
@@ -215,4 +218,14 @@ def snippet_of(highlighter: Highlighter, markdown: Sequence[str]) -> Snippet:
     snippet = _SNIPPETS[key] = make_snippet(map(plain_text, markdown), highlighter)  # lazily: stops at a good window
     if len(_SNIPPETS) > MAX_SNIPPETS:
         _SNIPPETS.popitem(last=False)
+    return snippet
+
+
+def kept_snippet(highlighter: Highlighter, version: Hashable) -> Snippet | None:
+    """The snippet ``snippet_of`` made for these terms and this ``version``, if
+    it is still kept: the texts need not be read again."""
+    key = (highlighter.terms, highlighter.prefixes, version)
+    snippet = _SNIPPETS.get(key)
+    if snippet is not None:
+        _SNIPPETS.move_to_end(key)
     return snippet
