@@ -692,8 +692,8 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
     chips: dict[int, Any] = {}
     if thread_ids:
         threads = {t.id: t for t in await read.threads(session, _THREADS_BY_ID, {"ids": thread_ids})}
-        for thread_id, changed, *version in (await session.execute(_POST_VERSIONS, {"ids": thread_ids})).all():
-            versions[thread_id] = (DocType.thread.value, thread_id, *version)
+        for thread_id, changed, *parts in (await session.execute(_POST_VERSIONS, {"ids": thread_ids})).all():
+            versions[thread_id] = (DocType.thread.value, thread_id, *parts)
             if changed:
                 stale.add(thread_id)
             elif (kept := kept_snippet(marks, versions[thread_id])) is not None:
