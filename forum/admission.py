@@ -72,8 +72,10 @@ def database_trouble(exc: BaseException) -> Reason | None:
         return "down"
     if sqlstate.startswith("08") or sqlstate in _SERVER_GONE:
         return "down"
-    # Failing to connect: SQLAlchemy wraps the driver's error with no statement.
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError) and exc.statement is None:
+    # Failing to connect: SQLAlchemy wraps the driver's error with no statement
+    # (asyncpg's refusals, such as a database that does not exist, are not
+    # even an OperationalError).
+    if exc.statement is None:
         return "down"
     return None
 

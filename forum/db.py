@@ -44,7 +44,7 @@ def async_url(url: str) -> str:
     if u.get_backend_name() == "sqlite":
         return u.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
     if u.get_backend_name() == "postgresql":
-        return u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        return u.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     return url
 
 
@@ -81,6 +81,19 @@ def make_sync_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+async def _asyncpg_connect(*args: Any, **kwargs: Any) -> Any:
+    """asyncpg's connect, whose refused or timed-out socket (an OSError, which
+    SQLAlchemy passes on untranslated) becomes asyncpg's connection failure
+    (SQLSTATE 08006): failing to connect then reads as the database down
+    (:func:`forum.admission.database_trouble`), as with psycopg."""
+    import asyncpg
+
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except OSError as exc:  # TimeoutError is one too
+        raise asyncpg.exceptions.ConnectionFailureError(str(exc)) from exc
+
+
 def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """The engine of sessions that write (and of those that must read what the
     request just wrote). On SQLite, sqlite3 runs on the event loop's thread as
@@ -90,7 +103,8 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
     ensure_sqlite_folder(url)
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
-        return create_async_engine(async_url(url), **kwargs)
+        connect_args = {"async_creator_fn": _asyncpg_connect, **kwargs.pop("connect_args", {})}
+        return create_async_engine(async_url(url), connect_args=connect_args, **kwargs)
     u = make_url(url).set(drivername="sqlite+forum_inline")
     engine = create_async_engine(u.render_as_string(hide_password=False), **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_write_pragmas)
@@ -122,7 +136,7 @@ def _sqlite_begin_immediate(conn: Any) -> None:
 def make_read_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
     """The engine of sessions that only read. On SQLite: sqlite3 run on the event
     loop's thread (:mod:`forum.sqlite_inline`), no thread hand-off per query. On
-    PostgreSQL: the write engine's pool (psycopg's async driver has no hand-off)
+    PostgreSQL: the write engine's pool (asyncpg has no hand-off)
     in autocommit. Under READ COMMITTED each statement reads its own snapshot
     whether or not a transaction surrounds them, so a transaction around a
     page's reads only cost a BEGIN and a ROLLBACK: two of a thread page's seven
@@ -143,15 +157,14 @@ async def read_transaction(session: AsyncSession) -> AsyncIterator[bool]:
     for reads that set transaction-local settings (``SET LOCAL``) or stream
     through a server-side cursor. A PostgreSQL reading session is in
     autocommit (:func:`make_read_engine`): a transaction is opened for the
-    block and ended with COMMIT (it wrote nothing; psycopg forgets its
-    prepared statements after a ROLLBACK), which also forgets its local
+    block and ended with COMMIT (it wrote nothing), which also forgets its local
     settings; the block is told True. Any other session already has one:
     nothing is done, and the block is told False."""
     if session.get_bind().dialect.name != "postgresql":
         yield False
         return
     connection = await session.connection()
-    if not (await connection.get_raw_connection()).driver_connection.autocommit:  # type: ignore[union-attr]
+    if not (await connection.get_raw_connection()).dbapi_connection.autocommit:  # type: ignore[union-attr]
         yield False
         return
     await session.execute(text("BEGIN"))

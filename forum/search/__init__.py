@@ -513,9 +513,7 @@ async def _matches(
         ).columns(created=DateTime)
         values = {
             **st.params,
-            # An array's text form: the driver dumps a list of 2,000 ints
-            # element by element (0.6 ms of the search's CPU).
-            "keys": "{" + ",".join(map(str, keys)) + "}",
+            "keys": keys,
             "floor": floor,
             "window": RANK_WINDOW,
             "limit": limit,
@@ -641,9 +639,11 @@ _POSTS_OF_HITS = (
 # deleted or edited since the thread was indexed (the entry is then stale:
 # see _load_hits), and what its snippet depends on. Adding, editing, hiding,
 # showing again, deleting or restoring a post changes its count, newest id or
-# newest edit, or the count and the sum of the ids of the visible posts; a
-# snippet kept for the same version needs no text read (a page's posts were
-# most of its loading: 200 bodies for 20 threads).
+# newest edit, or the count and the sum of the ids of the visible posts; the
+# newest post's date tells a thread from one that took the id of a thread
+# purged since (SQLite gives the highest id again). A snippet kept for the
+# same version needs no text read (a page's posts were most of its loading:
+# 200 bodies for 20 threads).
 _POST_VERSIONS = (
     select(
         _POSTS.c.thread_id,
@@ -663,6 +663,7 @@ _POST_VERSIONS = (
         ).label("changed"),
         func.count(),
         func.max(_POSTS.c.id),
+        func.max(_POSTS.c.created_at),
         func.max(_POSTS.c.edited_at),
         func.count(case((_VISIBLE_POST, 1))),
         func.sum(case((_VISIBLE_POST, _POSTS.c.id), else_=0)),
