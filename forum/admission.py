@@ -73,9 +73,10 @@ def database_trouble(exc: BaseException) -> Reason | None:
     if sqlstate.startswith("08") or sqlstate in _SERVER_GONE:
         return "down"
     # Failing to connect: SQLAlchemy wraps the driver's error with no statement
-    # (asyncpg's refusals, such as a database that does not exist, are not
-    # even an OperationalError).
-    if exc.statement is None:
+    # (asyncpg's refusals, such as a database that does not exist, come as its
+    # generic Error, a plain DBAPIError here, not an OperationalError).
+    generic = type(exc) is sa_exc.DBAPIError
+    if exc.statement is None and (generic or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)):
         return "down"
     return None
 
