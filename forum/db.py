@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -94,6 +96,31 @@ async def _asyncpg_connect(*args: Any, **kwargs: Any) -> Any:
         raise asyncpg.exceptions.ConnectionFailureError(str(exc)) from exc
 
 
+# A pooled PostgreSQL connection idle for longer than this is checked with a
+# round trip before it is used again: one the server dropped meanwhile (a
+# restart, an idle timeout) is replaced rather than failing a request.
+# SQLAlchemy's pool_pre_ping checks every checkout, that is every request:
+# with asyncpg three round trips (BEGIN, ";", ROLLBACK) beside a thread
+# page's four statements. A connection in steady use is not checked: if the
+# server went away, the request fails as the database being down (a 503) and
+# the pool is renewed (forum.admission).
+PING_AFTER_IDLE_S = 5.0
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    since = record.info.pop("idle_since", None)
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:  # any failure: the pool replaces the connection
+        raise sa_exc.DisconnectionError(str(exc)) from exc
+
+
 def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """The engine of sessions that write (and of those that must read what the
     request just wrote). On SQLite, sqlite3 runs on the event loop's thread as
@@ -102,9 +129,11 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
     and then runs to its commit without a thread hand-off per statement."""
     ensure_sqlite_folder(url)
     if not is_sqlite(url):
-        kwargs.setdefault("pool_pre_ping", True)
         connect_args = {"async_creator_fn": _asyncpg_connect, **kwargs.pop("connect_args", {})}
-        return create_async_engine(async_url(url), connect_args=connect_args, **kwargs)
+        engine = create_async_engine(async_url(url), connect_args=connect_args, **kwargs)
+        event.listen(engine.sync_engine.pool, "checkin", _note_idle)
+        event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+        return engine
     u = make_url(url).set(drivername="sqlite+forum_inline")
     engine = create_async_engine(u.render_as_string(hide_password=False), **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_write_pragmas)
