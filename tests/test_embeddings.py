@@ -441,3 +441,21 @@ async def test_stored_vectors_are_read_by_thread_whatever_their_count(db, databa
         assert all(np.allclose(v, by_id[i].astype(np.float32)) for i, v in zip(ids, vectors, strict=True))
     finally:
         engine.dispose()
+
+
+def test_feedback_raises_the_matches_that_agree_with_the_best_ones():
+    """Pseudo-relevance feedback: of two rows the query scores alike, the one whose stored
+    vector is close to the best matches' gains; rows outside the pool and dead rows do not."""
+    index = SimilarityIndex(None, settings=replace(DEFAULT_SIMILARITY, feedback_docs=2))  # type: ignore[arg-type]
+    E = np.zeros((6, 4), dtype=np.float32)
+    E[0] = E[1] = [1, 0, 0, 0]  # the two best matches
+    E[2] = [1, 0, 0, 0]  # agrees with them
+    E[3] = [0, 1, 0, 0]  # does not
+    E[4] = [1, 0, 0, 0]  # agrees, but the query found nothing in it
+    E[5] = [1, 0, 0, 0]  # gone
+    index._E = E
+    s = np.array([0.9, 0.8, 0.5, 0.5, 0.0, -1.0], dtype=np.float32)
+    out = index._feedback(s, 0.5)
+    assert np.allclose(out[:4], [1.4, 1.3, 1.0, 0.5])
+    assert out[4] == 0.0 and out[5] == -1.0
+    assert index._feedback(s, 0.0) is s

@@ -133,6 +133,13 @@ class SimilaritySettings:
     cross_rescore: int = 256
     #: share of the best match's score that the other threads of its topic gain
     topic_boost: float = 0.3
+    #: pseudo-relevance feedback (SimilarityIndex._feedback): each of the feedback_pool best
+    #: rows gains feedback_weight_* (a Korean query's, another's) times its mean embedding
+    #: cosine with the feedback_docs best
+    feedback_weight_korean: float = 0.0
+    feedback_weight_other: float = 0.2
+    feedback_docs: int = 3
+    feedback_pool: int = 100
 
     def shares(self, korean: bool) -> Shares:
         """Each encoder's share of the embedding cosine of a Korean text or another."""
@@ -144,6 +151,10 @@ class SimilaritySettings:
     def query_weight(self, korean: bool) -> float:
         """The embedding's share in ranking similar questions for a Korean query or another."""
         return self.search_weight_korean if korean else self.search_weight_other
+
+    def feedback_weight(self, korean: bool) -> float:
+        """The pseudo-relevance feedback's weight for a Korean query or another."""
+        return self.feedback_weight_korean if korean else self.feedback_weight_other
 
     def kind_weights(self, *, search: bool) -> dict[str, float]:
         """Feature kind -> tf-idf weight, for similar questions or for topic detection."""

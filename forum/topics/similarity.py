@@ -827,6 +827,7 @@ class SimilarityIndex:
             e = np.clip(self._embed_scores(qe, is_korean(text)), 0.0, None)
             s = np.where((s > 0) | (e >= self.settings.meaning_alone), (1.0 - w) * s + w * e, 0.0)
         s = np.where(self._alive, s, -1.0)
+        s = self._feedback(s, self.settings.feedback_weight(is_korean(text)))
         s = self._boost_best_topic(s)
         if exclude:
             for i in exclude:
@@ -840,6 +841,30 @@ class SimilarityIndex:
         ids = self.ids
         order = sorted(cand.tolist(), key=lambda p: (-s[p], ids[p]))
         return [(int(ids[p]), float(min(1.0, max(0.0, s[p])))) for p in order if s[p] > 0]
+
+    def _feedback(self, s: np.ndarray, weight: float) -> np.ndarray:
+        """``s`` with each of its settings' ``feedback_pool`` best rows raised by ``weight``
+        (the settings' ``feedback_weight_korean`` or ``feedback_weight_other``) times its mean
+        embedding cosine with the ``feedback_docs`` best ones (pseudo-relevance feedback: a
+        match that agrees with the best matches is more likely right than one that only
+        agrees with the query). The stored vectors compared hold what a query's do not
+        (MiniLM's part of an English text, the start of the body), and no encoder runs for
+        it: a few hundred dot products. Like the topic boost, chosen before ``exclude``
+        applies (a thread's own text is the best evidence of what it asks)."""
+        m = self.settings.feedback_docs
+        E = self._E
+        if not weight or m <= 0 or E is None or len(s) <= m:
+            return s
+        pool = min(self.settings.feedback_pool, len(s) - 1)
+        cand = np.argpartition(-s, pool)[:pool]
+        cand = cand[s[cand] > 0]
+        if len(cand) <= m:
+            return s
+        best = cand[np.lexsort((cand, -s[cand]))[:m]]
+        fb = (E[cand] @ E[best].T).mean(axis=1)
+        out = s.copy()
+        out[cand] += np.float32(weight) * np.clip(fb, 0.0, None)
+        return out
 
     def _boost_best_topic(self, s: np.ndarray) -> np.ndarray:
         """``s`` with the best match's topic siblings (as the repeated-topic job grouped
