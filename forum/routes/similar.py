@@ -11,6 +11,7 @@ from starlette.routing import Route
 from forum.i18n import gettext as _
 from forum.permissions import can_pin_new_thread
 from forum.ratelimit import hit_or_429
+from forum.routes.threads import ASK_FIELDS
 from forum.services import categories as category_service
 from forum.services import similar as service
 from forum.web import absolute_url, api_error, field, read_form, reading, render, require_user
@@ -42,7 +43,7 @@ async def ask_check(request: Request) -> Response:
     again, filled in, with similar solved questions and articles above it."""
     user = require_user(request)
     form = await read_form(request)
-    values = {name: field(form, name) for name in ("category", "title", "body", "kind", "tags", "pin")}
+    values = {name: field(form, name) for name in ASK_FIELDS}
     query = f"{values['title']}\n{values['body']}"[: service.MAX_QUERY_CHARS]
     async with reading(request) as session:
         categories = await category_service.all_categories(session)

@@ -128,6 +128,11 @@ async def detail(request: Request) -> Response:
         return await _thread_page(request, session, thread)
 
 
+# The ask form's fields, as /ask posts them and /ask/similar (forum.routes.similar)
+# sends the form back filled in.
+ASK_FIELDS = ("category", "title", "body", "kind", "tags", "pin")
+
+
 async def _ask_page(request: Request, values: dict[str, str], errors: dict[str, str]) -> Response:
     async with reading(request) as session:
         categories = await category_service.all_categories(session)
@@ -158,7 +163,7 @@ async def ask_form(request: Request) -> Response:
 async def ask(request: Request) -> Response:
     user = require_user(request)
     form = await read_form(request, max_files=1)
-    values = {name: field(form, name) for name in ("category", "title", "body", "kind", "tags", "pin")}
+    values = {name: field(form, name) for name in ASK_FIELDS}
     key = formkeys.check_key(field(form, formkeys.FIELD))
     try:
         async with writing(request) as session:
