@@ -210,11 +210,10 @@ def snippet_of(highlighter: Highlighter, markdown: Sequence[str], *, version: Ha
     if version is None:
         lengths = ",".join(str(len(text)) for text in markdown)
         version = hashlib.blake2b(f"{lengths}:{''.join(markdown)}".encode(), digest_size=16).digest()
-    key = (highlighter.terms, highlighter.prefixes, version)
-    snippet = _SNIPPETS.get(key)
+    snippet = kept_snippet(highlighter, version)
     if snippet is not None:
-        _SNIPPETS.move_to_end(key)
         return snippet
+    key = (highlighter.terms, highlighter.prefixes, version)
     snippet = _SNIPPETS[key] = make_snippet(map(plain_text, markdown), highlighter)  # lazily: stops at a good window
     if len(_SNIPPETS) > MAX_SNIPPETS:
         _SNIPPETS.popitem(last=False)
