@@ -170,7 +170,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     from moderation.routes import routes as moderation_routes
 
     hooks = Hooks()
-    templates = make_templates(auto_reload=bool(settings.reload_templates))
+    templates = make_templates(
+        auto_reload=bool(settings.reload_templates), fragment_cache_mb=settings.fragment_cache_mb
+    )
     # The forms' maxlength is the services' limit, so a browser refuses what the server would.
     templates.env.globals["text_limits"] = ThreadLimits.from_settings(settings)
     templates.env.globals["upload_max_mb"] = settings.upload_max_bytes / (1024 * 1024)

@@ -100,6 +100,11 @@ class Settings:
     # Read template files again when they change (while editing them); off, each
     # is compiled once per process.
     reload_templates: bool = False
+    # Memory (MB) each process keeps for rendered pieces of pages (an anonymous
+    # reader's posts, thread list rows, search results: forum.templating.Fragments),
+    # the least recently used dropped first. A thread's posts take ~20-40 KB: 48 MB
+    # keeps those of one to two thousand threads.
+    fragment_cache_mb: int = 48
     # The forum's address as people reach it: links in emails are absolute.
     base_url: str = "http://127.0.0.1:8000"
     # Email: smtp://user:pass@host:25 (plain, for a local relay),
@@ -220,6 +225,7 @@ TUNABLE = (
     "views_storage",
     "views_flush",
     "reload_templates",
+    "fragment_cache_mb",
     "base_url",
     "smtp_url",
     "smtp_from",
@@ -262,7 +268,7 @@ def tuning_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         value = out.get(name, 60)
         if isinstance(value, int) and value < 60:
             raise ConfigError(f"FORUM_{name.upper()} must be at least 60 seconds, not {value}.")
-    for name in ("max_in_flight", "retry_after", "db_retry_interval"):
+    for name in ("max_in_flight", "retry_after", "db_retry_interval", "fragment_cache_mb"):
         value = out.get(name, 0)
         if isinstance(value, int) and value < 0:
             raise ConfigError(f"FORUM_{name.upper()} must be 0 or more, not {value}.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -14,11 +15,59 @@ from forum import i18n
 from forum.paths import TEMPLATES_DIR
 
 
-def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
+class _Globals(dict[str, Any]):
+    """The environment's globals: a change forgets the templates loaded so far, so
+    that the next render loads them again with the new globals (see
+    :class:`_Environment`). They are all set as the app is built."""
+
+    def __init__(self, environment: jinja2.Environment, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.environment = environment
+
+    def _forget(self) -> None:
+        if self.environment.cache is not None:
+            self.environment.cache.clear()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._forget()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._forget()
+
+    def update(self, *args: Any, **values: Any) -> None:  # type: ignore[override]
+        super().update(*args, **values)
+        self._forget()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+
+class _Environment(jinja2.Environment):
+    """Each template's globals are one plain dict, copied from the environment's
+    when the template is loaded, instead of Jinja's ChainMap over them: every
+    render, include and ``{% from ... import %}`` iterates and tests a template's
+    globals (about 50 names here), which through a ChainMap's Python methods took
+    ~5% of a thread page's CPU. Jinja asks for globals not to change after a
+    template is loaded; here a change forgets the loaded templates (``_Globals``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.globals = _Globals(self, self.globals)
+
+    def make_globals(self, d: Any) -> Any:
+        return {**self.globals, **d} if d else dict(self.globals)
+
+
+def make_templates(*, auto_reload: bool = False, fragment_cache_mb: int = 48) -> Jinja2Templates:
     """``auto_reload``: look at every template file's time on every render, to pick
     up edits (``FORUM_RELOAD_TEMPLATES=1`` while working on them); off, each
-    template is read and compiled once per process."""
-    env = jinja2.Environment(
+    template is read and compiled once per process. ``fragment_cache_mb``: the
+    memory kept for rendered fragments (:class:`Fragments`)."""
+    env = _Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         auto_reload=auto_reload,
         cache_size=-1,
@@ -40,7 +89,7 @@ def make_templates(*, auto_reload: bool = False) -> Jinja2Templates:
     # message: a page has dozens of them.
     env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
     # While templates are being edited, every piece is rendered every time.
-    fragments = Fragments(limit=0 if auto_reload else 16_000_000)
+    fragments = Fragments(limit=0 if auto_reload else fragment_cache_mb * 1024 * 1024)
     post_views = PostViews(fragments)
     env.globals.update(
         format_datetime=i18n.format_datetime,
@@ -68,23 +117,26 @@ class Fragments:
     a thread list's rows and an anonymous reader's posts are the same for every
     reader and many requests, change only when what they show does, and cost
     ~100-200 µs each to render (thirty a list, ten a thread). Bounded by the
-    characters kept (``limit``: about 2 bytes each at most), the oldest dropped
-    first; 0 keeps nothing, as while templates are being edited."""
+    memory the kept strings take (``limit`` bytes, as ``sys.getsizeof`` counts
+    them: one byte a character for ASCII, two for Korean), the least recently
+    used dropped first; 0 keeps nothing, as while templates are being edited."""
 
-    def __init__(self, limit: int = 16_000_000) -> None:
+    def __init__(self, limit: int = 48 * 1024 * 1024) -> None:
         self.limit = limit
         self.size = 0
         self.items: dict[tuple[Any, ...], Markup] = {}
 
     def __call__(self, key: tuple[Any, ...], render: Callable[..., Any], *args: Any) -> Markup:
-        html = self.items.get(key)
+        items = self.items
+        html = items.pop(key, None)
         if html is None:
             html = Markup(render(*args))
-            if self.limit:
-                self.items[key] = html
-                self.size += len(html)
-                while self.size > self.limit:
-                    self.size -= len(self.items.pop(next(iter(self.items))))
+            if not self.limit:
+                return html
+            self.size += sys.getsizeof(html)
+            while self.size > self.limit and items:
+                self.size -= sys.getsizeof(items.pop(next(iter(items))))
+        items[key] = html  # the newest last: the first is the least recently used
         return html
 
 
