@@ -69,9 +69,13 @@ def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # In WAL mode a reader does not wait for writers; the short busy timeout only
     # covers the rare moments SQLite itself needs (opening the WAL index), since a
     # wait here holds up the event loop.
+    # query_only: nothing can write through a reading connection, so none ever
+    # holds a transaction open (the driver opens one only to write), and the pool
+    # need not roll one back when a page is done (make_read_engine).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=1000")
+    cursor.execute("PRAGMA query_only=ON")
     cursor.close()
 
 
@@ -175,7 +179,10 @@ def make_read_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
     if not is_sqlite(url):
         return write_engine.execution_options(isolation_level="AUTOCOMMIT")
     u = make_url(url).set(drivername="sqlite+forum_inline")
-    engine = create_async_engine(u.render_as_string(hide_password=False))
+    # No ROLLBACK as a connection goes back to the pool: a reading connection
+    # cannot write (query_only), so it never has a transaction to end (the
+    # rollback's path through the pool was ~3% of a list page's CPU).
+    engine = create_async_engine(u.render_as_string(hide_password=False), pool_reset_on_return=None)
     event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas)
     return engine
 
