@@ -365,6 +365,45 @@ async def test_fewer_matches_than_a_window_are_all_ranked(db, monkeypatch):
     assert not results.capped and results.total == 6
 
 
+async def test_postgresql_planner_settings_last_only_as_long_as_the_search(db, monkeypatch):
+    """A search tells PostgreSQL's planner how common the query is (forum.search.postgres.planned):
+    in a session's own transaction the settings are put back afterwards: for a common query, a
+    rare one, and one common among the newest documents with too few matches past the floor
+    (ranked among all documents after all)."""
+    from forum.search import postgres
+
+    settings = "SELECT current_setting('enable_seqscan'), current_setting('enable_bitmapscan'), " + (
+        "current_setting('enable_indexscan'), current_setting('enable_hashjoin')"
+    )
+    async with db.begin() as session:
+        if session.bind.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's planner")
+        category = await make_category(session)
+        backups = []
+        for kind in ["backup"] * 10 + ["penguin"] * 4 + ["penguin", "backup", "penguin", "backup"]:
+            if kind == "backup":
+                thread = await make_thread(session, category=category, title="백업 복원", body="백업 복원이 안 돼요")
+                backups.append(thread.id)
+            else:
+                await make_thread(session, category=category, title="펭귄 아이콘 문의", body="펭귄이 안 보여요")
+    # The newest 4 documents: 2 backups (common: 1/2 >= 3/8); the newest 8 hold only those 2.
+    monkeypatch.setattr(postgres, "PROBE", 4)
+    monkeypatch.setattr(search, "RANK_WINDOW", 3)
+    monkeypatch.setattr(search, "RANK_SCAN", 8)
+    monkeypatch.setattr(search, "MIN_MATCHES", 5)
+    async with db.begin() as session:
+        await session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        before = tuple((await session.execute(text(settings))).one())
+        assert before == ("on", "off", "on", "on")
+        common = await search.search(session, "백업 복원")
+        # The newest three backups: the newest eight documents hold only two of them.
+        assert sorted(hit.id for hit in common.hits) == sorted(backups[-3:])
+        assert tuple((await session.execute(text(settings))).one()) == before
+        for query in ("펭귄", "없는말"):
+            await search.search(session, query)
+            assert tuple((await session.execute(text(settings))).one()) == before, query
+
+
 async def find_results(db, query: str, **options):  # type: ignore[no-untyped-def]
     async with db() as session:
         return await search.search(session, query, **options)

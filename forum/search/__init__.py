@@ -495,53 +495,54 @@ async def _matches(
     # From here on, PostgreSQL's way (``forum.search.postgres``).
     st = _statement(query, filters, session)
     key = st.source.key
-    density, newest = await be.density(session, query)
-    floor = newest - RANK_SCAN if newest > RANK_SCAN else None
-    sparse = density < RANK_WINDOW / RANK_SCAN
-    keys: list[int] = []
     order = "score DESC, key DESC" if sort == Sort.relevance else "created DESC, key DESC"
+    values = {**st.params, "window": RANK_WINDOW, "limit": limit, "offset": offset}
+    # The ranked rows are kept once and counted there (a window function over
+    # them, count(*) OVER (), cost PostgreSQL and SQLite a second sort).
+    select_ranked = (
+        f"SELECT {key} AS key, {st.source.doc_type} AS doc_type, {st.source.doc_id} AS doc_id, "
+        f"{st.score} AS score, {st.date} AS created"
+    )
+    page_of_ranked = f"FROM ranked ORDER BY {order} LIMIT :limit OFFSET :offset"
 
-    async def ranked(window: str, body: str = st.body) -> list[Any]:
-        # The ranked rows are kept once and counted there (a window function
-        # over them, count(*) OVER (), cost PostgreSQL and SQLite a second sort).
+    async def ranked(window: str) -> list[Any]:
         statement = text(
-            "WITH ranked AS MATERIALIZED ("
-            f"SELECT {key} AS key, {st.source.doc_type} AS doc_type, {st.source.doc_id} AS doc_id, "
-            f"{st.score} AS score, {st.date} AS created {body}{window} ORDER BY {order} LIMIT :window) "
-            "SELECT key, doc_type, doc_id, score, created, (SELECT count(*) FROM ranked) AS matched FROM ranked "
-            f"ORDER BY {order} LIMIT :limit OFFSET :offset"
+            f"WITH ranked AS MATERIALIZED ({select_ranked} {st.body}{window} ORDER BY {order} LIMIT :window) "
+            f"SELECT key, doc_type, doc_id, score, created, (SELECT count(*) FROM ranked) AS matched {page_of_ranked}"
         ).columns(created=DateTime)
-        values = {
-            **st.params,
-            "keys": keys,
-            "floor": floor,
-            "window": RANK_WINDOW,
-            "limit": limit,
-            "offset": offset,
-        }
         return list((await session.execute(statement, values)).all())
 
-    rows: list[Any] | None = None
-    windowed = False
-    if not sparse:
-        window_source = st.body if filters.any else f"FROM {st.source.index} WHERE {st.source.match}"
-        limit_scan = f" AND {key} > :floor" if floor is not None else ""
-        async with be.planner(session, sparse=False):
-            found = await session.scalars(
-                text(f"SELECT {key} {window_source}{limit_scan} ORDER BY {key} DESC LIMIT :window"),
-                {**st.params, "floor": floor, "window": RANK_WINDOW},
-            )
-            keys = list(found.all())
-            full = len(keys) == RANK_WINDOW
-            if full or floor is None or len(keys) >= MIN_MATCHES:
-                # The window's keys; or, fewer than a window, all the matches
-                # (past the floor): ranked by their keys without matching again.
-                rows = await ranked(" AND " + be.window_condition(key), st.body_for_keys)
-                windowed = full or floor is not None
-    if rows is None:
-        # Rare, or common only among the newest documents.
-        async with be.planner(session, sparse=True):
-            if sparse and floor is not None:
+    async with be.planned(session, query, sparse_below=RANK_WINDOW / RANK_SCAN) as plan:
+        floor = plan.newest - RANK_SCAN if plan.newest > RANK_SCAN else None
+        values["floor"] = floor
+        rows: list[Any] | None = None
+        windowed = False
+        if not plan.sparse:
+            # The RANK_WINDOW newest matches (past the floor), found walking
+            # the keys back, then ranked by their keys without matching again;
+            # one statement, which also tells how many it found.
+            window_source = st.body if filters.any else f"FROM {st.source.index} WHERE {st.source.match}"
+            limit_scan = f" AND {key} > :floor" if floor is not None else ""
+            statement = text(
+                f"WITH newest AS MATERIALIZED (SELECT {key} AS key {window_source}{limit_scan} "
+                f"ORDER BY {key} DESC LIMIT :window), "
+                f"ranked AS MATERIALIZED ({select_ranked} {st.body_for_keys} AND {key} IN (SELECT key FROM newest) "
+                f"ORDER BY {order} LIMIT :window) "
+                "SELECT key, doc_type, doc_id, score, created, (SELECT count(*) FROM ranked) AS matched, "
+                f"(SELECT count(*) FROM newest) AS scanned {page_of_ranked}"
+            ).columns(created=DateTime)
+            found = list((await session.execute(statement, values)).all())
+            # With no row (all hidden, or a page past the last) the window's
+            # size is not known: the rare query's way below decides.
+            scanned = found[0].scanned if found else 0
+            full = scanned == RANK_WINDOW
+            if found and (full or floor is None or scanned >= MIN_MATCHES):
+                rows, windowed = found, full or floor is not None
+        if rows is None:
+            # Rare, or common only among the newest documents.
+            rare = plan.sparse
+            await plan.set_sparse()
+            if rare and floor is not None:
                 rows, windowed = await ranked(f" AND {key} > :floor"), True
             if rows is None or (rows[0].matched if rows else 0) < MIN_MATCHES:
                 rows, windowed = await ranked(""), False

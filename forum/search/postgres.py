@@ -93,13 +93,6 @@ def tsquery_literal(query: ParsedQuery) -> str:
 NEWEST_IN_ONE_PASS = False
 
 
-def window_condition(key: str) -> str:
-    """The ranking window (see forum.search._matches), by its keys: walking the
-    index again from the newest to the oldest key would cost as much as the
-    first walk."""
-    return f"{key} = ANY(CAST(:keys AS integer[]))"
-
-
 def source(query: ParsedQuery) -> Source:
     return Source(
         index="search_fts f",
@@ -166,49 +159,80 @@ async def bulk_finish(session: AsyncSession) -> None:
     await session.execute(text("ANALYZE search_documents"))
 
 
-async def density(session: AsyncSession, query: ParsedQuery) -> tuple[float, int]:
-    """The share of the PROBE most recent documents that match (a cheap,
-    exact look at how common the query is), and the newest document's key."""
-    row = (
-        await session.execute(
-            text(
-                "SELECT (SELECT count(*) FROM (SELECT tsv FROM search_fts ORDER BY doc_key DESC LIMIT :probe) AS r"
-                " WHERE r.tsv @@ CAST(:ts_query AS tsquery)), (SELECT max(id) FROM search_documents)"
-            ),
-            {"probe": PROBE, "ts_query": tsquery_literal(query)},
-        )
-    ).one()
-    return (row[0] or 0) / PROBE, row[1] or 0
+_DENSITY = (
+    "(SELECT count(*) FROM (SELECT tsv FROM search_fts ORDER BY doc_key DESC LIMIT :probe) AS r"
+    " WHERE r.tsv @@ CAST(:ts_query AS tsquery))"
+)
+# The planner settings a search changes: walking the primary key backwards is
+# right for a common query (the newest matches come first), the GIN index for a
+# rare one; and the few hundred or thousand rows of a window join best row by row.
+_ALWAYS_OFF = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin")
+_COMMON_OFF, _SPARSE_OFF = "enable_bitmapscan", "enable_indexscan"
+_SETTINGS = (*_ALWAYS_OFF, _COMMON_OFF, _SPARSE_OFF)
+
+
+def _choose(sparse: str) -> str:
+    """set_config() calls for the settings: ``sparse`` is an SQL boolean; a
+    setting left on keeps the value it had (``p.v0`` … from ``previous``)."""
+    calls = [f"set_config('{n}', 'off', true)" for n in _ALWAYS_OFF]
+    i, j = _SETTINGS.index(_COMMON_OFF), _SETTINGS.index(_SPARSE_OFF)
+    calls.append(f"set_config('{_COMMON_OFF}', CASE WHEN {sparse} THEN p.v{i} ELSE 'off' END, true)")
+    calls.append(f"set_config('{_SPARSE_OFF}', CASE WHEN {sparse} THEN 'off' ELSE p.v{j} END, true)")
+    return ", ".join(calls)
+
+
+_PREVIOUS = ", ".join(f"current_setting('{n}') AS v{i}" for i, n in enumerate(_SETTINGS))
+_PREVIOUS_VALUES = ", ".join(f"p.v{i}" for i in range(len(_SETTINGS)))
+
+
+class Plan:
+    """What ``planned`` found: how common the query is among the PROBE most
+    recent documents (``density``, a share), the newest document's key, and
+    whether the planner is set for a rare query (``sparse``)."""
+
+    def __init__(self, session: AsyncSession, density: float, newest: int, sparse: bool, previous: Sequence[str]):
+        self.session = session
+        self.density, self.newest, self.sparse = density, newest, sparse
+        self.previous = previous
+
+    async def set_sparse(self) -> None:
+        """Sets the planner for a rare query after all (a query common among
+        the newest documents with too few matches past the floor)."""
+        if not self.sparse:
+            values = {f"v{i}": v for i, v in enumerate(self.previous)}
+            params = ", ".join(f"CAST(:v{i} AS text) AS v{i}" for i in range(len(_SETTINGS)))
+            await self.session.execute(text(f"SELECT {_choose('true')} FROM (SELECT {params}) AS p"), values)
+            self.sparse = True
 
 
 @contextlib.asynccontextmanager
-async def planner(session: AsyncSession, *, sparse: bool) -> AsyncIterator[None]:
-    """Tells the planner what ``density`` found, for the search's statements.
+async def planned(session: AsyncSession, query: ParsedQuery, *, sparse_below: float) -> AsyncIterator[Plan]:
+    """Tells the planner how common the query is, for the search's statements,
+    in one round trip: the share of the PROBE most recent documents that match
+    (a cheap, exact look; PostgreSQL's own tsvector estimates are often far
+    off, and each wrong guess reads a whole table) decides the settings, set in
+    the same statement. A query matching fewer than ``sparse_below`` of them is
+    rare.
 
-    Its own tsvector estimates are often far off, and each wrong guess reads
-    a whole table: walking the primary key backwards is right for a common
-    query (the newest matches come first), the GIN index for a rare one; and
-    the few hundred or thousand rows of a window join best row by row."""
-    names = ["enable_seqscan", "enable_hashjoin", "enable_mergejoin"]
-    names.append("enable_indexscan" if sparse else "enable_bitmapscan")
-    change = ", ".join(f"set_config('{n}', 'off', true)" for n in names)
+    On a reading session (autocommit: forum.db.make_read_engine) the settings
+    last as long as a transaction of their own, whose end forgets them; in a
+    session's own transaction they are put back as they were afterwards."""
+    statement = text(
+        f"WITH p AS MATERIALIZED (SELECT {_PREVIOUS}, {_DENSITY} AS hits, "
+        "(SELECT max(id) FROM search_documents) AS newest) "
+        f"SELECT p.hits, p.newest, {_PREVIOUS_VALUES}, {_choose('p.hits < CAST(:rare_below AS float8)')} FROM p"
+    )
+    rare_below = sparse_below * PROBE  # matching probes
+    params = {"probe": PROBE, "ts_query": tsquery_literal(query), "rare_below": rare_below}
     async with read_transaction(session) as own:
+        row = (await session.execute(statement, params)).one()
+        hits, newest, previous = row[0] or 0, row[1] or 0, row[2 : 2 + len(_SETTINGS)]
+        plan = Plan(session, hits / PROBE, newest, hits < rare_below, previous)
         if own:
-            # A reading session (forum.db.make_read_engine): the settings last as
-            # long as this transaction of their own, whose end forgets them.
-            await session.execute(text(f"SELECT {change}"))
-            yield
+            yield plan
             return
-    # One round trip: the materialised CTE reads the settings before they change.
-    read = ", ".join(f"current_setting('{n}') AS v{i}" for i, n in enumerate(names))
-    values = ", ".join(f"previous.v{i}" for i in range(len(names)))
-    previous = (
-        await session.execute(
-            text(f"WITH previous AS MATERIALIZED (SELECT {read}) SELECT {values}, {change} FROM previous")
-        )
-    ).one()[: len(names)]
     try:
-        yield
+        yield plan
     finally:
-        restore = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(names))
+        restore = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(_SETTINGS))
         await session.execute(text(f"SELECT {restore}"), {f"v{i}": v for i, v in enumerate(previous)})

@@ -10,9 +10,9 @@ documents only, and searches rank there first (``forum.search._newest_first``):
 bm25 counts, for every phrase of the query, the documents of the whole table
 that hold it, before it scores a single row. For a common word on 100,000
 threads that count read every doclist (about 30 of the 40 ms that ranking its
-2,000 newest matches took); on the newest 20,000 it is bounded whatever the
+2,000 newest matches took); on the newest 5,000 it is bounded whatever the
 forum's size. PostgreSQL's ts_rank needs no such count, and ranks a query of
-enough recent matches among the same newest documents (``RANK_SCAN``).
+enough recent matches among its RANK_SCAN newest documents.
 """
 
 from __future__ import annotations
@@ -30,8 +30,13 @@ BODY_WEIGHT = 1.0
 TITLE_BONUS = 2.0
 
 # How many of the newest documents search_fts_recent keeps (RANK_SCAN's part
-# on PostgreSQL: forum.search._matches).
-RECENT_DOCUMENTS = 20_000
+# on PostgreSQL: forum.search._matches). bm25's count still read a common
+# phrase's doclist over all of them: with 20,000 a search page at 100,000
+# threads cost 1.24 times one at 1,000 (RANK_WINDOW's 500 matches are ranked
+# either way; a query with fewer than MIN_MATCHES among these is ranked over
+# the whole index, where its doclists are short). A database indexed with
+# more keeps them until the next document is indexed.
+RECENT_DOCUMENTS = 5_000
 TABLES = ("search_fts", "search_fts_recent")
 _OPTIONS = "tokenize = 'unicode61 remove_diacritics 0', prefix = '2'"
 CREATE = [f"CREATE VIRTUAL TABLE {table} USING fts5(title, body, {_OPTIONS})" for table in TABLES]
