@@ -17,7 +17,7 @@ from starlette.responses import Response
 from forum import jobs, seclog, urls, views
 from forum.admission import Admission, AdmissionMiddleware
 from forum.config import Settings
-from forum.db import make_async_engine, make_read_engine, make_sessionmaker
+from forum.db import make_async_engine, make_read_engine, make_sessionmaker, pool_options
 from forum.errors import AlreadySubmitted, FormExpired, ForumError, LoginRequired, NotAllowed, wants_json
 from forum.hooks import Hooks, HooksMiddleware
 from forum.i18n import gettext as _
@@ -145,9 +145,10 @@ def warm_analyzer() -> None:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    engine = make_async_engine(settings.database_url)
+    pool = pool_options(settings.max_in_flight)
+    engine = make_async_engine(settings.database_url, **pool)
     sessionmaker = make_sessionmaker(engine)
-    read_engine = make_read_engine(settings.database_url, engine)
+    read_engine = make_read_engine(settings.database_url, engine, **pool)
     read_sessionmaker = make_sessionmaker(read_engine) if read_engine is not engine else sessionmaker
 
     @contextlib.asynccontextmanager

@@ -125,6 +125,20 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         raise sa_exc.DisconnectionError(str(exc)) from exc
 
 
+def pool_options(max_in_flight: int) -> dict[str, int]:
+    """A web process's pool, for the requests its admission gate lets in at once
+    (``max_in_flight``; 0: no limit, SQLAlchemy's defaults): that many kept
+    connections, plus two (a request may hold a reading and a writing session,
+    and the view counter writes beside them), and as many again allowed beyond
+    them. With SQLAlchemy's 5, the connections past five were opened and closed
+    again as bursts came and went: 96 PostgreSQL connections opened in two
+    minutes of 150 reads a second over two workers, and the slow ones among
+    those requests let others pile up past the gate (503)."""
+    if max_in_flight <= 0:
+        return {}
+    return {"pool_size": max_in_flight + 2, "max_overflow": max_in_flight}
+
+
 def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """The engine of sessions that write (and of those that must read what the
     request just wrote). On SQLite, sqlite3 runs on the event loop's thread as
@@ -166,7 +180,7 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     begin_immediate(conn.connection.driver_connection.sqlite_connection)
 
 
-def make_read_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
+def make_read_engine(url: str, write_engine: AsyncEngine, **kwargs: Any) -> AsyncEngine:
     """The engine of sessions that only read. On SQLite: sqlite3 run on the event
     loop's thread (:mod:`forum.sqlite_inline`), no thread hand-off per query. On
     PostgreSQL: the write engine's pool (asyncpg has no hand-off)
@@ -175,14 +189,15 @@ def make_read_engine(url: str, write_engine: AsyncEngine) -> AsyncEngine:
     page's reads only cost a BEGIN and a ROLLBACK: two of a thread page's seven
     round trips. What needs a transaction to read opens one with
     :func:`read_transaction`; nothing may write through such a session (each
-    statement would be committed on its own)."""
+    statement would be committed on its own). ``kwargs``: the options of
+    SQLite's reading pool (:func:`pool_options`)."""
     if not is_sqlite(url):
         return write_engine.execution_options(isolation_level="AUTOCOMMIT")
     u = make_url(url).set(drivername="sqlite+forum_inline")
     # No ROLLBACK as a connection goes back to the pool: a reading connection
     # cannot write (query_only), so it never has a transaction to end (the
     # rollback's path through the pool was ~3% of a list page's CPU).
-    engine = create_async_engine(u.render_as_string(hide_password=False), pool_reset_on_return=None)
+    engine = create_async_engine(u.render_as_string(hide_password=False), pool_reset_on_return=None, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas)
     return engine
 

@@ -26,6 +26,14 @@ def test_the_master_freezes_what_it_loaded_before_the_workers_fork(settings):
         app = ForumServer(settings, {"workers": 1}, jobs_env=None).load()
         try:
             assert gc.get_freeze_count() > 0  # out of the collector's sight in every worker
+            # Every template is compiled before the workers fork.
+            from forum.runtime import runtime_of
+
+            env = runtime_of(app).templates.env
+            assert env.cache is not None
+            loaded = {template.name for template in env.cache.values()}
+            assert "threads/detail.html" in loaded and "errors/503.html" in loaded
+            assert len(loaded) == len(env.list_templates(extensions=["html"]))
         finally:
             asyncio.run(close_app(app))
     finally:
