@@ -141,6 +141,18 @@ class Post(PostRules, SQLModel, table=True):
     __table_args__ = (
         Index("ix_posts_thread_id_created_at", "thread_id", "created_at"),
         Index("ix_posts_author_id_created_at", "author_id", "created_at"),
+        # A thread's first post and whether it shows, answered from the index
+        # alone (a thread page's related questions check it for each entry, as
+        # "posts.is_first IS 1"/"IS true": the same words as the condition here).
+        Index(
+            "ix_posts_first_post",
+            "thread_id",
+            "is_first",
+            "hidden_at",
+            "deleted_at",
+            sqlite_where=text("is_first IS 1"),
+            postgresql_where=text("is_first IS true"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
