@@ -11,8 +11,9 @@ higher than ``bench_pages.py``'s (its client is wrk, this one Python, whose requ
 arrive a little less evenly); compare the two versions, not these with those.
 
 The other version is a checkout of the forum (``git worktree add --detach ../base
-COMMIT``): its code is served with ``PYTHONPATH`` set to it, with this checkout's
-virtual environment. A data set prepared by ``bench_pages.py --data DIR`` is reused.
+COMMIT``): its code is served from that folder (``python -m forum`` finds the package
+of the folder it starts in first), with this checkout's virtual environment. A data
+set prepared by ``bench_pages.py --data DIR`` is reused.
 
     .venv/bin/python scripts/bench_ab.py --base ../base --data bench-data --pages thread,home,list
     .venv/bin/python scripts/bench_ab.py --base ../base --data bench-data --pages search --rounds 8
@@ -84,13 +85,13 @@ def main() -> None:
     servers: dict[str, tuple[bc.Server, int]] = {}
     scratches = []
     try:
-        for name, env_extra in (("before", {"PYTHONPATH": str(base)}), ("after", extra)):
+        for name, code, env_extra in (("before", base, {}), ("after", bc.ROOT, extra)):
             scratch = bc.scratch_copy(ds, None, root, name)
             scratches.append(scratch)
             port = bc.free_port()
             env = bc.forum_env(scratch.data_dir, scratch.database_url, env_extra)
             cmd = bc.forum_cmd("serve", "--port", str(port), "--workers", "1", "--no-jobs")
-            server = bc.Server(cmd, env, root / f"{name}.log", cpu=0)
+            server = bc.Server(cmd, env, root / f"{name}.log", cpu=0, cwd=code)
             server.wait_up(f"http://127.0.0.1:{port}/healthz")
             servers[name] = (server, port)
         for server, _ in servers.values():
@@ -123,6 +124,8 @@ def main() -> None:
             )
         command = "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
         print(json.dumps({"bench": "ab", "command": command, "base": str(base), "env": extra, "results": results}))
+        for name, (server, _) in servers.items():
+            bc.say(f"{name}: served from {os.readlink(f'/proc/{server.pid}/cwd')}")
     finally:
         for server, _ in servers.values():
             server.stop()

@@ -739,14 +739,16 @@ def http_get(url: str, timeout: float = 30.0) -> tuple[int, str, dict[str, str]]
 class Server:
     """A server process of its own process group, its output in a log file."""
 
-    def __init__(self, cmd: list[str], env: dict[str, str], log: Path, cpu: int | None = None) -> None:
+    def __init__(
+        self, cmd: list[str], env: dict[str, str], log: Path, cpu: int | None = None, cwd: Path = ROOT
+    ) -> None:
         if cpu is not None:
             cmd = ["taskset", "-c", str(cpu), *cmd]
         self.cmd = cmd
         self.log = log
         self._out = open(log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            cmd, env=env, cwd=ROOT, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, env=env, cwd=cwd, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.pid = self.proc.pid
 
