@@ -443,6 +443,19 @@ async def test_stored_vectors_are_read_by_thread_whatever_their_count(db, databa
         engine.dispose()
 
 
+def test_centring_takes_each_encoders_common_direction_away_and_keeps_its_share():
+    V = embed.encode(["Can I get a refund?", "How do I reset my password?", "What time is it in Paris?", ""])
+    mean = embed.part_means(V[:3])
+    C = embed.centred(V.copy(), mean)
+    for part in embed._part_slices():
+        if part.stop > part.start:
+            assert np.allclose(np.linalg.norm(C[:3, part], axis=1), np.linalg.norm(V[:3, part], axis=1), atol=1e-5)
+    assert not C[3].any()  # an empty text stays zero
+    # questions that mean different things fall further apart than before
+    assert (C[0] @ C[1]) < (V[0] @ V[1])
+    assert np.allclose(embed.project(V, None, mean), C, atol=1e-6)
+
+
 def test_feedback_raises_the_matches_that_agree_with_the_best_ones():
     """Pseudo-relevance feedback: of two rows the query scores alike, the one whose stored
     vector is close to the best matches' gains; rows outside the pool and dead rows do not."""

@@ -173,6 +173,36 @@ def test_reciprocal_agglomeration_merges_close_rows_and_keeps_far_ones_apart():
     assert sorted(map(sorted, groups)) == [[0, 1, 2], [3, 4]]
 
 
+def test_the_link_test_keeps_apart_groups_whose_neighbours_are_their_own():
+    import numpy as np
+    import scipy.sparse as sp
+
+    from forum.topics.cluster import groups_of, rac_cluster
+
+    # two tight triples whose centroids are close (cosine ~0.9), but each row's neighbours
+    # are its own triple's rows but for one link between rows 2 and 3 (the rows are all
+    # dense part: embeddings)
+    E = np.array(
+        [[1, 0.1, 0, 0], [1, 0, 0.1, 0], [1, 0.1, 0.1, 0], [1, 0, 0, 0.45], [1, 0.05, 0, 0.5], [1, 0, 0.05, 0.5]],
+        np.float32,
+    )
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    X = sp.csr_matrix((6, 1), dtype=np.float32)
+    nbr = np.array([[1, 2], [0, 2], [0, 3], [2, 4], [3, 5], [3, 4]], np.int32)
+    sim = np.einsum("ij,ikj->ik", E, E[nbr])
+    order = np.argsort(-sim, axis=1)
+    nbr, sim = np.take_along_axis(nbr, order, axis=1), np.take_along_axis(sim, order, axis=1).astype(np.float32)
+
+    def groups(**kw):
+        return sorted(map(sorted, groups_of(rac_cluster(X, nbr, sim, 0.85, linkage="centroid", E=E, **kw))))
+
+    assert groups() == [list(range(6))]
+    # 2 links between the triples, under 0.5 of the 2 k = 4 links each of three rows could have
+    assert groups(link=0.5) == [[0, 1, 2], [3, 4, 5]]
+    # groups smaller than link_min are not held to it
+    assert groups(link=0.5, link_min=4) == [list(range(6))]
+
+
 def test_large_input_knn_path_agrees_with_the_exact_one():
     import numpy as np
 
@@ -236,11 +266,13 @@ def test_a_group_holding_too_large_a_share_is_grouped_again_against_a_higher_bar
         "Can't reset my password",
     ]
     docs = [Doc(id=i, title=t, body=t) for i, t in enumerate(refund + password)]
-    # A bar this low chains both questions into one group ...
-    never = replace(DEFAULT_SETTINGS, blob_min=1000)
+    # A bar this low chains both questions into one group (with the embeddings as they are
+    # stored and no link test: centred, the two questions' cosines fall below it) ...
+    chain = replace(DEFAULT_SETTINGS, centre_other=False, link_other=0.0)
+    never = replace(chain, blob_min=1000)
     assert [t.doc_ids for t in detect(docs, analyzer(), threshold=0.1, settings=never)] == [list(range(8))]
     # ... which, holding more than the allowed share, is grouped again against a higher bar.
-    split = replace(DEFAULT_SETTINGS, blob_min=5, blob_share=0.5, blob_raise=0.3)
+    split = replace(chain, blob_min=5, blob_share=0.5, blob_raise=0.3)
     assert sorted(t.doc_ids for t in detect(docs, analyzer(), threshold=0.1, settings=split)) == [
         [0, 1, 2, 3],
         [4, 5, 6, 7],

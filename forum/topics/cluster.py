@@ -161,8 +161,9 @@ def iter_doc_features(docs: Sequence[Doc], analyzer, chunk: int = 5000):
 # ---------------------------------------------------------------- clustering
 
 
-def _edge_list(nbr: np.ndarray, sim: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Undirected, de-duplicated kNN edges (a < b) with similarity >= floor, sorted by (a, b)."""
+def _edge_list(nbr: np.ndarray, sim: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Undirected, de-duplicated kNN edges (a < b) with similarity >= floor, sorted by (a, b),
+    and how many of the two rows name the other among their neighbours (1 or 2)."""
     n, k = nbr.shape
     r = np.repeat(np.arange(n, dtype=np.int64), k)
     c = nbr.ravel().astype(np.int64)
@@ -171,8 +172,8 @@ def _edge_list(nbr: np.ndarray, sim: np.ndarray, floor: float) -> tuple[np.ndarr
     a = np.minimum(r[ok], c[ok])
     b = np.maximum(r[ok], c[ok])
     w = w[ok]
-    _, first = np.unique(a * n + b, return_index=True)
-    return a[first], b[first], w[first]
+    _, first, count = np.unique(a * n + b, return_index=True, return_counts=True)
+    return a[first], b[first], w[first], count.astype(np.float64)
 
 
 def rac_cluster(
@@ -186,6 +187,8 @@ def rac_cluster(
     max_rounds: int = 10_000,
     E: np.ndarray | None = None,
     own: bool = False,
+    link: float = 0.0,
+    link_min: int = 2,
 ) -> np.ndarray:
     """Agglomerative clustering of the rows of X (unit vectors) along kNN-graph edges,
     by reciprocal nearest neighbours (RAC): every round, each group finds its most
@@ -205,13 +208,21 @@ def rac_cluster(
     part stale as well scored worse, see docs/topic-tuning.md).
     Rows may have a dense part ``E`` next to ``X`` (with ``own``, E becomes the group
     sums in place instead of being copied).
+    ``link`` (the link test, 0: off): two groups of at least ``link_min`` rows each merge
+    only when the kNN graph ties them: the neighbour links between them (a row naming a
+    row of the other group among its k neighbours counts one) are at least ``link``
+    times the ``2 k`` links the smaller group's rows could have there. Two questions
+    close enough on average (centroids) but each asked in wordings whose nearest
+    neighbours are their own stay apart; the links are counted through the merges
+    (cheap), see docs/topic-tuning.md.
     Returns the group label (its smallest member row) of every row."""
     n = X.shape[0]
     label = np.arange(n, dtype=np.int64)
     if n < 2:
         return label
     floor = threshold * 0.5 if floor is None else floor
-    ea, eb, ew = _edge_list(nbr, sim, floor)
+    ea, eb, ew, ec = _edge_list(nbr, sim, floor)
+    links = 2.0 * link * max(1, nbr.shape[1])  # times the smaller group's size
     S = sp.csr_matrix(X, dtype=np.float32)
     G = None if E is None else (E if own else np.array(E, dtype=np.float32))  # dense part of the group sums
     size = np.ones(n, dtype=np.float64)
@@ -223,7 +234,11 @@ def rac_cluster(
         if not len(ea):
             break
         sc = ew / np.sqrt(np.maximum(sqn[ea] * sqn[eb], 1e-12)) if linkage == "centroid" else ew / (size[ea] * size[eb])
-        good = np.flatnonzero(sc >= threshold)
+        ok = sc >= threshold
+        if link > 0:
+            smaller = np.minimum(size[ea], size[eb])
+            ok &= (smaller < link_min) | (ec >= links * smaller)
+        good = np.flatnonzero(ok)
         if not len(good):
             break
         u = np.concatenate([ea[good], eb[good]])
@@ -257,7 +272,7 @@ def rac_cluster(
         na, nb = m[ea], m[eb]
         changed = (na != ea) | (nb != eb)
         keep = na != nb
-        na, nb, ew, changed = na[keep], nb[keep], ew[keep], changed[keep]
+        na, nb, ew, ec, changed = na[keep], nb[keep], ew[keep], ec[keep], changed[keep]
         if not len(na):
             break
         lo, hi = np.minimum(na, nb), np.maximum(na, nb)
@@ -265,6 +280,7 @@ def rac_cluster(
         order = np.argsort(keys, kind="stable")
         keys, lo, hi, ew, changed = keys[order], lo[order], hi[order], ew[order], changed[order]
         first = np.r_[True, keys[1:] != keys[:-1]]
+        ec = np.add.reduceat(ec[order], np.flatnonzero(first))  # links between the merged groups add up
         # an edge that B had gets its exact new weight (see above)
         ch_any = np.maximum.reduceat(changed.astype(np.int8), np.flatnonzero(first)).astype(bool)
         ea, eb, ew = lo[first], hi[first], ew[first]
@@ -572,6 +588,7 @@ def _cluster_rows(
     *,
     blob: int | None = None,
     best: list | None = None,
+    link: float = 0.0,
 ) -> np.ndarray:
     """kNN graph, neighbour smoothing, reciprocal agglomeration: a group label per row.
     ``best``: a list that gets each row's ``settings.best_of`` nearest rows and similarities (before
@@ -579,7 +596,8 @@ def _cluster_rows(
     ``rows``: the tf-idf rows, or a list [sparse part, dense part] (both already scaled)
     that this function takes over (emptied, so the large dense part can be freed as soon
     as it is replaced).
-    ``blob``: a group of more than this many rows is grouped again (:func:`_split_blobs`)."""
+    ``blob``: a group of more than this many rows is grouped again (:func:`_split_blobs`).
+    ``link``: the link test's share (:func:`rac_cluster`; 0: off)."""
     if isinstance(rows, list):
         X, E = rows.pop(0), rows.pop(0)
     else:
@@ -593,10 +611,13 @@ def _cluster_rows(
     if smooth > 0:
         X, E = smooth_vectors(X, nbr, sim, smooth, smooth_k, E)
         nbr, sim = rescore_edges(X, nbr, E)
+    tie = settings.link_min
     if blob is None:
-        return rac_cluster(X, nbr, sim, threshold, linkage=linkage, E=E, own=True)
-    label = rac_cluster(X, nbr, sim, threshold, linkage=linkage, E=None if E is None else E.copy(), own=True)
-    return _split_blobs(X, E, nbr, sim, label, threshold, blob, linkage, settings)
+        return rac_cluster(X, nbr, sim, threshold, linkage=linkage, E=E, own=True, link=link, link_min=tie)
+    label = rac_cluster(
+        X, nbr, sim, threshold, linkage=linkage, E=None if E is None else E.copy(), own=True, link=link, link_min=tie
+    )
+    return _split_blobs(X, E, nbr, sim, label, threshold, blob, linkage, settings, link)
 
 
 def _split_blobs(
@@ -609,6 +630,7 @@ def _split_blobs(
     bound: int,
     linkage: str,
     settings: ClusterSettings,
+    link: float = 0.0,
 ) -> np.ndarray:
     """A group of more than ``bound`` rows is a chain of related questions (centroid
     linkage chains through a dense region), not one question: its rows are grouped
@@ -630,7 +652,15 @@ def _split_blobs(
         inside = np.where(nb >= 0, local[np.maximum(nb, 0)], -1)
         sm = np.where(inside >= 0, sim[rows], 0.0).astype(np.float32)
         sub = rac_cluster(
-            X[rows], inside.astype(np.int32), sm, th, linkage=linkage, E=None if E is None else E[rows], own=True
+            X[rows],
+            inside.astype(np.int32),
+            sm,
+            th,
+            linkage=linkage,
+            E=None if E is None else E[rows],
+            own=True,
+            link=link,
+            link_min=settings.link_min,
         )
         label[rows] = rows[sub]
         work += [(rows[np.asarray(g)], th + settings.blob_raise) for g in groups_of(sub) if bound < len(g) < len(rows)]
@@ -710,14 +740,23 @@ def detect(
         # every part's vectors in its own basis first, so that the full-length ones can go
         # before the clustering needs the memory (when the caller handed them over)
         todo = []
-        for rows, th, w in (
-            (np.flatnonzero(korean), settings.korean_threshold, similarity.topic_weight(True)),
-            (np.flatnonzero(~korean), settings.other_threshold, similarity.topic_weight(False)),
-        ):
+        for rows, ko in ((np.flatnonzero(korean), True), (np.flatnonzero(~korean), False)):
             if len(rows) < max(2, min_size):
                 continue
+            w = similarity.topic_weight(ko)
+            # a part of centre_min threads or more is grouped with its encoders' common
+            # direction taken away, against the bar of centred vectors (ClusterSettings)
+            centre = settings.centre(ko) and len(rows) >= settings.centre_min
+            th = (
+                settings.centred_threshold(ko)
+                if centre
+                else settings.korean_threshold
+                if ko
+                else settings.other_threshold
+            )
             part = V[rows]
-            dense = embed.project(part, embed.basis(part))
+            mean = embed.part_means(part) if centre else None
+            dense = embed.project(part, embed.basis(part, mean=mean), mean)
             del part
             dense *= np.float32(math.sqrt(w))
             todo.append((rows, th, w, [dense]))
@@ -733,7 +772,19 @@ def detect(
             parts = [X[rows] * np.float32(math.sqrt(1.0 - w)), dense_parts.pop()]
             plain = list(parts)  # the unsmoothed vectors, for the cohesion check
             best: list[np.ndarray] = []
-            local = _cluster_rows(model, parts, th, k, sm, smooth_k, linkage, settings, blob=bound, best=best)
+            local = _cluster_rows(
+                model,
+                parts,
+                th,
+                k,
+                sm,
+                smooth_k,
+                linkage,
+                settings,
+                blob=bound,
+                best=best,
+                link=settings.link(bool(korean[rows[0]])),
+            )
             pair_bar = settings.pair_bar(bool(korean[rows[0]]))
             if pair_bars is not None:
                 pair_bar = pair_bars[0] if korean[rows[0]] else pair_bars[1]

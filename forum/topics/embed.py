@@ -254,20 +254,50 @@ def _blas_controller():  # type: ignore[no-untyped-def]
     return ThreadpoolController()
 
 
-def basis(V: np.ndarray, dims: int | None = None) -> np.ndarray | None:
+def part_means(V: np.ndarray) -> np.ndarray:
+    """The mean of the rows of ``V`` (float16 or float32), float32, a block at a time: what
+    :func:`centred` takes away."""
+    total = np.zeros(V.shape[1], dtype=np.float64)
+    for start in range(0, V.shape[0], _BLOCK):
+        total += np.asarray(V[start : start + _BLOCK], dtype=np.float32).sum(axis=0, dtype=np.float64)
+    return (total / max(1, V.shape[0])).astype(np.float32)
+
+
+def centred(B: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Rows of ``B`` (float32, changed in place) with each encoder's part centred: ``mean``'s
+    part (:func:`part_means`) taken away, and the part scaled back to the length it had (its
+    share). Every encoder's vectors of one forum lean a common way (any two of its questions
+    look somewhat alike); without it, the cosines of a forum's questions spread wider and
+    the ones that mean different things fall further apart (topic detection, figures in
+    docs/topic-tuning.md). A row that was zero stays zero."""
+    for part in _part_slices():
+        if part.stop <= part.start:
+            continue
+        P = B[:, part]
+        before = np.sqrt(np.einsum("ij,ij->i", P, P))
+        P -= mean[part]
+        after = np.sqrt(np.einsum("ij,ij->i", P, P))
+        P *= (before / np.maximum(after, 1e-9))[:, None]
+    return B
+
+
+def basis(V: np.ndarray, dims: int | None = None, mean: np.ndarray | None = None) -> np.ndarray | None:
     """An orthonormal (dim, dims) basis of the directions along which the rows of ``V``
     vary most (not centred: the projection keeps dot products as well as any of that
     size can), or None when ``V`` is small enough as it is. On the development data,
     grouping and ranking with 256 of the 896 dimensions scored the same as with all.
     Learned from at most BASIS_ROWS rows, evenly spaced (more do not change the leading
-    directions, and at 100,000 rows of 1,280 numbers the full product took seconds)."""
+    directions, and at 100,000 rows of 1,280 numbers the full product took seconds).
+    ``mean``: of the rows :func:`centred` (their parts' mean taken away) instead."""
     dims = REDUCED_DIM if dims is None else dims
     if dims <= 0 or V.ndim != 2 or V.shape[1] <= dims or V.shape[0] <= 4 * dims:
         return None
     step = -(-V.shape[0] // BASIS_ROWS)
     C = np.zeros((V.shape[1], V.shape[1]), dtype=np.float64)
     for start in range(0, V.shape[0], _BLOCK * step):
-        B = np.asarray(V[start : start + _BLOCK * step : step], dtype=np.float32)
+        B = np.array(V[start : start + _BLOCK * step : step], dtype=np.float32)
+        if mean is not None:
+            centred(B, mean)
         C += B.T @ B
     from scipy.linalg import eigh
 
@@ -276,8 +306,15 @@ def basis(V: np.ndarray, dims: int | None = None) -> np.ndarray | None:
     return np.ascontiguousarray(U[:, ::-1], dtype=np.float32)
 
 
-def project(V: np.ndarray, P: np.ndarray | None) -> np.ndarray:
-    """``V`` (float16 or float32) in the basis ``P`` as float32, a block at a time."""
+def project(V: np.ndarray, P: np.ndarray | None, mean: np.ndarray | None = None) -> np.ndarray:
+    """``V`` (float16 or float32) in the basis ``P`` as float32, a block at a time;
+    ``mean``: the rows :func:`centred` first."""
+    if mean is not None:
+        out = np.empty((V.shape[0], V.shape[1] if P is None else P.shape[1]), dtype=np.float32)
+        for start in range(0, V.shape[0], _BLOCK):
+            B = centred(np.array(V[start : start + _BLOCK], dtype=np.float32), mean)
+            out[start : start + _BLOCK] = B if P is None else B @ P
+        return out
     if P is None:
         return np.asarray(V, dtype=np.float32)
     out = np.empty((V.shape[0], P.shape[1]), dtype=np.float32)

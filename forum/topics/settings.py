@@ -40,6 +40,20 @@ class ClusterSettings:
     #: neighbours per thread in the kNN graph that proposes merges
     knn_k: int = 15
     linkage: str = "centroid"
+    #: the link test (cluster.rac_cluster): two groups of at least link_min threads merge only
+    #: when the neighbour links between them reach link_* times the 2 knn_k links the smaller
+    #: group's threads could have (0: off), Korean threads and the others
+    link_korean: float = 0.0
+    link_other: float = 0.15
+    link_min: int = 2
+    #: each encoder's part of a language part's embeddings centred (embed.centred) before
+    #: grouping, when the part has at least centre_min threads (a handful of threads about
+    #: different things have no common direction to take away); the bars of centred vectors
+    centre_korean: bool = False
+    centre_other: bool = True
+    centre_min: int = 100
+    centred_korean_threshold: float = 0.55
+    centred_other_threshold: float = 0.72
     #: a group of more than blob_share of a part's threads (and more than blob_min) is grouped
     #: again, its bar raised by blob_raise each time, never above blob_max_bar
     blob_share: float = 0.05
@@ -90,6 +104,18 @@ class ClusterSettings:
         if korean:
             return (self.member_bar_korean, self.relative_bar_korean, self.group_bar_korean)
         return (self.member_bar_other, self.relative_bar_other, self.group_bar_other)
+
+    def link(self, korean: bool) -> float:
+        """The link test's share of a language part (0: off)."""
+        return self.link_korean if korean else self.link_other
+
+    def centre(self, korean: bool) -> bool:
+        """Whether a language part's embeddings are centred before grouping."""
+        return self.centre_korean if korean else self.centre_other
+
+    def centred_threshold(self, korean: bool) -> float:
+        """The merge bar of a language part's centred vectors."""
+        return self.centred_korean_threshold if korean else self.centred_other_threshold
 
     def pair_bar(self, korean: bool) -> float:
         return self.pair_bar_korean if korean else self.pair_bar_other
