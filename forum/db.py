@@ -130,10 +130,9 @@ def pool_options(max_in_flight: int) -> dict[str, int]:
     (``max_in_flight``; 0: no limit, SQLAlchemy's defaults): that many kept
     connections, plus two (a request may hold a reading and a writing session,
     and the view counter writes beside them), and as many again allowed beyond
-    them. With SQLAlchemy's 5, the connections past five were opened and closed
-    again as bursts came and went: 96 PostgreSQL connections opened in two
-    minutes of 150 reads a second over two workers, and the slow ones among
-    those requests let others pile up past the gate (503)."""
+    them. With SQLAlchemy's 5 kept, a burst of more requests opened connections
+    that were closed again as soon as it passed, and the next burst paid for
+    opening them (and preparing its statements on them) again."""
     if max_in_flight <= 0:
         return {}
     return {"pool_size": max_in_flight + 2, "max_overflow": max_in_flight}

@@ -98,10 +98,9 @@ def preload() -> None:
 
 
 def compile_templates(app: Any) -> None:
-    """Every template compiled once in the master, shared by the workers: compiled
-    on first use instead, a worker's first requests each took tens of ms more,
-    enough at 150 reads a second on PostgreSQL for the first seconds' requests to
-    pile up past the admission limit (23 refused in the first 10 s)."""
+    """Every template compiled once in the master and shared by the workers, so
+    that no worker compiles them (tens of ms for a large page) while it serves its
+    first requests, when a new worker is slowest anyway."""
     from forum.runtime import runtime_of
 
     env = runtime_of(app).templates.env
