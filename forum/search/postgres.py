@@ -185,23 +185,27 @@ _PREVIOUS = ", ".join(f"current_setting('{n}') AS v{i}" for i, n in enumerate(_S
 _PREVIOUS_VALUES = ", ".join(f"p.v{i}" for i in range(len(_SETTINGS)))
 
 
-class Plan:
-    """What ``planned`` found: how common the query is among the PROBE most
-    recent documents (``density``, a share), the newest document's key, and
-    whether the planner is set for a rare query (``sparse``)."""
+def _values(previous: Sequence[str]) -> dict[str, str]:
+    """The settings' previous values as the parameters ``:v0`` … of a statement."""
+    return {f"v{i}": v for i, v in enumerate(previous)}
 
-    def __init__(self, session: AsyncSession, density: float, newest: int, sparse: bool, previous: Sequence[str]):
+
+class Plan:
+    """What ``planned`` found: the newest document's key, and whether the
+    planner is set for a rare query (``sparse``)."""
+
+    def __init__(self, session: AsyncSession, newest: int, sparse: bool, previous: Sequence[str]):
         self.session = session
-        self.density, self.newest, self.sparse = density, newest, sparse
+        self.newest, self.sparse = newest, sparse
         self.previous = previous
 
     async def set_sparse(self) -> None:
         """Sets the planner for a rare query after all (a query common among
         the newest documents with too few matches past the floor)."""
         if not self.sparse:
-            values = {f"v{i}": v for i, v in enumerate(self.previous)}
             params = ", ".join(f"CAST(:v{i} AS text) AS v{i}" for i in range(len(_SETTINGS)))
-            await self.session.execute(text(f"SELECT {_choose('true')} FROM (SELECT {params}) AS p"), values)
+            statement = text(f"SELECT {_choose('true')} FROM (SELECT {params}) AS p")
+            await self.session.execute(statement, _values(self.previous))
             self.sparse = True
 
 
@@ -227,7 +231,7 @@ async def planned(session: AsyncSession, query: ParsedQuery, *, sparse_below: fl
     async with read_transaction(session) as own:
         row = (await session.execute(statement, params)).one()
         hits, newest, previous = row[0] or 0, row[1] or 0, row[2 : 2 + len(_SETTINGS)]
-        plan = Plan(session, hits / PROBE, newest, hits < rare_below, previous)
+        plan = Plan(session, newest, hits < rare_below, previous)
         if own:
             yield plan
             return
@@ -235,4 +239,4 @@ async def planned(session: AsyncSession, query: ParsedQuery, *, sparse_below: fl
         yield plan
     finally:
         restore = ", ".join(f"set_config('{n}', :v{i}, true)" for i, n in enumerate(_SETTINGS))
-        await session.execute(text(f"SELECT {restore}"), {f"v{i}": v for i, v in enumerate(previous)})
+        await session.execute(text(f"SELECT {restore}"), _values(previous))

@@ -200,6 +200,11 @@ def make_snippet(texts: Iterable[str], highlighter: Highlighter, *, size: int = 
 _SNIPPETS: OrderedDict[tuple[frozenset[str], tuple[str, ...], Hashable], Snippet] = OrderedDict()
 
 
+def _key(highlighter: Highlighter, version: Hashable) -> tuple[frozenset[str], tuple[str, ...], Hashable]:
+    """What a kept snippet is kept by: the query's terms and the texts' version."""
+    return (highlighter.terms, highlighter.prefixes, version)
+
+
 def snippet_of(highlighter: Highlighter, markdown: Sequence[str], *, version: Hashable = None) -> Snippet:
     """``make_snippet`` of these Markdown texts, kept by the query's terms and
     ``version`` (what the texts depend on, when the caller knows it without
@@ -213,8 +218,8 @@ def snippet_of(highlighter: Highlighter, markdown: Sequence[str], *, version: Ha
     snippet = kept_snippet(highlighter, version)
     if snippet is not None:
         return snippet
-    key = (highlighter.terms, highlighter.prefixes, version)
-    snippet = _SNIPPETS[key] = make_snippet(map(plain_text, markdown), highlighter)  # lazily: stops at a good window
+    # lazily: stops at a good window
+    snippet = _SNIPPETS[_key(highlighter, version)] = make_snippet(map(plain_text, markdown), highlighter)
     if len(_SNIPPETS) > MAX_SNIPPETS:
         _SNIPPETS.popitem(last=False)
     return snippet
@@ -223,7 +228,7 @@ def snippet_of(highlighter: Highlighter, markdown: Sequence[str], *, version: Ha
 def kept_snippet(highlighter: Highlighter, version: Hashable) -> Snippet | None:
     """The snippet ``snippet_of`` made for these terms and this ``version``, if
     it is still kept: the texts need not be read again."""
-    key = (highlighter.terms, highlighter.prefixes, version)
+    key = _key(highlighter, version)
     snippet = _SNIPPETS.get(key)
     if snippet is not None:
         _SNIPPETS.move_to_end(key)

@@ -309,17 +309,14 @@ def basis(V: np.ndarray, dims: int | None = None, mean: np.ndarray | None = None
 def project(V: np.ndarray, P: np.ndarray | None, mean: np.ndarray | None = None) -> np.ndarray:
     """``V`` (float16 or float32) in the basis ``P`` as float32, a block at a time;
     ``mean``: the rows :func:`centred` first."""
-    if mean is not None:
-        out = np.empty((V.shape[0], V.shape[1] if P is None else P.shape[1]), dtype=np.float32)
-        for start in range(0, V.shape[0], _BLOCK):
-            B = centred(np.array(V[start : start + _BLOCK], dtype=np.float32), mean)
-            out[start : start + _BLOCK] = B if P is None else B @ P
-        return out
-    if P is None:
+    if P is None and mean is None:
         return np.asarray(V, dtype=np.float32)
-    out = np.empty((V.shape[0], P.shape[1]), dtype=np.float32)
+    out = np.empty((V.shape[0], V.shape[1] if P is None else P.shape[1]), dtype=np.float32)
     for start in range(0, V.shape[0], _BLOCK):
-        out[start : start + _BLOCK] = np.asarray(V[start : start + _BLOCK], dtype=np.float32) @ P
+        B = np.asarray(V[start : start + _BLOCK], dtype=np.float32)
+        if mean is not None:
+            B = centred(np.array(B), mean)  # a copy: centred changes its rows in place
+        out[start : start + _BLOCK] = B if P is None else B @ P
     return out
 
 
