@@ -149,7 +149,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = make_async_engine(settings.database_url, **pool)
     sessionmaker = make_sessionmaker(engine)
     read_engine = make_read_engine(settings.database_url, engine, **pool)
-    read_sessionmaker = make_sessionmaker(read_engine) if read_engine is not engine else sessionmaker
+    read_sessionmaker = make_sessionmaker(read_engine, reading=True) if read_engine is not engine else sessionmaker
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

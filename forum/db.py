@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped
 from sqlmodel import col
 
+from forum.direct import READING
 from forum.sqlite_inline import begin_immediate
 
 registry.register("sqlite.forum_inline", "forum.sqlite_inline", "InlineSQLiteDialect")
@@ -225,5 +226,8 @@ async def read_transaction(session: AsyncSession) -> AsyncIterator[bool]:
         await session.execute(text("COMMIT"))
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+def make_sessionmaker(engine: AsyncEngine, *, reading: bool = False) -> async_sessionmaker[AsyncSession]:
+    """``reading``: sessions that only read (from :func:`make_read_engine`), in
+    which :class:`forum.direct.DirectRead` statements go straight to the driver."""
+    info = {READING: True} if reading else None
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, info=info)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from forum.direct import DirectRead
 from forum.models import Category, Post, Thread, User
 from forum.models.category import CategoryRules
 from forum.models.thread import PostRules, ThreadRules
@@ -152,9 +153,9 @@ def thread_row(row: Sequence[Any]) -> ThreadRow:
     )
 
 
-THREAD_BY_ID = thread_select().where(THREADS.c.id == bindparam("thread_id"))
+THREAD_BY_ID = DirectRead(thread_select().where(THREADS.c.id == bindparam("thread_id")))
 
-POSTS_OF_THREAD = (
+POSTS_OF_THREAD = DirectRead(
     select(*_POST_COLS, *_USER_COLS)
     .join_from(POSTS, USERS, USERS.c.id == POSTS.c.author_id)
     .where(POSTS.c.thread_id == bindparam("thread_id"))
@@ -163,24 +164,29 @@ POSTS_OF_THREAD = (
 
 
 async def thread_by_id(session: AsyncSession, thread_id: int) -> ThreadRow | None:
-    row = (await session.execute(THREAD_BY_ID, {"thread_id": thread_id})).first()
+    row = await THREAD_BY_ID.first(session, {"thread_id": thread_id})
     return thread_row(row) if row is not None else None
 
 
 async def posts_of(session: AsyncSession, thread_id: int) -> list[PostRow]:
     """Every post of a thread, oldest first, with its author."""
-    rows = await session.execute(POSTS_OF_THREAD, {"thread_id": thread_id})
+    rows = await POSTS_OF_THREAD.rows(session, {"thread_id": thread_id})
     return [_post_row(*r[:_NP], author=UserRow(*r[_NP:]), values=tuple(r)) for r in rows]
 
 
-async def threads(session: AsyncSession, stmt: Select[Any], params: dict[str, Any] | None = None) -> list[ThreadRow]:
-    """The threads a statement from :func:`thread_select` finds."""
+async def threads(
+    session: AsyncSession, stmt: Select[Any] | DirectRead, params: dict[str, Any] | None = None
+) -> list[ThreadRow]:
+    """The threads a statement from :func:`thread_select` finds (a statement
+    built once is best made a :class:`forum.direct.DirectRead`)."""
+    if isinstance(stmt, DirectRead):
+        return [thread_row(r) for r in await stmt.rows(session, params)]
     return [thread_row(r) for r in await session.execute(stmt, params or {})]
 
 
-CATEGORIES_IN_ORDER = select(*_CATEGORY_COLS).order_by(CATEGORIES.c.position, CATEGORIES.c.id)
+CATEGORIES_IN_ORDER = DirectRead(select(*_CATEGORY_COLS).order_by(CATEGORIES.c.position, CATEGORIES.c.id))
 
 
 async def categories(session: AsyncSession) -> list[CategoryRow]:
     """Every category, in their order (a handful: read whole)."""
-    return [CategoryRow(*r) for r in await session.execute(CATEGORIES_IN_ORDER)]
+    return [CategoryRow(*r) for r in await CATEGORIES_IN_ORDER.rows(session)]

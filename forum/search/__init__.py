@@ -40,6 +40,7 @@ from sqlmodel import col
 from forum import read
 from forum.clock import utcnow
 from forum.db import id_col
+from forum.direct import DirectRead
 from forum.models import Category, Post, Thread, ThreadKind, User
 from forum.models.search import DocType, FailedSearch, SearchDocument
 from forum.pagination import Page
@@ -626,7 +627,7 @@ async def search(
     return Results(parsed, Page(items=hits, number=page, size=size, total=max(total, len(hits))), capped=capped)
 
 
-_THREADS_BY_ID = read.thread_select().where(read.THREADS.c.id.in_(bindparam("ids", expanding=True)))
+_THREADS_BY_ID = DirectRead(read.thread_select().where(read.THREADS.c.id.in_(bindparam("ids", expanding=True))))
 _DOCUMENTS: Table = SearchDocument.__table__  # type: ignore[attr-defined]
 _POSTS = read.POSTS
 _VISIBLE_POST = and_(_POSTS.c.hidden_at.is_(None), _POSTS.c.deleted_at.is_(None))

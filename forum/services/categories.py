@@ -24,6 +24,7 @@ from sqlmodel import col
 
 from forum import hooks, read
 from forum.clock import utcnow
+from forum.direct import DirectRead
 from forum.errors import NotAllowed, NotFound, ValidationError
 from forum.i18n import gettext as _
 from forum.models import Category, Role, Thread, User
@@ -131,7 +132,7 @@ def _total_statement(*, by_category: bool, hidden: bool) -> Any:
 
 
 # Built once, like the list statements they go with (forum.services.threads.latest).
-_TOTALS = {(b, h): _total_statement(by_category=b, hidden=h) for b in (False, True) for h in (False, True)}
+_TOTALS = {(b, h): DirectRead(_total_statement(by_category=b, hidden=h)) for b in (False, True) for h in (False, True)}
 
 
 async def listed_total(session: AsyncSession, *, category_id: int | None, hidden: bool) -> int:
@@ -139,7 +140,8 @@ async def listed_total(session: AsyncSession, *, category_id: int | None, hidden
     category's, or the whole forum's (a sum over the categories, which are
     few). ``hidden``: moderators' lists, which hold hidden threads too."""
     stmt = _TOTALS[(category_id is not None, hidden)]
-    return int(await session.scalar(stmt, {"category_id": category_id}) or 0)
+    row = await stmt.first(session, {"category_id": category_id})
+    return int(row[0] or 0) if row is not None else 0
 
 
 async def all_categories(session: AsyncSession) -> Sequence[Category]:

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from forum.clock import utcnow
+from forum.direct import DirectRead
 from forum.models import Article, ArticleStatus, Post, RelatedItem, RelatedList, Thread
 from forum.services.similar import Match, article_path, thread_path
 
@@ -44,7 +45,7 @@ _THREADS: Table = Thread.__table__  # type: ignore[attr-defined]
 _POSTS: Table = Post.__table__  # type: ignore[attr-defined]
 _ARTICLES: Table = Article.__table__  # type: ignore[attr-defined]
 
-_LIST = (
+_LIST = DirectRead(
     select(
         _ITEMS.c.target_thread_id,
         _THREADS.c.title,
@@ -87,7 +88,7 @@ async def related_for(session: AsyncSession, thread_id: int, *, limit: int = SHO
     """The stored related questions of a thread that readers may see now, best
     first (one query on the primary key; threads hidden or deleted and articles
     unpublished since the list was computed are left out)."""
-    rows = await session.execute(_LIST, {"thread_id": thread_id})
+    rows = await _LIST.rows(session, {"thread_id": thread_id})
     out: list[Match] = []
     for tid, title, slug, solved_at, aid, a_title, a_slug, score, first_post in rows:
         if tid is not None and title is not None and first_post is not None:

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from forum import hooks, read
+from forum.direct import DirectRead
 from forum.errors import NotAllowed, NotFound, ValidationError
 from forum.i18n import gettext as _
 from forum.models import Category, CategoryTag, Tag, Thread, ThreadTag, User
@@ -170,7 +171,7 @@ async def tags_by_name(session: AsyncSession, names: Sequence[str]) -> dict[str,
     return {tag.name: tag for tag in found}
 
 
-_CHIPS = (
+_CHIPS = DirectRead(
     select(THREAD_TAGS.c.thread_id, TAGS.c.name, TAGS.c.label_en, TAGS.c.label_ko)
     .join_from(THREAD_TAGS, TAGS, TAGS.c.id == THREAD_TAGS.c.tag_id)
     .where(THREAD_TAGS.c.thread_id.in_(bindparam("ids", expanding=True)))
@@ -182,7 +183,7 @@ async def chips_for(session: AsyncSession, thread_ids: Sequence[int]) -> dict[in
     """Every thread's tags, in one query (run for an empty page too: a page's
     query count does not depend on its rows)."""
     found: dict[int, list[TagChip]] = {}
-    for thread_id, name, label_en, label_ko in await session.execute(_CHIPS, {"ids": sorted(set(thread_ids))}):
+    for thread_id, name, label_en, label_ko in await _CHIPS.rows(session, {"ids": sorted(set(thread_ids))}):
         found.setdefault(thread_id, []).append(TagChip(name, label_en, label_ko))
     return {k: tuple(v) for k, v in found.items()}
 

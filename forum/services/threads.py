@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -20,6 +20,7 @@ from sqlmodel import col
 from forum import hooks, read, search
 from forum.clock import utcnow
 from forum.config import Settings
+from forum.direct import DirectRead
 from forum.errors import NotAllowed, NotFound, ValidationError
 from forum.i18n import gettext as _
 from forum.models import Category, NotificationKind, Post, PostRevision, Thread, ThreadKind, User, Vote
@@ -439,14 +440,14 @@ class ThreadList:
     page: Page[ThreadRow]
 
 
-_LISTS: dict[tuple[bool, bool, bool], Select[Any]] = {}
+_LISTS: dict[tuple[bool, bool, bool], DirectRead] = {}
 
 
-def _list_statement(*, moderator: bool, by_category: bool, pinned: bool) -> Select[Any]:
+def _list_statement(*, moderator: bool, by_category: bool, pinned: bool) -> DirectRead:
     """The statement of one kind of thread list, built once (see ``forum.read``)."""
     key = (moderator, by_category, pinned)
-    stmt = _LISTS.get(key)
-    if stmt is None:
+    found = _LISTS.get(key)
+    if found is None:
         t = read.THREADS
         where: list[ColumnElement[bool]] = [t.c.deleted_at.is_(None)]
         if not moderator:
@@ -462,8 +463,8 @@ def _list_statement(*, moderator: bool, by_category: bool, pinned: bool) -> Sele
                 .order_by(t.c.last_activity_at.desc(), t.c.id.desc())
                 .offset(bindparam("offset"))
             )
-        stmt = _LISTS[key] = stmt.limit(bindparam("limit"))
-    return stmt
+        found = _LISTS[key] = DirectRead(stmt.limit(bindparam("limit")))
+    return found
 
 
 async def latest(
