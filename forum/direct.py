@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,7 +57,12 @@ class DirectRead:
         if found is None:
             results = []
             for i, column in enumerate(self.statement.selected_columns):
-                process = column.type._cached_result_processor(dialect, None)
+                try:
+                    process = column.type._cached_result_processor(dialect, None)
+                except (sa_exc.InvalidRequestError, TypeError):
+                    # asyncpg's numbers choose by the type the server sends:
+                    # a float column comes as a float, which needs nothing.
+                    process = None
                 if process is not None:
                     results.append((i, process))
             found = self._compiled[dialect.name] = _Compiled(self.statement.compile(dialect=dialect), tuple(results))
