@@ -34,6 +34,7 @@ from forum.services import uploads as upload_service
 from forum.services.threads import Limits as ThreadLimits
 from forum.storage import make_storage
 from forum.templating import make_templates
+from forum.warmup import warm_up
 from forum.web import LazyCsrf, absolute_url, api_error, login_url, redirect, render
 
 log = logging.getLogger("forum")
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         flusher = asyncio.get_running_loop().create_task(
             views.flush_forever(runtime_of(app).views, sessionmaker, settings.views_flush)
         )
+        await warm_up(app)  # before the first connection is taken (forum.warmup)
         yield
         flusher.cancel()  # it writes what it has counted, then stops
         with contextlib.suppress(asyncio.CancelledError):

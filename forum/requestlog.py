@@ -31,6 +31,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum.ratelimit import TrustedProxies, forwarded_client, peer_is_trusted
+from forum.warmup import WARM_UP
 
 access_log = logging.getLogger("forum.access")
 
@@ -90,7 +91,7 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if access_log.isEnabledFor(logging.INFO):
+            if access_log.isEnabledFor(logging.INFO) and not scope["state"].get(WARM_UP):
                 self.log(scope, status, size, started, request_id)
 
     def log(self, scope: Scope, status: int, size: int, started: float, request_id: str) -> None:

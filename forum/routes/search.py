@@ -18,6 +18,7 @@ from forum.pagination import page_number
 from forum.ratelimit import hit_or_429
 from forum.services import categories as category_service
 from forum.services import tags as tag_service
+from forum.warmup import is_warm_up
 from forum.web import absolute_url, current_user, reading, render, require_user, writing
 
 PAGE_SIZE = 20
@@ -107,7 +108,7 @@ async def search_page(request: Request) -> Response:
 async def _record_failure(request: Request, query: str, *, filtered: bool) -> None:
     """What customers look for and do not find. With filters on, finding
     nothing says more about the filters than about the content: not recorded."""
-    if filtered:
+    if filtered or is_warm_up(request):
         return
     async with writing(request) as session:
         await service.record_failed_search(session, query, locale=request.state.locale)

@@ -29,6 +29,7 @@ from forum.services import spikes as spike_service
 from forum.services import tags as tag_service
 from forum.services import threads as service
 from forum.urls import post_url, thread_url
+from forum.warmup import is_warm_up
 from forum.web import (
     current_user,
     field,
@@ -115,7 +116,8 @@ async def detail(request: Request) -> Response:
         thread = await service.get_thread_row_or_404(session, request.path_params["thread_id"], viewer=user)
         if request.path_params.get("slug") != thread.slug:
             return redirect(thread_url(thread))
-        await service.count_view(runtime_of(request.app).views, thread)
+        if not is_warm_up(request):
+            await service.count_view(runtime_of(request.app).views, thread)
         unread = getattr(request.state, "unread_notifications", 0) > 0
         if (
             user is not None
