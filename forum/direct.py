@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, TextualSelect
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,7 +48,7 @@ class DirectRead:
 
     __slots__ = ("_compiled", "statement")
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | TextualSelect) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 

@@ -632,7 +632,7 @@ _DOCUMENTS: Table = SearchDocument.__table__  # type: ignore[attr-defined]
 _POSTS = read.POSTS
 _VISIBLE_POST = and_(_POSTS.c.hidden_at.is_(None), _POSTS.c.deleted_at.is_(None))
 # The visible posts' text of a page's threads, in order (for the snippets).
-_POSTS_OF_HITS = (
+_POSTS_OF_HITS = DirectRead(
     select(_POSTS.c.thread_id, _POSTS.c.body)
     .where(_POSTS.c.thread_id.in_(bindparam("ids", expanding=True)), _VISIBLE_POST)
     .order_by(_POSTS.c.thread_id, _POSTS.c.created_at, _POSTS.c.id)
@@ -646,7 +646,7 @@ _POSTS_OF_HITS = (
 # purged since (SQLite gives the highest id again). A snippet kept for the
 # same version needs no text read (a page's posts were most of its loading:
 # 200 bodies for 20 threads).
-_POST_VERSIONS = (
+_POST_VERSIONS = DirectRead(
     select(
         _POSTS.c.thread_id,
         func.max(
@@ -695,14 +695,14 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
     chips: dict[int, Any] = {}
     if thread_ids:
         threads = {t.id: t for t in await read.threads(session, _THREADS_BY_ID, {"ids": thread_ids})}
-        for thread_id, changed, *parts in (await session.execute(_POST_VERSIONS, {"ids": thread_ids})).all():
+        for thread_id, changed, *parts in await _POST_VERSIONS.rows(session, {"ids": thread_ids}):
             versions[thread_id] = (DocType.thread.value, thread_id, *parts)
             if changed:
                 stale.add(thread_id)
             elif (kept := kept_snippet(marks, versions[thread_id])) is not None:
                 snippets[thread_id] = kept
         if unread := [i for i in thread_ids if i not in snippets and i in threads]:
-            for thread_id, body in (await session.execute(_POSTS_OF_HITS, {"ids": unread})).all():
+            for thread_id, body in await _POSTS_OF_HITS.rows(session, {"ids": unread}):
                 bodies.setdefault(thread_id, []).append(body)
         chips = await tags.chips_for(session, thread_ids)
     articles: dict[int, Any] = {}

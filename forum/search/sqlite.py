@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from forum.direct import DirectRead
 from forum.search.query import Alternative, Entry, ParsedQuery, Source
 
 NAME = "sqlite"
@@ -111,15 +112,16 @@ def source(query: ParsedQuery, *, recent: bool = False) -> Source:
     )
 
 
+# Two subqueries: SQLite reads min() or max() alone off the index's ends.
+_OLDER_THAN_RECENT = DirectRead(
+    text("SELECT (SELECT min(id) FROM search_documents) <= (SELECT max(id) FROM search_documents) - :keep").columns()
+)
+
+
 async def older_than_recent(session: AsyncSession) -> bool:
     """Whether some documents are too old for search_fts_recent."""
-    return bool(
-        await session.scalar(
-            # Two subqueries: SQLite reads min() or max() alone off the index's ends.
-            text("SELECT (SELECT min(id) FROM search_documents) <= (SELECT max(id) FROM search_documents) - :keep"),
-            {"keep": RECENT_DOCUMENTS},
-        )
-    )
+    row = await _OLDER_THAN_RECENT.first(session, {"keep": RECENT_DOCUMENTS})
+    return bool(row is not None and row[0])
 
 
 # A bulk rebuild (bulk_start ... bulk_finish) fills search_fts_recent once, at the end.
