@@ -122,9 +122,11 @@ async def _driver(session: AsyncSession) -> tuple[Dialect, Any, str, Connection]
         return kept[1]
     connection = await session.connection()
     dialect = connection.dialect
-    adapted = (await connection.get_raw_connection()).dbapi_connection
-    inner: Any = getattr(adapted, "_connection", None)
     sync = connection.sync_connection
+    # The pooled connection's adapted driver connection, read off the checked-out
+    # connection (AsyncConnection.get_raw_connection would spawn a greenlet for it).
+    adapted = sync.connection.dbapi_connection if sync is not None else None
+    inner: Any = getattr(adapted, "_connection", None)
     driver: tuple[Dialect, Any, str, Connection] | None = None
     if sync is None:
         pass
