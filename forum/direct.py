@@ -6,10 +6,12 @@ machinery), where SQLite answers a thread page's statements in a few µs each:
 on this machine, ``session.execute`` of ``SELECT 1`` took 56 µs against
 0.8 µs for sqlite3 itself, and a thread's posts 78 µs against 40 µs read this
 way. A :class:`DirectRead` is a Core SELECT compiled once per dialect. In a
-reading session (``forum.web.reading``; see :data:`READING`) it is run on the
-session's own connection by the driver: sqlite3 (on the event loop's thread, as
-``forum.sqlite_inline`` runs every statement anyway) or asyncpg (in autocommit,
-as the reading engine is; asyncpg keeps the prepared statement). Its rows are
+reading session (``forum.web.reading``; see :data:`READING`) it is run by the
+driver: on SQLite by sqlite3, on the process's one shared reading connection (on
+the event loop's thread, as ``forum.sqlite_inline`` runs every statement anyway;
+see :func:`_shared_sqlite`), on PostgreSQL by asyncpg on the session's own
+connection (in autocommit, as the reading engine is; asyncpg keeps the prepared
+statement). Its rows are
 tuples holding what SQLAlchemy's result processors would give (datetimes from
 SQLite's text, booleans). Anywhere else, and whenever the driver raises, it is
 an ordinary ``session.execute``, so that errors reach the app as SQLAlchemy's
@@ -18,14 +20,16 @@ an ordinary ``session.execute``, so that errors reach the app as SQLAlchemy's
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, TextualSelect
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 __all__ = ["READING", "DirectRead"]
 
@@ -82,7 +86,7 @@ class DirectRead:
         args = [
             processors[name](values[name]) if name in processors else values[name] for name in state.positiontup or ()
         ]
-        if sync._has_events or sync.engine._has_events:
+        if sync is not None and (sync._has_events or sync.engine._has_events):
             # Those watching statements (tests counting a page's queries) see this one too.
             sync.dispatch.before_cursor_execute(sync, None, state.statement, args, None, False)
         try:
@@ -91,6 +95,8 @@ class DirectRead:
             else:
                 raw = await connection.fetch(state.statement, *args)
         except Exception:
+            if sync is None:  # the shared connection: a new one next time
+                _forget_shared(session.bind)
             # Again through SQLAlchemy, which raises its own error for it (or
             # answers, if the trouble has passed).
             return list((await session.execute(self.statement, params)).all())
@@ -110,12 +116,18 @@ class DirectRead:
         return rows[0] if rows else None
 
 
-async def _driver(session: AsyncSession) -> tuple[Dialect, Any, str, Connection] | None:
+async def _driver(session: AsyncSession) -> tuple[Dialect, Any, str, Connection | None] | None:
     """The reading session's driver connection (sqlite3's or asyncpg's), kept
     for as long as the session holds the same transaction; None outside a
-    reading session or with another driver."""
+    reading session or with another driver. On SQLite, the process's shared
+    reading connection (:func:`_shared_sqlite`) while nothing watches statements."""
     if not session.info.get(READING):
         return None
+    bind = session.bind
+    if isinstance(bind, AsyncEngine) and bind.dialect.name == "sqlite" and not bind.sync_engine._has_events:
+        shared = await _shared_sqlite(bind)
+        if shared is not None:
+            return shared
     transaction = session.sync_session.get_transaction()
     kept = session.info.get(_DRIVER)
     if kept is not None and transaction is not None and kept[0] is transaction and transaction.is_active:
@@ -127,7 +139,7 @@ async def _driver(session: AsyncSession) -> tuple[Dialect, Any, str, Connection]
     # connection (AsyncConnection.get_raw_connection would spawn a greenlet for it).
     adapted = sync.connection.dbapi_connection if sync is not None else None
     inner: Any = getattr(adapted, "_connection", None)
-    driver: tuple[Dialect, Any, str, Connection] | None = None
+    driver: tuple[Dialect, Any, str, Connection | None] | None = None
     if sync is None:
         pass
     elif dialect.name == "sqlite" and hasattr(inner, "sqlite_connection"):
@@ -136,3 +148,47 @@ async def _driver(session: AsyncSession) -> tuple[Dialect, Any, str, Connection]
         driver = (dialect, inner, "asyncpg", sync)
     session.info[_DRIVER] = (session.sync_session.get_transaction(), driver)
     return driver
+
+
+# The shared reading connection of each SQLite reading engine, per process: its
+# pooled connection (kept checked out) and the driver tuple of _driver.
+_SHARED: weakref.WeakKeyDictionary[Engine, tuple[int, Any, tuple[Dialect, Any, str, None]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _shared_sqlite(engine: AsyncEngine) -> tuple[Dialect, Any, str, None] | None:
+    """One sqlite3 connection of the reading engine's pool, kept checked out by
+    this process for every reading session's DirectReads. Checking a connection
+    out of the pool for a session and back in (SQLAlchemy's session transaction,
+    the pool's bookkeeping) cost more than a thread page's four statements. It can
+    be shared: a DirectRead on SQLite runs from its execute to its last row
+    without giving way to another task (nothing in it awaits), the connection is
+    read-only (``query_only``) and never holds a transaction (sqlite3 opens none
+    to read), so each statement reads the latest commit, as on a session's own
+    connection. Released with the engine (:func:`release`)."""
+    sync_engine = engine.sync_engine
+    found = _SHARED.get(sync_engine)
+    if found is not None and found[0] == os.getpid():
+        return found[2]
+    pooled = await engine.raw_connection()
+    inner: Any = getattr(pooled.dbapi_connection, "_connection", None)
+    if not hasattr(inner, "sqlite_connection"):
+        pooled.close()
+        return None
+    driver = (sync_engine.dialect, inner.sqlite_connection, "sqlite", None)
+    _SHARED[sync_engine] = (os.getpid(), pooled, driver)
+    return driver
+
+
+def _forget_shared(engine: Any) -> None:
+    found = _SHARED.pop(engine.sync_engine, None) if isinstance(engine, AsyncEngine) else None
+    if found is not None and found[0] == os.getpid():
+        found[1].invalidate()
+
+
+def release(engine: AsyncEngine) -> None:
+    """Gives the shared reading connection back to ``engine``'s pool (before it is disposed)."""
+    found = _SHARED.pop(engine.sync_engine, None)
+    if found is not None and found[0] == os.getpid():
+        found[1].close()

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
 
+from forum import direct
 from forum.config import Settings
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ class Runtime:
         await self.rate_limiter.close()
         await self.views.close()
         for engine in self.engines:
+            direct.release(engine)
             await engine.dispose()
 
 

@@ -66,3 +66,30 @@ async def test_a_failing_statement_raises_sqlalchemy_s_error(app):
     async with reading() as session:
         with pytest.raises(sa_exc.DBAPIError):
             await missing.rows(session, {"x": 1})
+
+
+async def test_sqlite_reading_sessions_share_one_connection_that_a_failure_renews(app, db):
+    from forum import direct
+
+    if runtime_of(app).read_engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL reads on each session's own connection")
+    async with db.begin() as s:
+        thread = await make_thread(s)
+    reading = runtime_of(app).read_sessionmaker
+    engine = runtime_of(app).read_engine
+    async with reading() as one, reading() as two:
+        assert (await read.thread_by_id(one, thread.id)).id == thread.id
+        assert (await read.thread_by_id(two, thread.id)).id == thread.id
+        shared = direct._SHARED[engine.sync_engine][1]
+        assert not one.in_transaction() and not two.in_transaction()  # no pooled connection of their own
+    # a write committed since is read at once (the shared connection holds no transaction)
+    async with db.begin() as s:
+        await s.execute(read.THREADS.update().where(read.THREADS.c.id == thread.id).values(title="Renamed"))
+    async with reading() as session:
+        assert (await read.thread_by_id(session, thread.id)).title == "Renamed"
+        missing = DirectRead(select(column("x")).select_from(table("no_such_table")))
+        with pytest.raises(sa_exc.DBAPIError):
+            await missing.rows(session)
+        assert engine.sync_engine not in direct._SHARED  # dropped after the failure
+        assert (await read.thread_by_id(session, thread.id)).title == "Renamed"
+    assert direct._SHARED[engine.sync_engine][1] is not shared
