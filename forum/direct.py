@@ -172,6 +172,10 @@ async def _shared_sqlite(engine: AsyncEngine) -> tuple[Dialect, Any, str, None] 
     if found is not None and found[0] == os.getpid():
         return found[2]
     pooled = await engine.raw_connection()
+    found = _SHARED.get(sync_engine)
+    if found is not None and found[0] == os.getpid():  # another task's, made meanwhile
+        pooled.close()
+        return found[2]
     inner: Any = getattr(pooled.dbapi_connection, "_connection", None)
     if not hasattr(inner, "sqlite_connection"):
         pooled.close()
