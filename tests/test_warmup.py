@@ -68,3 +68,13 @@ async def test_a_failing_warm_up_lets_the_worker_start(app, monkeypatch, caplog)
     with caplog.at_level(logging.WARNING, logger="forum.warmup"):
         assert await warm_up(app) == []
     assert "warm-up skipped: ConnectionRefusedError: database down" in caplog.text
+
+
+async def test_warm_up_opens_the_connections_admitted_requests_will_hold(app):
+    from forum.warmup import open_connections
+
+    runtime = runtime_of(app)
+    pool = runtime.read_engine.sync_engine.pool
+    assert await open_connections(runtime.read_engine, 3) == 3
+    assert pool.checkedin() >= 3 and pool.checkedout() == 0  # back in the pool, kept
+    assert await open_connections(runtime.read_engine, 1000) == pool.size()  # never past the pool's size
