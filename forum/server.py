@@ -48,6 +48,10 @@ log = logging.getLogger("forum.server")
 GRACEFUL_TIMEOUT = 30
 #: the job runner is started again at most this often when it keeps dying
 RESTART_BACKOFF = 5.0
+#: the job runner's CPU priority below the web workers' (``nice``): its batches
+#: (encoding, the topic job, loading the encoders when it starts) wait for the
+#: cores when pages need them, instead of taking them from pages
+JOBS_NICE = 10
 
 
 class ForumWorker(UvicornWorker):  # type: ignore[misc]
@@ -134,7 +138,7 @@ class JobProcess:
         if self.proc is not None:
             log.error("the job runner (pid %s) stopped; starting it again", self.proc.pid)
         self.started = time.monotonic()
-        self.proc = subprocess.Popen([sys.executable, "-m", "forum", "worker"], env=self.env)
+        self.proc = subprocess.Popen([sys.executable, "-m", "forum", "worker", "--nice", str(JOBS_NICE)], env=self.env)
         log.info("job runner started (pid %s)", self.proc.pid)
 
     def stop(self, timeout: float = GRACEFUL_TIMEOUT) -> None:

@@ -39,3 +39,31 @@ def test_the_master_freezes_what_it_loaded_before_the_workers_fork(settings):
     finally:
         gc.unfreeze()
         forum.text._kiwi_instance = kiwi
+
+
+def test_the_job_runner_runs_below_the_web_workers_cpu_priority(settings):
+    """Its batches wait for the cores when pages need them (forum.server.JOBS_NICE)."""
+    import os
+    import time
+
+    from forum.server import JOBS_NICE, JobProcess
+
+    env = dict(os.environ)
+    env.update(
+        FORUM_DATA_DIR=str(settings.data_dir), FORUM_DATABASE_URL=settings.database_url, FORUM_TOPICS_INTERVAL="0"
+    )
+    runner = JobProcess(env)
+    runner.ensure()
+    try:
+        assert runner.proc is not None and runner.alive()
+        assert runner.proc.args[-2:] == ["--nice", str(JOBS_NICE)]
+        expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + JOBS_NICE)
+        deadline = time.monotonic() + 30
+        nice = os.getpriority(os.PRIO_PROCESS, runner.proc.pid)
+        while nice != expected and time.monotonic() < deadline:
+            time.sleep(0.1)  # the child lowers its own priority as it starts
+            nice = os.getpriority(os.PRIO_PROCESS, runner.proc.pid)
+        assert nice == expected
+    finally:
+        runner.stop(timeout=20)
+    assert not runner.alive()

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 
 from forum.config import Settings
@@ -22,6 +23,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
 
     if args.interval is not None:
         settings = settings.with_(topics_interval=args.interval)
+    if args.nice:
+        os.nice(args.nice)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     mail_interval = min(settings.mail_interval, MAIL_POLL) if settings.mail_interval > 0 else MAIL_POLL
 
@@ -63,4 +66,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="seconds between runs of the topic job (default: FORUM_TOPICS_INTERVAL)",
     )
     parser.add_argument("--once", action="store_true", help="run each job once and exit")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="lower the runner's CPU priority by this much (forum serve starts it with 10)",
+    )
     parser.set_defaults(func=cmd_worker)
