@@ -30,10 +30,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from sqlalchemy import DateTime, Table, and_, bindparam, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import DateTime, Table, and_, bindparam, case, column, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -566,6 +566,35 @@ async def _newest_first(
     return await _newest_ranked(session, _statement(query, filters, session), filters, sort, limit, offset)
 
 
+class _Ranked(NamedTuple):
+    """A row of :func:`_newest_ranked`'s statement."""
+
+    key: int
+    doc_type: str
+    doc_id: int
+    score: float
+    created: Any
+    matched: int
+    scanned: int
+
+
+# _newest_ranked's statements, one per shape (filters and sort), built once: run
+# as DirectReads, a search page's reads on SQLite all go to the driver.
+_RANKINGS: dict[str, DirectRead] = {}
+_RANKING_SHAPES = 64
+
+
+def _ranking(sql: str) -> DirectRead:
+    found = _RANKINGS.get(sql)
+    if found is None:
+        if len(_RANKINGS) >= _RANKING_SHAPES:
+            _RANKINGS.clear()
+        columns: list[Any] = [column(name) for name in _Ranked._fields]
+        columns[_Ranked._fields.index("created")] = column("created", DateTime)
+        found = _RANKINGS[sql] = DirectRead(text(sql).columns(*columns))
+    return found
+
+
 async def _newest_ranked(
     session: AsyncSession, st: _Statement, filters: Filters, sort: Sort, limit: int, offset: int
 ) -> tuple[list[Any], int, bool]:
@@ -583,7 +612,7 @@ async def _newest_ranked(
     # Sorted by date, the text score orders nothing: not computed (most of the
     # statement's time is bm25's, for every match in the window).
     text_score, bonus = (src.score, src.window_bonus) if sort == Sort.relevance else ("0.0", "0")
-    statement = text(
+    sql = (
         "WITH newest AS MATERIALIZED ("
         f"SELECT {key} AS key, {text_score} AS text_score {newest_source} ORDER BY {key} DESC LIMIT :window), "
         "ranked AS MATERIALIZED ("
@@ -593,9 +622,9 @@ async def _newest_ranked(
         "SELECT key, doc_type, doc_id, score, created, (SELECT count(*) FROM ranked) AS matched, "
         "(SELECT count(*) FROM newest) AS scanned "
         f"FROM ranked ORDER BY {order} LIMIT :limit OFFSET :offset"
-    ).columns(created=DateTime)
+    )
     values = {**st.params, "window": RANK_WINDOW, "limit": limit, "offset": offset}
-    rows = list((await session.execute(statement, values)).all())
+    rows = [_Ranked(*r) for r in await _ranking(sql).rows(session, values)]
     total = rows[0].matched if rows else 0
     windowed = bool(rows) and rows[0].scanned >= RANK_WINDOW
     return rows, total, windowed or total >= RANK_WINDOW
