@@ -821,7 +821,8 @@ def detect(
                 blob=bound,
                 best=best,
                 link=settings.link(bool(korean[rows[0]])),
-                ranked=settings.ranked(bool(korean[rows[0]])),
+                # in a small forum a thread's few nearest are a good share of everything
+                ranked=settings.ranked(bool(korean[rows[0]])) if len(rows) >= settings.small_forum else None,
             )
             pair_bar = settings.pair_bar(bool(korean[rows[0]]))
             if pair_bars is not None:

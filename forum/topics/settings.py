@@ -49,7 +49,7 @@ class ClusterSettings:
     #: the rank-linked bar (cluster.rac_cluster; 0: off), Korean threads and the others: two
     #: groups at least ranked_bar_* similar (below the merge bar) merge when the rows naming a
     #: row of the other group among their ranked_top nearest reach ranked_share of the links
-    #: there could be
+    #: there could be; only in a part of at least small_forum threads
     ranked_bar_korean: float = 0.35
     ranked_bar_other: float = 0.0
     ranked_share: float = 0.4
