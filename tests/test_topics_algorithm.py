@@ -203,6 +203,47 @@ def test_the_link_test_keeps_apart_groups_whose_neighbours_are_their_own():
     assert groups(link=0.5, link_min=4) == [list(range(6))]
 
 
+def test_rank_linked_groups_merge_below_the_bar_and_single_rows_do_not():
+    import numpy as np
+    import scipy.sparse as sp
+
+    from forum.topics.cluster import groups_of, rac_cluster
+
+    # two tight pairs (0, 1) and (2, 3) whose centroids are only ~0.5 similar, but each
+    # row's neighbours after its own mate are the other pair's rows; rows 4 and 5 are
+    # each other's nearest at ~0.5 too, but single (rows are all dense part: embeddings)
+    E = np.array(
+        [
+            [1, 0.1, 0, 0, 0],
+            [1, -0.1, 0, 0, 0],
+            [0.5, 0.9, 0.1, 0, 0],
+            [0.5, 0.9, -0.1, 0, 0],
+            [0, 0, 0, 1, 0],
+            [0, 0, 0, 0.5, 0.87],
+        ],
+        np.float32,
+    )
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    X = sp.csr_matrix((6, 1), dtype=np.float32)
+    nbr = np.array([[1, 2, 3], [0, 3, 2], [3, 0, 1], [2, 1, 0], [5, 0, 2], [4, 1, 3]], np.int32)
+    sim = np.einsum("ij,ikj->ik", E, E[nbr])
+    order = np.argsort(-sim, axis=1)
+    nbr, sim = np.take_along_axis(nbr, order, axis=1), np.take_along_axis(sim, order, axis=1).astype(np.float32)
+
+    def groups(**kw):
+        return sorted(map(sorted, groups_of(rac_cluster(X, nbr, sim, 0.85, linkage="centroid", E=E, **kw))))
+
+    apart = [[0, 1], [2, 3], [4], [5]]
+    assert groups() == apart
+    # every row names both rows of the other pair among its 3 nearest: 8 of 8 links
+    assert groups(ranked=(0.4, 0.4, 3)) == [[0, 1, 2, 3], [4], [5]]
+    # below the lower bar, or among each row's nearest 1 (its own mate), they stay apart
+    assert groups(ranked=(0.6, 0.4, 3)) == apart
+    assert groups(ranked=(0.4, 0.4, 1)) == apart
+    # groups smaller than link_min never merge this way
+    assert groups(ranked=(0.4, 0.4, 3), link_min=3) == apart
+
+
 def test_large_input_knn_path_agrees_with_the_exact_one():
     import numpy as np
 

@@ -161,19 +161,24 @@ def iter_doc_features(docs: Sequence[Doc], analyzer, chunk: int = 5000):
 # ---------------------------------------------------------------- clustering
 
 
-def _edge_list(nbr: np.ndarray, sim: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _edge_list(
+    nbr: np.ndarray, sim: np.ndarray, floor: float, top: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Undirected, de-duplicated kNN edges (a < b) with similarity >= floor, sorted by (a, b),
-    and how many of the two rows name the other among their neighbours (1 or 2)."""
+    how many of the two rows name the other among their neighbours (1 or 2), and how many
+    name it among their ``top`` nearest (0, 1 or 2; all zero when ``top`` is 0)."""
     n, k = nbr.shape
     r = np.repeat(np.arange(n, dtype=np.int64), k)
     c = nbr.ravel().astype(np.int64)
     w = sim.ravel().astype(np.float64)
+    rank = np.tile(np.arange(k, dtype=np.int64), n)
     ok = (c >= 0) & (c != r) & (w >= floor) & (w > 0)
     a = np.minimum(r[ok], c[ok])
     b = np.maximum(r[ok], c[ok])
     w = w[ok]
-    _, first, count = np.unique(a * n + b, return_index=True, return_counts=True)
-    return a[first], b[first], w[first], count.astype(np.float64)
+    _, first, inv, count = np.unique(a * n + b, return_index=True, return_inverse=True, return_counts=True)
+    near = np.bincount(inv.ravel(), weights=(rank[ok] < top).astype(np.float64), minlength=len(first))
+    return a[first], b[first], w[first], count.astype(np.float64), near
 
 
 def rac_cluster(
@@ -189,6 +194,7 @@ def rac_cluster(
     own: bool = False,
     link: float = 0.0,
     link_min: int = 2,
+    ranked: tuple[float, float, int] | None = None,
 ) -> np.ndarray:
     """Agglomerative clustering of the rows of X (unit vectors) along kNN-graph edges,
     by reciprocal nearest neighbours (RAC): every round, each group finds its most
@@ -215,13 +221,24 @@ def rac_cluster(
     close enough on average (centroids) but each asked in wordings whose nearest
     neighbours are their own stay apart; the links are counted through the merges
     (cheap), see docs/topic-tuning.md.
+    ``ranked`` (bar, share, top; None: off): two groups of at least ``link_min`` rows each
+    whose centroids are at least ``bar`` similar (below ``threshold``) merge too when the
+    rank links between them (a row naming a row of the other group among its ``top``
+    nearest counts one) are at least ``share`` times the links there could be (each row of
+    either group naming ``top`` rows, or all of the other group's when it is smaller):
+    wordings of one question far apart in words and meaning, but each other's nearest
+    neighbours. Single rows never merge this way (a one-off question's nearest neighbours
+    are somewhere too), only groups that formed above ``threshold``.
     Returns the group label (its smallest member row) of every row."""
     n = X.shape[0]
     label = np.arange(n, dtype=np.int64)
     if n < 2:
         return label
     floor = threshold * 0.5 if floor is None else floor
-    ea, eb, ew, ec = _edge_list(nbr, sim, floor)
+    low, share, top = ranked if ranked is not None else (threshold, 0.0, 0)
+    if ranked is not None:
+        floor = min(floor, low)
+    ea, eb, ew, ec, er = _edge_list(nbr, sim, floor, top)
     links = 2.0 * link * max(1, nbr.shape[1])  # times the smaller group's size
     S = sp.csr_matrix(X, dtype=np.float32)
     G = None if E is None else (E if own else np.array(E, dtype=np.float32))  # dense part of the group sums
@@ -238,6 +255,10 @@ def rac_cluster(
         if link > 0:
             smaller = np.minimum(size[ea], size[eb])
             ok &= (smaller < link_min) | (ec >= links * smaller)
+        if ranked is not None:
+            sa, sb = size[ea], size[eb]
+            could = sa * np.minimum(top, sb) + sb * np.minimum(top, sa)
+            ok |= (sc >= low) & (er >= share * could) & (np.minimum(sa, sb) >= link_min)
         good = np.flatnonzero(ok)
         if not len(good):
             break
@@ -272,7 +293,7 @@ def rac_cluster(
         na, nb = m[ea], m[eb]
         changed = (na != ea) | (nb != eb)
         keep = na != nb
-        na, nb, ew, ec, changed = na[keep], nb[keep], ew[keep], ec[keep], changed[keep]
+        na, nb, ew, ec, er, changed = na[keep], nb[keep], ew[keep], ec[keep], er[keep], changed[keep]
         if not len(na):
             break
         lo, hi = np.minimum(na, nb), np.maximum(na, nb)
@@ -281,6 +302,7 @@ def rac_cluster(
         keys, lo, hi, ew, changed = keys[order], lo[order], hi[order], ew[order], changed[order]
         first = np.r_[True, keys[1:] != keys[:-1]]
         ec = np.add.reduceat(ec[order], np.flatnonzero(first))  # links between the merged groups add up
+        er = np.add.reduceat(er[order], np.flatnonzero(first))
         # an edge that B had gets its exact new weight (see above)
         ch_any = np.maximum.reduceat(changed.astype(np.int8), np.flatnonzero(first)).astype(bool)
         ea, eb, ew = lo[first], hi[first], ew[first]
@@ -589,6 +611,7 @@ def _cluster_rows(
     blob: int | None = None,
     best: list | None = None,
     link: float = 0.0,
+    ranked: tuple[float, float, int] | None = None,
 ) -> np.ndarray:
     """kNN graph, neighbour smoothing, reciprocal agglomeration: a group label per row.
     ``best``: a list that gets each row's ``settings.best_of`` nearest rows and similarities (before
@@ -597,7 +620,8 @@ def _cluster_rows(
     that this function takes over (emptied, so the large dense part can be freed as soon
     as it is replaced).
     ``blob``: a group of more than this many rows is grouped again (:func:`_split_blobs`).
-    ``link``: the link test's share (:func:`rac_cluster`; 0: off)."""
+    ``link``: the link test's share (:func:`rac_cluster`; 0: off).
+    ``ranked``: the lower bar of rank-linked groups (:func:`rac_cluster`; None: off)."""
     if isinstance(rows, list):
         X, E = rows.pop(0), rows.pop(0)
     else:
@@ -613,11 +637,22 @@ def _cluster_rows(
         nbr, sim = rescore_edges(X, nbr, E)
     tie = settings.link_min
     if blob is None:
-        return rac_cluster(X, nbr, sim, threshold, linkage=linkage, E=E, own=True, link=link, link_min=tie)
+        return rac_cluster(
+            X, nbr, sim, threshold, linkage=linkage, E=E, own=True, link=link, link_min=tie, ranked=ranked
+        )
     label = rac_cluster(
-        X, nbr, sim, threshold, linkage=linkage, E=None if E is None else E.copy(), own=True, link=link, link_min=tie
+        X,
+        nbr,
+        sim,
+        threshold,
+        linkage=linkage,
+        E=None if E is None else E.copy(),
+        own=True,
+        link=link,
+        link_min=tie,
+        ranked=ranked,
     )
-    return _split_blobs(X, E, nbr, sim, label, threshold, blob, linkage, settings, link)
+    return _split_blobs(X, E, nbr, sim, label, threshold, blob, linkage, settings, link, ranked)
 
 
 def _split_blobs(
@@ -631,13 +666,14 @@ def _split_blobs(
     linkage: str,
     settings: ClusterSettings,
     link: float = 0.0,
+    ranked: tuple[float, float, int] | None = None,
 ) -> np.ndarray:
     """A group of more than ``bound`` rows is a chain of related questions (centroid
     linkage chains through a dense region), not one question: its rows are grouped
     again, along the same graph (edges inside the group) and with the same smoothed
     vectors, against a bar raised by ``settings.blob_raise``, again and again until no group is that
     large, the bar no longer splits it (the same question asked very often), or the bar
-    reaches ``settings.blob_max_bar``."""
+    reaches ``settings.blob_max_bar`` (the lower bar of ``ranked`` rises with it)."""
     label = label.copy()
     raise_by = settings.blob_raise
     work = [(np.asarray(g, dtype=np.int64), threshold + raise_by) for g in groups_of(label) if len(g) > bound]
@@ -661,6 +697,7 @@ def _split_blobs(
             own=True,
             link=link,
             link_min=settings.link_min,
+            ranked=None if ranked is None else (ranked[0] + th - threshold, ranked[1], ranked[2]),
         )
         label[rows] = rows[sub]
         work += [(rows[np.asarray(g)], th + settings.blob_raise) for g in groups_of(sub) if bound < len(g) < len(rows)]
@@ -784,6 +821,8 @@ def detect(
                 blob=bound,
                 best=best,
                 link=settings.link(bool(korean[rows[0]])),
+                # in a small forum a thread's few nearest are a good share of everything
+                ranked=settings.ranked(bool(korean[rows[0]])) if len(rows) >= settings.small_forum else None,
             )
             pair_bar = settings.pair_bar(bool(korean[rows[0]]))
             if pair_bars is not None:

@@ -46,6 +46,14 @@ class ClusterSettings:
     link_korean: float = 0.0
     link_other: float = 0.15
     link_min: int = 2
+    #: the rank-linked bar (cluster.rac_cluster; 0: off), Korean threads and the others: two
+    #: groups at least ranked_bar_* similar (below the merge bar) merge when the rows naming a
+    #: row of the other group among their ranked_top nearest reach ranked_share of the links
+    #: there could be; only in a part of at least small_forum threads
+    ranked_bar_korean: float = 0.35
+    ranked_bar_other: float = 0.0
+    ranked_share: float = 0.4
+    ranked_top: int = 5
     #: each encoder's part of a language part's embeddings centred (embed.centred) before
     #: grouping, when the part has at least centre_min threads (a handful of threads about
     #: different things have no common direction to take away); the bars of centred vectors
@@ -108,6 +116,11 @@ class ClusterSettings:
     def link(self, korean: bool) -> float:
         """The link test's share of a language part (0: off)."""
         return self.link_korean if korean else self.link_other
+
+    def ranked(self, korean: bool) -> tuple[float, float, int] | None:
+        """The rank-linked bar of a language part, its share and its top (None: off)."""
+        bar = self.ranked_bar_korean if korean else self.ranked_bar_other
+        return (bar, self.ranked_share, self.ranked_top) if bar > 0 else None
 
     def centre(self, korean: bool) -> bool:
         """Whether a language part's embeddings are centred before grouping."""
