@@ -185,14 +185,18 @@ async def _shared_sqlite(engine: AsyncEngine) -> tuple[Dialect, Any, str, None] 
     return driver
 
 
-def _forget_shared(engine: Any) -> None:
+def _take_shared(engine: Any) -> Any:
+    """This process's shared connection of ``engine``, no longer shared (None if it has none)."""
     found = _SHARED.pop(engine.sync_engine, None) if isinstance(engine, AsyncEngine) else None
-    if found is not None and found[0] == os.getpid():
-        found[1].invalidate()
+    return found[1] if found is not None and found[0] == os.getpid() else None
+
+
+def _forget_shared(engine: Any) -> None:
+    if (pooled := _take_shared(engine)) is not None:
+        pooled.invalidate()
 
 
 def release(engine: AsyncEngine) -> None:
     """Gives the shared reading connection back to ``engine``'s pool (before it is disposed)."""
-    found = _SHARED.pop(engine.sync_engine, None)
-    if found is not None and found[0] == os.getpid():
-        found[1].close()
+    if (pooled := _take_shared(engine)) is not None:
+        pooled.close()

@@ -26,13 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message
 
+from forum.i18n import LOCALES
+
 log = logging.getLogger("forum.warmup")
 
 #: ``request.state`` flag of a warm-up request
 WARM_UP = "warm_up"
 #: the longest a worker waits for its warm-up before it starts serving anyway
 TIMEOUT_S = 10.0
-LOCALES = ("en", "ko")
 
 
 def is_warm_up(request: Request) -> bool:
@@ -98,9 +99,13 @@ async def open_connections(engine: AsyncEngine, n: int) -> int:
     pool_size = getattr(engine.sync_engine.pool, "size", None)
     if callable(pool_size):
         n = min(n, pool_size())
-    connections = await asyncio.gather(*(engine.connect() for _ in range(max(n, 1))))
-    for connection in connections:
+    opened = await asyncio.gather(*(engine.connect() for _ in range(max(n, 1))), return_exceptions=True)
+    connections = [c for c in opened if not isinstance(c, BaseException)]
+    for connection in connections:  # those that opened go back to the pool, whatever the others did
         await connection.close()
+    failed = next((c for c in opened if isinstance(c, BaseException)), None)
+    if failed is not None:
+        raise failed
     return len(connections)
 
 

@@ -784,13 +784,7 @@ def detect(
             # a part of centre_min threads or more is grouped with its encoders' common
             # direction taken away, against the bar of centred vectors (ClusterSettings)
             centre = settings.centre(ko) and len(rows) >= settings.centre_min
-            th = (
-                settings.centred_threshold(ko)
-                if centre
-                else settings.korean_threshold
-                if ko
-                else settings.other_threshold
-            )
+            th = settings.merge_bar(ko, centred=centre)
             part = V[rows]
             mean = embed.part_means(part) if centre else None
             dense = embed.project(part, embed.basis(part, mean=mean), mean)

@@ -126,9 +126,11 @@ class ClusterSettings:
         """Whether a language part's embeddings are centred before grouping."""
         return self.centre_korean if korean else self.centre_other
 
-    def centred_threshold(self, korean: bool) -> float:
-        """The merge bar of a language part's centred vectors."""
-        return self.centred_korean_threshold if korean else self.centred_other_threshold
+    def merge_bar(self, korean: bool, *, centred: bool) -> float:
+        """The merge bar of a language part's vectors, centred or not."""
+        if centred:
+            return self.centred_korean_threshold if korean else self.centred_other_threshold
+        return self.korean_threshold if korean else self.other_threshold
 
     def pair_bar(self, korean: bool) -> float:
         return self.pair_bar_korean if korean else self.pair_bar_other
