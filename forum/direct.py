@@ -52,7 +52,7 @@ class DirectRead:
 
     __slots__ = ("_compiled", "statement")
 
-    def __init__(self, statement: Select[Any] | TextualSelect) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]] | TextualSelect) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
 
