@@ -44,7 +44,9 @@ def _paths(page: str, threads: list[tuple[int, str]]) -> list[str]:
         return [f"/?page={n}" for n in range(2, 11)]
     if page == "search":
         return ["/search?q=" + urllib.parse.quote(q) for q in bc.SEARCH_TERMS]
-    raise SystemExit(f"unknown page {page!r} (thread, home, list, search)")
+    if page == "similar":
+        return ["/api/similar?q=" + urllib.parse.quote(q) for q in bc.SIMILAR_QUERIES]
+    raise SystemExit(f"unknown page {page!r} (thread, home, list, search, similar)")
 
 
 def _ask(port: int, paths: list[str], seconds: float, rng: random.Random) -> tuple[int, int]:

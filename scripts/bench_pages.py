@@ -80,27 +80,6 @@ PAGES = ("thread", "home", "list", "search", "similar")
 SERVER_CPU, WRK_CPU = 0, 1
 PAGE_SIZE = 30  # the forum's default list page size (Settings.page_size)
 
-SIMILAR_QUERIES = [
-    "비밀번호를 잊어버렸는데 어떻게 재설정하나요?",
-    "로그인 오류가 계속 나요",
-    "환불은 어떻게 받을 수 있나요?",
-    "설치 중에 오류가 발생합니다",
-    "업그레이드 후에 데이터베이스 연결이 안 돼요",
-    "캐시 때문에 너무 느려요",
-    "결제가 두 번 됐어요",
-    "플러그인 설치 권한 문제",
-    "테마 설정이 저장되지 않아요",
-    "How do I reset my password?",
-    "Login error after the upgrade",
-    "How can I get a refund?",
-    "The app crashes when it starts",
-    "Install error with python",
-    "Database upgrade fails with a timeout",
-    "Email notifications are not sent",
-    "The plugin theme does not load",
-    "Sync is very slow",
-    "Permission denied when installing",
-]
 
 WRK_LUA = """-- random paths from PATHS_FILE; status counts printed by done()
 local paths = {}
@@ -150,7 +129,7 @@ def page_paths(page: str, threads: list[tuple[int, str]], n_threads: int) -> lis
     if page == "search":
         return ["/search?q=" + urllib.parse.quote(q) for q in bc.SEARCH_TERMS]
     if page == "similar":
-        return ["/api/similar?q=" + urllib.parse.quote(q) for q in SIMILAR_QUERIES]
+        return ["/api/similar?q=" + urllib.parse.quote(q) for q in bc.SIMILAR_QUERIES]
     raise ValueError(page)
 
 
