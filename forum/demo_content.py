@@ -6,9 +6,9 @@ invoices, API keys, integrations). All people, addresses and numbers below are f
 Thread ``days_ago`` is how long ago the thread was posted; reply ``hours_after`` is measured from the
 thread's creation. A few groups of threads deliberately ask the same thing in different words (refunds,
 the desktop app crashing on start, sync conflicts, API key rotation) so that topic detection has
-something to find; refunds and crashes have three Korean threads each, enough for a suggestion
-(threads are grouped within their language: across languages, the encoders cannot tell a shared
-subject from a merely related one).
+something to find; refunds have three Korean and three English threads and crashes three Korean ones,
+enough for a suggestion (threads are grouped within their language: across languages, the encoders
+cannot tell a shared subject from a merely related one).
 """
 
 from __future__ import annotations
@@ -1164,6 +1164,34 @@ THREADS: list[dict[str, Any]] = [
         ],
     },
     {
+        "category": "billing",
+        "author": "priya_n",
+        "kind": "question",
+        "title": "Can I cancel and get my money back for this month?",
+        "body": (
+            "We moved our team to Pro on the 3rd, but half of them will keep using their old tool after all, so we "
+            "don't need it. Can I cancel now and get this month's payment refunded, or does the plan just run until "
+            "the end of the month?"
+        ),
+        "days_ago": 11.2,
+        "views": 188,
+        "replies": [
+            {
+                "author": "support_mike",
+                "body": (
+                    "Yes: a payment from the last 14 days is refunded in full when you cancel. As the workspace owner, "
+                    "open **Settings → Billing & plan**, choose *Request refund* next to this month's payment, then "
+                    "*Cancel plan*. The workspace moves to the Free plan at once (your notes stay), and the refund "
+                    "reaches your card in 3-5 business days."
+                ),
+                "hours_after": 3.1,
+                "accepted": True,
+                "official": True,
+                "votes": ["priya_n"],
+            },
+        ],
+    },
+    {
         "category": "community",
         "author": "taeyang",
         "kind": "discussion",
@@ -2036,6 +2064,7 @@ THREAD_TAGS: dict[str, list[str]] = {
     "슬랙 연동했는데 알림이 안 와요": ["slack"],
     "모바일 앱에서 PDF 미리보기가 안 돼요": ["ios", "android"],
     "Accidentally bought the annual plan, can I get my money back?": ["결제", "환불"],
+    "Can I cancel and get my money back for this month?": ["결제", "환불"],
     "Dark mode on Android doesn't follow the system setting": ["android"],
     "팀 플랜 중간에 인원 추가하면 요금은 어떻게 돼요?": ["team-plan", "결제"],
     "Webhook payload is missing the note title": ["api"],

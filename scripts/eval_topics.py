@@ -36,6 +36,17 @@ into K folds of pairs (recall@5 mean and spread). Embeddings are cached in $EVAL
     python scripts/eval_topics.py folds ../shared/data/ko_support_dev.jsonl \
         ../shared/data/clinc150_threads.jsonl ../shared/data/hwu64_threads.jsonl \
         ../shared/data/ko_question_pairs.tsv --folds 5 --perturb 2
+
+In small mode (a forum of fewer than ClusterSettings.small_forum threads, as a new
+community or the demo is) each sample is a small forum drawn from a clusters file
+(random.Random(seed) for seeds --seed .. --seed + --samples - 1): 30, 45, 60 or 80
+threads, holding 3-5 threads of each of size/8 labels and filled with threads of
+other labels, which count as one-offs. Each sample is grouped with every smoothing
+floor of --floors (ClusterSettings.smooth_floor) on the same vectors; B-cubed P / R /
+F1 over all its threads, mean ± spread over the samples, and the groups that mix
+labels.
+
+    python scripts/eval_topics.py small ../shared/data/ko_support_dev.jsonl --floors 0,0.5 --samples 40
 """
 
 from __future__ import annotations
@@ -301,6 +312,69 @@ BAR_GRID = {
 }
 
 
+def _b3_all(labels: dict[int, str], clusters: list[list[int]]) -> tuple[float, float]:
+    """B-cubed precision and recall over every thread of ``labels`` (one not in a
+    cluster is alone)."""
+    of: dict[int, set[int]] = {d: set(c) for c in clusters for d in c}
+    by_label: dict[str, set[int]] = {}
+    for d, label in labels.items():
+        by_label.setdefault(label, set()).add(d)
+    p = r = 0.0
+    for d, label in labels.items():
+        mine, same = of.get(d, {d}), by_label[label]
+        both = len(mine & same)
+        p += both / len(mine)
+        r += both / len(same)
+    return p / len(labels), r / len(labels)
+
+
+def cmd_small(args, tq) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from forum.text import get_analyzer
+    from forum.topics import cluster
+    from forum.topics.settings import DEFAULT_SETTINGS
+
+    analyzer = get_analyzer()
+    floors = [float(x) for x in args.floors.split(",")]
+    with open(args.file, encoding="utf-8") as f:
+        items = [json.loads(line) for line in f if line.strip()]
+    V = _cached_vectors(items)
+    by_label: dict[str, list[int]] = {}
+    for n, item in enumerate(items):
+        if item.get("label") is not None:
+            by_label.setdefault(item["label"], []).append(n)
+    labels = sorted(label for label, rows in by_label.items() if len(rows) >= 4)
+    scores: dict[float, list[tuple[float, float, float, int, int]]] = {f: [] for f in floors}
+    for seed in range(args.seed, args.seed + args.samples):
+        rng = random.Random(seed)
+        size = rng.choice([30, 45, 60, 80])
+        topics = rng.sample(labels, k=max(3, size // 8))
+        chosen: list[int] = []
+        for label in topics:
+            rows = by_label[label]
+            chosen += rng.sample(rows, k=min(len(rows), rng.choice([3, 3, 4, 5])))
+        others = [n for n in range(len(items)) if items[n].get("label") not in topics]
+        chosen = sorted(chosen + rng.sample(others, k=max(0, size - len(chosen))))[:size]
+        truth = {n: items[n]["label"] if items[n].get("label") in topics else f"one-off {n}" for n in chosen}
+        docs = [cluster.Doc(id=n, title=items[n]["title"], body=_body_of(items[n])) for n in chosen]
+        for floor in floors:
+            settings = dataclasses.replace(DEFAULT_SETTINGS, smooth_floor=floor)
+            found = cluster.detect(docs, analyzer, vectors=V[chosen].copy(), settings=settings)
+            p, r = _b3_all(truth, [t.doc_ids for t in found])
+            mixed = sum(1 for t in found if len({truth[d] for d in t.doc_ids}) > 1)
+            scores[floor].append((p, r, _f1(p, r), len(found), mixed))
+    for floor in floors:
+        a = np.array(scores[floor])
+        print(
+            f"{os.path.basename(args.file)} floor {floor}: P {a[:, 0].mean():.3f}  R {a[:, 1].mean():.3f}  "
+            f"F1 {a[:, 2].mean():.3f} ± {a[:, 2].std():.3f}  groups {int(a[:, 3].sum())}, mixing labels "
+            f"{int(a[:, 4].sum())} ({args.samples} forums)"
+        )
+
+
 def cmd_folds(args, tq) -> None:
     import numpy as np
 
@@ -468,7 +542,7 @@ def _folds_pairs(path: str, args, tq, analyzer) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=["clusters", "pairs", "incremental", "folds"])
+    p.add_argument("mode", choices=["clusters", "pairs", "incremental", "folds", "small"])
     p.add_argument("file", nargs="+")
     p.add_argument("--tools", default=None, help="folder holding topic_quality.py (default: ../shared/tools)")
     p.add_argument("--queries", type=int, default=500)
@@ -490,6 +564,9 @@ def main() -> None:
     )
     p.add_argument("--keep-threshold", action="store_true", help="folds: choose bars only, not merge thresholds")
     p.add_argument("--baseline", action="store_true", help="folds: score without the cohesion check only")
+    p.add_argument("--floors", default="0,0.5", help="small: comma list of smoothing floors to compare")
+    p.add_argument("--samples", type=int, default=40, help="small: forums drawn")
+    p.add_argument("--seed", type=int, default=0, help="small: first sample's seed")
     args = p.parse_args()
     sys.path.insert(0, _tools_path(args.tools))
     import topic_quality as tq
@@ -499,7 +576,8 @@ def main() -> None:
         return
     for f in list(args.file):
         args.file = f
-        {"clusters": cmd_clusters, "pairs": cmd_pairs, "incremental": cmd_incremental}[args.mode](args, tq)
+        modes = {"clusters": cmd_clusters, "pairs": cmd_pairs, "incremental": cmd_incremental, "small": cmd_small}
+        modes[args.mode](args, tq)
 
 
 if __name__ == "__main__":

@@ -357,16 +357,14 @@ def test_the_demo_english_refund_threads_are_one_topic_with_their_agreement():
     from forum.demo_content import THREADS
     from forum.text import get_analyzer
 
-    refund_titles = ("How do I get a refund?", "Accidentally bought the annual plan, can I get my money back?")
+    refund_titles = (
+        "How do I get a refund?",
+        "Accidentally bought the annual plan, can I get my money back?",
+        "Can I cancel and get my money back for this month?",
+    )
     english = [t for t in THREADS if not any("가" <= c <= "힣" for c in t["title"])]
     docs = [Doc(id=i, title=t["title"], body=t["body"]) for i, t in enumerate(english)]
-    third = Doc(
-        id=len(docs),
-        title="Can I cancel and get my money back for this month?",
-        body="I signed up for Pro last week but it isn't for us. Can I cancel and get refunded for the payment I made?",
-    )
-    docs.append(third)
-    refunds = {d.id for d in docs if d.title in refund_titles} | {third.id}
+    refunds = {d.id for d in docs if d.title in refund_titles}
     assert len(refunds) == 3
     topics = detect(docs, get_analyzer())
     holding = [t for t in topics if refunds & set(t.doc_ids)]

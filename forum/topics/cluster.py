@@ -612,6 +612,7 @@ def _cluster_rows(
     best: list | None = None,
     link: float = 0.0,
     ranked: tuple[float, float, int] | None = None,
+    floor: float = 0.0,
 ) -> np.ndarray:
     """kNN graph, neighbour smoothing, reciprocal agglomeration: a group label per row.
     ``best``: a list that gets each row's ``settings.best_of`` nearest rows and similarities (before
@@ -621,7 +622,8 @@ def _cluster_rows(
     as it is replaced).
     ``blob``: a group of more than this many rows is grouped again (:func:`_split_blobs`).
     ``link``: the link test's share (:func:`rac_cluster`; 0: off).
-    ``ranked``: the lower bar of rank-linked groups (:func:`rac_cluster`; None: off)."""
+    ``ranked``: the lower bar of rank-linked groups (:func:`rac_cluster`; None: off).
+    ``floor``: a neighbour lends in smoothing only at this share of ``threshold`` or more."""
     if isinstance(rows, list):
         X, E = rows.pop(0), rows.pop(0)
     else:
@@ -633,7 +635,14 @@ def _cluster_rows(
     # borrowing from them would blur unrelated questions together.
     smooth_k = min(smooth_k, max(1, X.shape[0] // settings.smooth_per))
     if smooth > 0:
-        X, E = smooth_vectors(X, nbr, sim, smooth, smooth_k, E)
+        # only neighbours within reach of the merge bar lend: in a small forum a thread's
+        # two nearest can be about the same area (sync, login) and no closer than that,
+        # and borrowing from them would make three different questions look like one
+        lend_nbr, lend_sim = nbr, sim
+        if floor > 0:
+            lend = sim >= floor * threshold
+            lend_nbr, lend_sim = np.where(lend, nbr, -1), np.where(lend, sim, 0)
+        X, E = smooth_vectors(X, lend_nbr, lend_sim, smooth, smooth_k, E)
         nbr, sim = rescore_edges(X, nbr, E)
     tie = settings.link_min
     if blob is None:
@@ -817,6 +826,7 @@ def detect(
                 link=settings.link(bool(korean[rows[0]])),
                 # in a small forum a thread's few nearest are a good share of everything
                 ranked=settings.ranked(bool(korean[rows[0]])) if len(rows) >= settings.small_forum else None,
+                floor=settings.smooth_floor if len(rows) < settings.small_forum else 0.0,
             )
             pair_bar = settings.pair_bar(bool(korean[rows[0]]))
             if pair_bars is not None:

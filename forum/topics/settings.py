@@ -37,6 +37,10 @@ class ClusterSettings:
     #: neighbours a vector borrows from in smoothing, at most one per smooth_per threads
     smooth_k: int = 15
     smooth_per: int = 15
+    #: in a language part of fewer than small_forum threads, a neighbour lends to a thread in
+    #: smoothing only when their similarity reaches this share of the merge bar (0: every one
+    #: of the smooth_k nearest lends)
+    smooth_floor: float = 0.6
     #: neighbours per thread in the kNN graph that proposes merges
     knn_k: int = 15
     linkage: str = "centroid"
