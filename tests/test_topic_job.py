@@ -622,6 +622,15 @@ def test_answers_that_agree_make_a_draft_without_a_warning_in_english():
     )
     draft = draft_body(TopicSuggestion(title="Refunds"), threads, posts)
     assert "disagree" not in draft and "## Answer" in draft and "From [Q0](/t/1/q0)" in draft
+    # "only" restates a limit, it does not deny it
+    threads, posts = _draft_sources(
+        "en",
+        [
+            "A payment from the last 14 days is refunded in full when you cancel.",
+            "The refund link only shows up next to payments made in the last 14 days.",
+        ],
+    )
+    assert "disagree" not in draft_body(TopicSuggestion(title="Refunds"), threads, posts)
     threads, posts = _draft_sources(
         "en", ["Refunds are available within 14 days of payment.", "Refunds are available within 30 days."]
     )

@@ -209,7 +209,9 @@ _QUANTITY = re.compile(
     r"|business days?|days?|weeks?|months?|years?|hours?|minutes?|dollars?|usd))",
     re.IGNORECASE,
 )
-_NEGATION = re.compile(r"않|없|아니|못 |안 |\bnot\b|n't\b|\bno\b|\bnever\b|\bonly\b|에만", re.IGNORECASE)
+#: a "not" in a sentence that gives a quantity ("only" and 에만 are not: "only within 14 days"
+#: and "within 14 days" say the same thing)
+_NEGATION = re.compile(r"않|없|아니|못 |안 |\bnot\b|n't\b|\bno\b|\bnever\b", re.IGNORECASE)
 #: "regardless" is written with 없 but says no "not"
 _NOT_NEGATION = re.compile(r"(관계|상관)\s?없|regardless", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?。])\s+|\n+")
@@ -220,7 +222,7 @@ def _unit(quantity: str) -> str:
 
 
 def _claims(text: str) -> list[tuple[str, str, bool]]:
-    """(quantity, its sentence, whether the sentence negates or restricts) of every quantity in ``text``."""
+    """(quantity, its sentence, whether the sentence negates) of every quantity in ``text``."""
     out = []
     for sentence in _SENTENCE.split(text):
         sentence = sentence.strip()
@@ -232,7 +234,7 @@ def _claims(text: str) -> list[tuple[str, str, bool]]:
 
 def disagreements(posts: list[Post]) -> list[tuple[str, str]]:
     """Pairs of sentences from different answers that disagree: the same quantity said
-    plainly in one and with a "not" (or "only") in the other, or one value of a unit
+    plainly in one and with a "not" in the other, or one value of a unit
     (14 days) in one answer where another gives one different value (30 days)."""
     found: list[tuple[str, str]] = []
     claims = [_claims(p.body) for p in posts]
