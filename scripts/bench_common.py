@@ -153,7 +153,6 @@ def write_threads_jsonl(n: int, path: Path) -> None:
     tmp.replace(path)
 
 
-# Searches of the benchmarks: Korean and English support terms.
 # /api/similar lookups: questions in both languages, as a visitor types them.
 SIMILAR_QUERIES = [
     "비밀번호를 잊어버렸는데 어떻게 재설정하나요?",
@@ -177,6 +176,7 @@ SIMILAR_QUERIES = [
     "Permission denied when installing",
 ]
 
+# Searches of the benchmarks: Korean and English support terms.
 SEARCH_TERMS = [
     "환불",
     "비밀번호",

@@ -43,8 +43,8 @@ community or the demo is) each sample is a small forum drawn from a clusters fil
 threads, holding 3-5 threads of each of size/8 labels and filled with threads of
 other labels, which count as one-offs. Each sample is grouped with every smoothing
 floor of --floors (ClusterSettings.smooth_floor) on the same vectors; B-cubed P / R /
-F1 over all its threads, mean ± spread over the samples, and the groups that mix
-labels.
+F1 over all its threads (topic_quality's suggestion_scores), mean ± spread over the
+samples, and the groups that mix labels.
 
     python scripts/eval_topics.py small ../shared/data/ko_support_dev.jsonl --floors 0,0.5 --samples 40
 """
@@ -312,22 +312,6 @@ BAR_GRID = {
 }
 
 
-def _b3_all(labels: dict[int, str], clusters: list[list[int]]) -> tuple[float, float]:
-    """B-cubed precision and recall over every thread of ``labels`` (one not in a
-    cluster is alone)."""
-    of: dict[int, set[int]] = {d: set(c) for c in clusters for d in c}
-    by_label: dict[str, set[int]] = {}
-    for d, label in labels.items():
-        by_label.setdefault(label, set()).add(d)
-    p = r = 0.0
-    for d, label in labels.items():
-        mine, same = of.get(d, {d}), by_label[label]
-        both = len(mine & same)
-        p += both / len(mine)
-        r += both / len(same)
-    return p / len(labels), r / len(labels)
-
-
 def cmd_small(args, tq) -> None:
     import dataclasses
 
@@ -358,14 +342,16 @@ def cmd_small(args, tq) -> None:
             chosen += rng.sample(rows, k=min(len(rows), rng.choice([3, 3, 4, 5])))
         others = [n for n in range(len(items)) if items[n].get("label") not in topics]
         chosen = sorted(chosen + rng.sample(others, k=max(0, size - len(chosen))))[:size]
-        truth = {n: items[n]["label"] if items[n].get("label") in topics else f"one-off {n}" for n in chosen}
+        # the scorer's labels: threads of the other labels are one-offs (None)
+        truth = {str(n): items[n]["label"] if items[n].get("label") in topics else None for n in chosen}
         docs = [cluster.Doc(id=n, title=items[n]["title"], body=_body_of(items[n])) for n in chosen]
         for floor in floors:
             settings = dataclasses.replace(DEFAULT_SETTINGS, smooth_floor=floor)
             found = cluster.detect(docs, analyzer, vectors=V[chosen].copy(), settings=settings)
-            p, r = _b3_all(truth, [t.doc_ids for t in found])
-            mixed = sum(1 for t in found if len({truth[d] for d in t.doc_ids}) > 1)
-            scores[floor].append((p, r, _f1(p, r), len(found), mixed))
+            groups = [[str(d) for d in t.doc_ids] for t in found]
+            b3 = tq.suggestion_scores(truth, groups, args.min_topic_size)
+            mixed = sum(1 for g in groups if len({truth[d] or d for d in g}) > 1)
+            scores[floor].append((b3["b3_precision"], b3["b3_recall"], b3["b3_f1"], len(found), mixed))
     for floor in floors:
         a = np.array(scores[floor])
         print(

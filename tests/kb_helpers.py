@@ -30,6 +30,12 @@ REFUND = [
     "Refund for my subscription please",
     "I want a refund for my subscription",
 ]
+# The demo's English threads asking for a refund (forum.demo_content), one topic.
+DEMO_ENGLISH_REFUND = (
+    "How do I get a refund?",
+    "Accidentally bought the annual plan, can I get my money back?",
+    "Can I cancel and get my money back for this month?",
+)
 KOREAN_CRASH = ["앱이 자꾸 튕겨요", "앱이 계속 튕깁니다", "앱 실행하면 튕겨요", "앱이 갑자기 튕겨요"]
 ONE_OFFS = [
     "Dark mode colours look wrong",

@@ -356,12 +356,8 @@ def test_threads_that_are_each_others_best_match_are_grouped():
 def test_the_demo_english_refund_threads_are_one_topic_with_their_agreement():
     from forum.demo_content import THREADS
     from forum.text import get_analyzer
+    from tests.kb_helpers import DEMO_ENGLISH_REFUND as refund_titles
 
-    refund_titles = (
-        "How do I get a refund?",
-        "Accidentally bought the annual plan, can I get my money back?",
-        "Can I cancel and get my money back for this month?",
-    )
     english = [t for t in THREADS if not any("가" <= c <= "힣" for c in t["title"])]
     docs = [Doc(id=i, title=t["title"], body=t["body"]) for i, t in enumerate(english)]
     refunds = {d.id for d in docs if d.title in refund_titles}

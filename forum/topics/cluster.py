@@ -52,16 +52,25 @@ _JOIN_BLOCK = 2048
 
 
 def smooth_vectors(
-    X: sp.csr_matrix, nbr: np.ndarray, sim: np.ndarray, beta: float, k: int, E: np.ndarray | None = None
+    X: sp.csr_matrix,
+    nbr: np.ndarray,
+    sim: np.ndarray,
+    beta: float,
+    k: int,
+    E: np.ndarray | None = None,
+    floor: float = 0.0,
 ) -> tuple[sp.csr_matrix, np.ndarray | None]:
     """Each row plus ``beta`` times the similarity-weighted mean of its ``k`` nearest
-    neighbours, re-normalised (over both parts when rows have a dense part ``E``)."""
+    neighbours at least ``floor`` similar, re-normalised (over both parts when rows have
+    a dense part ``E``)."""
     n = X.shape[0]
     k = min(k, nbr.shape[1])
     rows = np.repeat(np.arange(n), k)
     cols = nbr[:, :k].ravel()
     vals = sim[:, :k].ravel().astype(np.float32)
     ok = cols >= 0
+    if floor > 0:
+        ok &= vals >= floor
     W = sp.csr_matrix((vals[ok], (rows[ok], cols[ok])), shape=(n, n))
     rowsum = np.asarray(W.sum(axis=1)).ravel()
     rowsum[rowsum == 0] = 1.0
@@ -638,11 +647,7 @@ def _cluster_rows(
         # only neighbours within reach of the merge bar lend: in a small forum a thread's
         # two nearest can be about the same area (sync, login) and no closer than that,
         # and borrowing from them would make three different questions look like one
-        lend_nbr, lend_sim = nbr, sim
-        if floor > 0:
-            lend = sim >= floor * threshold
-            lend_nbr, lend_sim = np.where(lend, nbr, -1), np.where(lend, sim, 0)
-        X, E = smooth_vectors(X, lend_nbr, lend_sim, smooth, smooth_k, E)
+        X, E = smooth_vectors(X, nbr, sim, smooth, smooth_k, E, floor=floor * threshold)
         nbr, sim = rescore_edges(X, nbr, E)
     tie = settings.link_min
     if blob is None:
