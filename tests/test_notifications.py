@@ -16,6 +16,7 @@ from forum.models import Notification, OutboxEmail, Post, Thread, ThreadWatch, U
 from forum.services import notifications, state, threads
 from tests.factories import make_reply, make_thread, make_user
 from tests.mailbox import _free_port
+from tests.webclient import tampered
 
 
 async def _notifications(db, user: User) -> list[Notification]:
@@ -724,7 +725,7 @@ async def test_a_new_address_is_used_only_once_its_owner_opens_the_link(db, smtp
         await other.login_as(other_member)
         assert (await other.get(link)).status_code == 422
         assert (await other.submit("/me/email-address/confirm", {"token": token})).status_code == 422
-        assert (await client.submit("/me/email-address/confirm", {"token": token[:-2] + "xx"})).status_code == 422
+        assert (await client.submit("/me/email-address/confirm", {"token": tampered(token)})).status_code == 422
         r = await client.submit("/me/email-address/confirm", {"token": token})
         assert r.status_code == 303
         async with db() as s:

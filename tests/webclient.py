@@ -14,6 +14,16 @@ from forum.security import csrf_token, new_token
 from forum.services import accounts
 
 
+def tampered(signed: str) -> str:
+    """`signed` (an itsdangerous value or token) with its signature's first character changed.
+
+    That character carries six whole bits of the signature. The last one may carry padding
+    bits that base64 decoding ignores, so changing only the end sometimes leaves a valid
+    signature."""
+    value, signature = signed.rsplit(".", 1)
+    return f"{value}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}"
+
+
 class WebClient(httpx.AsyncClient):
     def __init__(self, app: Starlette) -> None:
         super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
