@@ -85,6 +85,7 @@ class ThreadRow(ThreadRules):
     deleted_at: datetime | None
     duplicate_of_id: int | None
     article_id: int | None
+    content_version: int
     category: CategoryRow
     author: UserRow
     # Every value read for the row (its own, its category's and its author's):

@@ -184,6 +184,48 @@ async def test_a_post_hidden_behind_the_index_back_is_still_never_found(db, corp
     assert await find(db, "다크모드") == [corpus["dark_ko"]]
 
 
+async def test_the_database_counts_every_change_to_a_threads_posts(db, corpus):
+    """threads.content_version (migration 0022's triggers) goes up with every
+    post inserted or deleted and every change to a post's text, visibility or
+    thread, whoever makes it, and with nothing else; the index entry follows
+    the changes made through the services."""
+
+    async def versions(thread_id: int) -> tuple[int, int]:
+        async with db() as session:
+            row = (
+                await session.execute(
+                    text(
+                        "SELECT t.content_version, d.content_version FROM threads t "
+                        "JOIN search_documents d ON d.doc_type = 'thread' AND d.doc_id = t.id WHERE t.id = :id"
+                    ),
+                    {"id": thread_id},
+                )
+            ).one()
+        return row[0], row[1]
+
+    dark, export = corpus["dark_ko"], corpus["export_en"]
+    start, indexed = await versions(dark)
+    assert start == indexed == 1  # the opening post
+    async with db.begin() as session:
+        reply = await make_reply(session, await session.get(Thread, dark), body="설정에서 바꿀 수 있어요")
+    assert await versions(dark) == (2, 2)
+    async with db.begin() as session:
+        await session.execute(text("UPDATE posts SET vote_count = 3 WHERE id = :id"), {"id": reply.id})
+    assert await versions(dark) == (2, 2)  # nothing a search shows
+    async with db.begin() as session:
+        await session.execute(text("UPDATE posts SET body = 'changed' WHERE id = :id"), {"id": reply.id})
+    assert await versions(dark) == (3, 2)  # stale: search checks the visible text
+    async with db.begin() as session:
+        await session.execute(text("UPDATE posts SET thread_id = :to WHERE id = :id"), {"to": export, "id": reply.id})
+    assert (await versions(dark))[0] == 4 and (await versions(export))[0] == 2
+    async with db.begin() as session:
+        await session.execute(text("DELETE FROM posts WHERE id = :id"), {"id": reply.id})
+    assert (await versions(export))[0] == 3
+    async with db.begin() as session:
+        await search.index_thread(session, dark)
+    assert await versions(dark) == (4, 4)
+
+
 async def test_deleted_replies_leave_the_index(db, corpus):
     async with db.begin() as session:
         thread = await session.get(Thread, corpus["export_en"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, String, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from forum.clock import utcnow
@@ -31,10 +31,14 @@ class SearchDocument(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     doc_type: str = Field(sa_column=Column(String(16), nullable=False))
     doc_id: int
-    # When the document's text was last analysed in full. A post hidden, deleted
-    # or edited after this moment makes the entry stale: search then checks such
-    # a thread against its visible text before showing it.
+    # When the document's text was last analysed in full.
     indexed_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime, nullable=False))
+    # The thread's ``content_version`` that this entry holds (kept by
+    # ``forum.search`` when it indexes the thread or adds a reply to it). An
+    # entry whose thread has another version is stale: a post was hidden,
+    # deleted or edited behind the index's back, and search checks the thread
+    # against its visible text before showing it.
+    content_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class FailedSearch(SQLModel, table=True):

@@ -131,6 +131,11 @@ class Thread(ThreadRules, SQLModel, table=True):
     # No database-level foreign key: adding one to threads on SQLite means
     # copying the table; articles are unpublished, never deleted.
     article_id: int | None = Field(default=None, sa_column=Column(Integer, nullable=True, index=True))
+    # How many times its posts have changed (inserted, deleted, their text,
+    # visibility or thread changed): kept by the database's triggers (migration
+    # 0022), whoever changes them; the app never writes it. Search compares it
+    # with its entry's (``forum.search``).
+    content_version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
     category: Category = Relationship(sa_relationship_kwargs={"lazy": "raise"})
     author: User = Relationship(sa_relationship_kwargs={"lazy": "raise"})

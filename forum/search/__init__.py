@@ -9,9 +9,10 @@ Keeping the index current: ``forum.services.threads`` calls ``index_thread``
 (ask, edit) and ``add_post`` (reply); ``forum.services.state`` calls
 ``index_thread`` when a post is hidden, deleted or restored. Whatever the
 timing, a hidden or deleted thread is never found (search joins on the
-thread's current state), and a thread whose index entry is older than a
-hidden, deleted or edited post is checked against its visible text before it
-is shown. Knowledge-base articles are indexed by ``index_article`` (and left
+thread's current state), and a thread whose index entry holds another
+``content_version`` than the thread (the database counts every change to its
+posts, however made: migration 0022) is checked against its visible text
+before it is shown. Knowledge-base articles are indexed by ``index_article`` (and left
 out by ``remove_article``); only published ones are ever shown.
 
 Ranking: the backend's text score (title weighing more), times boosts for
@@ -33,7 +34,7 @@ from types import ModuleType
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from sqlalchemy import DateTime, Table, and_, bindparam, case, column, delete, func, insert, or_, select, text, update
+from sqlalchemy import DateTime, and_, bindparam, column, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -203,20 +204,24 @@ async def _document_key(session: AsyncSession, doc_type: str, doc_id: int) -> in
 
 
 async def _put_document(
-    session: AsyncSession, doc_type: str, doc_id: int, title: Sequence[str], body: Sequence[str]
+    session: AsyncSession, doc_type: str, doc_id: int, title: Sequence[str], body: Sequence[str], *, version: int = 0
 ) -> None:
+    """``version``: the thread's ``content_version``, read before its posts (a
+    change in between then leaves the entry stale, never current with old text)."""
     now = utcnow()
     key = await _document_key(session, doc_type, doc_id)
     if key is None:
         key = (
             await session.execute(
                 insert(SearchDocument)
-                .values(doc_type=doc_type, doc_id=doc_id, indexed_at=now)
+                .values(doc_type=doc_type, doc_id=doc_id, indexed_at=now, content_version=version)
                 .returning(id_col(SearchDocument.id))
             )
         ).scalar_one()
     else:
-        await session.execute(update(SearchDocument).where(col(SearchDocument.id) == key).values(indexed_at=now))
+        await session.execute(
+            update(SearchDocument).where(col(SearchDocument.id) == key).values(indexed_at=now, content_version=version)
+        )
     await backend(session).put(session, [Entry(key, doc_type, doc_id, title, body)])
 
 
@@ -242,24 +247,34 @@ def _visible_posts(thread_ids: Sequence[int] | None = None):  # type: ignore[no-
 async def index_thread(session: AsyncSession, thread_id: int) -> None:
     """(Re)indexes a thread: its title and every visible post."""
     await session.flush()
-    title = await session.scalar(select(col(Thread.title)).where(col(Thread.id) == thread_id))
-    if title is None:
+    thread = (
+        await session.execute(select(col(Thread.title), col(Thread.content_version)).where(col(Thread.id) == thread_id))
+    ).first()
+    if thread is None:
         await remove_thread(session, thread_id)
         return
     bodies = (await session.execute(_visible_posts([thread_id]))).scalars(1).all()
-    analysed = _analyse([title, *bodies])
-    await _put_document(session, DocType.thread.value, thread_id, analysed[0], [t for a in analysed[1:] for t in a])
+    analysed = _analyse([thread.title, *bodies])
+    body = [t for a in analysed[1:] for t in a]
+    await _put_document(session, DocType.thread.value, thread_id, analysed[0], body, version=thread.content_version)
     await session.flush()
 
 
 async def add_post(session: AsyncSession, post: Post) -> None:
-    """Adds a new reply to its thread's entry without analysing the thread again.
-    The entry keeps its ``indexed_at``: posts hidden since still make it stale."""
+    """Adds a new reply (inserted: its thread's ``content_version`` counted it)
+    to its thread's entry without analysing the thread again. The entry's
+    version goes up by one too: current if it was, stale if it was stale."""
     if not post.visible:
         return
     key = await _document_key(session, DocType.thread.value, post.thread_id)
     if key is None or not await backend(session).append(session, key, _analyse([post.body])[0]):
         await index_thread(session, post.thread_id)
+        return
+    await session.execute(
+        update(SearchDocument)
+        .where(col(SearchDocument.id) == key)
+        .values(content_version=col(SearchDocument.content_version) + 1)
+    )
 
 
 async def remove_thread(session: AsyncSession, thread_id: int) -> bool:
@@ -301,7 +316,7 @@ async def reindex_all(
     while True:
         threads = (
             await session.execute(
-                select(col(Thread.id), col(Thread.title))
+                select(col(Thread.id), col(Thread.title), col(Thread.content_version))
                 .where(col(Thread.id) > last_id)
                 .order_by(col(Thread.id))
                 .limit(batch_size)
@@ -319,7 +334,7 @@ async def reindex_all(
         rows = (await session.execute(select(source.model.id, source.model.title, source.model.body))).all()
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
-            await _put_batch(session, DocType.article.value, [(r[0], r[1], [r[2]]) for r in chunk])
+            await _put_batch(session, DocType.article.value, [(r[0], r[1], [r[2]], 0) for r in chunk])
             done += len(chunk)
             if progress is not None:
                 progress(len(chunk))
@@ -346,7 +361,9 @@ async def index_threads(session: AsyncSession, thread_ids: Sequence[int], *, bat
             await session.execute(delete(SearchDocument).where(col(SearchDocument.id).in_(keys)))
         threads = (
             await session.execute(
-                select(col(Thread.id), col(Thread.title)).where(col(Thread.id).in_(chunk)).order_by(col(Thread.id))
+                select(col(Thread.id), col(Thread.title), col(Thread.content_version))
+                .where(col(Thread.id).in_(chunk))
+                .order_by(col(Thread.id))
             )
         ).all()
         await _put_threads(session, threads)
@@ -354,20 +371,22 @@ async def index_threads(session: AsyncSession, thread_ids: Sequence[int], *, bat
 
 
 async def _put_threads(session: AsyncSession, threads: Sequence[Any]) -> None:
-    """Indexes (id, title) rows of threads that have no entry, with their visible posts."""
+    """Indexes (id, title, content_version) rows of threads that have no entry,
+    with their visible posts (read after the rows: see ``_put_document``)."""
     if not threads:
         return
     ids = [t.id for t in threads]
     bodies: dict[int, list[str]] = {i: [] for i in ids}
     for thread_id, body in await session.execute(_visible_posts(ids)):
         bodies[thread_id].append(body)
-    await _put_batch(session, DocType.thread.value, [(t.id, t.title, bodies[t.id]) for t in threads])
+    docs = [(t.id, t.title, bodies[t.id], t.content_version) for t in threads]
+    await _put_batch(session, DocType.thread.value, docs)
 
 
-async def _put_batch(session: AsyncSession, doc_type: str, docs: Sequence[tuple[int, str, Sequence[str]]]) -> None:
-    """Indexes documents that have no entry yet: (id, title, [body texts])."""
+async def _put_batch(session: AsyncSession, doc_type: str, docs: Sequence[tuple[int, str, Sequence[str], int]]) -> None:
+    """Indexes documents that have no entry yet: (id, title, [body texts], version)."""
     texts: list[str] = []
-    for _, title, parts in docs:
+    for _, title, parts, _ in docs:
         texts.append(title)
         texts.extend(parts)
     analysed = iter(_analyse(texts))
@@ -376,14 +395,17 @@ async def _put_batch(session: AsyncSession, doc_type: str, docs: Sequence[tuple[
         (
             await session.execute(
                 insert(SearchDocument).returning(id_col(SearchDocument.id), sort_by_parameter_order=True),
-                [{"doc_type": doc_type, "doc_id": doc_id, "indexed_at": now} for doc_id, _, _ in docs],
+                [
+                    {"doc_type": doc_type, "doc_id": doc_id, "indexed_at": now, "content_version": version}
+                    for doc_id, _, _, version in docs
+                ],
             )
         )
         .scalars()
         .all()
     )
     rows = []
-    for key, (doc_id, _, parts) in zip(keys, docs, strict=True):
+    for key, (doc_id, _, parts, _) in zip(keys, docs, strict=True):
         title_terms = next(analysed)
         body_terms = [t for _ in parts for t in next(analysed)]
         rows.append(Entry(key, doc_type, doc_id, title_terms, body_terms))
@@ -471,6 +493,10 @@ def _statement(query: ParsedQuery, filters: Filters, session: AsyncSession, *, r
     )
 
 
+# The content version a page's entry holds (read for the page's rows only).
+_INDEXED_VERSION = "(SELECT sd.content_version FROM search_documents sd WHERE sd.id = ranked.key) AS indexed_version"
+
+
 async def _matches(
     session: AsyncSession, query: ParsedQuery, filters: Filters, sort: Sort, limit: int, offset: int
 ) -> tuple[list[Any], int, bool]:
@@ -504,7 +530,7 @@ async def _matches(
         f"SELECT {key} AS key, {st.source.doc_type} AS doc_type, {st.source.doc_id} AS doc_id, "
         f"{st.score} AS score, {st.date} AS created"
     )
-    page_of_ranked = f"FROM ranked ORDER BY {order} LIMIT :limit OFFSET :offset"
+    page_of_ranked = f", {_INDEXED_VERSION} FROM ranked ORDER BY {order} LIMIT :limit OFFSET :offset"
 
     async def ranked(window: str) -> list[Any]:
         statement = text(
@@ -576,6 +602,7 @@ class _Ranked(NamedTuple):
     created: Any
     matched: int
     scanned: int
+    indexed_version: int
 
 
 # _newest_ranked's statements, one per shape (filters and sort), built once: run
@@ -604,7 +631,8 @@ async def _newest_ranked(
     they are read, then joined to their threads, filtered and ranked: the
     same rows, scores and counts as finding the window's oldest key first and
     ranking from it, without reading the matches twice. (With no row, as on a
-    page past the last, the window is not reported: nothing is shown.)"""
+    page past the last, the window is not reported: nothing is shown.) The
+    window bounds the ranked rows: they are sorted once, for the page."""
     src = st.source
     key = src.key
     newest_source = st.body if filters.any else f"FROM {src.index} WHERE {src.match}"
@@ -618,9 +646,9 @@ async def _newest_ranked(
         "ranked AS MATERIALIZED ("
         f"SELECT w.key AS key, {src.doc_type} AS doc_type, {src.doc_id} AS doc_id, "
         f"(w.text_score + {bonus}) * {st.boost} AS score, {st.date} AS created "
-        f"FROM {src.window_documents} {st.joins} WHERE {st.where} ORDER BY {order} LIMIT :window) "
+        f"FROM {src.window_documents} {st.joins} WHERE {st.where}) "
         "SELECT key, doc_type, doc_id, score, created, (SELECT count(*) FROM ranked) AS matched, "
-        "(SELECT count(*) FROM newest) AS scanned "
+        f"(SELECT count(*) FROM newest) AS scanned, {_INDEXED_VERSION} "
         f"FROM ranked ORDER BY {order} LIMIT :limit OFFSET :offset"
     )
     values = {**st.params, "window": RANK_WINDOW, "limit": limit, "offset": offset}
@@ -657,7 +685,6 @@ async def search(
 
 
 _THREADS_BY_ID = DirectRead(read.thread_select().where(read.THREADS.c.id.in_(bindparam("ids", expanding=True))))
-_DOCUMENTS: Table = SearchDocument.__table__  # type: ignore[attr-defined]
 _POSTS = read.POSTS
 _VISIBLE_POST = and_(_POSTS.c.hidden_at.is_(None), _POSTS.c.deleted_at.is_(None))
 # The visible posts' text of a page's threads, in order (for the snippets).
@@ -665,48 +692,6 @@ _POSTS_OF_HITS = DirectRead(
     select(_POSTS.c.thread_id, _POSTS.c.body)
     .where(_POSTS.c.thread_id.in_(bindparam("ids", expanding=True)), _VISIBLE_POST)
     .order_by(_POSTS.c.thread_id, _POSTS.c.created_at, _POSTS.c.id)
-)
-# One row per thread of a page, without the text: whether a post was hidden,
-# deleted or edited since the thread was indexed (the entry is then stale:
-# see _load_hits), and what its snippet depends on. Adding, editing, hiding,
-# showing again, deleting or restoring a post changes its count, newest id or
-# newest edit, or the count and the sum of the ids of the visible posts; the
-# newest post's date tells a thread from one that took the id of a thread
-# purged since (SQLite gives the highest id again). A snippet kept for the
-# same version needs no text read (a page's posts were most of its loading:
-# 200 bodies for 20 threads).
-_POST_VERSIONS = DirectRead(
-    select(
-        _POSTS.c.thread_id,
-        func.max(
-            case(
-                (
-                    or_(
-                        _DOCUMENTS.c.indexed_at.is_(None),
-                        _POSTS.c.hidden_at >= _DOCUMENTS.c.indexed_at,
-                        _POSTS.c.deleted_at >= _DOCUMENTS.c.indexed_at,
-                        _POSTS.c.edited_at >= _DOCUMENTS.c.indexed_at,
-                    ),
-                    1,
-                ),
-                else_=0,
-            )
-        ).label("changed"),
-        func.count(),
-        func.max(_POSTS.c.id),
-        func.max(_POSTS.c.created_at),
-        func.max(_POSTS.c.edited_at),
-        func.count(case((_VISIBLE_POST, 1))),
-        func.sum(case((_VISIBLE_POST, _POSTS.c.id), else_=0)),
-    )
-    .select_from(
-        _POSTS.outerjoin(
-            _DOCUMENTS,
-            and_(_DOCUMENTS.c.doc_type == DocType.thread.value, _DOCUMENTS.c.doc_id == _POSTS.c.thread_id),
-        )
-    )
-    .where(_POSTS.c.thread_id.in_(bindparam("ids", expanding=True)))
-    .group_by(_POSTS.c.thread_id)
 )
 
 
@@ -724,12 +709,18 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
     chips: dict[int, Any] = {}
     if thread_ids:
         threads = {t.id: t for t in await read.threads(session, _THREADS_BY_ID, {"ids": thread_ids})}
-        for thread_id, changed, *parts in await _POST_VERSIONS.rows(session, {"ids": thread_ids}):
-            versions[thread_id] = (DocType.thread.value, thread_id, *parts)
-            if changed:
-                stale.add(thread_id)
-            elif (kept := kept_snippet(marks, versions[thread_id])) is not None:
-                snippets[thread_id] = kept
+        for row in rows:
+            thread = threads.get(row.doc_id) if row.doc_type == DocType.thread.value else None
+            if thread is None:
+                continue
+            if thread.content_version != row.indexed_version:
+                stale.add(thread.id)
+                continue
+            # The creation time tells a thread from one that took the id of a
+            # thread purged since (SQLite gives the highest id again).
+            versions[thread.id] = (DocType.thread.value, thread.id, thread.created_at, thread.content_version)
+            if (kept := kept_snippet(marks, versions[thread.id])) is not None:
+                snippets[thread.id] = kept
         if unread := [i for i in thread_ids if i not in snippets and i in threads]:
             for thread_id, body in await _POSTS_OF_HITS.rows(session, {"ids": unread}):
                 bodies.setdefault(thread_id, []).append(body)
