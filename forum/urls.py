@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import quote
 
 from forum.models import Article, Category, Post, Thread, User
 
-if TYPE_CHECKING:
-    from forum.read import ThreadRow
+
+class _Linked(Protocol):
+    """A thread as any read of one has it (table model, read row, search hit)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def slug(self) -> str: ...
 
 
-def thread_url(thread: Thread | ThreadRow) -> str:
+def thread_url(thread: _Linked) -> str:
     return f"/t/{thread.id}/{quote(thread.slug)}"
 
 

@@ -84,6 +84,7 @@ async def search_page(request: Request) -> Response:
                 page=page_number(params.get("page")),
                 size=PAGE_SIZE,
                 viewer=current_user(request),
+                categories=categories,
             )
     if results is not None and not results.hits and results.page.number == 1 and not results.query.empty:
         await _record_failure(

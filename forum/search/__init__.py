@@ -27,8 +27,9 @@ Functions take the session first and flush, never commit.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from types import ModuleType
 from typing import Any, NamedTuple
@@ -44,6 +45,7 @@ from forum.db import id_col
 from forum.direct import DirectRead
 from forum.models import Category, Post, Thread, ThreadKind, User
 from forum.models.search import DocType, FailedSearch, SearchDocument
+from forum.models.thread import ThreadRules
 from forum.pagination import Page
 from forum.search import postgres, sqlite
 from forum.search.query import Entry, ParsedQuery, Source, clean, parse
@@ -161,8 +163,10 @@ class _ArticleSource:
     date_column: str
 
 
+@functools.cache
 def _article_source() -> _ArticleSource | None:
-    """The knowledge-base article model, once it exists (``forum.models.kb``)."""
+    """The knowledge-base article model, once it exists (``forum.models.kb``):
+    looked up once (a search page asked three times)."""
     try:
         from forum.models import kb  # type: ignore[attr-defined]
     except ImportError:
@@ -667,24 +671,52 @@ async def search(
     page: int = 1,
     size: int = 20,
     viewer: User | None = None,
+    categories: Sequence[read.CategoryRow] | None = None,
 ) -> Results:
     """One page of what ``query`` finds among public threads and published
     articles (everyone sees the same: hidden and deleted content never shows).
-    A fixed number of queries whatever the data size."""
+    A fixed number of queries whatever the data size. ``categories``: the
+    forum's categories, when the caller has read them already (the hits
+    show theirs)."""
     parsed = parse(query)
     size = max(1, min(size, 100))
     page = max(1, min(page, MAX_PAGE))
     if parsed.empty:
         return Results(parsed, Page(items=[], number=1, size=size, total=0), capped=False)
     rows, total, partial = await _matches(session, parsed, filters, sort, size, (page - 1) * size)
-    hits = await _load_hits(session, parsed, rows)
+    hits = await _load_hits(session, parsed, rows, categories)
     # Stale entries dropped from this page still count in the total: close enough.
     capped = partial or total > COUNT_CAP
     total = min(total, COUNT_CAP)
     return Results(parsed, Page(items=hits, number=page, size=size, total=max(total, len(hits))), capped=capped)
 
 
-_THREADS_BY_ID = DirectRead(read.thread_select().where(read.THREADS.c.id.in_(bindparam("ids", expanding=True))))
+@dataclass(slots=True)
+class _HitThread(ThreadRules):
+    """What a hit shows of its thread, and what tells whether it may: read
+    alone, without the author and the category the thread pages join (their
+    rows and times cost a search page more than the reading)."""
+
+    id: int
+    title: str
+    slug: str
+    kind: str
+    category_id: int
+    created_at: datetime
+    reply_count: int
+    official_post_id: int | None
+    solved_at: datetime | None
+    locked_at: datetime | None
+    hidden_at: datetime | None
+    deleted_at: datetime | None
+    content_version: int
+
+
+_HIT_THREADS = DirectRead(
+    select(*(read.THREADS.c[f.name] for f in fields(_HitThread))).where(
+        read.THREADS.c.id.in_(bindparam("ids", expanding=True))
+    )
+)
 _POSTS = read.POSTS
 _VISIBLE_POST = and_(_POSTS.c.hidden_at.is_(None), _POSTS.c.deleted_at.is_(None))
 # The visible posts' text of a page's threads, in order (for the snippets).
@@ -695,10 +727,12 @@ _POSTS_OF_HITS = DirectRead(
 )
 
 
-async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[Any]) -> list[Hit]:
+async def _load_hits(
+    session: AsyncSession, query: ParsedQuery, rows: Sequence[Any], known: Sequence[read.CategoryRow] | None
+) -> list[Hit]:
     thread_ids = [r.doc_id for r in rows if r.doc_type == DocType.thread.value]
     article_ids = [r.doc_id for r in rows if r.doc_type == DocType.article.value]
-    threads: dict[int, read.ThreadRow] = {}
+    threads: dict[int, _HitThread] = {}
     marks = highlighter(query)
     # Per thread: its snippet's version, whether its entry is stale, the
     # snippet kept for it, or else its visible posts' text.
@@ -708,7 +742,7 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
     bodies: dict[int, list[str]] = {}
     chips: dict[int, Any] = {}
     if thread_ids:
-        threads = {t.id: t for t in await read.threads(session, _THREADS_BY_ID, {"ids": thread_ids})}
+        threads = {t.id: t for t in (_HitThread(*r) for r in await _HIT_THREADS.rows(session, {"ids": thread_ids}))}
         for row in rows:
             thread = threads.get(row.doc_id) if row.doc_type == DocType.thread.value else None
             if thread is None:
@@ -731,9 +765,9 @@ async def _load_hits(session: AsyncSession, query: ParsedQuery, rows: Sequence[A
         articles = {
             a.id: a for a in (await session.scalars(select(source.model).where(source.model.id.in_(article_ids)))).all()
         }
-    categories: dict[int, Any] = {t.category_id: t.category for t in threads.values()}
-    if any(a.category_id not in categories for a in articles.values()):
-        categories.update((c.id, c) for c in await read.categories(session))
+    categories: dict[int, read.CategoryRow] = {}
+    if threads or articles:
+        categories = {c.id: c for c in (known if known is not None else await read.categories(session))}
 
     hits: list[Hit] = []
     for row in rows:
