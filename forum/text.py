@@ -29,6 +29,7 @@ import os
 import re
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -431,6 +432,30 @@ def _stemmer():
     import snowballstemmer
 
     return snowballstemmer.stemmer("english")
+
+
+def english_stem(word: str) -> str:
+    """How the analyser keeps an English word (lower-cased, stemmed: "accidentally"
+    -> "accident", "reimbursement" -> "reimburs")."""
+    word = _normalise(word)
+    return _stem_en(word) if word.isascii() else word
+
+
+def written_forms(texts: Sequence[str], stems: Iterable[str]) -> dict[str, str]:
+    """The most common written form of each of these English stems among the words
+    of ``texts`` (ties: the shortest, then the first in the alphabet). A stem is
+    what matching keeps, not always a word ("reimburs", "declin"): key terms show
+    a word the threads wrote instead. Stems that no word of the texts makes are left out."""
+    wanted = set(stems)
+    seen: dict[str, Counter[str]] = {}
+    for text in texts:
+        for w in _WORD.findall(_normalise(text)):
+            if not w.isascii() or not w.isalpha():
+                continue
+            s = _stem_en(w)
+            if s in wanted:
+                seen.setdefault(s, Counter())[w] += 1
+    return {s: min(c, key=lambda w: (-c[w], len(w), w)) for s, c in seen.items()}
 
 
 def _joined_form(analyzer: Analyzer, variant: str) -> tuple[str, ...]:

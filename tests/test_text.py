@@ -135,3 +135,15 @@ def test_the_synonym_variants_terms_are_kept_for_the_next_process(tmp_path, monk
     assert analyzer_with("환불, 돈 돌려받다").synonyms._table
     assert kept[0].read_text(encoding="utf-8").startswith("{")
     assert "{not json" not in kept[0].read_text(encoding="utf-8")
+
+
+def test_an_english_stem_is_shown_as_the_word_written_most():
+    from forum.text import english_stem, written_forms
+
+    assert english_stem("Accidentally") == "accident"
+    assert english_stem("환불") == "환불"
+    texts = ["I was reimbursed", "Reimbursement took a week", "my reimbursement", "Accidentally paid"]
+    assert written_forms(texts, {"reimburs", "accident", "nowhere"}) == {
+        "reimburs": "reimbursement",
+        "accident": "accidentally",
+    }

@@ -73,6 +73,10 @@ def test_key_terms_match_stored_terms_korean_stems_phrases_and_titles():
     assert not contains_term(m, "환불")
     assert not contains_term(m, "log in")
     assert explain([m], ["튕기다", "환불", "sign in"])[0].key_terms == ("튕기다", "sign in")
+    # an English key term is shown as the threads wrote it, and stored as its stem
+    m = _member(2, None, terms="accident order reimburs", title="Double charge")
+    assert contains_term(m, "accidentally") and contains_term(m, "reimbursement")
+    assert not contains_term(m, "refunded")
 
 
 # ---------------------------------------------------------------- the page

@@ -293,6 +293,30 @@ def test_key_terms_leave_out_particles_and_lone_syllables():
     assert not _readable_key_term("#환불")
 
 
+def test_english_key_terms_are_words_the_threads_wrote():
+    """Matching keeps stems ("reimburs", "accident") and synonym groups' names; key
+    terms show a word the threads wrote, a pair word by word, and a pair's words once."""
+    from forum.topics.cluster import _display
+
+    titles = [
+        "Accidentally ordered twice, need reimbursement",
+        "I accidentally ordered the yearly plan, reimbursement please",
+        "Reimbursement for an accidentally placed order",
+    ]
+    a = analyzer()
+    docs = [Doc(id=i, title=t, body=t) for i, t in enumerate(titles)]
+    (topic,) = detect(docs, a, threshold=0.1)
+    shown = " ".join(topic.key_terms).split()
+    assert "accidentally" in shown and "reimbursement" in shown
+    assert not {"accident", "reimburs"} & set(shown) and not any(w.startswith("~") for w in shown)
+    assert all(len(set(t.split())) == len(t.split()) for t in topic.key_terms)
+    # a stem none of the threads wrote as a word is not shown; a pair's words are shown one by one
+    forms = {"chang": "change", "oil": "oil"}
+    assert _display("xyzzi", a, forms=forms) == ""
+    assert _display("chang oil", a, forms=forms) == "change oil"
+    assert "~" not in _display("oil ~refund", a, forms=forms)
+
+
 def test_a_group_holding_too_large_a_share_is_grouped_again_against_a_higher_bar():
     refund = [
         "How do I get a refund for my subscription",

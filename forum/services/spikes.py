@@ -10,7 +10,6 @@ queries, and flushes, never commits.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -35,6 +34,7 @@ from forum.models import (
 )
 from forum.services import banners
 from forum.services import notifications as notification_service
+from forum.text import has_hangul
 from forum.topics.spikes import SpikeRule, SpikeVerdict, TopicActivity, attribute_new_threads, judge
 
 #: a window busier than this is cut (the newest first): an alert needs a handful
@@ -43,7 +43,6 @@ THREADS_KEPT = 50
 #: closed alerts listed on the spikes page
 RECENT_DAYS = 7
 SHOWN = 50
-_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 def rule_from(settings: Settings) -> SpikeRule:
@@ -300,9 +299,9 @@ async def get_spike_or_404(session: AsyncSession, raw: str) -> TopicSpike:
 def topic_language(suggestion: TopicSuggestion, threads: list[Thread]) -> str:
     """ "ko" when most of the topic's threads (or its title) are Korean."""
     if threads:
-        korean = sum(1 for t in threads if t.language == "ko" or _HANGUL.search(t.title))
+        korean = sum(1 for t in threads if t.language == "ko" or has_hangul(t.title))
         return "ko" if korean * 2 > len(threads) else "en"
-    return "ko" if _HANGUL.search(suggestion.title) else "en"
+    return "ko" if has_hangul(suggestion.title) else "en"
 
 
 async def _spike_topic(session: AsyncSession, spike: TopicSpike) -> tuple[TopicSuggestion, list[Thread]]:

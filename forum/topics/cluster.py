@@ -40,7 +40,7 @@ from datetime import datetime
 import numpy as np
 import scipy.sparse as sp
 
-from forum.text import ThreadText, has_hangul
+from forum.text import ThreadText, has_hangul, written_forms
 
 from .settings import DEFAULT_SETTINGS, DEFAULT_SIMILARITY, Bars, ClusterSettings, SimilaritySettings
 from .similarity import TextModel, dense_dots, knn_graph, pair_dots
@@ -470,9 +470,11 @@ def _describe_many(
     analyzer,
     n_terms: int = 8,
     centroid_size: int = 300,
+    bodies: Sequence[str] | None = None,
 ):
     """(title, representative id, key terms, centroid, cohesion) of every group, with the
-    group sums computed in one sparse product."""
+    group sums computed in one sparse product. ``bodies``: the docs' bodies, where an
+    English key term's written form is looked for (with the titles; see :func:`_written`)."""
     if not groups:
         return []
     n = X.shape[0]
@@ -507,33 +509,26 @@ def _describe_many(
             for j, v in zip(top[:centroid_size].tolist(), topv[:centroid_size].tolist(), strict=False)
         }
         key_terms: list[str] = []
+        # the words of each term shown, in any order ("oil change" and "change oil" say one thing)
+        said: set[frozenset[str]] = set()
         korean = sum(1 for r in grows.tolist() if has_hangul(titles[r] or "")) * 2 > k
-        for j in top.tolist():
-            f = features[j]
-            if not _readable_key_term(f):
-                continue
-            shown = _display(f, analyzer, korean)
+        readable = [features[j] for j in top[: 4 * n_terms].tolist() if _readable_key_term(features[j])]
+        forms = {} if korean else _written(readable, grows.tolist(), titles, bodies)
+        for f in readable:
+            shown = _display(f, analyzer, korean, forms)
+            if not shown:
+                continue  # an English stem that no member wrote as a word
             if korean and not has_hangul(shown):
                 continue  # a Korean topic's key terms are Korean words
-            if shown not in key_terms:
-                key_terms.append(shown)
+            words = shown.split()
+            if len(set(words)) < len(words) or frozenset(words) in said:
+                continue  # "name name", or the words of a term already shown
+            said.add(frozenset(words))
+            key_terms.append(shown)
             if len(key_terms) >= n_terms:
                 break
         out.append((titles[rep], ids[rep], key_terms, centroid, cohesion))
     return out
-
-
-def _describe(
-    model: TextModel,
-    X: sp.csr_matrix,
-    rows: list[int],
-    ids: Sequence[int],
-    titles: Sequence[str],
-    analyzer,
-    n_terms: int = 8,
-    centroid_size: int = 300,
-) -> tuple[str, int, list[str], dict[str, float], float]:
-    return _describe_many(model, X, [list(rows)], ids, titles, analyzer, n_terms, centroid_size)[0]
 
 
 # Words the analyser keeps for matching ("sign in", negation) that say nothing
@@ -550,15 +545,46 @@ def _readable_key_term(feature: str) -> bool:
     return not any(w in _PARTICLES or (len(w) == 1 and has_hangul(w)) for w in words)
 
 
-def _display(feature: str, analyzer, korean: bool = False) -> str:
+def _display(feature: str, analyzer, korean: bool = False, forms: dict[str, str] | None = None) -> str:
     """A feature as key terms show it: a synonym group's name (its Korean variant on a
-    Korean topic), a Korean stem as its whole word (see :meth:`forum.text.Analyzer.word_of`)."""
+    Korean topic), a Korean stem as its whole word (see :meth:`forum.text.Analyzer.word_of`),
+    an English stem as the word the threads wrote most (``forms``, from :func:`_written`;
+    "" when none of them wrote one)."""
     syn = getattr(analyzer, "synonyms", None)
-    if feature.startswith("~") and syn is not None and hasattr(syn, "display"):
-        return syn.display(feature, korean) if korean else syn.display(feature)
-    if korean and hasattr(analyzer, "word_of"):
-        return " ".join(analyzer.word_of(w) for w in feature.split())
-    return feature
+    words = []
+    for w in feature.split():  # a pair of terms is shown word by word
+        if w.startswith("~") and syn is not None and hasattr(syn, "display"):
+            words.append(syn.display(w, korean) if korean else syn.display(w))
+        elif korean and hasattr(analyzer, "word_of"):
+            words.append(analyzer.word_of(w))
+        elif forms is not None and _is_stem(w):
+            words.append(forms.get(w, ""))
+        else:
+            words.append(w)
+    return " ".join(words) if all(words) else ""
+
+
+# How much of a group an English key term's written form is looked for in: its first
+# members' titles and the start of their bodies (the words a group shares are there).
+_WRITTEN_MEMBERS = 20
+_WRITTEN_CHARS = 600
+
+
+def _is_stem(word: str) -> bool:
+    return word.isascii() and word.isalpha()
+
+
+def _written(
+    features: Sequence[str], rows: Sequence[int], titles: Sequence[str], bodies: Sequence[str] | None
+) -> dict[str, str]:
+    """The written form of the English stems of these features in the group's threads."""
+    stems = {w for f in features if not f.startswith("~") for w in f.split() if _is_stem(w)}
+    if not stems:
+        return {}
+    texts = [titles[r] for r in rows[:_WRITTEN_MEMBERS]]
+    if bodies is not None:
+        texts += [bodies[r][:_WRITTEN_CHARS] for r in rows[:_WRITTEN_MEMBERS]]
+    return written_forms(texts, stems)
 
 
 def _stable_keys(topics: list[Topic], previous: list[Topic] | None) -> None:
@@ -855,7 +881,7 @@ def detect(
     titles = [d.title for d in docs]
     topics: list[Topic] = []
     for group, (title, rep, key_terms, centroid, cohesion) in zip(
-        groups, _describe_many(model, X, groups, ids, titles, analyzer), strict=False
+        groups, _describe_many(model, X, groups, ids, titles, analyzer, bodies=[d.body for d in docs]), strict=False
     ):
         topics.append(
             Topic(

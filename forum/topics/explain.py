@@ -9,14 +9,13 @@ nothing here analyses or encodes text.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-_HANGUL = re.compile(r"^[\uac00-\ud7a3]+$")
+from forum.text import HANGUL_RUN, english_stem
 
 
 @dataclass(frozen=True)
@@ -40,12 +39,15 @@ class MemberExplanation:
 
 
 def _forms(word: str) -> set[str]:
-    """How a key term's word may be stored: as it is, and a Korean verb shown in its
-    dictionary form (튕기다) by its stem (튕기), as the analyser keeps it."""
+    """How a key term's word may be stored: as it is, a Korean verb shown in its
+    dictionary form (튕기다) by its stem (튕기), and an English word shown as the threads
+    wrote it (accidentally) by its stem (accident), as the analyser keeps them."""
     word = word.lower()
     forms = {word}
-    if _HANGUL.match(word) and word.endswith("다") and len(word) > 2:
+    if HANGUL_RUN.fullmatch(word) and word.endswith("다") and len(word) > 2:
         forms.add(word[:-1])
+    elif word.isascii() and word.isalpha():
+        forms.add(english_stem(word))
     return forms
 
 
