@@ -543,6 +543,8 @@ class Synonyms:
         self._table: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._max_len = 1
         self._members: dict[str, list[tuple[str, ...]]] = {}
+        # each analysed variant's words as the dictionary writes them (see written)
+        self._written: dict[tuple[str, ...], str] = {}
         self._starters: frozenset[str] | None = None
         self._starters_for: object = None
 
@@ -565,7 +567,7 @@ class Synonyms:
         self._display_ko: dict[str, str] = {}
         target: list[int] = []
         names: list[str] = []
-        analysed_groups: list[list[tuple[str, ...]]] = []
+        analysed_groups: list[list[tuple[str, tuple[str, ...]]]] = []
         for variants in self.groups:
             analysed = [(v, tuple(analyzer.terms(v))) for v in variants]
             # a variant that analyses to nothing, or to a lone particle/negation, would
@@ -602,17 +604,20 @@ class Synonyms:
             korean_variant = next((v for v, _ in analysed if _HANGUL.search(v)), None)
             if korean_variant is not None:
                 self._display_ko.setdefault(names[-1], korean_variant)
-            analysed_groups.append([t for _, t in analysed])
+            analysed_groups.append(analysed)
         table: dict[tuple[str, ...], tuple[str, ...]] = {}
         members: dict[str, list[tuple[str, ...]]] = {}
+        written: dict[tuple[str, ...], str] = {}
         for gi, group in enumerate(analysed_groups):
             if not group:
                 continue
             name = names[target[gi]]
-            for t in group:
+            for v, t in group:
                 if t not in table:
                     table[t] = (name,)
                     members.setdefault(name, []).append(t)
+                    written[t] = v
+        self._written = written
         self._table = table
         self._members = {k: sorted(v) for k, v in members.items()}
         self._max_len = max((len(t) for t in table), default=1)
@@ -657,9 +662,32 @@ class Synonyms:
                 return hit
         return getattr(self, "_display", {}).get(concept, concept.lstrip(CONCEPT_PREFIX).replace("_", " "))
 
+    def written(self, concept: str, texts: Sequence[Sequence[str]], korean: bool) -> str | None:
+        """The variant of a concept term that most of these texts (their analysed
+        terms, before synonyms) hold, as the dictionary writes it: Korean ones with
+        ``korean``, the others without. None when none of them holds one. A key term
+        then shows what the threads said ("call"), not the group's name ("phone support")."""
+        best, best_n = None, 0
+        for t in self._members.get(concept, ()):
+            variant = self._written.get(t)
+            if variant is None or bool(_HANGUL.search(variant)) != korean:
+                continue
+            n = sum(1 for terms in texts if _holds(terms, t))
+            if n > best_n:
+                best, best_n = variant, n
+        return best
+
     def concept_of(self, terms: Sequence[str]) -> str | None:
         hit = self._table.get(tuple(terms))
         return hit[0] if hit else None
+
+
+def _holds(terms: Sequence[str], run: tuple[str, ...]) -> bool:
+    """Whether ``run`` occurs in ``terms`` as consecutive terms."""
+    if len(run) == 1:
+        return run[0] in terms
+    n = len(run)
+    return any(tuple(terms[i : i + n]) == run for i in range(len(terms) - n + 1) if terms[i] == run[0])
 
 
 _WORD_OF: dict[str, str] = {}  # Korean term -> its whole word (see Analyzer.word_of)

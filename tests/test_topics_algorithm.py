@@ -317,6 +317,23 @@ def test_english_key_terms_are_words_the_threads_wrote():
     assert "~" not in _display("oil ~refund", a, forms=forms)
 
 
+def test_a_synonym_group_shows_as_the_variant_its_threads_used():
+    """A key term says what the threads said: 돈 돌려받기 / money back when they wrote
+    that, not the group's first variant (refund, 환불)."""
+    a = analyzer()
+    titles = ["돈 돌려받기 되나요", "돈 돌려받기 신청", "돈 돌려받기 문의"]
+    korean = [Doc(id=i, title=t, body=t) for i, t in enumerate(titles)]
+    (topic,) = detect(korean, a, threshold=0.1)
+    assert "돈 돌려받기" in topic.key_terms and "환불" not in topic.key_terms
+    titles = ["money back please", "want my money back", "money back now"]
+    english = [Doc(id=i, title=t, body=t) for i, t in enumerate(titles)]
+    (topic,) = detect(english, a, threshold=0.1)
+    assert "money back" in topic.key_terms and "refund" not in topic.key_terms
+    held = [a.terms("돈 돌려받기 되나요")]
+    assert a.synonyms.written("~refund", held, korean=True) == "돈 돌려받기"
+    assert a.synonyms.written("~refund", held, korean=False) is None
+
+
 def test_a_group_holding_too_large_a_share_is_grouped_again_against_a_higher_bar():
     refund = [
         "How do I get a refund for my subscription",

@@ -40,7 +40,7 @@ from datetime import datetime
 import numpy as np
 import scipy.sparse as sp
 
-from forum.text import ThreadText, has_hangul, written_forms
+from forum.text import ThreadText, english_stem, has_hangul, written_forms
 
 from .settings import DEFAULT_SETTINGS, DEFAULT_SIMILARITY, Bars, ClusterSettings, SimilaritySettings
 from .similarity import TextModel, dense_dots, knn_graph, pair_dots
@@ -470,11 +470,11 @@ def _describe_many(
     analyzer,
     n_terms: int = 8,
     centroid_size: int = 300,
-    bodies: Sequence[str] | None = None,
+    docs: Sequence[Doc] | None = None,
 ):
     """(title, representative id, key terms, centroid, cohesion) of every group, with the
-    group sums computed in one sparse product. ``bodies``: the docs' bodies, where an
-    English key term's written form is looked for (with the titles; see :func:`_written`)."""
+    group sums computed in one sparse product. ``docs``: the docs themselves, where key
+    terms' written forms are looked for (see :func:`_written`)."""
     if not groups:
         return []
     n = X.shape[0]
@@ -513,7 +513,7 @@ def _describe_many(
         said: set[frozenset[str]] = set()
         korean = sum(1 for r in grows.tolist() if has_hangul(titles[r] or "")) * 2 > k
         readable = [features[j] for j in top[: 4 * n_terms].tolist() if _readable_key_term(features[j])]
-        forms = {} if korean else _written(readable, grows.tolist(), titles, bodies)
+        forms = _written(readable, grows.tolist(), docs, analyzer, korean) if docs is not None else None
         for f in readable:
             shown = _display(f, analyzer, korean, forms)
             if not shown:
@@ -523,6 +523,8 @@ def _describe_many(
             words = shown.split()
             if len(set(words)) < len(words) or frozenset(words) in said:
                 continue  # "name name", or the words of a term already shown
+            if " " in f and all(frozenset([w]) in said for w in words):
+                continue  # a pair of terms both shown already ("앱 켜다" after 앱 and 켜다)
             said.add(frozenset(words))
             key_terms.append(shown)
             if len(key_terms) >= n_terms:
@@ -546,14 +548,17 @@ def _readable_key_term(feature: str) -> bool:
 
 
 def _display(feature: str, analyzer, korean: bool = False, forms: dict[str, str] | None = None) -> str:
-    """A feature as key terms show it: a synonym group's name (its Korean variant on a
-    Korean topic), a Korean stem as its whole word (see :meth:`forum.text.Analyzer.word_of`),
-    an English stem as the word the threads wrote most (``forms``, from :func:`_written`;
-    "" when none of them wrote one)."""
+    """A feature as key terms show it, word by word: a synonym group as the variant the
+    threads used most (``forms``, from :func:`_written`), else the group's name (its
+    Korean variant on a Korean topic); a Korean stem as its whole word (see
+    :meth:`forum.text.Analyzer.word_of`); an English stem as the word the threads wrote
+    most ("" when none of them wrote one)."""
     syn = getattr(analyzer, "synonyms", None)
     words = []
     for w in feature.split():  # a pair of terms is shown word by word
-        if w.startswith("~") and syn is not None and hasattr(syn, "display"):
+        if w.startswith("~") and forms and w in forms:
+            words.append(forms[w])
+        elif w.startswith("~") and syn is not None and hasattr(syn, "display"):
             words.append(syn.display(w, korean) if korean else syn.display(w))
         elif korean and hasattr(analyzer, "word_of"):
             words.append(analyzer.word_of(w))
@@ -575,16 +580,33 @@ def _is_stem(word: str) -> bool:
 
 
 def _written(
-    features: Sequence[str], rows: Sequence[int], titles: Sequence[str], bodies: Sequence[str] | None
+    features: Sequence[str], rows: Sequence[int], docs: Sequence[Doc], analyzer, korean: bool
 ) -> dict[str, str]:
-    """The written form of the English stems of these features in the group's threads."""
-    stems = {w for f in features if not f.startswith("~") for w in f.split() if _is_stem(w)}
-    if not stems:
-        return {}
-    texts = [titles[r] for r in rows[:_WRITTEN_MEMBERS]]
-    if bodies is not None:
-        texts += [bodies[r][:_WRITTEN_CHARS] for r in rows[:_WRITTEN_MEMBERS]]
-    return written_forms(texts, stems)
+    """How the group's threads wrote the words of these features: each synonym group
+    as the variant they used most, and (on a topic not in Korean) each English stem as
+    the word they wrote most."""
+    members = [docs[r] for r in rows[:_WRITTEN_MEMBERS]]
+    words = {w for f in features for w in f.split()}
+    out: dict[str, str] = {}
+    concepts = sorted(w for w in words if w.startswith("~"))
+    syn = getattr(analyzer, "synonyms", None)
+    if concepts and syn is not None and hasattr(syn, "written"):
+        held = doc_terms(members, analyzer)
+        for c in concepts:
+            variant = syn.written(c, held, korean)
+            if variant:
+                out[c] = variant
+    if korean:
+        return out
+    # an English word of the dictionary ("billed") as the threads wrote it ("bill")
+    one_word = {c: english_stem(v) for c, v in out.items() if _is_stem(v)}
+    stems = {w for w in words if _is_stem(w)} | set(one_word.values())
+    if stems:
+        texts = [d.title for d in members] + [d.body[:_WRITTEN_CHARS] for d in members]
+        forms = written_forms(texts, stems)
+        out.update((c, forms[s]) for c, s in one_word.items() if s in forms)
+        out.update((w, forms[w]) for w in words if w in forms)
+    return out
 
 
 def _stable_keys(topics: list[Topic], previous: list[Topic] | None) -> None:
@@ -881,7 +903,7 @@ def detect(
     titles = [d.title for d in docs]
     topics: list[Topic] = []
     for group, (title, rep, key_terms, centroid, cohesion) in zip(
-        groups, _describe_many(model, X, groups, ids, titles, analyzer, bodies=[d.body for d in docs]), strict=False
+        groups, _describe_many(model, X, groups, ids, titles, analyzer, docs=docs), strict=False
     ):
         topics.append(
             Topic(
