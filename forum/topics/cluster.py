@@ -569,10 +569,12 @@ def _display(feature: str, analyzer, korean: bool = False, forms: dict[str, str]
     return " ".join(words) if all(words) else ""
 
 
-# How much of a group an English key term's written form is looked for in: its first
-# members' titles and the start of their bodies (the words a group shares are there).
+# How much of a group a key term's written form is looked for in: its first members'
+# titles (and analysed terms), then the start of the first ones' bodies for the words no
+# title holds (a group's shared words are mostly in its titles, counted twice).
 _WRITTEN_MEMBERS = 20
-_WRITTEN_CHARS = 600
+_WRITTEN_BODIES = 10
+_WRITTEN_CHARS = 400
 
 
 def _is_stem(word: str) -> bool:
@@ -602,8 +604,9 @@ def _written(
     one_word = {c: english_stem(v) for c, v in out.items() if _is_stem(v)}
     stems = {w for w in words if _is_stem(w)} | set(one_word.values())
     if stems:
-        texts = [d.title for d in members] + [d.body[:_WRITTEN_CHARS] for d in members]
-        forms = written_forms(texts, stems)
+        forms = written_forms([d.title for d in members], stems)
+        if missing := stems - forms.keys():  # words of the bodies only: their start is enough
+            forms.update(written_forms([d.body[:_WRITTEN_CHARS] for d in members[:_WRITTEN_BODIES]], missing))
         out.update((c, forms[s]) for c, s in one_word.items() if s in forms)
         out.update((w, forms[w]) for w in words if w in forms)
     return out
