@@ -4,7 +4,8 @@ similarity to the other members, from the STORED sentence vectors), with the
 weakest member marked.
 
 Pure: :mod:`forum.services.topic_explain` loads the stored terms and vectors;
-nothing here analyses or encodes text.
+nothing here analyses or encodes text (an English key term is only stemmed, as
+the analyser stores it, to find it among a thread's stored terms).
 """
 
 from __future__ import annotations
