@@ -116,16 +116,16 @@ class PostRow(PostRules):
     values: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
 
-def _columns(table: Table, row_type: type) -> list[Any]:
+def columns_of(table: Table, row_type: type) -> list[Any]:
     """The table's columns named like ``row_type``'s fields, in their order (the
     nested objects excepted)."""
     return [table.c[f.name] for f in fields(row_type) if f.name in table.c]
 
 
-_USER_COLS = _columns(USERS, UserRow)
-_CATEGORY_COLS = _columns(CATEGORIES, CategoryRow)
-_THREAD_COLS = _columns(THREADS, ThreadRow)
-_POST_COLS = _columns(POSTS, PostRow)
+_USER_COLS = columns_of(USERS, UserRow)
+_CATEGORY_COLS = columns_of(CATEGORIES, CategoryRow)
+_THREAD_COLS = columns_of(THREADS, ThreadRow)
+_POST_COLS = columns_of(POSTS, PostRow)
 _NU, _NC, _NT, _NP = len(_USER_COLS), len(_CATEGORY_COLS), len(_THREAD_COLS), len(_POST_COLS)
 
 

@@ -434,6 +434,12 @@ def _stemmer():
     return snowballstemmer.stemmer("english")
 
 
+def is_english_word(word: str) -> bool:
+    """A word of ASCII letters only: what the analyser stems (a key term's word that
+    may need its written form back)."""
+    return word.isascii() and word.isalpha()
+
+
 def english_stem(word: str) -> str:
     """How the analyser keeps an English word (lower-cased, stemmed: "accidentally"
     -> "accident", "reimbursement" -> "reimburs")."""
@@ -450,7 +456,7 @@ def written_forms(texts: Sequence[str], stems: Iterable[str]) -> dict[str, str]:
     seen: dict[str, Counter[str]] = {}
     for text in texts:
         for w in _WORD.findall(_normalise(text)):
-            if not w.isascii() or not w.isalpha():
+            if not is_english_word(w):
                 continue
             s = _stem_en(w)
             if s in wanted:

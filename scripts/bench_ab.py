@@ -29,24 +29,9 @@ import os
 import random
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
 import bench_common as bc
-
-
-def _paths(page: str, threads: list[tuple[int, str]]) -> list[str]:
-    if page == "thread":
-        return [f"/t/{i}/" + urllib.parse.quote(slug) for i, slug in threads]
-    if page == "home":
-        return ["/"]
-    if page == "list":
-        return [f"/?page={n}" for n in range(2, 11)]
-    if page == "search":
-        return ["/search?q=" + urllib.parse.quote(q) for q in bc.SEARCH_TERMS]
-    if page == "similar":
-        return ["/api/similar?q=" + urllib.parse.quote(q) for q in bc.SIMILAR_QUERIES]
-    raise SystemExit(f"unknown page {page!r} (thread, home, list, search, similar)")
 
 
 def _ask(port: int, paths: list[str], seconds: float, rng: random.Random) -> tuple[int, int]:
@@ -102,7 +87,10 @@ def main() -> None:
         rng = random.Random(5)
         results: dict[str, dict[str, float]] = {}
         for page in args.pages.split(","):
-            paths = _paths(page, threads)
+            try:
+                paths = bc.page_paths(page, threads, ds.threads)
+            except ValueError:
+                raise SystemExit(f"unknown page {page!r} ({', '.join(bc.PAGES)})") from None
             for _, port in servers.values():
                 _ask(port, paths, 3.0, rng)  # warm-up
             cpu = dict.fromkeys(servers, 0.0)

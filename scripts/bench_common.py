@@ -26,6 +26,7 @@ import contextlib
 import datetime
 import html
 import json
+import math
 import os
 import random
 import shutil
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -151,6 +153,27 @@ def write_threads_jsonl(n: int, path: Path) -> None:
             }
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
     tmp.replace(path)
+
+
+PAGES = ("thread", "home", "list", "search", "similar")
+PAGE_SIZE = 30  # the forum's default list page size (Settings.page_size)
+
+
+def page_paths(page: str, threads: list[tuple[int, str]], n_threads: int) -> list[str]:
+    """The paths a benchmark asks for one of PAGES (ValueError for another name):
+    ``threads`` (id, slug) for thread pages, ``n_threads`` for how many list pages exist."""
+    if page == "thread":
+        return [f"/t/{tid}/{urllib.parse.quote(slug)}" for tid, slug in threads]
+    if page == "home":
+        return ["/"]
+    if page == "list":
+        last = max(2, min(10, math.ceil(n_threads / PAGE_SIZE)))
+        return [f"/?page={p}" for p in range(2, last + 1)]
+    if page == "search":
+        return ["/search?q=" + urllib.parse.quote(q) for q in SEARCH_TERMS]
+    if page == "similar":
+        return ["/api/similar?q=" + urllib.parse.quote(q) for q in SIMILAR_QUERIES]
+    raise ValueError(page)
 
 
 # /api/similar lookups: questions in both languages, as a visitor types them.

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import re
@@ -76,9 +75,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_common as bc
 from bench_ceiling_app import build as build_ceiling
 
-PAGES = ("thread", "home", "list", "search", "similar")
+PAGES = bc.PAGES
 SERVER_CPU, WRK_CPU = 0, 1
-PAGE_SIZE = 30  # the forum's default list page size (Settings.page_size)
 
 
 WRK_LUA = """-- random paths from PATHS_FILE; status counts printed by done()
@@ -116,21 +114,6 @@ class Figure:
 
 def quote_path(path: str) -> str:
     return urllib.parse.quote(path, safe="/?=&%")
-
-
-def page_paths(page: str, threads: list[tuple[int, str]], n_threads: int) -> list[str]:
-    if page == "thread":
-        return [f"/t/{tid}/{urllib.parse.quote(slug)}" for tid, slug in threads]
-    if page == "home":
-        return ["/"]
-    if page == "list":
-        last = max(2, min(10, math.ceil(n_threads / PAGE_SIZE)))
-        return [f"/?page={p}" for p in range(2, last + 1)]
-    if page == "search":
-        return ["/search?q=" + urllib.parse.quote(q) for q in bc.SEARCH_TERMS]
-    if page == "similar":
-        return ["/api/similar?q=" + urllib.parse.quote(q) for q in bc.SIMILAR_QUERIES]
-    raise ValueError(page)
 
 
 def check_sample(base: str, paths: list[str], k: int = 20) -> list[str]:
@@ -242,7 +225,7 @@ def measure_forum(
             shown = threads
             if page == "thread" and args.thread_sample and len(threads) > args.thread_sample:
                 shown = sorted(random.Random(7).sample(threads, args.thread_sample))
-            paths = page_paths(page, shown, ds.threads)
+            paths = bc.page_paths(page, shown, ds.threads)
             bad = check_sample(base, paths)
             if bad:
                 bc.say(f"  {page}: sample answers other than 200: {'; '.join(bad[:5])}")

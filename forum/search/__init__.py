@@ -29,7 +29,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
 from typing import Any, NamedTuple
@@ -713,9 +713,7 @@ class _HitThread(ThreadRules):
 
 
 _HIT_THREADS = DirectRead(
-    select(*(read.THREADS.c[f.name] for f in fields(_HitThread))).where(
-        read.THREADS.c.id.in_(bindparam("ids", expanding=True))
-    )
+    select(*read.columns_of(read.THREADS, _HitThread)).where(read.THREADS.c.id.in_(bindparam("ids", expanding=True)))
 )
 _POSTS = read.POSTS
 _VISIBLE_POST = and_(_POSTS.c.hidden_at.is_(None), _POSTS.c.deleted_at.is_(None))

@@ -40,7 +40,7 @@ from datetime import datetime
 import numpy as np
 import scipy.sparse as sp
 
-from forum.text import ThreadText, english_stem, has_hangul, written_forms
+from forum.text import ThreadText, english_stem, has_hangul, is_english_word, written_forms
 
 from .settings import DEFAULT_SETTINGS, DEFAULT_SIMILARITY, Bars, ClusterSettings, SimilaritySettings
 from .similarity import TextModel, dense_dots, knn_graph, pair_dots
@@ -562,7 +562,7 @@ def _display(feature: str, analyzer, korean: bool = False, forms: dict[str, str]
             words.append(syn.display(w, korean) if korean else syn.display(w))
         elif korean and hasattr(analyzer, "word_of"):
             words.append(analyzer.word_of(w))
-        elif forms is not None and _is_stem(w):
+        elif forms is not None and is_english_word(w):
             words.append(forms.get(w, ""))
         else:
             words.append(w)
@@ -575,10 +575,6 @@ def _display(feature: str, analyzer, korean: bool = False, forms: dict[str, str]
 _WRITTEN_MEMBERS = 20
 _WRITTEN_BODIES = 10
 _WRITTEN_CHARS = 400
-
-
-def _is_stem(word: str) -> bool:
-    return word.isascii() and word.isalpha()
 
 
 def _written(
@@ -601,8 +597,8 @@ def _written(
     if korean:
         return out
     # an English word of the dictionary ("billed") as the threads wrote it ("bill")
-    one_word = {c: english_stem(v) for c, v in out.items() if _is_stem(v)}
-    stems = {w for w in words if _is_stem(w)} | set(one_word.values())
+    one_word = {c: english_stem(v) for c, v in out.items() if is_english_word(v)}
+    stems = {w for w in words if is_english_word(w)} | set(one_word.values())
     if stems:
         forms = written_forms([d.title for d in members], stems)
         if missing := stems - forms.keys():  # words of the bodies only: their start is enough

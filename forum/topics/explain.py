@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forum.text import HANGUL_RUN, english_stem
+from forum.text import HANGUL_RUN, english_stem, is_english_word
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def _forms(word: str) -> set[str]:
     forms = {word}
     if HANGUL_RUN.fullmatch(word) and word.endswith("다") and len(word) > 2:
         forms.add(word[:-1])
-    elif word.isascii() and word.isalpha():
+    elif is_english_word(word):
         forms.add(english_stem(word))
     return forms
 
