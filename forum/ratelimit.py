@@ -32,13 +32,15 @@ import ipaddress
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any, cast
 
 from babel.dates import format_timedelta
 from limits import RateLimitItem, parse_many
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import Storage
+from limits.aio.storage.base import MovingWindowSupport
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 from starlette.requests import HTTPConnection, Request
@@ -111,32 +113,115 @@ def storage_uri(uri: str) -> tuple[str, dict[str, str]]:
     return scheme_uri, options
 
 
-class SafeMemoryStorage(MemoryStorage):
-    """The `limits` in-memory storage with a ``clear`` that is safe beside its
-    expiry task.
+class MemoryWindows(Storage, MovingWindowSupport):
+    """The in-process store of ``memory://``: moving windows (and the fixed-window
+    counters `limits` asks every store for), each key's hits kept oldest first.
 
-    The library's task walks a snapshot of the keys, taking each key's lock and
-    handing the key's entries to a thread (so it waits between keys), then reads
-    ``events[key]``. Its ``clear`` pops the key's entries (and its lock) at once,
-    without the lock: a key cleared while the task walks is read after it is
-    gone, and the task dies with ``KeyError: 'LIMITER/…'`` ("Task exception was
-    never retrieved"; the other keys' expired entries stay until the next run).
-    Popping a lock someone holds also lets two coroutines into one key at once.
-    Here a key is emptied in place under its own lock; the expiry task drops
-    the empty key as it does any other."""
+    `limits`' own ``MemoryStorage`` starts, after every hit, a task that walks every
+    key it holds, handing each key's list to a thread to find its expired entries:
+    a thread hop per key per hit. Measured with 30-per-minute windows at 170 hits a
+    second: 38% of a core with 10 keys, 83% with 10,000 (a public forum's visitors
+    each have a key), where the hits themselves cost a few µs. Here a key's expired
+    hits are dropped when the key is used (they are the oldest, at the front), and
+    keys nobody used for longer than their window are forgotten by a sweep at most
+    once per ``sweep_every`` seconds, on the event loop: no thread, no task. Nothing
+    in a call awaits, so calls need no lock (one event loop per process)."""
+
+    STORAGE_SCHEME = None  # made by make_storage, not found by its URL
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, sweep_every: float = 60.0) -> None:
+        super().__init__()
+        self._clock = clock
+        self._sweep_every = sweep_every
+        self._next_sweep = clock() + sweep_every
+        self._windows: dict[str, tuple[float, deque[float]]] = {}  # key: (window seconds, hit times)
+        self._counters: dict[str, tuple[int, float]] = {}  # key: (count, expires at)
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return ValueError
+
+    def __len__(self) -> int:
+        """How many keys are held."""
+        return len(self._windows) + len(self._counters)
+
+    def _now(self) -> float:
+        now = self._clock()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self._sweep_every
+            self._windows = {k: w for k, w in self._windows.items() if w[1] and w[1][-1] > now - w[0]}
+            self._counters = {k: c for k, c in self._counters.items() if c[1] > now}
+        return now
+
+    def _hits(self, key: str, expiry: float, now: float) -> deque[float] | None:
+        """The key's hits within its window (older ones dropped), None if it has none."""
+        found = self._windows.get(key)
+        if found is None:
+            return None
+        hits = found[1]
+        cutoff = now - expiry
+        while hits and hits[0] < cutoff:
+            hits.popleft()
+        return hits
+
+    # Moving windows (MovingWindowRateLimiter).
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        now = self._now()
+        hits = self._hits(key, expiry, now)
+        if hits is None:
+            hits = deque()
+            self._windows[key] = (expiry, hits)
+        if len(hits) + amount > limit:
+            return False
+        hits.extend([now] * amount)
+        return True
+
+    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        """(the oldest hit within the window, or now; how many hits it holds)."""
+        now = self._now()
+        hits = self._hits(key, expiry, now)
+        return (hits[0], len(hits)) if hits else (now, 0)
+
+    # Fixed-window counters (the abstract part of every `limits` store).
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = self._now()
+        count, expires = self._counters.get(key, (0, 0.0))
+        if expires <= now:
+            count, expires = 0, now + expiry
+        self._counters[key] = (count + amount, expires)
+        return count + amount
+
+    async def get(self, key: str) -> int:
+        count, expires = self._counters.get(key, (0, 0.0))
+        return count if expires > self._now() else 0
+
+    async def get_expiry(self, key: str) -> float:
+        now = self._now()
+        _count, expires = self._counters.get(key, (0, now))
+        return expires if expires > now else now
+
+    async def check(self) -> bool:
+        return True
+
+    async def reset(self) -> int | None:
+        held = len(self)
+        self._windows.clear()
+        self._counters.clear()
+        return held
 
     async def clear(self, key: str) -> None:
-        async with self.locks[key]:
-            self.storage.pop(key, None)
-            self.expirations.pop(key, None)
-            if key in self.events:
-                self.events[key] = []
+        self._windows.pop(key, None)
+        self._counters.pop(key, None)
 
 
 def make_storage(storage: str, prefix: str) -> Storage:
     uri, options = storage_uri(storage)
     if uri == "async+memory://":
-        return SafeMemoryStorage()
+        return MemoryWindows()
     return cast(Storage, storage_from_string(uri, key_prefix=f"{prefix}:limits", **options))
 
 
@@ -218,9 +303,6 @@ class RateLimiter:
         client = getattr(bridge, "storage", None)
         if client is not None and hasattr(client, "aclose"):
             await client.aclose()
-        timer = getattr(self.storage, "timer", None)
-        if timer is not None and not timer.done():
-            timer.cancel()
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -812,8 +812,14 @@ class SimilarityIndex:
         q = sp.csr_matrix(q)
         if not q.nnz:
             return np.zeros(X.shape[0], dtype=np.float32)
-        w = sp.csr_matrix((q.data, (np.zeros(q.nnz, np.int64), np.arange(q.nnz))), shape=(1, q.nnz))
-        return np.asarray((w @ XT[q.indices]).toarray(), dtype=np.float32).ravel()
+        # The postings of the query's few features, gathered and summed per row with
+        # numpy alone: scipy's sparse product built eight matrices a query for this.
+        starts, stops = XT.indptr[q.indices], XT.indptr[q.indices + 1]
+        rows = np.concatenate([XT.indices[a:b] for a, b in zip(starts.tolist(), stops.tolist(), strict=True)])
+        weights = np.concatenate(
+            [XT.data[a:b] * v for a, b, v in zip(starts.tolist(), stops.tolist(), q.data.tolist(), strict=True)]
+        )
+        return np.bincount(rows, weights=weights, minlength=X.shape[0]).astype(np.float32)
 
     def _top(self, q, qd, limit, exclude, qe=None, w=0.0, text=""):
         _, D = self._matrices()
