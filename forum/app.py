@@ -29,6 +29,7 @@ from forum.routes import forum_routes
 from forum.routes.community import install as install_community
 from forum.routes.notifications import install as install_notifications
 from forum.runtime import Runtime, runtime_of
+from forum.search import FailedSearches
 from forum.services import feeds
 from forum.services import uploads as upload_service
 from forum.services.threads import Limits as ThreadLimits
@@ -160,7 +161,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         configure_logging_if_unset()  # served by something other than forum serve
         jobs.start(app)  # unless FORUM_JOBS=off (forum serve runs them in a process of their own)
         flusher = asyncio.get_running_loop().create_task(
-            views.flush_forever(runtime_of(app).views, sessionmaker, settings.views_flush)
+            views.flush_forever(
+                [runtime_of(app).views, runtime_of(app).failed_searches], sessionmaker, settings.views_flush
+            )
         )
         await warm_up(app)  # before the first connection is taken (forum.warmup)
         yield
@@ -226,6 +229,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         admission=admission,
         rate_limiter=RateLimiter.from_settings(settings),
         views=views.make_counter(settings.views_storage, settings.rate_limit_prefix),
+        failed_searches=FailedSearches(),
         templates=templates,
         storage=make_storage(settings),  # uploaded files (forum.storage)
     )

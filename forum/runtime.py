@@ -2,10 +2,11 @@
 
 ``create_app`` builds a ``Runtime`` and keeps it as ``app.state.runtime``:
 the database engines and their session factories, the request hooks, the
-admission gate, the rate limiter, the view counter, the templates, the upload storage, and what is
-made later on demand (the job runner, the similar-questions index and its
-refresh). ``Runtime.close`` releases all of them, once, in one place: the
-lifespan calls it at shutdown, tests call it through ``forum.app.close_app``.
+admission gate, the rate limiter, the view counter and the searches that
+found nothing, the templates, the upload storage, and what is made later on
+demand (the job runner, the similar-questions index and its refresh).
+``Runtime.close`` releases all of them, once, in one place: the lifespan calls
+it at shutdown, tests call it through ``forum.app.close_app``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from forum.hooks import Hooks
     from forum.jobs import JobRunner
     from forum.ratelimit import RateLimiter, TrustedProxies
+    from forum.search import FailedSearches
     from forum.storage import Storage
     from forum.topics.similar_index import SimilarIndex
     from forum.views import ViewCounter
@@ -45,6 +47,8 @@ class Runtime:
     admission: Admission
     rate_limiter: RateLimiter
     views: ViewCounter
+    # Searches that found nothing, written in batches with the view counts (forum.views).
+    failed_searches: FailedSearches
     templates: Jinja2Templates
     storage: Storage
     # Made on demand: the in-process jobs (forum.jobs.start) and the similar-questions index.

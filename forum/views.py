@@ -1,7 +1,8 @@
 """Thread view counts, written in batches instead of one UPDATE per page view.
 
 A view is counted in memory (one process: each web worker flushes its own
-counts every ``views_flush`` seconds and when it stops) or in Redis
+counts every ``views_flush`` seconds and when it stops, with the searches that
+found nothing: :func:`flush_forever`) or in Redis
 (``FORUM_VIEWS_STORAGE=redis://…``: every worker adds to one hash, and the job
 runner moves it into the database). Either way a crash loses at most the last
 few seconds of views, never a post: views are the one thing a forum may count
@@ -14,7 +15,8 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -121,16 +123,28 @@ def flush_redis(engine: Engine, storage: str, prefix: str) -> int:
         client.close()
 
 
-async def flush_forever(counter: ViewCounter, sessionmaker: async_sessionmaker[AsyncSession], every: float) -> None:
-    """A web process's flusher (memory counting): every ``every`` seconds, and once
-    more when cancelled (the process is stopping)."""
+class Buffer(Protocol):
+    """What a web process keeps in memory and writes in batches."""
+
+    async def flush(self, sessionmaker: async_sessionmaker[AsyncSession]) -> int: ...
+
+
+async def flush_forever(
+    buffers: Sequence[Buffer], sessionmaker: async_sessionmaker[AsyncSession], every: float
+) -> None:
+    """A web process's flusher: every ``every`` seconds, and once more when cancelled
+    (the process is stopping), each buffer writes what it holds: its view counts
+    (memory counting) and the searches that found nothing
+    (:class:`forum.search.FailedSearches`)."""
     try:
         while True:
             await asyncio.sleep(every)
-            try:
-                await counter.flush(sessionmaker)
-            except Exception:
-                log.exception("writing view counts failed; they are kept for the next try")
+            for buffer in buffers:
+                try:
+                    await buffer.flush(sessionmaker)
+                except Exception:
+                    log.exception("writing %s failed; it is kept for the next try", type(buffer).__name__)
     finally:
-        with contextlib.suppress(Exception):
-            await counter.flush(sessionmaker)
+        for buffer in buffers:
+            with contextlib.suppress(Exception):
+                await buffer.flush(sessionmaker)

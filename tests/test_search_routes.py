@@ -90,12 +90,20 @@ async def test_api_returns_public_results_without_login(client, threads):
     assert {r["id"] for r in everything} == {threads["refund"].id, threads["english"].id}
 
 
-async def test_searches_that_found_nothing_are_recorded_for_staff(client, other_client, db, member, staff, threads):
+async def test_searches_that_found_nothing_are_recorded_for_staff(
+    app, client, other_client, db, member, staff, threads
+):
     await client.get("/search", params={"q": "고양이 사료"}, headers={"Accept-Language": "ko"})
     await client.get("/api/search", params={"q": "고양이  사료"})
     await client.get("/search", params={"q": "환불"})  # found something
     await client.get("/search", params={"q": "고양이", "kind": "article"})  # filtered: not recorded
     await client.get("/search", params={"q": "?!"})  # nothing searchable: not recorded
+    kept = app.state.runtime.failed_searches
+    async with db() as session:  # kept by the process, not written in the search's request
+        assert await session.scalar(select(func.count()).select_from(FailedSearch)) == 0
+    assert kept.pending() == 2
+    assert await kept.flush(db) == 2  # every few seconds in a running forum (forum.views.flush_forever)
+    assert kept.pending() == 0
     async with db() as session:
         assert await session.scalar(select(func.count()).select_from(FailedSearch)) == 2
     await client.login_as(member)
@@ -180,3 +188,29 @@ async def test_imported_threads_are_searchable(app, db, client):
     assert report.imported == 1
     r = await client.get("/api/search?q=refunds")
     assert [hit["title"] for hit in r.json()["results"]] == ["Refund for a double charge"]
+
+
+async def test_failed_searches_wait_for_a_database_that_is_away_and_are_kept_within_bounds(db, tmp_path):
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from forum.db import make_async_engine
+    from forum.search import FailedSearches
+
+    kept = FailedSearches(keep=3)
+    assert kept.add("고양이 사료", locale="ko") and kept.add("cat food", locale="en")
+    assert not kept.add("?!", locale="en")  # nothing searchable: not worth a row
+    away = make_async_engine(f"sqlite+aiosqlite:///{tmp_path}/no/such/folder/forum.db")
+    try:
+        with pytest.raises(DBAPIError):  # no such file, or no such table
+            await kept.flush(async_sessionmaker(away))
+    finally:
+        await away.dispose()
+    assert kept.pending() == 2  # kept for the next flush
+    for query in ("one", "two", "three"):
+        kept.add(query, locale="en")
+    assert kept.pending() == 3  # at most ``keep`` wait
+    assert await kept.flush(db) == 3
+    async with db() as session:
+        stored = (await session.scalars(select(FailedSearch.query).order_by(FailedSearch.id))).all()
+    assert stored == ["고양이 사료", "cat food", "one"]

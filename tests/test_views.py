@@ -7,9 +7,11 @@ import uuid
 
 import pytest
 import redis
+from sqlalchemy import select
 
 from forum.db import make_sync_engine
-from forum.models import Thread
+from forum.models import FailedSearch, Thread
+from forum.search import FailedSearches
 from forum.views import ViewCounter, flush_forever, flush_redis
 from tests.factories import make_thread
 from tests.moderation_helpers import app_with, client_for
@@ -38,17 +40,20 @@ async def test_a_page_view_writes_nothing_and_the_views_reach_the_database_in_on
     assert await app.state.runtime.views.flush(db) == 0
 
 
-async def test_a_stopping_process_writes_the_views_it_counted(db):
+async def test_a_stopping_process_writes_the_views_and_failed_searches_it_kept(db):
     async with db.begin() as s:
         thread = await make_thread(s)
-    counter = ViewCounter()
-    flusher = asyncio.create_task(flush_forever(counter, db, every=3600))
+    counter, failed = ViewCounter(), FailedSearches()
+    flusher = asyncio.create_task(flush_forever([counter, failed], db, every=3600))
     await counter.hit(thread.id)
+    failed.add("고양이 사료", locale="ko")
     await asyncio.sleep(0)
     flusher.cancel()
     with pytest.raises(asyncio.CancelledError):
         await flusher
     assert await _views(db, thread.id) == 1
+    async with db() as session:
+        assert (await session.scalars(select(FailedSearch.query))).all() == ["고양이 사료"]
 
 
 def _redis_or_skip() -> redis.Redis:

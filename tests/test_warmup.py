@@ -48,12 +48,14 @@ async def test_a_search_that_finds_nothing_in_the_warm_up_is_not_recorded(app, d
 
     monkeypatch.setattr(warmup, "paths", nowhere)
     assert [status for *_, status in await warm_up(app)] == [200, 200]
+    assert runtime_of(app).failed_searches.pending() == 0
     async with db() as s:
         assert await s.scalar(select(func.count()).select_from(FailedSearch)) == 0
     # A reader's same search is recorded, and logged.
     with caplog.at_level(logging.INFO, logger="forum.access"):
         assert (await client.get("/search?q=absentword")).status_code == 200
     assert [r for r in caplog.records if r.name == "forum.access"]
+    assert await runtime_of(app).failed_searches.flush(db) == 1
     async with db() as s:
         assert await s.scalar(select(func.count()).select_from(FailedSearch)) == 1
 

@@ -16,10 +16,11 @@ from forum.i18n import gettext as _
 from forum.i18n import lazy
 from forum.pagination import page_number
 from forum.ratelimit import hit_or_429
+from forum.runtime import runtime_of
 from forum.services import categories as category_service
 from forum.services import tags as tag_service
 from forum.warmup import is_warm_up
-from forum.web import absolute_url, current_user, reading, render, require_user, writing
+from forum.web import absolute_url, current_user, reading, render, require_user
 
 PAGE_SIZE = 20
 API_DEFAULT_LIMIT = 10
@@ -87,7 +88,7 @@ async def search_page(request: Request) -> Response:
                 categories=categories,
             )
     if results is not None and not results.hits and results.page.number == 1 and not results.query.empty:
-        await _record_failure(
+        _record_failure(
             request,
             query,
             filtered=bool(form["category"] or form["solved"] or form["kind"] or form["date"] or form["tag"]),
@@ -106,13 +107,13 @@ async def search_page(request: Request) -> Response:
     )
 
 
-async def _record_failure(request: Request, query: str, *, filtered: bool) -> None:
-    """What customers look for and do not find. With filters on, finding
-    nothing says more about the filters than about the content: not recorded."""
+def _record_failure(request: Request, query: str, *, filtered: bool) -> None:
+    """What customers look for and do not find (kept by the process and written in
+    batches: ``forum.search.FailedSearches``). With filters on, finding nothing says
+    more about the filters than about the content: not recorded."""
     if filtered or is_warm_up(request):
         return
-    async with writing(request) as session:
-        await service.record_failed_search(session, query, locale=request.state.locale)
+    runtime_of(request.app).failed_searches.add(query, locale=request.state.locale)
 
 
 async def api_search(request: Request) -> Response:
@@ -135,7 +136,7 @@ async def api_search(request: Request) -> Response:
             results = await service.search(session, query, filters=filters, size=limit)
         hits = list(results.hits)
         if not hits and not results.query.empty:
-            await _record_failure(request, query, filtered=bool(tag_name))
+            _record_failure(request, query, filtered=bool(tag_name))
     return JSONResponse(
         {
             "results": [

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from sqlalchemy import DateTime, and_, bindparam, column, delete, func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from forum import read
@@ -55,6 +55,7 @@ from forum.text import get_analyzer
 from forum.urls import thread_url
 
 __all__ = [
+    "FailedSearches",
     "Filters",
     "Hit",
     "Results",
@@ -66,7 +67,6 @@ __all__ = [
     "index_article",
     "index_thread",
     "index_threads",
-    "record_failed_search",
     "reindex_all",
     "remove_article",
     "remove_thread",
@@ -838,15 +838,55 @@ def query_key(query: str) -> str:
     return " ".join(query.casefold().split())[:200]
 
 
-async def record_failed_search(session: AsyncSession, query: str, *, locale: str) -> bool:
-    """Records a search that found nothing; queries with nothing searchable
-    in them (empty, punctuation) are not worth a row."""
+def _failed_row(query: str, locale: str) -> dict[str, Any] | None:
+    """A search that found nothing, as its row; None for a query with nothing
+    searchable in it (empty, punctuation): not worth a row."""
     shown = clean(query)
     if parse(shown).empty:
-        return False
-    session.add(FailedSearch(query=shown, query_key=query_key(shown), locale=locale[:8], created_at=utcnow()))
-    await session.flush()
-    return True
+        return None
+    return {"query": shown, "query_key": query_key(shown), "locale": locale[:8], "created_at": utcnow()}
+
+
+class FailedSearches:
+    """Searches that found nothing, kept by this process and written in batches
+    (:meth:`flush`, every few seconds, with the view counts: ``forum.views.flush_forever``).
+
+    A search is a read: recording what it did not find in its own request took a
+    write transaction (on SQLite the database's one write lock, beside every reply
+    being posted) for each such search. A crash loses the last few seconds of them,
+    as it does view counts; at most ``keep`` wait at once (a flood of searches
+    while the database is away is not kept without bound)."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.keep = keep
+        self._rows: list[dict[str, Any]] = []
+
+    def add(self, query: str, *, locale: str) -> bool:
+        """Keeps one (False for a query with nothing searchable in it)."""
+        row = _failed_row(query, locale)
+        if row is None:
+            return False
+        if len(self._rows) < self.keep:
+            self._rows.append(row)
+        return True
+
+    def pending(self) -> int:
+        """How many are kept here, not written yet."""
+        return len(self._rows)
+
+    async def flush(self, sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+        """Writes the kept ones (one statement) and forgets them; on a database error
+        they are kept for the next flush."""
+        rows, self._rows = self._rows, []
+        if not rows:
+            return 0
+        try:
+            async with sessionmaker.begin() as session:
+                await session.execute(insert(FailedSearch), rows)
+        except Exception:
+            self._rows = (rows + self._rows)[: self.keep]
+            raise
+        return len(rows)
 
 
 @dataclass(frozen=True)
