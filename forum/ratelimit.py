@@ -119,9 +119,10 @@ class MemoryWindows(Storage, MovingWindowSupport):
 
     `limits`' own ``MemoryStorage`` starts, after every hit, a task that walks every
     key it holds, handing each key's list to a thread to find its expired entries:
-    a thread hop per key per hit. Measured with 30-per-minute windows at 170 hits a
-    second: 38% of a core with 10 keys, 83% with 10,000 (a public forum's visitors
-    each have a key), where the hits themselves cost a few µs. Here a key's expired
+    a thread hop per key per hit. At 200 hits a second with 30-per-minute windows
+    (``scripts/bench_ratelimit.py``) that took 61% of a core with 10 keys and 98% with
+    10,000 (a public forum's visitors each have a key); this store 2-3%, the loop
+    sending the hits alone about 2%. Here a key's expired
     hits are dropped when the key is used (they are the oldest, at the front), and
     keys nobody used for longer than their window are forgotten by a sweep at most
     once per ``sweep_every`` seconds, on the event loop: no thread, no task. Nothing
