@@ -1,9 +1,14 @@
 """Admission control: shed load instead of stalling, and answer 503 while the
 database cannot be reached.
 
-Each worker process serves at most ``settings.max_in_flight`` requests at once;
-the next one is answered at once with a 503 and Retry-After (a client retrying
-later is better served than one waiting in a queue behind a slow database). The
+Each worker process serves at most ``settings.max_in_flight`` requests at once.
+The next ones may wait for a slot, first come first served, but briefly: at most
+``settings.admission_wait_ms`` (50 ms), and no more of them than the limit. Past
+that they are answered with a 503 and Retry-After (a client retrying later is
+better served than one waiting in a long queue behind a slow database), so a
+refusal still comes within a few tens of milliseconds, while a burst of arrivals,
+or a worker pausing for a moment (a collection, the database's write lock), is
+carried rather than refused. A slot that frees goes to the oldest waiter. The
 middleware sits outside all others, so a refusal costs no session lookup and no
 query: its page is rendered once per language and kept.
 
@@ -16,9 +21,12 @@ soon as it answers. /healthz and /static/ are always let through.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -99,6 +107,7 @@ class Admission:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limit = settings.max_in_flight
+        self.wait = settings.admission_wait_ms / 1000
         self.retry_after = settings.retry_after
         self.retry_interval = settings.db_retry_interval
         self.default_locale = settings.default_locale
@@ -106,9 +115,51 @@ class Admission:
         self.templates = templates
         self.clock = clock
         self.in_flight = 0
+        # Requests waiting for a slot, oldest first: each future is set to True when a
+        # finishing request hands it its slot, to False when its wait is over.
+        self._waiting: deque[asyncio.Future[bool]] = deque()
         self.down_since: float | None = None
         self.next_check = 0.0
         self._refusals: dict[tuple[Reason, str, bool], Refusal] = {}
+
+    # The slots.
+
+    async def acquire(self) -> bool:
+        """Takes a slot, waiting for one a little if the worker is full (see the module);
+        False when none came: the request is refused."""
+        if not self.limit or (self.in_flight < self.limit and not self._waiting):
+            self.in_flight += 1
+            return True
+        if self.wait <= 0 or len(self._waiting) >= self.limit:
+            return False
+        loop = asyncio.get_running_loop()
+        granted: asyncio.Future[bool] = loop.create_future()
+        self._waiting.append(granted)
+        timer = loop.call_later(self.wait, _give_up, granted)
+        try:
+            return await granted  # True: a finishing request handed over its slot
+        except BaseException:
+            if granted.done() and not granted.cancelled() and granted.result():
+                self.release()  # handed over just as this request went away
+            raise
+        finally:
+            timer.cancel()
+            with contextlib.suppress(ValueError):
+                self._waiting.remove(granted)
+
+    @property
+    def waiting(self) -> int:
+        """How many requests wait for a slot now."""
+        return sum(1 for waiter in self._waiting if not waiter.done())
+
+    def release(self) -> None:
+        """Gives the slot back: to the oldest request still waiting, else to the pool."""
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(True)  # the slot changes hands: in_flight stays
+                return
+        self.in_flight -= 1
 
     # The database.
 
@@ -182,6 +233,12 @@ class Admission:
         return Refusal(headers, body)
 
 
+def _give_up(granted: asyncio.Future[bool]) -> None:
+    """A waiting request's time is up (unless a slot came first)."""
+    if not granted.done():
+        granted.set_result(False)
+
+
 def exempt(path: str) -> bool:
     """Always served and not counted: static files, and /healthz, which must
     report the truth even when the forum is full."""
@@ -200,10 +257,9 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         admission = self.admission
-        if admission.limit and admission.in_flight >= admission.limit:
+        if not await admission.acquire():
             await self.refuse("busy", scope, send)
             return
-        admission.in_flight += 1
         started = False
 
         async def watch_start(message: Message) -> None:
@@ -229,7 +285,7 @@ class AdmissionMiddleware:
         finally:
             # Also when the handler raised or the client went away; a streamed
             # response is in flight until its last chunk is sent.
-            admission.in_flight -= 1
+            admission.release()
 
     async def refuse(self, reason: Reason, scope: Scope, send: Send) -> None:
         refusal = self.admission.refusal(reason, scope)

@@ -125,6 +125,10 @@ class Settings:
     # on SQLite), the refused got their 503 within 50 ms (p95) and the admitted
     # their page within 65 ms; with 16 the 503s took 110 ms (scripts/bench_load.py).
     max_in_flight: int = 8
+    # How long a request beyond the limit may wait for a slot before its 503 (ms; at
+    # most max_in_flight wait at once; 0: refused at once). A burst, or a worker
+    # that pauses for a moment, is then carried instead of refused.
+    admission_wait_ms: int = 50
     retry_after: int = 5
     db_retry_interval: int = 5
     # The proxies whose X-Forwarded-For / X-Forwarded-Proto (and X-Request-Id) are
@@ -233,6 +237,7 @@ TUNABLE = (
     "mail_max_attempts",
     "mail_claim_seconds",
     "max_in_flight",
+    "admission_wait_ms",
     "retry_after",
     "db_retry_interval",
     "trusted_proxies",
@@ -268,7 +273,7 @@ def tuning_from_env(env: Mapping[str, str]) -> dict[str, Any]:
         value = out.get(name, 60)
         if isinstance(value, int) and value < 60:
             raise ConfigError(f"FORUM_{name.upper()} must be at least 60 seconds, not {value}.")
-    for name in ("max_in_flight", "retry_after", "db_retry_interval", "fragment_cache_mb"):
+    for name in ("max_in_flight", "admission_wait_ms", "retry_after", "db_retry_interval", "fragment_cache_mb"):
         value = out.get(name, 0)
         if isinstance(value, int) and value < 0:
             raise ConfigError(f"FORUM_{name.upper()} must be 0 or more, not {value}.")

@@ -94,8 +94,9 @@ def gate() -> Gate:
 
 @pytest.fixture
 async def full_app(settings: Settings, gate: Gate) -> AsyncIterator[Starlette]:
-    """One request at a time; /test/hold and /api/test/hold wait for the gate."""
-    app = create_app(settings.with_(max_in_flight=1))
+    """One request at a time, no waiting for a slot; /test/hold and /api/test/hold wait
+    for the gate."""
+    app = create_app(settings.with_(max_in_flight=1, admission_wait_ms=0))
     add_route(app, "/test/hold", gate.endpoint)
     add_route(app, "/api/test/hold", gate.endpoint)
     add_route(app, "/test/boom", boom)
@@ -175,6 +176,46 @@ async def test_healthz_and_static_files_are_served_while_the_worker_is_full(clie
     assert health.headers["cache-control"] == "no-store"
     assert (await at_once(client.get("/static/style.css"))).status_code == 200
     assert full_app.state.runtime.admission.in_flight == 1  # neither was counted
+
+
+async def test_a_request_beyond_the_limit_waits_briefly_for_a_slot_first_come_first_served(settings, gate):
+    app = create_app(settings.with_(max_in_flight=1, admission_wait_ms=10_000))
+    add_route(app, "/test/hold", gate.endpoint)
+    admission = app.state.runtime.admission
+    try:
+        async with client_for(app) as client:
+            held = asyncio.create_task(client.get("/test/hold"))
+            await gate.entered()
+            waiting = asyncio.create_task(client.get("/"))
+            while not admission.waiting:  # noqa: ASYNC110 (the queue has no event to wait on)
+                await asyncio.sleep(0.01)
+            # As many may wait as may run (one here): the next is refused at once.
+            assert (await at_once(client.get("/"))).status_code == 503
+            assert not waiting.done() and admission.in_flight == 1
+            gate.release.set()
+            assert (await held).text == "done"
+            assert (await waiting).status_code == 200  # the finished request's slot went to it
+            assert admission.in_flight == 0 and not admission.waiting
+    finally:
+        await close_app(app)
+
+
+async def test_a_request_that_waited_its_time_for_a_slot_gets_the_503(settings, gate):
+    app = create_app(settings.with_(max_in_flight=1, admission_wait_ms=30))
+    add_route(app, "/test/hold", gate.endpoint)
+    try:
+        async with client_for(app) as client:
+            held = asyncio.create_task(client.get("/test/hold"))
+            await gate.entered()
+            refused = await at_once(client.get("/", headers={"accept": "application/json"}))
+            assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
+            assert not app.state.runtime.admission.waiting
+            gate.release.set()
+            await held
+            assert app.state.runtime.admission.in_flight == 0
+            assert (await client.get("/")).status_code == 200
+    finally:
+        await close_app(app)
 
 
 async def test_the_retry_after_header_follows_the_setting(settings, gate):
