@@ -118,7 +118,8 @@ class Settings:
     mail_max_attempts: int = 5
     mail_claim_seconds: int = 600
     # Admission control (forum.admission): each process serves at most this many
-    # requests at once and answers the rest at once with a 503 (0: no limit);
+    # requests at once and answers the rest with a 503 once they have waited
+    # admission_wait_ms for a slot in vain (0: no limit);
     # Retry-After on those 503s (seconds); and, once the database is found
     # unreachable, how long requests are answered 503 without trying it again.
     # 8: on two cores, at three times the load they carry (300 reads + 30 replies/s
