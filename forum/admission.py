@@ -127,7 +127,7 @@ class Admission:
     async def acquire(self) -> bool:
         """Takes a slot, waiting for one a little if the worker is full (see the module);
         False when none came: the request is refused."""
-        if not self.limit or (self.in_flight < self.limit and not self._waiting):
+        if not self.limit or (self.in_flight < self.limit and not self.waiting):  # first come, first served
             self.in_flight += 1
             return True
         if self.wait <= 0 or len(self._waiting) >= self.limit:
