@@ -5,6 +5,7 @@ until it can again; /healthz tells the truth either way."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -81,6 +82,20 @@ async def at_once(request: Awaitable[httpx.Response]) -> httpx.Response:
 
 def add_route(app: Starlette, path: str, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
     app.router.routes.insert(0, Route(path, endpoint))
+
+
+@contextlib.asynccontextmanager
+async def holding_app(
+    settings: Settings, gate: Gate, **changes: Any
+) -> AsyncIterator[tuple[Starlette, httpx.AsyncClient]]:
+    """An app with these settings changed and /test/hold waiting for the gate, and its client."""
+    app = create_app(settings.with_(**changes))
+    add_route(app, "/test/hold", gate.endpoint)
+    try:
+        async with client_for(app) as client:
+            yield app, client
+    finally:
+        await close_app(app)
 
 
 async def boom(request: Request) -> Response:
@@ -179,71 +194,51 @@ async def test_healthz_and_static_files_are_served_while_the_worker_is_full(clie
 
 
 async def test_a_request_beyond_the_limit_waits_briefly_for_a_slot_first_come_first_served(settings, gate):
-    app = create_app(settings.with_(max_in_flight=1, admission_wait_ms=10_000))
-    add_route(app, "/test/hold", gate.endpoint)
-    admission = app.state.runtime.admission
-    try:
-        async with client_for(app) as client:
-            held = asyncio.create_task(client.get("/test/hold"))
-            await gate.entered()
-            waiting = asyncio.create_task(client.get("/"))
-            while not admission.waiting:  # noqa: ASYNC110 (the queue has no event to wait on)
-                await asyncio.sleep(0.01)
-            # As many may wait as may run (one here): the next is refused at once.
-            assert (await at_once(client.get("/"))).status_code == 503
-            assert not waiting.done() and admission.in_flight == 1
-            gate.release.set()
-            assert (await held).text == "done"
-            assert (await waiting).status_code == 200  # the finished request's slot went to it
-            assert admission.in_flight == 0 and not admission.waiting
-    finally:
-        await close_app(app)
+    async with holding_app(settings, gate, max_in_flight=1, admission_wait_ms=10_000) as (app, client):
+        admission = app.state.runtime.admission
+        held = asyncio.create_task(client.get("/test/hold"))
+        await gate.entered()
+        waiting = asyncio.create_task(client.get("/"))
+        while not admission.waiting:  # noqa: ASYNC110 (the queue has no event to wait on)
+            await asyncio.sleep(0.01)
+        # As many may wait as may run (one here): the next is refused at once.
+        assert (await at_once(client.get("/"))).status_code == 503
+        assert not waiting.done() and admission.in_flight == 1
+        gate.release.set()
+        assert (await held).text == "done"
+        assert (await waiting).status_code == 200  # the finished request's slot went to it
+        assert admission.in_flight == 0 and not admission.waiting
 
 
 async def test_a_request_that_waited_its_time_for_a_slot_gets_the_503(settings, gate):
-    app = create_app(settings.with_(max_in_flight=1, admission_wait_ms=30))
-    add_route(app, "/test/hold", gate.endpoint)
-    try:
-        async with client_for(app) as client:
-            held = asyncio.create_task(client.get("/test/hold"))
-            await gate.entered()
-            refused = await at_once(client.get("/", headers={"accept": "application/json"}))
-            assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
-            assert not app.state.runtime.admission.waiting
-            gate.release.set()
-            await held
-            assert app.state.runtime.admission.in_flight == 0
-            assert (await client.get("/")).status_code == 200
-    finally:
-        await close_app(app)
+    async with holding_app(settings, gate, max_in_flight=1, admission_wait_ms=30) as (app, client):
+        held = asyncio.create_task(client.get("/test/hold"))
+        await gate.entered()
+        refused = await at_once(client.get("/", headers={"accept": "application/json"}))
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
+        assert not app.state.runtime.admission.waiting
+        gate.release.set()
+        await held
+        assert app.state.runtime.admission.in_flight == 0
+        assert (await client.get("/")).status_code == 200
 
 
 async def test_the_retry_after_header_follows_the_setting(settings, gate):
-    app = create_app(settings.with_(max_in_flight=1, retry_after=30))
-    add_route(app, "/test/hold", gate.endpoint)
-    try:
-        async with client_for(app) as client:
-            task = asyncio.create_task(client.get("/test/hold"))
-            await gate.entered()
-            assert (await at_once(client.get("/"))).headers["retry-after"] == "30"
-            gate.release.set()
-            await task
-    finally:
-        await close_app(app)
+    async with holding_app(settings, gate, max_in_flight=1, retry_after=30) as (_app, client):
+        task = asyncio.create_task(client.get("/test/hold"))
+        await gate.entered()
+        assert (await at_once(client.get("/"))).headers["retry-after"] == "30"
+        gate.release.set()
+        await task
 
 
 async def test_a_limit_of_zero_admits_every_request(settings, gate):
-    app = create_app(settings.with_(max_in_flight=0))
-    add_route(app, "/test/hold", gate.endpoint)
-    try:
-        async with client_for(app) as client:
-            tasks = [asyncio.create_task(client.get("/test/hold")) for _ in range(20)]
-            await gate.entered(20)
-            assert (await client.get("/")).status_code == 200
-            gate.release.set()
-            assert [(await t).status_code for t in tasks] == [200] * 20
-    finally:
-        await close_app(app)
+    async with holding_app(settings, gate, max_in_flight=0) as (_app, client):
+        tasks = [asyncio.create_task(client.get("/test/hold")) for _ in range(20)]
+        await gate.entered(20)
+        assert (await client.get("/")).status_code == 200
+        gate.release.set()
+        assert [(await t).status_code for t in tasks] == [200] * 20
 
 
 # Counting.
