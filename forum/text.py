@@ -678,7 +678,7 @@ class Synonyms:
             variant = self._written.get(t)
             if variant is None or bool(_HANGUL.search(variant)) != korean:
                 continue
-            n = sum(1 for terms in texts if _holds(terms, t))
+            n = sum(1 for terms in texts if holds_run(terms, t))
             if n > best_n:
                 best, best_n = variant, n
         return best
@@ -688,8 +688,10 @@ class Synonyms:
         return hit[0] if hit else None
 
 
-def _holds(terms: Sequence[str], run: tuple[str, ...]) -> bool:
-    """Whether ``run`` occurs in ``terms`` as consecutive terms."""
+def holds_run(terms: Sequence[str], run: tuple[str, ...]) -> bool:
+    """Whether ``run`` occurs in ``terms`` as consecutive terms (an empty run always does)."""
+    if not run:
+        return True
     if len(run) == 1:
         return run[0] in terms
     n = len(run)

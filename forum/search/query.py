@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from forum.text import HANGUL_RUN, get_analyzer, has_hangul
+from forum.text import HANGUL_RUN, get_analyzer, has_hangul, holds_run
 from forum.textutil import one_line
 
 MAX_QUERY_CHARS = 200
@@ -115,10 +115,9 @@ def _alternative_matches(alt: Alternative, terms: Sequence[str], present: set[st
         return any(t.startswith(alt.terms[0]) for t in present)
     if alt.mode == "all":
         return all(t in present for t in alt.terms)
-    n = len(alt.terms)
     if not all(t in present for t in alt.terms):
         return False
-    return any(tuple(terms[i : i + n]) == alt.terms for i in range(len(terms) - n + 1))
+    return holds_run(terms, alt.terms)
 
 
 def clean(text: str) -> str:
