@@ -88,3 +88,49 @@ def test_a_forked_child_makes_its_own_session_from_the_graph_prepared_before_the
     os.waitpid(pid, 0)
     assert np.allclose(np.frombuffer(data, dtype=np.float32).reshape(1, -1), before, atol=1e-6)
     assert ours._session is None  # the parent made none
+
+
+def test_a_query_runs_every_matrix_in_eight_bits_and_lands_next_to_the_stored_vector(engines):
+    import onnx
+
+    from forum.topics.e5 import E5
+
+    stored = engines[0]
+    quick = E5(queries=True)
+    ops = {
+        name: [node.op_type for node in onnx.load_from_string(e._build()).graph.node].count("MatMulNBits")
+        for name, e in (("stored", stored), ("queries", quick))
+    }
+    assert ops == {"stored": 2 * stored.layers, "queries": 0}  # the feed-forward's two matrices a layer
+    asked, kept = quick.query(TEXTS), stored.query(TEXTS)
+    assert np.allclose(np.linalg.norm(asked, axis=1), 1.0, atol=1e-5)
+    assert (asked * kept).sum(axis=1).min() > 0.99
+    # a query's nearest stored text is its own, and the next ones keep their order
+    scores = asked @ kept.T
+    assert (np.argmax(scores, axis=1) == np.arange(len(TEXTS))).all()
+
+
+def test_lookups_encode_with_the_query_graph_and_a_forking_server_prepares_only_it(monkeypatch):
+    monkeypatch.setattr(embed, "_models", {})
+    embed.load_for_queries()
+    assert "e5-queries" in embed._models and "e5" not in embed._models
+    assert embed._models["e5-queries"].queries and embed._models["e5-queries"]._graph is not None
+    text = "환불은 어떻게 받을 수 있나요?"
+    asked = embed.encode([text], query=True)
+    assert "e5" not in embed._models  # a lookup needs nothing else
+    kept = embed.encode([text])
+    assert "e5" in embed._models and not embed._models["e5"].queries
+    assert float(asked[0] @ kept[0]) > 0.99  # a query scores about 1 against its own text
+
+
+def test_a_batch_of_queries_in_the_job_runner_uses_the_graph_it_already_holds(monkeypatch):
+    from forum.text import get_analyzer
+    from forum.topics.similarity import SimilarityIndex
+
+    monkeypatch.setattr(embed, "_models", {})
+    index = SimilarityIndex.build([(1, "환불은 어떻게 받나요"), (2, "How do I reset my password?")], get_analyzer())
+    assert "e5" in embed._models  # the stored vectors were encoded
+    index.query_many(["환불 받고 싶어요", "password reset"], 2)
+    assert "e5-queries" not in embed._models
+    assert index.query("password reset", 1)[0][0] == 2
+    assert "e5-queries" in embed._models

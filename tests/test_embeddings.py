@@ -104,7 +104,7 @@ def test_english_text_is_read_by_all_three_encoders():
 def test_a_query_is_read_without_minilm_and_scores_one_against_its_own_text():
     texts = ["How do I cancel my card", "환불 받고 싶어요", "please block my credit card"]
     stored = embed.encode(texts)
-    queries = embed.encode(texts, query=True)
+    queries = embed.encode(texts, query=True, quick=False)  # e5's stored-vector graph: exact
     mini = slice(embed.USE_DIM + embed.E5_DIM, None)
     assert not queries[:, mini].any()
     assert np.allclose((stored * queries).sum(axis=1), 1.0, atol=1e-5)
@@ -115,6 +115,10 @@ def test_a_query_is_read_without_minilm_and_scores_one_against_its_own_text():
     assert np.isclose(queries[0] @ stored[2], mean, atol=1e-5)
     # a Korean query is read as a Korean thread is
     assert np.allclose(queries[1], stored[1], atol=1e-6)
+    # a lookup's query is read by e5's quicker graph: about one against its own text
+    quick = embed.encode(texts, query=True)
+    assert not quick[:, mini].any()
+    assert np.allclose((stored * quick).sum(axis=1), 1.0, atol=0.02)
 
 
 def test_shares_sum_to_one_among_the_encoders_installed(monkeypatch):
@@ -161,7 +165,7 @@ def test_a_query_blends_its_cosines_the_same_way_whatever_the_language_of_the_th
             float(stored[a, e5] @ stored[b, e5] / np.sqrt(ka[1] * kb[1])),
         )
 
-    queries = embed.encode(texts, query=True)
+    queries = embed.encode(texts, query=True, quick=False)  # exact, as stored vectors are read
     for_korean = embed.for_documents(queries, texts, korean_docs=True)
     for_other = embed.for_documents(queries, texts, korean_docs=False)
     # within a language nothing changes

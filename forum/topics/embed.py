@@ -189,32 +189,37 @@ def _make_use():  # type: ignore[no-untyped-def]
     return model
 
 
-def _make_e5():  # type: ignore[no-untyped-def]
+def _make_e5(queries: bool):  # type: ignore[no-untyped-def]
     from .e5 import E5
 
-    _models["e5_center"] = np.load(CENTER_PATH).astype(np.float32)
-    return E5(threads=_threads())
+    _models.setdefault("e5_center", np.load(CENTER_PATH).astype(np.float32))
+    return E5(threads=_threads(), queries=queries)
 
 
 def load_for_queries() -> None:
-    """Loads what encoding a query needs (USE and e5; MiniLM reads no queries) in a
-    process that forks afterwards, so that its children share the weights: USE is
-    run once (numpy, safe across a fork); e5's tokenizer is read and its graph built
-    (:meth:`forum.topics.e5.E5.prepare`), but its ONNX Runtime session, which does
-    not promise to survive a fork, is made by each child on its first query."""
+    """Loads what encoding a query needs (USE and e5's query graph; MiniLM reads no
+    queries) in a process that forks afterwards, so that its children share the
+    weights: USE is run once (numpy, safe across a fork); e5's tokenizer is read and
+    its graph built (:meth:`forum.topics.e5.E5.prepare`), but its ONNX Runtime
+    session, which does not promise to survive a fork, is made by each child on its
+    first query."""
     if not enabled():
         return
     _use()
     if e5_available():
-        _e5().prepare()
+        _e5(queries=True).prepare()
 
 
 def _use():  # type: ignore[no-untyped-def]
     return _loaded("use", _make_use)
 
 
-def _e5():  # type: ignore[no-untyped-def]
-    return _loaded("e5", _make_e5)
+def _e5(*, queries: bool = False):  # type: ignore[no-untyped-def]
+    """e5 for stored vectors, or (``queries``) its quicker all-8-bit graph for lookups'
+    queries (:mod:`forum.topics.e5`): a web worker loads only the second."""
+    if queries:
+        return _loaded("e5-queries", lambda: _make_e5(True))
+    return _loaded("e5", lambda: _make_e5(False))
 
 
 def _unit(E: np.ndarray) -> np.ndarray:
@@ -382,21 +387,24 @@ def stored_korean(V: np.ndarray) -> np.ndarray:
     return out
 
 
-def encode(texts: Sequence[str], *, batch: int = 256, query: bool = False) -> np.ndarray:
+def encode(texts: Sequence[str], *, batch: int = 256, query: bool = False, quick: bool = True) -> np.ndarray:
     """Float32 embeddings, one row of :func:`dim` numbers per text (zeros for an empty
     text), unit length: a text is what :meth:`forum.text.ThreadText.encoding_text` makes, and its vector is stored.
 
     ``query``: vectors of search queries, compared with stored vectors only. MiniLM
     does not read them: it takes ~10 ms a query (a third of a lookup) and moved the
     English similar-question precision@5 by 0.003; the two multilingual encoders'
-    parts are weighted up instead (:func:`_query_scales`), so a query scores 1 against
-    its own text."""
+    parts are weighted up instead (:func:`_query_scales`), so a query scores about 1
+    against its own text. e5 reads a query with its quicker all-8-bit graph (cosine
+    ≥ 0.993 with the stored kind) unless ``quick`` is false: a batch of queries in
+    the job runner, which holds the stored-vector graph anyway (a second ONNX Runtime
+    session would hold ~100 MB more), reads them with that one."""
     out = np.zeros((len(texts), dim()), dtype=np.float32)
     todo = [i for i, t in enumerate(texts) if t and t.strip()]
     if not todo:
         return out
     use = _use()
-    e5 = _e5() if e5_available() else None
+    e5 = _e5(queries=query and quick) if e5_available() else None
     mini = mini_available()  # the vectors have MiniLM's part (zero for Korean text and for queries)
     if mini and not query:
         from . import minilm

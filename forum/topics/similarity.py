@@ -711,15 +711,16 @@ class SimilarityIndex:
             self._blocks_E = [self._E]
         return self._X, self._D
 
-    def _query_vectors(self, texts: Sequence[str]) -> np.ndarray | None:
+    def _query_vectors(self, texts: Sequence[str], *, quick: bool = True) -> np.ndarray | None:
         """Each query's embedding, twice: (queries, 2, dims), the first for the rows of
-        Korean texts, the second for the others (see :func:`forum.topics.embed.for_documents`)."""
+        Korean texts, the second for the others (see :func:`forum.topics.embed.for_documents`).
+        ``quick``: see :func:`forum.topics.embed.encode`."""
         if not self.embed_weight:
             return None
         from . import embed
 
         texts = list(texts)
-        Q = embed.encode(texts, query=True)
+        Q = embed.encode(texts, query=True, quick=quick)
         pair = [embed.project(embed.for_documents(Q, texts, korean_docs=k), self._P) for k in (True, False)]
         return np.stack(pair, axis=1)
 
@@ -773,11 +774,13 @@ class SimilarityIndex:
         self, texts: Sequence[str], limit: int = 5, exclude: Sequence[set[int] | None] | None = None
     ) -> list[list[tuple[int, float]]]:
         """:meth:`query` for several texts at once (analysed and encoded together);
-        ``exclude``: ids to leave out, one set (or None) per text."""
+        ``exclude``: ids to leave out, one set (or None) per text. Run by the job runner
+        (related questions), whose e5 is the stored vectors' graph: the queries are read
+        with it rather than with a second, quicker one."""
         terms = self.analyzer.terms_many(list(texts))
         feats = [self.analyzer.features(t, tt) for t, tt in zip(texts, terms, strict=False)]
         Q, QD = self.model.vectors(feats)
-        QE = self._query_vectors(texts)
+        QE = self._query_vectors(texts, quick=False)
         from . import embed
 
         with embed.one_blas_thread():
