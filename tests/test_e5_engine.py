@@ -134,3 +134,36 @@ def test_a_batch_of_queries_in_the_job_runner_uses_the_graph_it_already_holds(mo
     assert "e5-queries" not in embed._models
     assert index.query("password reset", 1)[0][0] == 2
     assert "e5-queries" in embed._models
+
+
+def test_a_query_read_by_uses_8_bit_graph_lands_next_to_the_numpy_vector():
+    import onnx
+
+    from forum.topics.use_quick import QuickUSE
+
+    use = embed._use()
+    quick = QuickUSE(use._model)
+    quick.prepare()  # as a server does before it forks: the graph, no session
+    assert quick._session is None
+    ops = [node.op_type for node in onnx.load_from_string(quick._graph).graph.node]
+    # every matrix in 8 bits but the token rows' projection
+    assert ops.count("DynamicQuantizeMatMul") == 6 + 7 and ops.count("MatMul") == 1
+    texts = [*TEXTS, "a", "   spaced   out   "]
+    asked = quick.encode(texts)
+    kept = np.stack([use.encode([t])[0] for t in texts])
+    assert asked.shape == (len(texts), 512) and np.allclose(np.linalg.norm(asked, axis=1), 1.0, atol=1e-5)
+    assert (asked * kept).sum(axis=1).min() > 0.995
+    assert (np.argmax(asked @ kept.T, axis=1) == np.arange(len(texts))).all()
+    assert quick.encode([]).shape == (0, 512)
+
+
+def test_a_lookup_reads_its_query_with_the_quick_use_graph_and_a_batch_in_the_job_runner_does_not(monkeypatch):
+    monkeypatch.setattr(embed, "_models", {})
+    embed.load_for_queries()
+    assert embed._models["use-queries"]._graph is not None
+    text = "How do I reset my password?"
+    asked = embed.encode([text], query=True)
+    assert embed._models["use-queries"]._session is not None
+    plain = embed.encode([text], query=True, quick=False)
+    use = slice(0, embed.USE_DIM)
+    assert float(asked[0, use] @ plain[0, use]) / float(plain[0, use] @ plain[0, use]) > 0.995

