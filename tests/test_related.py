@@ -182,6 +182,27 @@ async def test_a_web_process_answers_from_the_previous_code_s_index_until_the_ru
         engine.dispose()
 
 
+async def test_a_web_process_loads_only_the_encoders_a_query_needs(forum, settings, monkeypatch):
+    """Its stored vectors come from the job runner: warming up, it loads e5's and USE's
+    query graphs, not e5's stored-vector graph nor MiniLM (tens of MB in every worker)."""
+    from forum.topics import minilm
+
+    if not embed.enabled() or not embed.e5_available():
+        pytest.skip("the sentence encoders are not installed")
+    monkeypatch.setattr(embed, "_models", {})
+    monkeypatch.setattr(minilm, "_model", None)
+    engine = make_sync_engine(settings.database_url)
+    try:
+        web = SimilarIndex(engine, refresh_every=0, in_web=True)
+        web.ensure()
+        assert web.loaded
+        assert {"e5-queries", "use-queries"} <= set(embed._models) and "e5" not in embed._models
+        assert PASSWORD[1] in [m.title for m in web.search(PASSWORD[0], 3)]
+        assert "e5" not in embed._models and minilm._model is None
+    finally:
+        engine.dispose()
+
+
 async def test_the_thread_page_reads_the_list_with_one_query(client, db, app, forum):
     from tests.support_helpers import QueryCounter
 

@@ -193,7 +193,9 @@ class SimilarIndex:
                 self.engine, conn, analyzer, fingerprint, persist=self.persist, settings=self.settings
             )
         if index.embed_weight:
-            embed.encode(["warm up"])  # load the encoder here, not in the first visitor's request
+            # load the encoders here, not in the first visitor's request (a web process only
+            # those that read a query: its stored vectors come from the job runner)
+            embed.encode(["warm up"], query=self.in_web)
         self._install(index, analyzer, fingerprint, high_water, seen_at)
 
     def _install(self, index: SimilarityIndex, analyzer, fingerprint: str, high_water: int, built_at) -> None:  # type: ignore[no-untyped-def]
