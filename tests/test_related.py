@@ -203,6 +203,17 @@ async def test_a_web_process_loads_only_the_encoders_a_query_needs(forum, settin
         engine.dispose()
 
 
+async def test_a_workers_warm_up_loads_the_stored_index_before_the_first_lookup(app, forum):
+    from forum.runtime import runtime_of
+    from forum.warmup import warm_up
+
+    assert runtime_of(app).similar_index is None
+    done = await warm_up(app)
+    assert [status for path, _, status in done if path.startswith("/api/similar")] == [200, 200]
+    index = runtime_of(app).similar_index
+    assert index is not None and index.loaded
+
+
 async def test_the_thread_page_reads_the_list_with_one_query(client, db, app, forum):
     from tests.support_helpers import QueryCounter
 

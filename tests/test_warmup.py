@@ -20,7 +20,8 @@ async def test_warm_up_renders_the_hot_pages_and_counts_nothing(app, db, caplog)
     async with db.begin() as s:
         thread = await make_thread(s, title="Zyxwv refund never arrived", replies=2)
     wanted = await paths(app)
-    assert wanted == ["/", "/?page=2", f"/t/{thread.id}/{thread.slug}", "/search?q=Zyxwv"]
+    lookup = "/api/similar?q=Zyxwv%20refund%20never%20arrived"
+    assert wanted == ["/", "/?page=2", f"/t/{thread.id}/{thread.slug}", "/search?q=Zyxwv", lookup]
     with caplog.at_level(logging.INFO, logger="forum.access"):
         done = await warm_up(app)
     # The second page of a one-thread list is not found; every other page renders.
@@ -30,6 +31,7 @@ async def test_warm_up_renders_the_hot_pages_and_counts_nothing(app, db, caplog)
         "/?page=2": 404,
         f"/t/{thread.id}/{thread.slug}": 200,
         "/search?q=Zyxwv": 200,
+        lookup: 200,
     }
     assert runtime_of(app).views.pending(thread.id) == 0  # no view counted
     assert not [r for r in caplog.records if r.name == "forum.access"]  # no access log line
