@@ -241,15 +241,16 @@ def _memo_query_encoder() -> None:
     from forum.topics import embed
 
     real = embed.encode
-    memo: dict[tuple[str, bool], np.ndarray] = {}
+    memo: dict[tuple[str, bool, bool], np.ndarray] = {}
 
-    def encode(texts, *, batch=256, query=False):  # type: ignore[no-untyped-def]
+    def encode(texts, *, batch=256, query=False, quick=True):  # type: ignore[no-untyped-def]
         texts = list(texts)
-        todo = [t for t in dict.fromkeys(texts) if (t, query) not in memo]
+        key = (query, query and quick)
+        todo = [t for t in dict.fromkeys(texts) if (t, *key) not in memo]
         if todo:
-            for t, v in zip(todo, real(todo, batch=batch, query=query), strict=True):
-                memo[(t, query)] = v
-        return np.stack([memo[(t, query)] for t in texts]) if texts else real(texts, query=query)
+            for t, v in zip(todo, real(todo, batch=batch, query=query, quick=quick), strict=True):
+                memo[(t, *key)] = v
+        return np.stack([memo[(t, *key)] for t in texts]) if texts else real(texts, query=query, quick=quick)
 
     embed.encode = encode  # type: ignore[assignment]
 
